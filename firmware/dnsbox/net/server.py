@@ -1,0 +1,217 @@
+"""The serving loop: UDP and TCP (RFC 7766) on one poll(), calling a pure handler.
+
+handler(query_bytes, proto) -> response bytes, or None to send nothing. proto is UDP or TCP.
+The handler applies the size limits of the protocol itself; this module only moves bytes.
+Nothing here blocks: a slow or silent TCP client holds one connection slot until the idle
+timeout, and never delays anyone else.
+"""
+import select
+import socket
+
+from dnsbox import clock
+
+UDP = 0
+TCP = 1
+
+UDP_MAX_QUERY = 4096  # bytes read from one datagram; longer ones arrive cut and get FORMERR
+UDP_BATCH = 64  # datagrams served per poll wake-up before looking at TCP again (fairness)
+UDP_RCVBUF = 1 << 20  # kernel receive buffer asked for: absorbs bursts while we serve TCP
+TCP_MAX_CONNS = 64  # open client connections; more are accepted and closed at once
+TCP_IDLE_MS = 10000  # RFC 7766 6.2.3: close idle connections (seconds, not minutes)
+TCP_READ = 4096  # bytes read per recv call
+TCP_MAX_PENDING = 131072  # unsent response bytes per connection before we stop reading from it
+TCP_BACKLOG = 16  # listen() backlog
+POLL_MS = 1000  # longest sleep in poll(); also how often idle connections are swept
+
+_SOL_SOCKET = 1  # Linux values: MicroPython's socket module does not name SO_RCVBUF
+_SO_RCVBUF = 8
+_EAGAIN = 11
+
+
+class _Conn:
+    """One TCP client: bytes read but not yet framed, bytes answered but not yet sent."""
+
+    def __init__(self, sock, now):
+        self.sock = sock
+        self.inbuf = b""
+        self.out = b""
+        self.last = now
+        self.eof = False
+
+
+def _bind(kind, ip, port):
+    s = socket.socket(socket.AF_INET, kind)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(socket.getaddrinfo(ip, port)[0][-1])
+    return s
+
+
+class Server:
+    def __init__(self, handler, ip, port):
+        self.handler = handler
+        self.udp = _bind(socket.SOCK_DGRAM, ip, port)
+        try:
+            self.udp.setsockopt(_SOL_SOCKET, _SO_RCVBUF, UDP_RCVBUF)
+        except OSError:
+            pass  # a smaller buffer only means more drops under bursts
+        self.udp.setblocking(False)
+        self.tcp = _bind(socket.SOCK_STREAM, ip, port)
+        self.tcp.listen(TCP_BACKLOG)
+        self.tcp.setblocking(False)
+        self.poll = select.poll()
+        self.poll.register(self.udp, select.POLLIN)
+        self.poll.register(self.tcp, select.POLLIN)
+        self.conns = {}  # fd -> _Conn (at most TCP_MAX_CONNS entries)
+        self.stopped = False  # set by stop(): serve() returns after the current poll round
+        self.stats = [0, 0, 0]  # udp queries, tcp queries, tcp connections refused (limit)
+
+    def stop(self):
+        self.stopped = True
+
+    def close(self):
+        for fd in list(self.conns):
+            self._drop(fd)
+        self.udp.close()
+        self.tcp.close()
+
+    def serve(self, max_loops=-1):
+        """Serve until max_loops poll rounds have passed (-1: for ever)."""
+        last_sweep = clock.now_ms()
+        while max_loops != 0 and not self.stopped:
+            if max_loops > 0:
+                max_loops -= 1
+            for obj, ev in self.poll.poll(POLL_MS):
+                # MicroPython's poll returns the registered object, CPython's the descriptor.
+                fd = obj if isinstance(obj, int) else obj.fileno()
+                if fd == self.udp.fileno():
+                    self._serve_udp()
+                elif fd == self.tcp.fileno():
+                    self._accept()
+                else:
+                    self._serve_conn(fd, ev)
+            if self.conns and clock.since_ms(last_sweep) >= POLL_MS:
+                last_sweep = clock.now_ms()
+                self._sweep(last_sweep)
+
+    def _serve_udp(self):
+        recvfrom = self.udp.recvfrom
+        sendto = self.udp.sendto
+        handler = self.handler
+        n = 0
+        while n < UDP_BATCH:
+            try:
+                data, peer = recvfrom(UDP_MAX_QUERY)
+            except OSError:
+                break  # EAGAIN: drained
+            n += 1
+            r = handler(data, UDP)
+            if r is not None:
+                try:
+                    sendto(r, peer)
+                except OSError:
+                    pass  # send buffer full or peer unreachable: UDP may drop
+        self.stats[0] += n
+
+    def _accept(self):
+        try:
+            s, _ = self.tcp.accept()
+        except OSError:
+            return
+        if len(self.conns) >= TCP_MAX_CONNS:
+            self.stats[2] += 1
+            s.close()
+            return
+        s.setblocking(False)
+        fd = s.fileno()
+        self.conns[fd] = _Conn(s, clock.now_ms())
+        self.poll.register(s, select.POLLIN)
+
+    def _drop(self, fd):
+        c = self.conns.pop(fd, None)
+        if c is None:
+            return
+        try:
+            self.poll.unregister(c.sock)
+        except (OSError, KeyError, ValueError):
+            pass
+        c.sock.close()
+
+    def _sweep(self, now):
+        for fd in list(self.conns):
+            c = self.conns[fd]
+            if clock.diff_ms(now, c.last) > TCP_IDLE_MS:
+                self._drop(fd)
+
+    def _serve_conn(self, fd, ev):
+        c = self.conns.get(fd)
+        if c is None:
+            return
+        if ev & (select.POLLERR | select.POLLHUP) and not ev & select.POLLIN:
+            self._drop(fd)
+            return
+        if ev & select.POLLIN and not c.eof:
+            try:
+                data = c.sock.recv(TCP_READ)
+            except OSError as e:
+                if e.args and e.args[0] == _EAGAIN:
+                    data = None
+                else:
+                    self._drop(fd)
+                    return
+            if data is not None:
+                if not data:
+                    c.eof = True
+                else:
+                    c.last = clock.now_ms()
+                    c.inbuf += data
+                    self._answer_frames(c)
+        if not self._flush(c):
+            self._drop(fd)
+            return
+        if c.eof and not c.out:
+            self._drop(fd)
+            return
+        # Back-pressure: while a lot is unsent, stop reading; wait for the socket to drain.
+        want = select.POLLIN if len(c.out) < TCP_MAX_PENDING and not c.eof else 0
+        if c.out:
+            want |= select.POLLOUT
+        self.poll.modify(c.sock, want)
+
+    def _answer_frames(self, c):
+        """Answer every complete 2-byte-length frame in c.inbuf (pipelining, RFC 7766 6.2.1.1)."""
+        buf = c.inbuf
+        pos = 0
+        out = []
+        while len(buf) - pos >= 2 and len(c.out) < TCP_MAX_PENDING:
+            n = (buf[pos] << 8) | buf[pos + 1]
+            if len(buf) - pos - 2 < n:
+                break
+            r = self.handler(buf[pos + 2 : pos + 2 + n], TCP)
+            pos += 2 + n
+            self.stats[1] += 1
+            if r is not None and len(r) <= 65535:
+                out.append(bytes((len(r) >> 8, len(r) & 255)))
+                out.append(r)
+        if pos:
+            c.inbuf = buf[pos:]
+        if out:
+            c.out += b"".join(out)
+
+    def _flush(self, c):
+        """Send what is pending, then answer frames held back by back-pressure; False if broken."""
+        while True:
+            while c.out:
+                try:
+                    n = c.sock.send(c.out)
+                except OSError as e:
+                    return bool(e.args and e.args[0] == _EAGAIN)
+                if not n:
+                    return True
+                c.out = c.out[n:]
+                c.last = clock.now_ms()
+            before = len(c.inbuf)
+            if before < 2:
+                return True
+            self._answer_frames(c)
+            if len(c.inbuf) == before:
+                return True

@@ -1,0 +1,158 @@
+"""The serving loop over real loopback sockets (CPython), with a small handler for the tests."""
+import random
+import socket
+import struct
+import threading
+import time
+
+import pytest
+
+from dnsbox.net import server as net
+
+
+def handler(q, proto):
+    """Answers b'R' + proto + query; drops queries starting with b'drop'."""
+    if bytes(q[:4]) == b"drop":
+        return None
+    return b"R" + bytes((48 + proto,)) + bytes(q)
+
+
+@pytest.fixture
+def srv(monkeypatch):
+    monkeypatch.setattr(net, "TCP_IDLE_MS", 300)
+    monkeypatch.setattr(net, "POLL_MS", 50)
+    monkeypatch.setattr(net, "TCP_MAX_CONNS", 4)
+    for port in range(random.randrange(20000, 60000), 65000, 7):  # a port free for UDP and TCP
+        try:
+            s = net.Server(handler, "127.0.0.1", port)
+            break
+        except OSError:
+            continue
+    t = threading.Thread(target=s.serve, daemon=True)
+    t.start()
+    yield s, port
+    s.stop()
+    t.join(2)
+    s.close()
+
+
+def tcp(port):
+    c = socket.create_connection(("127.0.0.1", port), timeout=2)
+    return c
+
+
+def frame(b):
+    return struct.pack("!H", len(b)) + b
+
+
+def read_frame(c):
+    hdr = b""
+    while len(hdr) < 2:
+        d = c.recv(2 - len(hdr))
+        if not d:
+            raise EOFError
+        hdr += d
+    n = struct.unpack("!H", hdr)[0]
+    body = b""
+    while len(body) < n:
+        d = c.recv(n - len(body))
+        if not d:
+            raise EOFError
+        body += d
+    return body
+
+
+def test_udp(srv):
+    s, port = srv
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.settimeout(2)
+    for i in range(20):
+        u.sendto(b"q%d" % i, ("127.0.0.1", port))
+        assert u.recvfrom(100)[0] == b"R0q%d" % i
+    u.sendto(b"drop", ("127.0.0.1", port))
+    u.sendto(b"after", ("127.0.0.1", port))
+    assert u.recvfrom(100)[0] == b"R0after"  # the dropped one produced nothing
+
+
+def test_tcp_pipelined_and_split(srv):
+    s, port = srv
+    c = tcp(port)
+    c.sendall(frame(b"one") + frame(b"two") + frame(b"drop") + frame(b"three")[:3])
+    assert read_frame(c) == b"R1one"
+    assert read_frame(c) == b"R1two"
+    time.sleep(0.05)
+    c.sendall(frame(b"three")[3:])
+    assert read_frame(c) == b"R1three"
+    c.close()
+
+
+def test_large_frames(srv):
+    s, port = srv
+    c = tcp(port)
+    big = bytes(range(256)) * 200  # 51,200 bytes, many TCP segments
+    c.sendall(frame(big) * 3)
+    for _ in range(3):
+        assert read_frame(c) == b"R1" + big
+    c.close()
+
+
+def test_silent_client_does_not_stall_others(srv):
+    s, port = srv
+    slow = tcp(port)
+    slow.sendall(b"\x00\x10abc")  # promises 16 bytes, sends 3, then nothing
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.settimeout(1)
+    u.sendto(b"x", ("127.0.0.1", port))
+    assert u.recvfrom(100)[0] == b"R0x"
+    c = tcp(port)
+    c.sendall(frame(b"y"))
+    assert read_frame(c) == b"R1y"
+    c.close()
+    slow.close()
+
+
+def test_idle_timeout_closes(srv):
+    s, port = srv
+    c = tcp(port)
+    c.sendall(frame(b"hi"))
+    assert read_frame(c) == b"R1hi"
+    t0 = time.monotonic()
+    with pytest.raises((EOFError, ConnectionResetError)):
+        read_frame(c)  # the server closes the idle connection
+    assert time.monotonic() - t0 < 1.9  # well before the client's own 2 s timeout
+    assert not s.conns
+
+
+def test_connection_limit(srv):
+    s, port = srv
+    held = [tcp(port) for _ in range(net.TCP_MAX_CONNS)]
+    time.sleep(0.1)
+    extra = tcp(port)
+    with pytest.raises((EOFError, ConnectionResetError)):
+        extra.sendall(frame(b"z"))
+        read_frame(extra)
+    assert s.stats[2] >= 1
+    for h in held:
+        h.close()
+    time.sleep(0.1)
+    c = tcp(port)  # slots are free again
+    c.sendall(frame(b"ok"))
+    assert read_frame(c) == b"R1ok"
+    c.close()
+
+
+def test_client_that_never_reads(srv):
+    s, port = srv
+    c = tcp(port)
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    q = frame(b"x" * 4000)
+    for _ in range(200):  # 800 KB of answers it never reads: the server must not block
+        try:
+            c.send(q)
+        except (BlockingIOError, socket.timeout):
+            break
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.settimeout(1)
+    u.sendto(b"still", ("127.0.0.1", port))
+    assert u.recvfrom(100)[0] == b"R0still"
+    c.close()
