@@ -1,0 +1,24 @@
+# dnsbox unix-port variant (VARIANT_DIR=board/variant), for x86_64 and armhf alike.
+# build.sh passes BUILD=, FROZEN_MANIFEST= (firmware/manifest.py) and, for armhf,
+# CROSS_COMPILE=arm-linux-gnueabihf- LDFLAGS_EXTRA=-static.
+
+PROG = dnsbox
+
+# Not wanted on the appliance (issue 2): no ffi, no btree, no jni.
+MICROPY_PY_FFI = 0
+MICROPY_PY_BTREE = 0
+MICROPY_PY_JNI = 0
+# The firmware is single-threaded (asyncio/poll); no pthreads in the static binary.
+MICROPY_PY_THREAD = 0
+# No block-device filesystems: the image runs from the initramfs.
+MICROPY_VFS_FAT = 0
+MICROPY_VFS_LFS1 = 0
+MICROPY_VFS_LFS2 = 0
+
+# TLS through mbedTLS 3.6 (Debian's source, copied into lib/mbedtls by build.sh);
+# also brings hashlib.sha1/md5 and cryptolib.
+MICROPY_PY_SSL = 1
+MICROPY_SSL_MBEDTLS = 1
+MICROPY_SSL_AXTLS = 0
+
+FROZEN_MANIFEST ?= $(VARIANT_DIR)/../../firmware/manifest.py

@@ -1,0 +1,34 @@
+# What is frozen into the dnsbox firmware binaries (build/host/dnsbox, build/armhf/dnsbox).
+# makemanifest.py executes this file with firmware/ as the current directory.
+#
+# - the dnsbox package, except dnsbox/zone/ (the master-file parser runs only at build time,
+#   inside tools/crunch.py);
+# - the compiled zone blob as the top-level module `zoneblob` (build/gen/zoneblob.py, written by
+#   tools/crunch.py; DNSBOX_GEN_DIR overrides the directory, used by build.sh for other build dirs);
+# - asyncio from MicroPython's extmod.
+import os
+
+include("$(MPY_DIR)/extmod/asyncio")
+
+# Top-level subpackages of dnsbox that stay out of the firmware (build-time only).
+_BUILD_TIME_ONLY = ("zone",)
+
+
+def _firmware_files():
+    out = []
+    for dirpath, dirnames, filenames in os.walk("dnsbox"):
+        rel = os.path.relpath(dirpath, "dnsbox")
+        if rel == ".":
+            dirnames[:] = [d for d in dirnames if d not in _BUILD_TIME_ONLY]
+        dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+        for name in sorted(filenames):
+            if name.endswith(".py"):
+                out.append(os.path.normpath(os.path.join(rel, name)))
+    return out
+
+
+package("dnsbox", files=_firmware_files())
+
+_gen = os.environ.get("DNSBOX_GEN_DIR") or os.path.join("..", "build", "gen")
+if os.path.exists(os.path.join(_gen, "zoneblob.py")):
+    module("zoneblob.py", base_path=_gen)

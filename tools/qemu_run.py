@@ -1,0 +1,214 @@
+#!/usr/bin/env python3
+"""Boot the dnsbox image of a board in qemu-system-arm (TCG), DNS forwarded to the host's loopback.
+
+Usage (build.sh run does this):
+  qemu_run.py --board board/qemu-arm --image build/qemu-arm --pidfile build/run/qemu.pid
+              [--port 5353] [--mem 64] -- [key=value ...]
+
+The kernel command line is the board's APPEND_BASE followed by the user's boot variables (later
+words override earlier ones in the firmware). Host 127.0.0.1:PORT (UDP and TCP) is forwarded to
+the guest's DNS port (the last valid `port=` boot variable, else 53). The console is this
+terminal; Ctrl-C stops qemu (and so does killing the PID written to --pidfile).
+
+As a library (tests, tools/bench_boot.py): `command(...)` builds the argument list and
+`Guest` starts qemu with the console captured, waits for lines, and stops it by PID.
+"""
+import argparse
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+DEFAULT_HOST_PORT = 5353
+GUEST_DNS_PORT = 53
+STOP_WAIT_S = 5  # seconds qemu gets to exit after SIGTERM/SIGINT before SIGKILL
+CONSOLE_KEEP = 2000  # console lines kept in memory by Guest
+
+
+def read_board(board_dir):
+    """KEY=VALUE lines of board.env (values may hold spaces; # comments)."""
+    out = {}
+    with open(os.path.join(board_dir, "board.env")) as f:
+        for line in f:
+            line = line.strip()
+            if not line or line.startswith("#") or "=" not in line:
+                continue
+            k, v = line.split("=", 1)
+            out[k.strip()] = v.strip()
+    return out
+
+
+def guest_port(words):
+    """The DNS port the firmware will use: the last well-formed port= word, else 53."""
+    port = GUEST_DNS_PORT
+    for w in words:
+        if w.startswith("port="):
+            v = w[5:]
+            if v.isdigit() and 0 < int(v) < 65536:
+                port = int(v)
+    return port
+
+
+def command(board_dir, image_dir, words=(), host_port=DEFAULT_HOST_PORT, mem=None,
+            interactive=False, host_ip="127.0.0.1"):
+    board = read_board(board_dir)
+    append = " ".join([board["APPEND_BASE"]] + list(words))
+    gport = guest_port(words)
+    fwd = "hostfwd=udp:%s:%d-:%d,hostfwd=tcp:%s:%d-:%d" % (
+        host_ip, host_port, gport, host_ip, host_port, gport)
+    cmd = [
+        board.get("QEMU_SYSTEM", "qemu-system-arm"),
+        "-M", board.get("QEMU_MACHINE", "virt"),
+        "-m", str(mem or board.get("QEMU_MEM", "64")),
+        "-accel", "tcg",
+        "-no-reboot",  # panic=-1 and poweroff end qemu instead of rebooting the guest
+        "-nographic",
+        "-monitor", "none",
+        "-kernel", os.path.join(image_dir, "vmlinuz"),
+        "-initrd", os.path.join(image_dir, "initrd.xz"),
+        "-append", append,
+        "-netdev", "user,id=n0," + fwd,
+    ]
+    cmd += shlex.split(board.get("QEMU_DEVICES", "-device virtio-net-device,netdev=n0"))
+    # The serial console on stdio. signal=on: Ctrl-C on the terminal stops qemu (with the
+    # plain -nographic mux it would go to the guest, which has no shell to receive it).
+    cmd += ["-chardev", "stdio,id=con0,signal=%s" % ("on" if interactive else "off"),
+            "-serial", "chardev:con0"]
+    return cmd
+
+
+class Guest:
+    """A qemu started in the background, console captured line by line (for tests/benchmarks)."""
+
+    def __init__(self, cmd, log_path=None):
+        self.cmd = cmd
+        self.lines = []
+        self.t_start = time.monotonic()
+        self._log = open(log_path, "w") if log_path else None
+        self._cond = threading.Condition()
+        self.proc = subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            start_new_session=True)
+        self.pid = self.proc.pid
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self):
+        for raw in iter(self.proc.stdout.readline, b""):
+            line = raw.decode("utf-8", "replace").rstrip("\r\n")
+            with self._cond:
+                self.lines.append(line)
+                if len(self.lines) > CONSOLE_KEEP:
+                    del self.lines[: len(self.lines) - CONSOLE_KEEP]
+                if self._log:
+                    self._log.write(line + "\n")
+                    self._log.flush()
+                self._cond.notify_all()
+        with self._cond:
+            self._cond.notify_all()
+
+    def wait_for(self, text, timeout):
+        """The first console line containing text, or None after timeout seconds or qemu exit."""
+        deadline = time.monotonic() + timeout
+        seen = 0
+        with self._cond:
+            while True:
+                for line in self.lines[seen:]:
+                    if text in line:
+                        return line
+                seen = len(self.lines)
+                left = deadline - time.monotonic()
+                if left <= 0 or (self.proc.poll() is not None and not self._reader.is_alive()):
+                    return None
+                self._cond.wait(min(left, 0.5))
+
+    def console(self):
+        with self._cond:
+            return "\n".join(self.lines)
+
+    def stop(self):
+        """Stop qemu by its PID (SIGTERM, then SIGKILL); returns its exit status."""
+        if self.proc.poll() is None:
+            try:
+                os.kill(self.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                self.proc.wait(STOP_WAIT_S)
+            except subprocess.TimeoutExpired:
+                os.kill(self.pid, signal.SIGKILL)
+                self.proc.wait(STOP_WAIT_S)
+        self._reader.join(2)
+        if self._log:
+            self._log.close()
+            self._log = None
+        return self.proc.returncode
+
+
+def _running_qemu(pidfile):
+    try:
+        with open(pidfile) as f:
+            pid = int(f.read().strip())
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            if b"qemu-system" in f.read():
+                return pid
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def main(argv):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--board", required=True)
+    ap.add_argument("--image", required=True)
+    ap.add_argument("--pidfile", required=True)
+    ap.add_argument("--port", type=int, default=DEFAULT_HOST_PORT, help="host loopback port")
+    ap.add_argument("--mem", type=int, default=None, help="guest RAM in MB (board default)")
+    ap.add_argument("words", nargs="*", help="boot variables key=value")
+    args = ap.parse_args(argv)
+    for w in args.words:
+        if "=" not in w:
+            print("qemu_run: boot variables are key=value words, got %r" % w, file=sys.stderr)
+            return 2
+    other = _running_qemu(args.pidfile)
+    if other:
+        print("qemu_run: qemu already running (pid %d); ./build.sh stop ends it" % other,
+              file=sys.stderr)
+        return 1
+    cmd = command(args.board, args.image, args.words, args.port, args.mem, interactive=True)
+    print("qemu_run: %s" % " ".join(shlex.quote(c) for c in cmd), flush=True)
+    print("qemu_run: DNS on 127.0.0.1:%d (udp, tcp) -> guest port %d" % (
+        args.port, guest_port(args.words)), flush=True)
+    # qemu shares our process group: Ctrl-C reaches it directly; we only wait for it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    proc = subprocess.Popen(cmd)
+    os.makedirs(os.path.dirname(os.path.abspath(args.pidfile)), exist_ok=True)
+    with open(args.pidfile, "w") as f:
+        f.write("%d\n" % proc.pid)
+
+    def on_term(signum, frame):
+        try:
+            os.kill(proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGHUP, on_term)
+    try:
+        rc = proc.wait()
+    finally:
+        if _running_qemu(args.pidfile) in (None, proc.pid):
+            try:
+                os.remove(args.pidfile)
+            except OSError:
+                pass
+    print("\nqemu_run: qemu exited (status %d)" % rc, flush=True)
+    # SIGINT/SIGTERM from the user is a clean stop.
+    return 0 if rc in (0, -signal.SIGINT, -signal.SIGTERM, 1) else rc
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
