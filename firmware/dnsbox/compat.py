@@ -1,0 +1,8 @@
+"""The only module that knows which interpreter runs (MicroPython 1.25 or CPython 3.11)."""
+
+try:  # MicroPython: const() folds at compile time and costs no RAM
+    from micropython import const
+except ImportError:  # CPython: identity
+
+    def const(x):
+        return x

@@ -1,0 +1,141 @@
+"""Record types and classes: constants and their mnemonics (RFC 1035 3.2, RFC 3597 5).
+
+Opcodes are in wire.opcode, rcodes in wire.rcode.
+"""
+
+from dnsbox.compat import const
+from dnsbox.wire.errors import TextError
+
+A = const(1)
+NS = const(2)
+CNAME = const(5)
+SOA = const(6)
+PTR = const(12)
+MX = const(15)
+TXT = const(16)
+AAAA = const(28)
+SRV = const(33)
+NAPTR = const(35)
+DNAME = const(39)
+OPT = const(41)
+DS = const(43)
+SSHFP = const(44)
+RRSIG = const(46)
+NSEC = const(47)
+DNSKEY = const(48)
+NSEC3 = const(50)
+NSEC3PARAM = const(51)
+TLSA = const(52)
+CDS = const(59)
+CDNSKEY = const(60)
+SVCB = const(64)
+HTTPS = const(65)
+TSIG = const(250)
+IXFR = const(251)
+AXFR = const(252)
+ANY = const(255)
+CAA = const(257)
+
+CLASS_IN = const(1)
+CLASS_CH = const(3)
+CLASS_HS = const(4)
+CLASS_NONE = const(254)
+CLASS_ANY = const(255)
+
+# Meta types (RFC 6895 3.1): never stored in a zone; OPT and TSIG live outside the sections.
+META_TYPES = (OPT, TSIG, IXFR, AXFR, ANY)
+
+_TYPE_TEXT = {
+    A: "A",
+    NS: "NS",
+    CNAME: "CNAME",
+    SOA: "SOA",
+    PTR: "PTR",
+    MX: "MX",
+    TXT: "TXT",
+    AAAA: "AAAA",
+    SRV: "SRV",
+    NAPTR: "NAPTR",
+    DNAME: "DNAME",
+    OPT: "OPT",
+    DS: "DS",
+    SSHFP: "SSHFP",
+    RRSIG: "RRSIG",
+    NSEC: "NSEC",
+    DNSKEY: "DNSKEY",
+    NSEC3: "NSEC3",
+    NSEC3PARAM: "NSEC3PARAM",
+    TLSA: "TLSA",
+    CDS: "CDS",
+    CDNSKEY: "CDNSKEY",
+    SVCB: "SVCB",
+    HTTPS: "HTTPS",
+    TSIG: "TSIG",
+    IXFR: "IXFR",
+    AXFR: "AXFR",
+    ANY: "ANY",
+    CAA: "CAA",
+}
+_TYPE_VALUE = {}
+for _k in _TYPE_TEXT:
+    _TYPE_VALUE[_TYPE_TEXT[_k]] = _k
+
+_CLASS_TEXT = {CLASS_IN: "IN", CLASS_CH: "CH", CLASS_HS: "HS", CLASS_NONE: "NONE", CLASS_ANY: "ANY"}
+_CLASS_VALUE = {"IN": CLASS_IN, "CH": CLASS_CH, "CHAOS": CLASS_CH, "HS": CLASS_HS}
+_CLASS_VALUE["HESIOD"] = CLASS_HS
+_CLASS_VALUE["NONE"] = CLASS_NONE
+_CLASS_VALUE["ANY"] = CLASS_ANY
+
+
+def _generic(text, prefix, what):
+    # "TYPE65534" / "CLASS3" (RFC 3597 5): decimal digits only, 0..65535
+    digits = text[len(prefix) :]
+    if not digits or not digits.isdigit() or len(digits) > 5:
+        raise TextError("unknown %s %r" % (what, text))
+    value = int(digits)
+    if value > 65535:
+        raise TextError("%s number out of range: %r" % (what, text))
+    return value
+
+
+def type_to_text(rtype):
+    """Mnemonic of a record type, or TYPEnnn (RFC 3597 5)."""
+    t = _TYPE_TEXT.get(rtype)
+    return t if t is not None else "TYPE%d" % rtype
+
+
+def type_from_text(text):
+    """Record type number from its mnemonic or TYPEnnn; raises TextError."""
+    up = text.upper()
+    v = _TYPE_VALUE.get(up)
+    if v is not None:
+        return v
+    if up.startswith("TYPE"):
+        return _generic(up, "TYPE", "type")
+    raise TextError("unknown record type %r" % text)
+
+
+def class_to_text(rclass):
+    """Mnemonic of a class, or CLASSnnn (RFC 3597 5)."""
+    t = _CLASS_TEXT.get(rclass)
+    return t if t is not None else "CLASS%d" % rclass
+
+
+def class_from_text(text):
+    """Class number from its mnemonic or CLASSnnn; raises TextError."""
+    up = text.upper()
+    v = _CLASS_VALUE.get(up)
+    if v is not None:
+        return v
+    if up.startswith("CLASS"):
+        return _generic(up, "CLASS", "class")
+    raise TextError("unknown class %r" % text)
+
+
+def is_type_text(text):
+    """True if text names a record type (the zone parser tells TTL/class/type apart)."""
+    try:
+        type_from_text(text)
+    except TextError:
+        return False
+    return True
