@@ -96,12 +96,13 @@ def find_debian_source():
     )
 
 
+# The machine's own apt.conf.d still applies (proxy, validity and similar access settings).
 def write_config(top):
     top = os.path.abspath(top)
     uri, key = find_debian_source()
     if not os.path.exists(key):
         raise SystemExit("apt_private: keyring %s named by the machine's apt entry is missing" % key)
-    for d in ("lists/partial", "cache/archives/partial", "etc/preferences.d", "etc/apt.conf.d"):
+    for d in ("lists/partial", "cache/archives/partial", "etc/preferences.d"):
         os.makedirs(os.path.join(top, d), exist_ok=True)
     sources = os.path.join(top, "etc", "sources.list")
     text = (
@@ -116,7 +117,6 @@ def write_config(top):
         for kv in (
             ("Dir::Etc::SourceList", sources),
             ("Dir::Etc::SourceParts", "/dev/null"),
-            ("Dir::Etc::Parts", os.path.join(top, "etc", "apt.conf.d")),
             ("Dir::Etc::PreferencesParts", os.path.join(top, "etc", "preferences.d")),
             ("Dir::Etc::Preferences", "/dev/null"),
             ("Dir::State::Lists", os.path.join(top, "lists")),
