@@ -1,0 +1,9 @@
+"""Authoritative query pipeline: bytes in, bytes out (no sockets, no clock).
+
+Entry point: dnsbox.auth.server.Server(db, nsid=None).handle(query, proto) with proto UDP or TCP.
+"""
+
+from dnsbox.compat import const
+
+UDP = const(0)
+TCP = const(1)

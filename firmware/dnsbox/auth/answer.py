@@ -1,0 +1,259 @@
+"""The general query path: staged checks (NSD's query_process order), zone lookup with typed
+outcomes, ONE mapping from outcome to sections + rcode, then encoding within the size limit.
+
+Stages: header (RFC 1035 4.1.1) -> decode or FORMERR -> opcode (NOTIMP) -> question count
+(RFC 9619) -> EDNS version (RFC 6891 6.1.3 BADVERS) -> class (CH: id.server, RFC 4892) ->
+query type (AXFR/IXFR refused, meta types) -> lookup -> answer -> encode/truncate.
+"""
+
+import struct
+
+from dnsbox.auth import TCP
+from dnsbox.compat import const
+from dnsbox.wire import edns as _edns
+from dnsbox.wire import message as _msg
+from dnsbox.wire import rcode as _rc
+from dnsbox.wire import types as _t
+from dnsbox.wire.errors import WireError
+from dnsbox.wire.name import Name
+from dnsbox.wire.rr import RR
+from dnsbox.zonedb import K_ANSWER, K_DELEG_NS, K_GLUE, lookup as _lk
+
+UDP_MAX = const(1232)  # our UDP ceiling and advertised payload size (bytes)
+UDP_PLAIN = const(512)  # UDP limit without EDNS (RFC 1035 4.2.1)
+TCP_MAX = const(65535)
+MAX_CHAIN = const(8)  # CNAME/DNAME links followed in one answer (loop stop)
+_IN_KEY = b"\x00\x01"
+
+_MAX_NAME = const(255)
+
+
+def _key(lname, rtype):
+    return lname + bytes((rtype >> 8, rtype & 0xFF)) + _IN_KEY
+
+
+def _soa_negative(rrs):
+    """SOA RRset for a negative answer: TTL = min(SOA TTL, SOA minimum) (RFC 2308 3)."""
+    out = []
+    for r in rrs:
+        ttl = r.ttl if r.ttl < r.rdata.minimum else r.rdata.minimum
+        out.append(RR(r.name, r.rtype, r.rclass, ttl, r.rdata))
+    return out
+
+
+class General:
+    def __init__(self, db, nsid=None):
+        self.db = db
+        if isinstance(nsid, str):
+            nsid = nsid.encode()
+        self.nsid = nsid or None
+        self._chaos = None
+        if self.nsid:
+            self._chaos = Name.from_text("id.server."), Name.from_text("hostname.bind.")
+
+    # --- blob access ------------------------------------------------------------------------
+    def rrset(self, lname, rtype, kinds=(K_ANSWER,)):
+        """Records of (lname, rtype) from an entry of one of `kinds`, or None."""
+        db = self.db
+        e = db.find(_key(lname, rtype))
+        if e < 0 or db.kind(e) not in kinds:
+            return None
+        m = _msg.decode(b"\x00\x00" + db.response(e))
+        out = [r for r in m.answer if r.rtype == rtype and r.name.wire == lname]
+        return out or None
+
+    def zone_soa(self, zone):
+        apex = self.db.zone(zone)[0].lower()
+        return _soa_negative(self.rrset(apex, _t.SOA))
+
+    def addresses(self, lname):
+        """A and AAAA records of a name in our zones (authoritative or glue)."""
+        out = []
+        for t in (_t.A, _t.AAAA):
+            rs = self.rrset(lname, t, (K_ANSWER, K_GLUE))
+            if rs:
+                out.extend(rs)
+        return out
+
+    # --- the stages -------------------------------------------------------------------------
+    def handle(self, q, proto):
+        if len(q) < 12:
+            return None  # no header to answer to
+        if q[2] & 0x80:
+            return None  # a response: never answer it (RFC 1035 7.3? avoids loops)
+        try:
+            m = _msg.decode(q)
+        except WireError:
+            return self._formerr(q)
+        r = _msg.make_response(m)
+        limit = TCP_MAX if proto == TCP else UDP_PLAIN
+        if m.edns is not None:
+            r.edns = _edns.Edns(UDP_MAX, 0, m.edns.do)
+            if proto != TCP:
+                p = m.edns.payload
+                limit = UDP_MAX if p > UDP_MAX else (UDP_PLAIN if p < UDP_PLAIN else p)
+            if self.nsid and m.edns.option(_edns.NSID) is not None:  # RFC 5001
+                r.edns.options.append(_edns.NSIDOption(self.nsid))
+        if m.opcode != 0:
+            r.rcode = _rc.NOTIMP
+            return self._encode(r, limit)
+        if len(m.question) != 1 or m.answer or m.authority:
+            r.rcode = _rc.FORMERR
+            return self._encode(r, limit)
+        if m.edns is not None and m.edns.version > 0:
+            r.rcode = _rc.BADVERS  # RFC 6891 6.1.3
+            r.edns.options = []
+            return self._encode(r, limit)
+        qu = m.question[0]
+        if qu.qclass == _t.CLASS_CH:
+            return self._encode(self._chaos_answer(r, qu), limit)
+        if qu.qclass != _t.CLASS_IN:
+            r.rcode = _rc.REFUSED
+            return self._encode(r, limit)
+        qt = qu.qtype
+        if qt == _t.AXFR or qt == _t.IXFR:
+            r.rcode = _rc.REFUSED  # no transfers are offered
+            return self._encode(r, limit)
+        if qt == _t.OPT or qt == _t.TSIG or qt == 249:
+            r.rcode = _rc.FORMERR  # not a question (RFC 6891 6.1.1, RFC 8945)
+            return self._encode(r, limit)
+        if qt == 253 or qt == 254:
+            r.rcode = _rc.NOTIMP  # MAILB / MAILA
+            return self._encode(r, limit)
+        self.collect(r, qu.name, qt)
+        return self._encode(r, limit, r.rcode == _rc.NOERROR and not r.aa and r.authority)
+
+    def _encode(self, r, limit, glue_needed=False):
+        try:
+            return _msg.encode(r, limit, glue_needed)
+        except ValueError:
+            r.answer = []
+            r.authority = []
+            r.additional = []
+            r.tc = True
+            return _msg.encode(r, limit)
+
+    def _formerr(self, q):
+        """FORMERR with the ID, opcode and RD of the query, the question when it parsed."""
+        r = _msg.Message((q[0] << 8) | q[1])
+        r.qr = True
+        r.opcode = (q[2] >> 3) & 0xF
+        r.rd = bool(q[2] & 1)
+        r.rcode = _rc.FORMERR
+        r.question = self._question_only(q)
+        return _msg.encode(r, UDP_PLAIN)
+
+    def _question_only(self, q):
+        try:
+            name, off = _msg.decode_name(q, 12)
+            if off + 4 <= len(q) and ((q[4] << 8) | q[5]) == 1:
+                qt, qc = struct.unpack_from("!HH", q, off)
+                return [_msg.Question(name, qt, qc)]
+        except WireError:
+            pass
+        return []
+
+    def _chaos_answer(self, r, qu):
+        """id.server / hostname.bind CH TXT (RFC 4892) when a server name is configured."""
+        from dnsbox.wire import rdata as _rd
+
+        if self._chaos and qu.qtype in (_t.TXT, _t.ANY) and qu.name in self._chaos:
+            txt = _rd.from_text(_t.TXT, '"%s"' % self.nsid.decode().replace('"', ""))
+            r.answer.append(RR(qu.name, _t.TXT, _t.CLASS_CH, 0, txt))
+            r.aa = True
+        else:
+            r.rcode = _rc.REFUSED
+        return r
+
+    # --- outcome -> sections ----------------------------------------------------------------
+    def collect(self, r, qname, qtype):
+        """Fill r's sections, aa and rcode for (qname, qtype), following CNAME/DNAME."""
+        name = qname
+        lname = qname.wire.lower()
+        seen = []
+        for step in range(MAX_CHAIN + 1):
+            o = _lk.lookup(self.db, lname, qtype)
+            more = self.map_outcome(r, o, name, lname, qtype, step)
+            if more is None:
+                return
+            if len(seen) >= MAX_CHAIN or more.wire.lower() in seen:
+                return  # chain too long or a loop: answer what we have (RFC 1034 3.6.2)
+            seen.append(lname)
+            name = more
+            lname = more.wire.lower()
+
+    def map_outcome(self, r, o, name, lname, qtype, step):
+        """THE mapping from a lookup outcome to sections and rcode. Returns the next name to
+        chase (a CNAME/DNAME target) or None when the answer is complete."""
+        k = o.kind
+        if k == _lk.NOT_AUTH:
+            if step == 0:
+                r.rcode = _rc.REFUSED
+            return None
+        if step == 0:
+            r.aa = k != _lk.DELEGATION
+        if k == _lk.ANSWER or k == _lk.ANY:
+            t = qtype if k == _lk.ANSWER else o.types[0]  # RFC 8482: one RRset for ANY
+            rrs = self._owned(self.rrset(o.owner, t), name)
+            r.answer.extend(rrs)
+            self._additional(r, rrs)
+            return None
+        if k == _lk.CNAME:
+            rrs = self._owned(self.rrset(o.owner, _t.CNAME), name)
+            r.answer.extend(rrs)
+            target = rrs[0].rdata.target
+            return target
+        if k == _lk.NODATA:
+            r.authority.extend(self.zone_soa(o.zone))
+            return None
+        if k == _lk.NXDOMAIN:
+            r.rcode = _rc.NXDOMAIN
+            r.authority.extend(self.zone_soa(o.zone))
+            return None
+        if k == _lk.DELEGATION:
+            if step > 0:
+                return None  # a chain into a delegated zone: the CNAME alone
+            ns = self.rrset(o.owner, _t.NS, (K_DELEG_NS,))
+            r.authority.extend(ns)
+            for rr in ns:  # glue, and addresses of targets elsewhere in our zones
+                r.additional.extend(self.addresses(rr.rdata.target.wire.lower()))
+            return None
+        if k == _lk.DNAME:
+            d = self.rrset(o.owner, _t.DNAME)[0]
+            r.answer.append(d)
+            prefix = name.wire[: len(name.wire) - len(o.owner)]
+            w = prefix + d.rdata.target.wire
+            if len(w) > _MAX_NAME:
+                r.rcode = _rc.YXDOMAIN  # RFC 6672 2.2
+                return None
+            target = Name(w)
+            r.answer.append(RR(name, _t.CNAME, _t.CLASS_IN, d.ttl, _cname(target)))
+            return target
+        return None
+
+    def _owned(self, rrs, name):
+        """The RRset with `name` (the query's case, or the wildcard's match) as owner."""
+        return [RR(name, x.rtype, x.rclass, x.ttl, x.rdata) for x in rrs]
+
+    def _additional(self, r, rrs):
+        """A/AAAA of NS, MX and SRV targets inside our zones (RFC 1035 3.3.9, RFC 2782)."""
+        seen = []
+        for rr in rrs:
+            t = rr.rtype
+            if t == _t.NS or t == _t.SRV:
+                target = rr.rdata.target
+            elif t == _t.MX:
+                target = rr.rdata.exchange
+            else:
+                continue
+            lt = target.wire.lower()
+            if lt in seen or lt == b"\x00":
+                continue
+            seen.append(lt)
+            r.additional.extend(self.addresses(lt))
+
+
+def _cname(target):
+    from dnsbox.wire import rd_std
+
+    return rd_std.CNAME(target)

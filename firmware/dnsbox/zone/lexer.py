@@ -1,0 +1,142 @@
+"""Master-file lexer (RFC 1035 5.1): text -> logical entries of raw tokens.
+
+One entry per logical line: parentheses join physical lines, ';' starts a comment (outside
+quotes), quoted strings are one token. Tokens keep their quotes and backslash escapes intact
+(the rdata parser of the codec wants the presentation form), so `raw` of a token is exactly
+what was written. Used at build time only (tools/crunch.py), never frozen.
+"""
+
+from dnsbox.zone.errors import ZoneError
+
+MAX_TOKENS = 4096  # tokens in one logical entry (a long TXT record is a few hundred)
+MAX_PAREN_LINES = 10000  # physical lines one parenthesised entry may span
+
+
+class Token:
+    __slots__ = ("raw", "quoted")
+
+    def __init__(self, raw, quoted):
+        self.raw = raw
+        self.quoted = quoted
+
+    def __repr__(self):
+        return "Token(%r)" % self.raw
+
+
+class Entry:
+    """One logical line: where it starts, whether it starts blank (owner omitted), its tokens."""
+
+    __slots__ = ("file", "line", "blank_owner", "tokens")
+
+    def __init__(self, file, line, blank_owner, tokens):
+        self.file = file
+        self.line = line
+        self.blank_owner = blank_owner
+        self.tokens = tokens
+
+    def texts(self):
+        return [t.raw for t in self.tokens]
+
+
+def entries(text, file="<zone>"):
+    """Yield the Entry of every non-empty logical line of `text`."""
+    n = len(text)
+    i = 0
+    line = 1
+    while i < n:
+        start_line = line
+        blank_owner = text[i] in " \t"
+        tokens = []
+        depth = 0
+        paren_line = 0
+        while True:
+            if i >= n:
+                if depth:
+                    raise ZoneError(file, paren_line, "unbalanced '(': no closing ')'")
+                break
+            c = text[i]
+            if c == "\n":
+                line += 1
+                i += 1
+                if depth:
+                    if line - paren_line > MAX_PAREN_LINES:
+                        raise ZoneError(file, paren_line, "'(' spans too many lines")
+                    continue
+                break
+            if c in " \t\r":
+                i += 1
+            elif c == ";":
+                while i < n and text[i] != "\n":
+                    i += 1
+            elif c == "(":
+                if depth == 0:
+                    paren_line = line
+                depth += 1
+                i += 1
+            elif c == ")":
+                if depth == 0:
+                    raise ZoneError(file, line, "')' without '('")
+                depth -= 1
+                i += 1
+            elif c == '"':
+                j = i + 1
+                while True:
+                    if j >= n:
+                        raise ZoneError(file, line, "unterminated quoted string")
+                    d = text[j]
+                    if d == "\\":
+                        j += 2
+                        continue
+                    if d == '"':
+                        break
+                    if d == "\n":
+                        raise ZoneError(file, line, "newline inside a quoted string")
+                    j += 1
+                tokens.append(Token(text[i : j + 1], True))
+                i = j + 1
+            else:
+                j = i
+                while j < n:
+                    d = text[j]
+                    if d == "\\":
+                        if j + 1 < n and text[j + 1] == "\n":
+                            raise ZoneError(file, line, "backslash at end of line")
+                        j += 2
+                        continue
+                    if d in ' \t\r\n;()"':
+                        break
+                    j += 1
+                tokens.append(Token(text[i:j], False))
+                i = j
+            if len(tokens) > MAX_TOKENS:
+                raise ZoneError(file, start_line, "more than %d tokens in one entry" % MAX_TOKENS)
+        if tokens:
+            yield Entry(file, start_line, blank_owner, tokens)
+
+
+_TTL_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+MAX_TTL = 0x7FFFFFFF  # RFC 2181 8: TTLs are 31-bit
+
+
+def parse_ttl(text):
+    """'3600', '1h30m', '2W' -> seconds; None if `text` is not a TTL."""
+    if not text or not text[0].isdigit():
+        return None
+    if text.isdigit():
+        v = int(text)
+    else:
+        v = 0
+        num = ""
+        for c in text.lower():
+            if c.isdigit():
+                num += c
+            elif c in _TTL_UNITS and num:
+                v += int(num) * _TTL_UNITS[c]
+                num = ""
+            else:
+                return None
+        if num:  # BIND: a trailing number without unit counts seconds
+            v += int(num)
+    if v > MAX_TTL:
+        return None
+    return v
