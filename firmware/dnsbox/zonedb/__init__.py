@@ -96,6 +96,15 @@ class Db:
             s += (b[s] << 8) | b[s + 1]
         return -1
 
+    def entries(self):
+        """Offsets of every entry, in blob order (tools and tests; the server never walks)."""
+        b = self.blob
+        s = unpack_from(">I", b, self.buckets)[0]
+        e = unpack_from(">I", b, self.buckets + 4 * (self.mask + 1))[0]
+        while s < e:
+            yield s
+            s += (b[s] << 8) | b[s + 1]
+
     def node(self, lname):
         """Offset of the node entry of the lower-case wire name `lname`, or -1."""
         return self.find(lname + NODE_SUFFIX)
