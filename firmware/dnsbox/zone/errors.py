@@ -3,7 +3,7 @@
 
 class ZoneError(ValueError):
     def __init__(self, file, line, reason):
-        ValueError.__init__(self, "%s:%d: %s" % (file, line, reason))
+        super().__init__("%s:%d: %s" % (file, line, reason))
         self.file = file
         self.line = line
         self.reason = reason
