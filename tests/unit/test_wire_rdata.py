@@ -68,8 +68,10 @@ CASES = [
         00 06 40 00 00 00 00 02""",
     ),
     (T.NSEC3PARAM, "1 0 0 -", None, "01 00 0000 00"),
-    (T.TLSA, "3 1 1 0123456789abcdef", None, "03 01 01 0123456789abcdef"),
-    (T.SSHFP, "4 2 ABCDEF", "4 2 abcdef", "04 02 abcdef"),
+    (T.TLSA, "3 1 1 " + "0123456789abcdef" * 4, None, "03 01 01" + " 0123456789abcdef" * 4),
+    (T.TLSA, "3 1 0 0102", None, "03 01 00 0102"),  # full certificate: any length
+    (T.SSHFP, "4 1 " + "ABCDEF0123" * 4, "4 1 " + "abcdef0123" * 4, "04 01" + " abcdef0123" * 4),
+    (T.SSHFP, "4 9 AB", "4 9 ab", "04 09 ab"),  # unknown type: any length
     (65534, "\\# 3 abcdef", None, "abcdef"),
     (65534, "\\# 0", None, ""),
     (T.A, "\\# 4 c0000201", "192.0.2.1", "c0000201"),
@@ -127,6 +129,11 @@ def test_text_errors():
         (T.TXT, '"' + "x" * 256 + '"'),
         (T.CAA, '0 is-sue "x"'),
         (T.DS, "1 2 3 abc"),
+        (T.DS, "1 2 2 abcd"),  # SHA-256 digest must be 32 bytes
+        (T.DS, "1 2 0 00"),  # digest type 0 is reserved (but CDS delete, RFC 8078)
+        (T.TLSA, "3 1 1 abcd"),
+        (T.SSHFP, "1 2 abcd"),
+        (T.NSEC, "a. TYPE0"),
         (T.DNSKEY, "256 3 13 !!!!"),
         (T.RRSIG, "A 13 2 3600 20301301000000 20290101000000 1 e. AA=="),
         (65534, "\\# 2 abcdef"),

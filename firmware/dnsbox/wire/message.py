@@ -179,6 +179,8 @@ def _decode(buf, partial):
                     raise ShortError(off - 2, "rdata runs past the end of data")
                 if m.tsig is not None:
                     raise WireError(start, "record after TSIG")
+                if ttl & 0x80000000 and rtype != _OPT:
+                    ttl = 0  # RFC 2181 8: a TTL with the top bit set is taken as zero
                 if rtype == _OPT:
                     _check_opt(sec, name, start, m.edns)
                     m.edns = _edns.from_opt(rclass, ttl, buf, off, end)

@@ -41,12 +41,20 @@ def _alg(tk):
 
 class DS(B.Rdata):
     rtype = RT.DS
+    # digest lengths by digest type: SHA-1 (RFC 3658), SHA-256 (RFC 4509), GOST (RFC 5933),
+    # SHA-384 (RFC 6605)
+    _lengths = {1: 20, 2: 32, 3: 32, 4: 48}
 
     def __init__(self, key_tag, algorithm, digest_type, digest):
         self.key_tag = B.check_uint(key_tag, 16, "key tag")
         self.algorithm = B.check_uint(algorithm, 8, "algorithm")
         self.digest_type = B.check_uint(digest_type, 8, "digest type")
         self.digest = bytes(digest)
+        ln = self._lengths.get(self.digest_type)
+        if self.digest_type == 0 and ln is None:
+            raise ValueError("digest type 0 is reserved")
+        if ln is not None and len(self.digest) != ln:
+            raise ValueError("digest length %d wrong for digest type %d" % (len(self.digest), digest_type))
 
     def to_wire(self):
         return struct.pack("!HBB", self.key_tag, self.algorithm, self.digest_type) + self.digest
@@ -75,6 +83,7 @@ class DS(B.Rdata):
 
 class CDS(DS):
     rtype = RT.CDS
+    _lengths = {0: 1, 1: 20, 2: 32, 3: 32, 4: 48}  # 0: delete (RFC 8078 4)
 
 
 class DNSKEY(B.Rdata):
@@ -298,7 +307,10 @@ def bitmap_to_text(rtypes):
 
 
 def bitmap_from_tokens(tk):
-    return tuple(sorted(set([RT.type_from_text(w) for w in tk.rest()])))
+    ts = tuple(sorted(set([RT.type_from_text(w) for w in tk.rest()])))
+    if ts and ts[0] == 0:
+        raise TextError("type bitmap with type 0")
+    return ts
 
 
 class NSEC(B.Rdata):

@@ -313,6 +313,8 @@ class TXT(B.Rdata):
 
     def __init__(self, strings):
         self.strings = tuple(bytes(s) for s in strings)
+        if not self.strings:
+            raise ValueError("TXT needs at least one string (RFC 1035 3.3.14)")
         for s in self.strings:
             if len(s) > 255:
                 raise ValueError("TXT string longer than 255 octets")
@@ -493,8 +495,8 @@ def _alnum(b):
 
 class _HexTail(B.Rdata):
     # fixed small integer fields followed by opaque data printed as hex
-    fmt = ""
     fields = ()
+    _lengths = {}  # data length required by the last field's value
 
     def __init__(self, *args):
         n = len(self.fields)
@@ -503,6 +505,9 @@ class _HexTail(B.Rdata):
         for i in range(n):
             setattr(self, self.fields[i], B.check_uint(args[i], 8, self.fields[i]))
         self.data = bytes(args[n])
+        ln = self._lengths.get(args[n - 1])
+        if ln is not None and len(self.data) != ln:
+            raise ValueError("data length %d wrong for its digest type" % len(self.data))
 
     def to_wire(self):
         return bytes([getattr(self, f) for f in self.fields]) + self.data
@@ -532,8 +537,10 @@ class _HexTail(B.Rdata):
 class SSHFP(_HexTail):
     rtype = RT.SSHFP
     fields = ("algorithm", "fp_type")
+    _lengths = {1: 20, 2: 32}  # SHA-1 (RFC 4255), SHA-256 (RFC 6594)
 
 
 class TLSA(_HexTail):
     rtype = RT.TLSA
     fields = ("usage", "selector", "mtype")
+    _lengths = {1: 32, 2: 64}  # SHA-256, SHA-512 (RFC 6698 2.1.3)

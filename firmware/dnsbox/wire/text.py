@@ -33,6 +33,12 @@ def tokenize(text):
             c = text[j]
             if c == " " or c == "\t" or c == "\n" or c == "\r":
                 break
+            if c == '"':  # key="quoted value" (SVCB): the quotes stay in the token
+                j += 1
+                while j < n and text[j] != '"':
+                    j += 2 if text[j] == "\\" else 1
+                if j >= n:
+                    raise TextError("unterminated quoted string in %r" % text)
             j += 2 if c == "\\" else 1
         toks.append((text[i:j], False))
         i = j
