@@ -147,7 +147,7 @@ def _serialize(p, zones, blocks, refs):
     zone_neg: per zone, block index of its negative answer (refs[('neg', zi)])."""
     keys = p.order
     nb = 1
-    while nb < len(keys) and nb < MAX_BUCKETS:
+    while nb < 2 * len(keys) and nb < MAX_BUCKETS:  # load <= 0.5 while it can
         nb <<= 1
     out = bytearray(HEADER_LEN)
     block_off = []

