@@ -196,7 +196,8 @@ class General:
             t = qtype if k == _lk.ANSWER else o.types[0]  # RFC 8482: one RRset for ANY
             rrs = self._owned(self.rrset(o.owner, t), name)
             r.answer.extend(rrs)
-            self._additional(r, rrs)
+            if k == _lk.ANSWER:
+                self._additional(r, rrs)
             return None
         if k == _lk.CNAME:
             rrs = self._owned(self.rrset(o.owner, _t.CNAME), name)
@@ -211,12 +212,14 @@ class General:
             r.authority.extend(self.zone_soa(o.zone))
             return None
         if k == _lk.DELEGATION:
-            if step > 0:
-                return None  # a chain into a delegated zone: the CNAME alone
+            # A referral; after a CNAME (step > 0) too, with AA as the first step set it.
             ns = self.rrset(o.owner, _t.NS, (K_DELEG_NS,))
             r.authority.extend(ns)
-            for rr in ns:  # glue, and addresses of targets elsewhere in our zones
-                r.additional.extend(self.addresses(rr.rdata.target.wire.lower()))
+            apex = Name(self.db.zone(o.zone)[0])
+            for rr in ns:  # glue: addresses of targets inside this zone (in-domain, sibling)
+                t = rr.rdata.target
+                if t.is_subdomain(apex):
+                    r.additional.extend(self.addresses(t.wire.lower()))
             return None
         if k == _lk.DNAME:
             d = self.rrset(o.owner, _t.DNAME)[0]

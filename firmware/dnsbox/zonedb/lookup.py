@@ -52,7 +52,8 @@ def _at_node(db, e, owner, qtype, wild):
     flags, zone, _ref, types = db.node_info(e)
     if flags & F_DELEG:
         if qtype == TYPE_DS and not wild:  # the parent side answers DS (RFC 4035 3.1.4.1)
-            return Outcome(NODATA, zone, e, owner, wild, types, flags)
+            kind = ANSWER if TYPE_DS in types else NODATA
+            return Outcome(kind, zone, e, owner, wild, types, flags)
         return Outcome(DELEGATION, zone, e, owner, wild, types, flags)
     if qtype == TYPE_ANY:
         if not types:
