@@ -1,0 +1,115 @@
+"""tools/crunch.py as a command and as a library; the blob cross-checked against dnspython's
+own master-file parser (zone -> blob -> records == zone, by an independent reader)."""
+
+import os
+import subprocess
+import sys
+import tempfile
+
+import dns.rdataclass
+import dns.rdatatype
+import dns.zone
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CRUNCH = os.path.join(ROOT, "tools", "crunch.py")
+sys.path.insert(0, os.path.join(ROOT, "firmware"))
+
+from dnsbox.wire import message as M  # noqa: E402
+from dnsbox.zone.compile import compile_files  # noqa: E402
+from dnsbox.zonedb import K_ANSWER, K_DELEG_NS, K_GLUE, open_blob  # noqa: E402
+
+BENCH_ZONE = os.path.join(ROOT, "..", "shared", "bench", "data", "bench.test.zone")
+
+
+def _run(*args):
+    return subprocess.run([sys.executable, CRUNCH] + list(args), capture_output=True, text=True)
+
+
+def _blob_rrsets(blob):
+    out = set()
+    db = open_blob(blob)
+    for e in db.entries():
+        if db.kind(e) not in (K_ANSWER, K_DELEG_NS, K_GLUE):
+            continue
+        key = db.key(e)
+        rtype = (key[-4] << 8) | key[-3]
+        m = M.decode(b"\x00\x00" + db.response(e))
+        for r in m.answer:
+            if r.rtype == rtype and r.name.wire == key[:-4]:
+                out.add((r.name.to_text().lower(), rtype, r.ttl, r.rdata.to_text().lower()))
+    return out
+
+
+def _dnspython_rrsets(path, origin):
+    z = dns.zone.from_file(path, origin, relativize=False)
+    out = set()
+    for name, node in z.nodes.items():
+        for rds in node.rdatasets:
+            for rd in rds:
+                out.add((name.to_text().lower(), int(rds.rdtype), rds.ttl,
+                         rd.to_text().lower()))
+    return out
+
+
+def _same_as_dnspython(path, origin):
+    blob, _z, _w = compile_files([path])
+    ours = _blob_rrsets(blob)
+    theirs = _dnspython_rrsets(path, origin)
+    assert ours == theirs, (sorted(ours - theirs)[:5], sorted(theirs - ours)[:5])
+    return len(ours)
+
+
+def test_example_zone_matches_dnspython():
+    assert _same_as_dnspython(os.path.join(ROOT, "zones", "example.com.zone"), "example.com.") > 20
+
+
+def test_diff_zones_match_dnspython():
+    d = os.path.join(ROOT, "tests", "zones", "diff")
+    for f in sorted(os.listdir(d)):
+        if f.endswith(".zone"):
+            assert _same_as_dnspython(os.path.join(d, f), f[:-5] + ".") > 5
+
+
+def test_bench_zone_matches_dnspython():
+    if not os.path.exists(BENCH_ZONE):
+        return  # the shared benchmark kit is not on this machine
+    assert _same_as_dnspython(BENCH_ZONE, "bench.test.") == 9925
+
+
+def test_cli_writes_an_importable_module():
+    with tempfile.TemporaryDirectory() as d:
+        out = os.path.join(d, "gen", "zoneblob.py")
+        r = _run(os.path.join(ROOT, "zones"), "-o", out)
+        assert r.returncode == 0, r.stderr
+        assert "1 zone(s)" in r.stderr
+        ns = {}
+        with open(out) as f:
+            exec(f.read(), ns)
+        assert ns["ZONES"] == ("example.com.",)
+        db = open_blob(ns["BLOB"])
+        assert db.zone_names() == ["example.com."] and db.record_count() > 20
+
+
+def test_cli_stops_with_file_and_line():
+    with tempfile.TemporaryDirectory() as d:
+        z = os.path.join(d, "bad.test.zone")
+        with open(z, "w") as f:
+            f.write("$TTL 1\n@ SOA ns hm 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\nwww CNAME ns\n"
+                    "www A 192.0.2.2\n")
+        out = os.path.join(d, "zoneblob.py")
+        r = _run(z, "-o", out)
+        assert r.returncode == 1
+        assert r.stderr.strip() == z + ":6: CNAME and other data at www.bad.test. (CNAME at " + \
+            z + ":5)"
+        assert not os.path.exists(out)
+        r = _run("-o", out)
+        assert r.returncode == 2 and "usage" in r.stderr
+
+
+def test_cli_warns_but_builds():
+    with tempfile.TemporaryDirectory() as d:
+        z = os.path.join(d, "warn.test.zone")
+        with open(z, "w") as f:
+            f.write("$TTL 1\n@ SOA ns hm 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\nns A 192.0.2.1\n")
+        r = _run(z, "-o", os.path.join(d, "zoneblob.py"))
+        assert r.returncode == 0 and (z + ":5: warning: duplicate") in r.stderr
