@@ -45,6 +45,7 @@ class Config:
         self.port = 5353 if host else 53
         self.hostname = None  # answers NSID and CH TXT id.server / hostname.bind when set
         self.iface = "eth0"
+        self.mac = None  # Ethernet address to set before the link comes up (None: keep it)
         self.problems = []
 
     def fatal(self):
@@ -148,6 +149,25 @@ def _set_iface(cfg, value):
     return None
 
 
+_HEX = "0123456789abcdefABCDEF"  # digits of a MAC address
+
+
+def _set_mac(cfg, value):
+    """aa:bb:cc:dd:ee:ff, a unicast address that is not all zeros (stored lower-case)."""
+    parts = value.split(":")
+    if len(parts) != 6:
+        return "not a MAC address (six hex pairs like 02:00:00:00:00:01)"
+    for p in parts:
+        if len(p) != 2 or p[0] not in _HEX or p[1] not in _HEX:
+            return "not a MAC address (six hex pairs like 02:00:00:00:00:01)"
+    if int(parts[0], 16) & 1:
+        return "a multicast address cannot be an interface's address"
+    if value.replace(":", "").replace("0", "") == "":
+        return "the all-zero address is not allowed"
+    cfg.mac = value.lower()
+    return ""
+
+
 # key -> (setter, fatal if bad). A setter returns None to store the value as given, "" when it
 # stored a converted value itself, or a reason string when the value is bad (default kept).
 SETTINGS = {
@@ -158,6 +178,7 @@ SETTINGS = {
     "port": (_set_port, False),
     "hostname": (_set_hostname, False),
     "iface": (_set_iface, False),
+    "mac": (_set_mac, False),
 }
 
 
