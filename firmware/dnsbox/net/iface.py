@@ -50,6 +50,12 @@ def configure(cfg):
     if not _wait_link(cfg.iface):
         log("network interface %s did not appear" % cfg.iface)
         return None
+    # A fixed MAC (boot variable mac=) goes on before the link is up; the Allwinner EMAC/GMAC
+    # otherwise gets a random one at every boot when u-boot passes none. A refused address is
+    # reported and the link comes up with the one it has.
+    mac = getattr(cfg, "mac", None)
+    if mac and _run("ip link set %s address %s" % (cfg.iface, mac)):
+        log("network: %s MAC set to %s" % (cfg.iface, mac))
     if not _run("ip link set %s up" % cfg.iface):
         return None
     if cfg.ip == "dhcp":
