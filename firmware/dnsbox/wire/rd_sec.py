@@ -307,10 +307,8 @@ def bitmap_to_text(rtypes):
 
 
 def bitmap_from_tokens(tk):
-    ts = tuple(sorted(set([RT.type_from_text(w) for w in tk.rest()])))
-    if ts and ts[0] == 0:
-        raise TextError("type bitmap with type 0")
-    return ts
+    # TYPE0 is accepted (dnspython refuses it) so that whatever decodes prints and parses back
+    return tuple(sorted(set([RT.type_from_text(w) for w in tk.rest()])))
 
 
 class NSEC(B.Rdata):
