@@ -1,0 +1,43 @@
+# dnsbox boot script (u-boot hush). tools/card_image.py compiles it into boot.scr with
+#   mkimage -A arm -O linux -T script -C none -d boot.cmd boot.scr
+# uboot.env on the card runs it at once (no boot delay, no USB scan). It reads the boot variables
+# from the plain-text file dnsbox.txt on the same FAT partition, puts them on the kernel command
+# line and boots the kernel, the device tree named by ${fdtfile} and the initramfs.
+
+echo "dnsbox: boot script"
+
+# Defaults of every boot variable (docs/boot-variables.md): the text file overrides them.
+setenv ip dhcp
+setenv netmask 255.255.255.0
+setenv gw
+setenv mode auth
+setenv port 53
+setenv hostname
+setenv iface eth0
+setenv mac
+setenv extra
+
+# u-boot types its own "netmask" variable as an IP address and would refuse "netmask=24":
+# make it a plain string.
+setenv .flags netmask:s
+
+if load mmc 0:1 ${scriptaddr} dnsbox.txt; then
+    # Plain "key=value" lines, "#" comments, LF or CRLF line ends (-r); later lines win.
+    env import -t -r ${scriptaddr} ${filesize}
+else
+    echo "dnsbox: no dnsbox.txt on the card: using the defaults"
+fi
+
+setenv bootargs "console=${console} panic=10 ip=${ip} netmask=${netmask} mode=${mode} port=${port} iface=${iface}"
+if test -n "${gw}"; then setenv bootargs "${bootargs} gw=${gw}"; fi
+if test -n "${hostname}"; then setenv bootargs "${bootargs} hostname=${hostname}"; fi
+if test -n "${mac}"; then setenv bootargs "${bootargs} mac=${mac}"; fi
+if test -n "${extra}"; then setenv bootargs "${bootargs} ${extra}"; fi
+echo "dnsbox: kernel command line: ${bootargs}"
+
+load mmc 0:1 ${kernel_addr_r} zImage
+load mmc 0:1 ${fdt_addr_r} ${fdtfile}
+# The initramfs last: bootz takes its size from ${filesize}.
+load mmc 0:1 ${ramdisk_addr_r} initrd.xz
+bootz ${kernel_addr_r} ${ramdisk_addr_r}:${filesize} ${fdt_addr_r}
+echo "dnsbox: boot failed: check zImage, ${fdtfile} and initrd.xz on the card"

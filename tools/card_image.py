@@ -1,0 +1,542 @@
+#!/usr/bin/env python3
+"""Build the SD-card images of the Allwinner boards: no root, no loop devices.
+
+Usage (build.sh calls this once, after the qemu-arm image step):
+  card_image.py --build BUILD [--qemu] BOARD_DIR...
+  e.g. card_image.py --build build board/cubieboard2 board/cubieboard2/a10
+
+For each BOARD_DIR (its board.env names the u-boot target, DTB, console, image size, boot
+script, boot-variable file, /init and module list) it writes BUILD/NAME/:
+  dnsbox-NAME.img          the card: u-boot with SPL at 8 KiB, an MBR partition table (sfdisk on
+                           the file), one FAT partition from 1 MiB to the end (mkfs.vfat on a
+                           separate file, filled with mtools, then written into place)
+  dnsbox-NAME.img.xz       a compressed copy (unless COMPRESS=no)
+  dnsbox-NAME.img.bmap     a block map for bmaptool (when bmaptool is installed)
+  boot/                    what went on the FAT partition: zImage, the DTB, initrd.xz, boot.cmd,
+                           boot.scr, dnsbox.txt, uboot.env
+  modules.load             the initramfs's module list (dependencies first)
+A step whose inputs have not changed is skipped (BUILD/NAME/stamp).
+
+--qemu: also make sure a qemu-system-arm of at least the boards' QEMU_MIN_VERSION exists (the
+A10 test variant boots only on QEMU >= 8). If the machine's is older, the one from Debian's
+bookworm-backports is downloaded with a private apt configuration (URI and keyring copied at run
+time from this machine's own Debian entry, as tools/apt_private.py does) and unpacked under
+BUILD/qemu-bpo/, without installing anything; BUILD/qemu-bpo/qemu-system-arm names it.
+
+Inputs from the rest of the build (build.sh's qemu-arm step): BUILD/qemu-arm/kroot (the unpacked
+kernel package, depmod done), BUILD/qemu-arm/bbroot + applets.txt (busybox-static),
+BUILD/armhf/dnsbox (the firmware), BUILD/apt/apt.conf (the private armhf apt configuration, used
+to download u-boot-sunxi).
+"""
+import argparse
+import glob
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import zlib
+
+TOOLS = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(TOOLS)
+
+SECTOR = 512
+SPL_OFFSET = 8 * 1024  # the A10/A20 boot ROM reads the eGON SPL from 8 KiB into the card
+FAT_START = 2048  # first partition at sector 2048 = 1 MiB, well past u-boot (< 1 MiB)
+UBOOT_MAX = FAT_START * SECTOR - SPL_OFFSET  # u-boot-sunxi-with-spl.bin must fit before it
+ENV_SIZE = 0x10000  # CONFIG_ENV_SIZE of Debian's u-boot-sunxi: uboot.env must be exactly this
+FAT_LABEL = "DNSBOX"
+FAT_VOLID = "646e7362"  # fixed volume id ("dnsb"): reproducible images
+DISK_ID = "0x646e7362"  # fixed MBR disk identifier, for the same reason
+HOLE_BLOCK = 64 * 1024  # all-zero blocks of this size are left as holes (sparse image, bmap)
+MAX_IMAGE_MIB = 4096  # sanity limit on IMAGE_MIB
+CMD_TIMEOUT_S = 600  # any external command (xz of a big image is the slowest)
+UBOOT_PKG = "u-boot-sunxi"
+QEMU_PKG = "qemu-system-arm"
+BACKPORTS = "bookworm-backports"
+
+# u-boot's environment on the card (uboot.env on the FAT partition). A loaded environment
+# replaces u-boot's whole default one, so it holds everything the boot needs. No boot delay and
+# no `preboot=usb start` (together 7-9 s); a key press on the console still stops the boot.
+# Addresses are Debian u-boot-sunxi 2023.01's defaults for sun4i/sun7i (DRAM at 0x40000000).
+ENV_FIXED = (
+    ("bootdelay", "0"),
+    ("bootcmd", "load mmc 0:1 ${scriptaddr} boot.scr && source ${scriptaddr}"),
+    ("baudrate", "115200"),
+    ("stdin", "serial"),
+    ("stdout", "serial"),
+    ("stderr", "serial"),
+    ("kernel_addr_r", "0x42000000"),
+    ("fdt_addr_r", "0x43000000"),
+    ("scriptaddr", "0x43100000"),
+    ("ramdisk_addr_r", "0x43400000"),
+    # Keep the relocated initramfs and device tree in the first 160 MiB, inside the kernel's
+    # lowmem (without it u-boot puts them at the top of 1 GiB and the kernel hangs silently).
+    ("bootm_size", "0xa000000"),
+)
+
+
+class CardError(Exception):
+    pass
+
+
+def log(msg):
+    print("card_image: " + msg, flush=True)
+
+
+def run(cmd, **kw):
+    """Run a command; raise CardError with its output if it fails."""
+    try:
+        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           timeout=CMD_TIMEOUT_S, **kw)
+    except FileNotFoundError:
+        raise CardError("command not found: %s (build.sh installs it)" % cmd[0])
+    except subprocess.TimeoutExpired:
+        raise CardError("timed out after %d s: %s" % (CMD_TIMEOUT_S, " ".join(cmd)))
+    if p.returncode != 0:
+        raise CardError("%s failed (%d):\n%s" % (" ".join(cmd), p.returncode,
+                                                 p.stdout.decode(errors="replace")[-2000:]))
+    return p.stdout.decode(errors="replace")
+
+
+def sbin(name):
+    for d in ("", "/usr/sbin/", "/sbin/"):
+        p = shutil.which(name) if not d else d + name
+        if p and os.access(p, os.X_OK):
+            return p
+    return name
+
+
+# ---------------------------------------------------------------- board description
+
+
+def read_env_file(path):
+    """KEY=VALUE lines (values may hold spaces; # comments)."""
+    out = {}
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if not line or line.startswith("#") or "=" not in line:
+                continue
+            k, v = line.split("=", 1)
+            out[k.strip()] = v.strip()
+    return out
+
+
+class Board:
+    NEEDED = ("NAME", "UBOOT_TARGET", "DTB", "CONSOLE", "IMAGE_MIB", "HEAPSIZE", "BOOT_CMD",
+              "BOOTVARS", "INIT", "MODULES")
+
+    def __init__(self, path):
+        self.dir = os.path.abspath(path)
+        env_path = os.path.join(self.dir, "board.env")
+        if not os.path.isfile(env_path):
+            raise CardError("%s has no board.env" % path)
+        self.env = read_env_file(env_path)
+        for k in self.NEEDED:
+            if not self.env.get(k):
+                raise CardError("%s: no %s=" % (env_path, k))
+        self.name = self.env["NAME"]
+        if not re.match(r"^[a-z0-9][a-z0-9-]*$", self.name):
+            raise CardError("%s: NAME must be lowercase letters, digits and '-'" % env_path)
+        mib = self.env["IMAGE_MIB"]
+        if not mib.isdigit() or not 8 <= int(mib) <= MAX_IMAGE_MIB or int(mib) & (int(mib) - 1):
+            raise CardError("%s: IMAGE_MIB must be a power of two from 8 to %d (QEMU's SD card "
+                            "wants a power-of-two size)" % (env_path, MAX_IMAGE_MIB))
+        self.image_mib = int(mib)
+        self.compress = self.env.get("COMPRESS", "yes") != "no"
+
+    def file(self, key):
+        p = os.path.normpath(os.path.join(self.dir, self.env[key]))
+        if not os.path.isfile(p):
+            raise CardError("board %s: %s=%s: no such file" % (self.name, key, self.env[key]))
+        return p
+
+    def modules(self):
+        out = []
+        with open(self.file("MODULES")) as f:
+            for line in f:
+                m = line.split("#", 1)[0].strip()
+                if m:
+                    out.append(m)
+        return out
+
+
+# ---------------------------------------------------------------- inputs
+
+
+def file_digest(paths, words=()):
+    h = hashlib.sha256()
+    for w in words:
+        h.update(w.encode() + b"\0")
+    for p in paths:
+        h.update(p.encode() + b"\0")
+        with open(p, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+    return h.hexdigest()[:20]
+
+
+def fetch_uboot(build):
+    """Unpack Debian's armhf u-boot-sunxi under BUILD/card/uboot (downloaded once)."""
+    top = os.path.join(build, "card")
+    root = os.path.join(top, "uboot")
+    if os.path.isdir(os.path.join(root, "usr", "lib", "u-boot")):
+        return root
+    conf = os.path.join(build, "apt", "apt.conf")
+    if not os.path.isfile(conf):
+        raise CardError("no private apt configuration %s (build.sh's download step writes it)"
+                        % conf)
+    dl = os.path.join(top, "dl")
+    os.makedirs(dl, exist_ok=True)
+    for old in glob.glob(os.path.join(dl, UBOOT_PKG + "_*.deb")):
+        os.remove(old)
+    log("download: %s (armhf, private apt configuration)" % UBOOT_PKG)
+    run(["apt-get", "download", "-q", UBOOT_PKG], cwd=dl, env=dict(os.environ, APT_CONFIG=conf))
+    debs = glob.glob(os.path.join(dl, UBOOT_PKG + "_*_armhf.deb"))
+    if len(debs) != 1:
+        raise CardError("apt-get download %s left %d packages in %s" % (UBOOT_PKG, len(debs), dl))
+    tmp = root + ".tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    run(["dpkg-deb", "-x", debs[0], tmp])
+    shutil.rmtree(root, ignore_errors=True)
+    os.rename(tmp, root)
+    return root
+
+
+class Inputs:
+    """Paths of what the rest of the build produced."""
+
+    def __init__(self, build):
+        self.build = build
+        img = os.path.join(build, "qemu-arm")
+        self.kroot = os.path.join(img, "kroot")
+        self.bbroot = os.path.join(img, "bbroot")
+        self.applets = os.path.join(img, "applets.txt")
+        self.firmware = os.path.join(build, "armhf", "dnsbox")
+        for p in (self.kroot, self.applets, self.firmware,
+                  os.path.join(self.bbroot, "bin", "busybox")):
+            if not os.path.exists(p):
+                raise CardError("missing %s (run ./build.sh first: its qemu-arm image step "
+                                "unpacks the kernel and busybox)" % p)
+        vers = os.listdir(os.path.join(self.kroot, "lib", "modules"))
+        if len(vers) != 1:
+            raise CardError("expected one kernel version in %s/lib/modules, found %r"
+                            % (self.kroot, vers))
+        self.kver = vers[0]
+        zimgs = glob.glob(os.path.join(self.kroot, "boot", "vmlinuz-*"))
+        if len(zimgs) != 1:
+            raise CardError("expected one vmlinuz in %s/boot" % self.kroot)
+        self.zimage = zimgs[0]
+        self.uboot_root = fetch_uboot(build)
+
+    def dtb(self, name):
+        hits = glob.glob(os.path.join(self.kroot, "usr", "lib", "linux-image-*", name))
+        if len(hits) != 1:
+            raise CardError("device tree %s not found in the kernel package" % name)
+        return hits[0]
+
+    def uboot(self, target):
+        p = os.path.join(self.uboot_root, "usr", "lib", "u-boot", target,
+                         "u-boot-sunxi-with-spl.bin")
+        if not os.path.isfile(p):
+            raise CardError("u-boot-sunxi has no %s/u-boot-sunxi-with-spl.bin" % target)
+        return p
+
+
+def module_order(inputs, names):
+    """modprobe --show-depends for each name, in order, dependencies first, no repeats.
+    Returns paths relative to the kernel root ('/lib/modules/...')."""
+    out = []
+    for m in names:
+        text = run([sbin("modprobe"), "-d", inputs.kroot, "-S", inputs.kver, "--show-depends", m])
+        found = False
+        for line in text.split("\n"):
+            words = line.split()
+            if len(words) >= 2 and words[0] == "insmod":
+                rel = "/" + os.path.relpath(words[1], inputs.kroot)
+                if rel not in out:
+                    out.append(rel)
+                found = True
+            elif words and words[0] == "builtin":
+                found = True
+        if not found:
+            raise CardError("module %s: modprobe --show-depends printed no insmod line" % m)
+    return out
+
+
+# ---------------------------------------------------------------- pieces of the card
+
+
+def uboot_env(board):
+    """The uboot.env blob: CRC32 (little endian) of the data, then NUL-terminated
+    key=value strings, an empty string, zero padding to ENV_SIZE."""
+    pairs = list(ENV_FIXED) + [("console", board.env["CONSOLE"]), ("fdtfile", board.env["DTB"])]
+    data = b"".join(("%s=%s" % kv).encode() + b"\0" for kv in pairs) + b"\0"
+    if len(data) > ENV_SIZE - 4:
+        raise CardError("u-boot environment too big")
+    data += b"\0" * (ENV_SIZE - 4 - len(data))
+    return (zlib.crc32(data) & 0xFFFFFFFF).to_bytes(4, "little") + data
+
+
+def build_initrd(board, inputs, out_dir):
+    mods = module_order(inputs, board.modules())
+    load = os.path.join(out_dir, "modules.load")
+    with open(load, "w") as f:
+        f.write("".join(m + "\n" for m in mods))
+    heap = os.path.join(out_dir, "heapsize")
+    with open(heap, "w") as f:
+        f.write(board.env["HEAPSIZE"] + "\n")
+    args = [sys.executable, os.path.join(TOOLS, "initramfs.py"),
+            "-o", os.path.join(out_dir, "boot", "initrd.xz"),
+            "--file", os.path.join(inputs.bbroot, "bin", "busybox") + ":/bin/busybox:0755",
+            "--applets-of", "/bin/busybox:" + inputs.applets,
+            "--file", board.file("INIT") + ":/init:0755",
+            "--file", load + ":/etc/modules.load:0644",
+            "--file", heap + ":/etc/heapsize:0644",
+            "--file", inputs.firmware + ":/bin/dnsbox:0755"]
+    for m in mods:
+        args += ["--file", inputs.kroot + m + ":" + m + ":0644"]
+    run(args)
+    return mods
+
+
+def fat_image(path, size, files):
+    """A FAT filesystem of `size` bytes in `path` holding `files` (name -> host path)."""
+    with open(path, "wb") as f:
+        f.truncate(size)
+    run([sbin("mkfs.vfat"), "--invariant", "-i", FAT_VOLID, "-n", FAT_LABEL, path])
+    env = dict(os.environ, MTOOLS_SKIP_CHECK="1")
+    for name in sorted(files):
+        run(["mcopy", "-i", path, "-o", "-m", files[name], "::/" + name], env=env)
+
+
+def partition(path, fat_sectors):
+    # One primary partition: FAT16 with LBA (type 0x0e), bootable, from sector FAT_START.
+    script = "label: dos\nlabel-id: %s\nunit: sectors\n\nstart=%d, size=%d, type=e, bootable\n" % (
+        DISK_ID, FAT_START, fat_sectors)
+    run([sbin("sfdisk"), "--no-reread", "--no-tell-kernel", "-q", path], input=script.encode())
+
+
+def copy_sparse(src, dst_f, offset):
+    """Write file src into the open file dst_f at offset; all-zero blocks are skipped (holes)."""
+    with open(src, "rb") as s:
+        pos = offset
+        for block in iter(lambda: s.read(HOLE_BLOCK), b""):
+            if block.count(0) != len(block):
+                dst_f.seek(pos)
+                dst_f.write(block)
+            pos += len(block)
+
+
+def build_card(board, inputs):
+    out = os.path.join(inputs.build, board.name)
+    boot = os.path.join(out, "boot")
+    img = os.path.join(out, "dnsbox-%s.img" % board.name)
+    uboot = inputs.uboot(board.env["UBOOT_TARGET"])
+    srcs = [uboot, inputs.zimage, inputs.dtb(board.env["DTB"]), inputs.firmware,
+            os.path.join(inputs.bbroot, "bin", "busybox"), inputs.applets,
+            os.path.join(board.dir, "board.env"), board.file("BOOT_CMD"),
+            board.file("BOOTVARS"), board.file("INIT"), board.file("MODULES"),
+            os.path.abspath(__file__), os.path.join(TOOLS, "initramfs.py")]
+    key = file_digest(srcs, [inputs.kver, "bmap" if shutil.which("bmaptool") else ""])
+    stamp = os.path.join(out, "stamp")
+    try:
+        with open(stamp) as f:
+            if f.read().strip() == key and os.path.isfile(img):
+                log("%s: up to date (%s)" % (board.name, img))
+                return img
+    except OSError:
+        pass
+    t0 = time.monotonic()
+    shutil.rmtree(out, ignore_errors=True)
+    os.makedirs(boot)
+    log("%s: initramfs, boot files, card image -> %s" % (board.name, img))
+
+    mods = build_initrd(board, inputs, out)
+    shutil.copyfile(inputs.zimage, os.path.join(boot, "zImage"))
+    shutil.copyfile(inputs.dtb(board.env["DTB"]), os.path.join(boot, board.env["DTB"]))
+    shutil.copyfile(board.file("BOOT_CMD"), os.path.join(boot, "boot.cmd"))
+    shutil.copyfile(board.file("BOOTVARS"), os.path.join(boot, "dnsbox.txt"))
+    run(["mkimage", "-A", "arm", "-O", "linux", "-T", "script", "-C", "none", "-n",
+         "dnsbox boot script", "-d", os.path.join(boot, "boot.cmd"),
+         os.path.join(boot, "boot.scr")])
+    with open(os.path.join(boot, "uboot.env"), "wb") as f:
+        f.write(uboot_env(board))
+
+    size = board.image_mib << 20
+    fat_bytes = size - FAT_START * SECTOR
+    fat = os.path.join(out, "fat.img")
+    fat_image(fat, fat_bytes, {n: os.path.join(boot, n) for n in os.listdir(boot)})
+
+    with open(uboot, "rb") as f:
+        spl = f.read()
+    if len(spl) > UBOOT_MAX:
+        raise CardError("u-boot (%d bytes) does not fit between 8 KiB and the partition" % len(spl))
+    tmp = img + ".tmp"
+    with open(tmp, "wb") as f:
+        f.truncate(size)  # a sparse file: only the written parts take disk space
+    partition(tmp, fat_bytes // SECTOR)
+    with open(tmp, "r+b") as f:
+        f.seek(SPL_OFFSET)  # = dd bs=1024 seek=8 conv=notrunc
+        f.write(spl)
+        copy_sparse(fat, f, FAT_START * SECTOR)  # = dd bs=1M seek=1 conv=notrunc,sparse
+    os.remove(fat)
+    os.replace(tmp, img)
+    t_img = time.monotonic() - t0
+
+    extra = []
+    if shutil.which("bmaptool"):
+        run(["bmaptool", "create", "-o", img + ".bmap", img])
+        extra.append(img + ".bmap")
+    if board.compress:
+        # Multi-threaded xz: bmaptool and `xzcat | dd` both read it; crc32 keeps it quick.
+        run(["xz", "-k", "-f", "-T2", "-6", "--check=crc32", img])
+        extra.append(img + ".xz")
+    with open(stamp, "w") as f:
+        f.write(key + "\n")
+    log("%s: %d modules: %s" % (board.name, len(mods), " ".join(os.path.basename(m) for m in mods)))
+    log("%s: image %d bytes (%d MiB, %d KiB used) in %.1f s, total %.1f s%s" % (
+        board.name, size, board.image_mib, used_kib(img), t_img, time.monotonic() - t0,
+        "".join("\n    " + p + " (%d bytes)" % os.path.getsize(p) for p in extra)))
+    return img
+
+
+def used_kib(path):
+    return os.stat(path).st_blocks * 512 // 1024
+
+
+# ---------------------------------------------------------------- QEMU >= 8 for the A10 variant
+
+
+def qemu_version(binary):
+    """(major, minor) of a qemu-system binary, or None if it does not run."""
+    try:
+        text = subprocess.run([binary, "--version"], stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, timeout=30).stdout.decode()
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    m = re.search(r"version (\d+)\.(\d+)", text)
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def qemu_pointer(build):
+    return os.path.join(build, "qemu-bpo", "qemu-system-arm")
+
+
+def ensure_qemu(build, need_major):
+    """Path of a qemu-system-arm >= need_major; downloads bookworm-backports' if needed.
+    Writes the path into BUILD/qemu-bpo/qemu-system-arm (a one-line text file)."""
+    pointer = qemu_pointer(build)
+    os.makedirs(os.path.dirname(pointer), exist_ok=True)
+    candidates = [shutil.which("qemu-system-arm") or "qemu-system-arm",
+                  os.path.join(build, "qemu-bpo", "root", "usr", "bin", "qemu-system-arm")]
+    for c in candidates:
+        v = qemu_version(c)
+        if v and v[0] >= need_major:
+            _write(pointer, c + "\n")
+            return c
+    top = os.path.join(build, "qemu-bpo")
+    conf = private_apt_host(top)
+    log("download: %s from %s (the machine's qemu is older than %d; nothing is installed)"
+        % (QEMU_PKG, BACKPORTS, need_major))
+    env = dict(os.environ, APT_CONFIG=conf)
+    err = None
+    for _ in range(3):  # a mirror sync glitch on update is common: retry
+        try:
+            run(["apt-get", "update", "-q"], env=env)
+            err = None
+            break
+        except CardError as e:
+            err = e
+            time.sleep(3)
+    if err:
+        raise err
+    dl = os.path.join(top, "deb")
+    shutil.rmtree(dl, ignore_errors=True)
+    os.makedirs(dl)
+    run(["apt-get", "download", "-q", QEMU_PKG], cwd=dl, env=env)
+    debs = glob.glob(os.path.join(dl, QEMU_PKG + "_*.deb"))
+    if len(debs) != 1:
+        raise CardError("apt-get download %s gave %d packages" % (QEMU_PKG, len(debs)))
+    root = os.path.join(top, "root")
+    shutil.rmtree(root, ignore_errors=True)
+    run(["dpkg-deb", "-x", debs[0], root])
+    binary = candidates[1]
+    v = qemu_version(binary)
+    if not v or v[0] < need_major:
+        raise CardError("%s from %s does not run or is older than %d (version %r); its shared "
+                        "libraries come from this machine" % (binary, BACKPORTS, need_major, v))
+    _write(pointer, binary + "\n")
+    log("qemu %d.%d: %s" % (v[0], v[1], binary))
+    return binary
+
+
+def private_apt_host(top):
+    """A private apt configuration for this machine's architecture and bookworm-backports,
+    derived from the machine's own Debian entry (no host name is written in the repository)."""
+    sys.path.insert(0, TOOLS)
+    import apt_private
+
+    uri, key = apt_private.find_debian_source()
+    arch = run(["dpkg", "--print-architecture"]).strip()
+    for d in ("lists/partial", "cache/archives/partial", "etc/preferences.d"):
+        os.makedirs(os.path.join(top, d), exist_ok=True)
+    sources = os.path.join(top, "etc", "sources.list")
+    _write(sources, "# written by tools/card_image.py from the machine's own apt configuration\n"
+           "deb [arch=%s signed-by=%s] %s %s main\n" % (arch, key, uri, BACKPORTS))
+    conf = os.path.join(top, "apt.conf")
+    items = (
+        ("Dir::Etc::SourceList", sources),
+        ("Dir::Etc::SourceParts", "/dev/null"),
+        ("Dir::Etc::PreferencesParts", os.path.join(top, "etc", "preferences.d")),
+        ("Dir::Etc::Preferences", "/dev/null"),
+        ("Dir::State::Lists", os.path.join(top, "lists")),
+        ("Dir::State::status", "/dev/null"),
+        ("Dir::Cache", os.path.join(top, "cache")),
+        ("APT::Architecture", arch),
+        ("APT::Architectures", arch),
+        ("Debug::NoLocking", "true"),
+        ("Acquire::Retries", "3"),
+        ("Acquire::Languages", "none"),
+        ("APT::Sandbox::User", "root"),
+    )
+    _write(conf, "".join('%s "%s";\n' % kv for kv in items))
+    return conf
+
+
+def _write(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+
+
+# ---------------------------------------------------------------- main
+
+
+def main(argv):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--build", required=True, help="the build directory (build/)")
+    ap.add_argument("--qemu", action="store_true",
+                    help="also provide a qemu-system-arm new enough for boards with QEMU_MIN_VERSION")
+    ap.add_argument("boards", nargs="+", help="board directories (board/cubieboard2 ...)")
+    args = ap.parse_args(argv)
+    build = os.path.abspath(args.build)
+    try:
+        boards = [Board(b) for b in args.boards]
+        inputs = Inputs(build)
+        for b in boards:
+            build_card(b, inputs)
+        if args.qemu:
+            need = max([int(b.env.get("QEMU_MIN_VERSION", "0")) for b in boards])
+            if need:
+                ensure_qemu(build, need)
+    except CardError as e:
+        print("card_image: ERROR: %s" % e, file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
