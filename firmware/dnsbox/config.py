@@ -1,14 +1,29 @@
-"""Boot variables: one grammar for the kernel command line and for config lines.
+"""Settings: one grammar for boot variables (/proc/cmdline) and config-file lines.
 
-A boot variable is `key=value`. The appliance reads them from /proc/cmdline; the host build takes
-them as command-line words. Parsing never raises: every bad word becomes a Problem naming the
-variable, and the setting keeps its safe default. A setting with no safe default (a malformed
-address) is marked fatal so that boot halts with a clear message instead of guessing.
+A setting is `key=value` or a bare flag (`domain-needed`). Option names are dnsmasq's where
+dnsmasq has the feature (server=, address=, host-record=, local=, domain-needed, bogus-priv,
+cache-size=, port=), so a dnsmasq user recognises them. The config file compiled into the image
+(dnsbox.siteconf.TEXT) is read first, then the boot variables: a boot variable overrides the
+file's value, and for the list options (server=, address=, host-record=, local=, allow=) the
+first boot variable of that name replaces the file's whole list.
+
+Parsing never raises: every bad word becomes a Problem naming the option and where it came from
+(config line N or boot variable), and the setting keeps its safe default. A setting with no safe
+default (a malformed address) is marked fatal so that boot halts with a clear message instead of
+guessing. dnsmasq options that dnsbox does not implement are reported as such, never silently
+ignored.
 """
 
 # Limits on what we read (a kernel command line is at most a few KiB; config lines are short).
 MAX_WORDS = 256  # words considered; the rest are reported and ignored
 MAX_VALUE = 255  # characters in one value
+MAX_LINES = 1024  # lines of a config file
+MAX_SERVERS = 16  # upstream servers (server=), all domains together
+MAX_LOCAL = 256  # address=, host-record=, local= entries together
+MAX_ALLOW = 16  # networks in allow=
+CACHE_DEFAULT = 4096  # cache entries unless cache-size= says otherwise
+CACHE_MAX = 65536  # cache-size= ceiling (each entry holds one response, ~100-600 bytes)
+HOST_TTL = 0  # TTL of local answers (dnsmasq's local-ttl default is 0)
 
 # Words the kernel or boot loader uses for itself: ignored silently, they are not ours.
 KERNEL_WORDS = (
@@ -18,19 +33,43 @@ KERNEL_WORDS = (
     "debug", "splash", "noinitrd", "rootdelay", "consoleblank", "fsck.mode",
 )
 
-MODES = ("auth",)  # modes this firmware implements
-PLANNED_MODES = ("resolver", "client")  # named by the product, not in this firmware yet
+MODES = ("auth", "resolver", "client")  # modes this firmware implements
+LIST_KEYS = ("server", "address", "host-record", "local", "allow")
+
+# dnsmasq options this firmware does not implement: reported by name, never silently ignored.
+DNSMASQ_OTHER = (
+    "interface", "except-interface", "listen-address", "bind-interfaces", "bind-dynamic",
+    "no-dhcp-interface", "auth-server", "auth-zone", "auth-soa", "auth-sec-servers", "user",
+    "group", "pid-file", "resolv-file", "conf-file", "conf-dir", "addn-hosts", "hostsdir",
+    "expand-hosts", "domain", "cname", "mx-host", "mx-target", "txt-record", "srv-host",
+    "ptr-record", "naptr-record", "caa-record", "dns-rr", "interface-name", "synth-domain",
+    "neg-ttl", "local-ttl", "max-ttl", "max-cache-ttl", "min-cache-ttl", "auth-ttl",
+    "no-negcache", "strict-order", "all-servers", "dnssec", "trust-anchor", "dnssec-check-unsigned",
+    "stop-dns-rebind", "rebind-localhost-ok", "rebind-domain-ok", "filterwin2k", "log-queries",
+    "log-facility", "log-async", "dns-forward-max", "query-port", "min-port", "max-port",
+    "edns-packet-max", "ipset", "nftset", "connmark-allowlist", "add-mac", "add-subnet",
+    "add-cpe-id", "rev-server", "bogus-nxdomain", "ignore-address", "alias", "clear-on-reload",
+    "dhcp-range", "dhcp-host", "dhcp-option", "dhcp-boot", "dhcp-authoritative", "dhcp-leasefile",
+    "enable-tftp", "tftp-root", "enable-ra", "keep-in-foreground", "no-daemon", "cache-rr",
+    "strip-mac", "strip-subnet", "umbrella", "do-0x20-encode", "no-round-robin", "localmx",
+    "selfmx", "server-file", "servers-file", "address-file", "no-poll", "fast-dns-retry",
+)
+# dnsmasq options whose behaviour is what dnsbox always does: accepted, nothing to set.
+DNSMASQ_DEFAULTS = ("no-resolv", "no-hosts", "local-service", "no-poll")
 
 
 class Problem:
-    def __init__(self, key, value, reason, fatal=False):
+    def __init__(self, key, value, reason, fatal=False, where=None):
         self.key = key
         self.value = value
         self.reason = reason
         self.fatal = fatal
+        self.where = where  # None: boot variable; an int: config line number
 
     def __str__(self):
-        return "boot variable %s=%s: %s" % (self.key, self.value, self.reason)
+        src = "boot variable" if self.where is None else "config line %d:" % self.where
+        word = self.key if self.value is None else "%s=%s" % (self.key, self.value)
+        return "%s %s: %s" % (src, word, self.reason)
 
 
 class Config:
@@ -46,10 +85,30 @@ class Config:
         self.hostname = None  # answers NSID and CH TXT id.server / hostname.bind when set
         self.iface = "eth0"
         self.mac = None  # Ethernet address to set before the link comes up (None: keep it)
+        # resolver mode
+        self.servers = []  # [(domain lower-case wire or None for all, ip text, port)]
+        self.addresses = []  # [(domain lower-case wire, ip bytes 4/16 or None: NXDOMAIN)]
+        self.hosts = []  # [(name lower-case wire, ipv4 bytes or None, ipv6 bytes or None)]
+        self.locals = []  # [domain lower-case wire]: answered locally only, never forwarded
+        self.allow = None  # [(network int, mask int)]; None: own subnet and loopback
+        self.domain_needed = False
+        self.bogus_priv = False
+        self.cache_size = CACHE_DEFAULT
+        # client mode (server=, port= are shared with the other modes)
+        self.domain = None
+        self.qtype = "A"
         self.problems = []
+        self._boot_lists = []  # list keys already set by a boot variable (they replace the file)
 
     def fatal(self):
         return [p for p in self.problems if p.fatal]
+
+    def upstreams(self):
+        """server= entries with an address (domain None = the default servers)."""
+        return [s for s in self.servers if s[1]]
+
+
+# --- value parsers (return the value, or raise ValueError with the reason) -------------------
 
 
 def parse_ipv4(text):
@@ -69,15 +128,87 @@ def parse_ipv4(text):
     return bytes(out)
 
 
+def parse_ipv6(text):
+    """IPv6 text -> 16 bytes, or None."""
+    from dnsbox.wire import rd_std
+    from dnsbox.wire.errors import TextError
+
+    try:
+        return rd_std.ipv6_from_text(text)
+    except (TextError, ValueError):
+        return None
+
+
+def ipv4_int(b):
+    return (b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]
+
+
 def prefix_of(mask):
     """Netmask bytes -> prefix length, or -1 if the ones are not contiguous."""
-    bits = (mask[0] << 24) | (mask[1] << 16) | (mask[2] << 8) | mask[3]
+    bits = ipv4_int(mask)
     n = 0
     while n < 32 and bits & (0x80000000 >> n):
         n += 1
     if bits & ((1 << (32 - n)) - 1):
         return -1
     return n
+
+
+def mask_of(prefix):
+    return (0xFFFFFFFF << (32 - prefix)) & 0xFFFFFFFF
+
+
+def parse_network(text):
+    """'10.0.0.0/8' or '10.1.2.3' -> (network int, mask int); ValueError."""
+    if "/" in text:
+        addr, pl = text.split("/", 1)
+        if not pl.isdigit() or len(pl) > 2 or int(pl) > 32:
+            raise ValueError("bad prefix length in %r" % text)
+        prefix = int(pl)
+    else:
+        addr, prefix = text, 32
+    b = parse_ipv4(addr)
+    if b is None:
+        raise ValueError("not an IPv4 network: %r" % text)
+    m = mask_of(prefix)
+    return ipv4_int(b) & m, m
+
+
+def domain_wire(text):
+    """Domain text -> lower-case wire bytes; ValueError."""
+    from dnsbox.wire import name as _name
+    from dnsbox.wire.errors import TextError
+
+    if text in ("", "."):
+        raise ValueError("empty domain")
+    try:
+        return _name.from_text(text.rstrip(".") + ".").lc
+    except TextError as e:
+        raise ValueError(str(e))
+
+
+def _port(text):
+    if not text.isdigit() or len(text) > 5:
+        raise ValueError("not a port number")
+    v = int(text)
+    if v < 1 or v > 65535:
+        raise ValueError("port out of range 1..65535")
+    return v
+
+
+def _domains(value):
+    """'/a.com/b.org/rest' -> ([wire, wire], 'rest'); ValueError."""
+    parts = value[1:].split("/")
+    if len(parts) < 2:
+        raise ValueError("expected /domain/ (a closing '/')")
+    rest = parts[-1]
+    out = []
+    for d in parts[:-1]:
+        out.append(domain_wire(d))
+    return out, rest
+
+
+# --- setters: setter(cfg, value) -> None (store value as given), "" (stored), or a reason -----
 
 
 def _set_ip(cfg, value):
@@ -96,7 +227,7 @@ def _set_netmask(cfg, value):
         n = int(value)
         if n > 32:
             return "prefix length over 32"
-        bits = (0xFFFFFFFF << (32 - n)) & 0xFFFFFFFF
+        bits = mask_of(n)
         cfg.netmask = "%d.%d.%d.%d" % (bits >> 24, (bits >> 16) & 255, (bits >> 8) & 255, bits & 255)
         return ""  # already stored in dotted form
     b = parse_ipv4(value)
@@ -116,18 +247,14 @@ def _set_gw(cfg, value):
 def _set_mode(cfg, value):
     if value in MODES:
         return None
-    if value in PLANNED_MODES:
-        return "mode not implemented in this firmware yet (serving 'auth')"
     return "unknown mode (known: %s)" % ", ".join(MODES)
 
 
 def _set_port(cfg, value):
-    if not value.isdigit() or len(value) > 5:
-        return "not a port number"
-    v = int(value)
-    if v < 1 or v > 65535:
-        return "port out of range 1..65535"
-    cfg.port = v
+    try:
+        cfg.port = _port(value)
+    except ValueError as e:
+        return str(e)
     return ""
 
 
@@ -168,52 +295,265 @@ def _set_mac(cfg, value):
     return ""
 
 
-# key -> (setter, fatal if bad). A setter returns None to store the value as given, "" when it
-# stored a converted value itself, or a reason string when the value is bad (default kept).
+def _ip_port(text):
+    """'IP' or 'IP#port' -> (ip, port); ValueError. IPv4 only (the appliance has no IPv6)."""
+    port = 53
+    if "#" in text:
+        text, p = text.split("#", 1)
+        port = _port(p)
+    if parse_ipv4(text) is None:
+        if parse_ipv6(text) is not None:
+            raise ValueError("IPv6 upstreams are not supported yet (IPv4 only)")
+        raise ValueError("not an IPv4 address")
+    return text, port
+
+
+def _set_server(cfg, value):
+    # server=IP[#port] | server=/domain/[domain/]IP[#port] | server=/domain/ (local only)
+    try:
+        if value.startswith("/"):
+            doms, rest = _domains(value)
+            if rest == "" or rest == "#":
+                if rest == "#":
+                    return "server=/domain/# (use the default servers) is not implemented"
+                for d in doms:
+                    cfg.locals.append(d)
+                return ""
+            ip, port = _ip_port(rest)
+            new = [(d, ip, port) for d in doms]
+        else:
+            ip, port = _ip_port(value)
+            new = [(None, ip, port)]
+    except ValueError as e:
+        return str(e)
+    if len(cfg.servers) + len(new) > MAX_SERVERS:
+        return "more than %d upstream servers" % MAX_SERVERS
+    cfg.servers += new
+    return ""
+
+
+def _set_address(cfg, value):
+    # address=/domain/[domain/]IP  (also every name below domain); address=/domain/ -> NXDOMAIN
+    try:
+        doms, rest = _domains(value if value.startswith("/") else "")
+        if rest in ("", "#"):
+            ip = None
+        else:
+            ip = parse_ipv4(rest) or parse_ipv6(rest)
+            if ip is None:
+                raise ValueError("not an IPv4 or IPv6 address: %r" % rest)
+    except ValueError as e:
+        return str(e)
+    if len(cfg.addresses) + len(cfg.hosts) + len(cfg.locals) + len(doms) > MAX_LOCAL:
+        return "more than %d local entries" % MAX_LOCAL
+    for d in doms:
+        cfg.addresses.append((d, ip))
+    return ""
+
+
+def _set_host_record(cfg, value):
+    # host-record=name[,name..],[IPv4][,IPv6][,TTL]
+    names = []
+    v4 = v6 = None
+    for part in value.split(","):
+        if not part:
+            continue
+        b = parse_ipv4(part)
+        if b is not None:
+            if v4 is not None:
+                return "more than one IPv4 address"
+            v4 = b
+            continue
+        if ":" in part:
+            b = parse_ipv6(part)
+            if b is None:
+                return "not an IPv6 address: %r" % part
+            if v6 is not None:
+                return "more than one IPv6 address"
+            v6 = b
+            continue
+        if part.isdigit():
+            return "a TTL in host-record is not implemented"
+        if v4 is not None or v6 is not None:
+            return "names must come before the addresses"
+        try:
+            names.append(domain_wire(part))
+        except ValueError as e:
+            return str(e)
+    if not names:
+        return "no name"
+    if v4 is None and v6 is None:
+        return "no address"
+    if len(cfg.addresses) + len(cfg.hosts) + len(cfg.locals) + len(names) > MAX_LOCAL:
+        return "more than %d local entries" % MAX_LOCAL
+    for n in names:
+        cfg.hosts.append((n, v4, v6))
+    return ""
+
+
+def _set_local(cfg, value):
+    # local=/domain/[domain/]: answered from local data only, never forwarded
+    try:
+        doms, rest = _domains(value if value.startswith("/") else "")
+    except ValueError as e:
+        return str(e)
+    if rest:
+        return "local= takes /domain/ only (an upstream goes in server=)"
+    cfg.locals += doms
+    return ""
+
+
+def _set_allow(cfg, value):
+    # allow=NET[/LEN][,NET..] | allow=any (an open resolver: only when asked for in so many words)
+    nets = []
+    for part in value.split(","):
+        if part == "any":
+            nets.append((0, 0))
+            continue
+        try:
+            nets.append(parse_network(part))
+        except ValueError as e:
+            return str(e)
+    if len((cfg.allow or [])) + len(nets) > MAX_ALLOW:
+        return "more than %d networks" % MAX_ALLOW
+    cfg.allow = (cfg.allow or []) + nets
+    return ""
+
+
+def _set_cache_size(cfg, value):
+    if not value.isdigit() or len(value) > 7:
+        return "not a number of entries"
+    v = int(value)
+    if v > CACHE_MAX:
+        return "over the limit of %d entries" % CACHE_MAX
+    cfg.cache_size = v
+    return ""
+
+
+def _set_domain(cfg, value):
+    try:
+        domain_wire(value)
+    except ValueError as e:
+        return str(e)
+    cfg.domain = value
+    return ""
+
+
+def _set_type(cfg, value):
+    from dnsbox.wire import types as _t
+    from dnsbox.wire.errors import TextError
+
+    try:
+        _t.type_from_text(value)
+    except TextError as e:
+        return str(e)
+    cfg.qtype = value.upper()
+    return ""
+
+
+def _flag(attr):
+    def setter(cfg, value):
+        if value not in (None, "1", "yes", "true", "0", "no", "false"):
+            return "a flag takes no value (or 1/0, yes/no)"
+        setattr(cfg, attr, value in (None, "1", "yes", "true"))
+        return ""
+
+    return setter
+
+
+# key -> (setter, fatal if bad, flag: may be given without a value).
 SETTINGS = {
-    "ip": (_set_ip, True),
-    "netmask": (_set_netmask, True),
-    "gw": (_set_gw, False),
-    "mode": (_set_mode, False),
-    "port": (_set_port, False),
-    "hostname": (_set_hostname, False),
-    "iface": (_set_iface, False),
-    "mac": (_set_mac, False),
+    "ip": (_set_ip, True, False),
+    "netmask": (_set_netmask, True, False),
+    "gw": (_set_gw, False, False),
+    "mode": (_set_mode, False, False),
+    "port": (_set_port, False, False),
+    "hostname": (_set_hostname, False, False),
+    "iface": (_set_iface, False, False),
+    "mac": (_set_mac, False, False),
+    "server": (_set_server, False, False),
+    "address": (_set_address, False, False),
+    "host-record": (_set_host_record, False, False),
+    "local": (_set_local, False, False),
+    "allow": (_set_allow, False, False),
+    "cache-size": (_set_cache_size, False, False),
+    "domain-needed": (_flag("domain_needed"), False, True),
+    "bogus-priv": (_flag("bogus_priv"), False, True),
+    "domain": (_set_domain, False, False),
+    "type": (_set_type, False, False),
 }
+_ATTR = {"server": "servers", "address": "addresses", "host-record": "hosts", "local": "locals"}
 
 
-def apply(cfg, word):
-    """Apply one `key=value` word to cfg; bad words are recorded in cfg.problems."""
-    if "=" not in word:
-        if word not in KERNEL_WORDS:
-            cfg.problems.append(Problem(word, "", "not a key=value boot variable"))
-        return
-    key, value = word.split("=", 1)
-    if key in KERNEL_WORDS or "." in key:
+def _problem(cfg, key, value, reason, fatal, where):
+    cfg.problems.append(Problem(key, value, reason, fatal, where))
+
+
+def apply(cfg, word, where=None):
+    """Apply one `key=value` or flag word; where: None for a boot variable, else the line number.
+    Bad words are recorded in cfg.problems."""
+    if "=" in word:
+        key, value = word.split("=", 1)
+    else:
+        key, value = word, None
+    if where is None and (key in KERNEL_WORDS or "." in key):
         return  # the kernel's own words, or a kernel module's (module.param=value)
     entry = SETTINGS.get(key)
     if entry is None:
-        cfg.problems.append(Problem(key, value, "unknown boot variable (ignored)"))
+        if key in DNSMASQ_DEFAULTS:
+            return
+        if key in DNSMASQ_OTHER:
+            _problem(cfg, key, value, "dnsmasq option not implemented by dnsbox (ignored)",
+                     False, where)
+        elif value is None and where is None:
+            _problem(cfg, key, None, "not a key=value boot variable", False, where)
+        else:
+            _problem(cfg, key, value, "unknown option (ignored)", False, where)
         return
-    if len(value) > MAX_VALUE:
-        cfg.problems.append(Problem(key, value[:20] + "...", "value too long", entry[1]))
+    if value is None and not entry[2]:
+        _problem(cfg, key, None, "needs a value (%s=...)" % key, entry[1], where)
+        return
+    if value is not None and len(value) > MAX_VALUE:
+        _problem(cfg, key, value[:20] + "...", "value too long", entry[1], where)
         return
     if value == "":
-        cfg.problems.append(Problem(key, value, "empty value", entry[1]))
+        _problem(cfg, key, value, "empty value", entry[1], where)
         return
+    if where is None and key in LIST_KEYS and key not in cfg._boot_lists:
+        cfg._boot_lists.append(key)  # the first boot variable of a list replaces the file's list
+        if key == "allow":
+            cfg.allow = None
+        else:
+            setattr(cfg, _ATTR[key], [])
     reason = entry[0](cfg, value)
     if reason is None:
         setattr(cfg, key, value)
     elif reason:
-        cfg.problems.append(Problem(key, value, reason, entry[1]))
+        _problem(cfg, key, value, reason, entry[1], where)
 
 
-def parse(words, host=False):
-    """Boot variables (a list of words) -> Config. Later words override earlier ones."""
+def apply_file(cfg, text):
+    """Config-file text: one option per line, '#' comments, blank lines ignored."""
+    lines = text.split("\n")
+    for i in range(len(lines)):
+        if i >= MAX_LINES:
+            _problem(cfg, "(config file)", None, "more than %d lines" % MAX_LINES, False, i + 1)
+            break
+        line = lines[i].strip()
+        if not line or line[0] == "#":
+            continue
+        apply(cfg, line, i + 1)
+
+
+def parse(words, host=False, conf_text=None):
+    """Config-file text (optional) then boot variables (a list of words) -> Config.
+    Later words override earlier ones; boot variables override the file."""
     cfg = Config(host)
+    if conf_text:
+        apply_file(cfg, conf_text)
     for i in range(len(words)):
         if i >= MAX_WORDS:
-            cfg.problems.append(Problem("(command line)", "", "more than %d words" % MAX_WORDS))
+            _problem(cfg, "(command line)", None, "more than %d words" % MAX_WORDS, False, None)
             break
         if words[i]:
             apply(cfg, words[i])

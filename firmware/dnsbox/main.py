@@ -1,8 +1,12 @@
-"""Boot: boot variables -> network -> zone blob -> serve. One log line per step.
+"""Boot: config file + boot variables -> network -> zone blob -> serve. One log line per step.
 
 Appliance:  dnsbox -m dnsbox.main              (boot variables from /proc/cmdline)
 Host build: dnsbox -m dnsbox.main --host k=v   (boot variables from the command line,
                                                 listens on 127.0.0.1:5353 unless told otherwise)
+The config file is dnsbox.siteconf.TEXT (compiled in); `conf-file=PATH` (a boot variable or a
+host argument) reads another file instead. Modes: auth, resolver (zones, local names, cache,
+upstreams), client (one query printed dig-style, then the firmware exits: the appliance's /init
+powers off).
 """
 import sys
 import time
@@ -28,10 +32,32 @@ def read_cmdline():
         return []
 
 
-def load_zones(host):
+def load_conf(words):
+    """(config text, where it came from, remaining words): conf-file=PATH or the built-in one."""
+    rest = []
+    path = None
+    for w in words:
+        if w.startswith("conf-file="):
+            path = w[10:]
+        else:
+            rest.append(w)
+    if path:
+        try:
+            with open(path) as f:
+                return f.read(), path, rest
+        except OSError as e:
+            log.log("conf-file=%s: cannot read (%s); using the built-in config" % (path, e))
+    from dnsbox import siteconf
+
+    return siteconf.TEXT, "built-in", rest
+
+
+def load_zones(host, optional=False):
     try:
         import zoneblob
     except ImportError:
+        if optional:
+            return None
         halt(host, "this firmware has no compiled zone blob (module zoneblob)")
     from dnsbox import zonedb
 
@@ -48,13 +74,15 @@ def main(argv):
     log.log("starting (%s build, %s %s)" % (
         "host" if host else "appliance", sys.implementation.name,
         ".".join(str(x) for x in sys.implementation.version[:3])))
-    cfg = config.parse(words, host)
+    conf, conf_src, words = load_conf(words)
+    cfg = config.parse(words, host, conf)
     for p in cfg.problems:
         log.log(str(p) + ("" if p.fatal else "; using the default"))
     bad = cfg.fatal()
     if bad:
         halt(host, "no safe default for: %s" % ", ".join(p.key for p in bad))
-    log.log("config: mode=%s ip=%s port=%d" % (cfg.mode, cfg.ip, cfg.port))
+    log.log("config: mode=%s ip=%s port=%d (config file: %s)" % (cfg.mode, cfg.ip, cfg.port,
+                                                                conf_src))
 
     bind_ip = cfg.ip
     if not host:
@@ -65,7 +93,14 @@ def main(argv):
             halt(host, "network set-up failed on %s (ip=%s)" % (cfg.iface, cfg.ip))
         log.log("network: %s up with %s" % (cfg.iface, addr))
         bind_ip = "0.0.0.0"
+        if cfg.ip == "dhcp":
+            cfg.ip = addr
+            cfg.netmask = _dhcp_netmask(cfg.netmask)
 
+    if cfg.mode == "client":
+        return client_mode(cfg)
+    if cfg.mode == "resolver":
+        return resolver_mode(cfg, host, bind_ip)
     db = load_zones(host)
     names = db.zone_names()
     log.log("zones: %d (%s), %d records" % (len(names), ", ".join(names), db.record_count()))
@@ -92,5 +127,72 @@ def main(argv):
     loop.serve()
 
 
+def _dhcp_netmask(default):
+    try:
+        with open("/tmp/dhcp.lease") as f:
+            lease = f.read().split()
+        n = int(lease[1])
+        m = config.mask_of(n)
+        return "%d.%d.%d.%d" % (m >> 24, (m >> 16) & 255, (m >> 8) & 255, m & 255)
+    except (OSError, ValueError, IndexError):
+        return default
+
+
+def client_mode(cfg):
+    """One query to server=, printed dig-style; returns the exit status (the appliance's /init
+    powers off when the firmware exits)."""
+    from dnsbox.client import dig
+
+    server = cfg.servers[0][1] if cfg.servers and cfg.servers[0][1] else None
+    if cfg.domain is None or server is None:
+        log.log("client mode needs domain=NAME and server=IP (optional type=A port=53)")
+        return 2
+    port = cfg.servers[0][2] if cfg.servers[0][2] != 53 else cfg.port
+    log.log("client: %s %s @%s port %d" % (cfg.domain, cfg.qtype, server, port))
+    return dig.run([cfg.domain, cfg.qtype, "@" + server, "-p", str(port)], sys.stdout.write)
+
+
+def resolver_mode(cfg, host, bind_ip):
+    import os
+
+    from dnsbox.auth import server as auth
+    from dnsbox.net import server as net
+    from dnsbox.net import upstream
+    from dnsbox.resolver import forward, local
+
+    db = load_zones(host, optional=True)
+    srv = None
+    apexes = []
+    if db is not None:
+        srv = auth.Server(db, nsid=cfg.hostname)
+        apexes = [db.zone(i)[0].lower() for i in range(db.nzones)]
+        log.log("zones: %d (%s), answered first" % (len(apexes), ", ".join(db.zone_names())))
+    nets = cfg.allow if cfg.allow is not None else local.default_nets(cfg.ip, cfg.netmask)
+    fw = forward.Forwarder(cfg, nets, os.urandom, srv, apexes)
+    ups = ["%s#%d" % u for u in fw.ups]
+    log.log("resolver: upstreams %s, cache %d entries, %d local names, recursion for %s" % (
+        ", ".join(ups) if ups else "none (set server=IP)", cfg.cache_size,
+        len(cfg.hosts) + len(cfg.addresses) + len(cfg.locals),
+        ", ".join(_net_text(n) for n in nets)))
+    try:
+        loop = net.Server(None, bind_ip, cfg.port, peer=True)
+    except OSError as e:
+        halt(host, "cannot listen on %s port %d: %s" % (bind_ip, cfg.port, e))
+    upstream.Resolver(fw, loop)
+    log.ready("mode=resolver, %d zones, %d upstreams, listening on %s port %d (udp, tcp)" % (
+        len(apexes), len(ups), bind_ip, cfg.port))
+    loop.serve()
+
+
+def _net_text(n):
+    net, mask = n
+    p = 0
+    while p < 32 and mask & (0x80000000 >> p):
+        p += 1
+    return "%d.%d.%d.%d/%d" % (net >> 24, (net >> 16) & 255, (net >> 8) & 255, net & 255, p)
+
+
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    rc = main(sys.argv[1:])
+    if rc:
+        sys.exit(rc)

@@ -64,9 +64,11 @@ def test_unknown_and_malformed_words_are_reported_not_fatal():
 
 def test_modes():
     assert config.parse(["mode=auth"]).problems == []
-    c = config.parse(["mode=resolver"])
-    assert c.mode == "auth" and keys(c) == ["mode"] and "not implemented" in c.problems[0].reason
-    assert keys(config.parse(["mode=bogus"])) == ["mode"]
+    for m in ("resolver", "client"):
+        c = config.parse(["mode=" + m])
+        assert c.mode == m and c.problems == []
+    c = config.parse(["mode=bogus"])
+    assert keys(c) == ["mode"] and c.mode == "auth"
 
 
 def test_hostname_and_iface():

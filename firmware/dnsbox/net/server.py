@@ -2,6 +2,11 @@
 
 handler(query_bytes, proto) -> response bytes, or None to send nothing. proto is UDP or TCP.
 The handler applies the size limits of the protocol itself; this module only moves bytes.
+With Server(..., peer=True) the handler is called as handler(query_bytes, proto, client) where
+client is the UDP peer address or the TCP connection (its .peer is the address); a handler that
+returns None may answer later with respond(proto, client, bytes). Other sockets (upstream
+queries) join the same poll with watch(sock, callback); a timer object (timeout_ms(), tick())
+bounds the poll sleep and is called after every round.
 Nothing here blocks: a slow or silent TCP client holds one connection slot until the idle
 timeout, and never delays anyone else.
 """
@@ -31,8 +36,10 @@ _EAGAIN = 11
 class _Conn:
     """One TCP client: bytes read but not yet framed, bytes answered but not yet sent."""
 
-    def __init__(self, sock, now):
+    def __init__(self, sock, now, peer=None):
         self.sock = sock
+        self.fd = sock.fileno()
+        self.peer = peer
         self.inbuf = b""
         self.out = b""
         self.last = now
@@ -47,8 +54,11 @@ def _bind(kind, ip, port):
 
 
 class Server:
-    def __init__(self, handler, ip, port):
+    def __init__(self, handler, ip, port, peer=False):
         self.handler = handler
+        self.with_peer = peer
+        self.extra = {}  # fd -> (socket, callback(events)): sockets watched for other modules
+        self.timer = None  # object with timeout_ms() (-1: none) and tick(), or None
         self.udp = _bind(socket.SOCK_DGRAM, ip, port)
         try:
             self.udp.setsockopt(_SOL_SOCKET, _SO_RCVBUF, UDP_RCVBUF)
@@ -80,15 +90,24 @@ class Server:
         while max_loops != 0 and not self.stopped:
             if max_loops > 0:
                 max_loops -= 1
-            for obj, ev in self.poll.poll(POLL_MS):
+            wait = POLL_MS
+            if self.timer is not None:
+                t = self.timer.timeout_ms()
+                if 0 <= t < wait:
+                    wait = t
+            for obj, ev in self.poll.poll(wait):
                 # MicroPython's poll returns the registered object, CPython's the descriptor.
                 fd = obj if isinstance(obj, int) else obj.fileno()
                 if fd == self.udp.fileno():
                     self._serve_udp()
                 elif fd == self.tcp.fileno():
                     self._accept()
+                elif fd in self.extra:
+                    self.extra[fd][1](ev)
                 else:
                     self._serve_conn(fd, ev)
+            if self.timer is not None:
+                self.timer.tick()
             if self.conns and clock.since_ms(last_sweep) >= POLL_MS:
                 last_sweep = clock.now_ms()
                 self._sweep(last_sweep)
@@ -104,7 +123,7 @@ class Server:
             except OSError:
                 break  # EAGAIN: drained
             n += 1
-            r = handler(data, UDP)
+            r = handler(data, UDP, peer) if self.with_peer else handler(data, UDP)
             if r is not None:
                 try:
                     sendto(r, peer)
@@ -114,7 +133,7 @@ class Server:
 
     def _accept(self):
         try:
-            s, _ = self.tcp.accept()
+            s, peer = self.tcp.accept()
         except OSError:
             return
         if len(self.conns) >= TCP_MAX_CONNS:
@@ -123,7 +142,7 @@ class Server:
             return
         s.setblocking(False)
         fd = s.fileno()
-        self.conns[fd] = _Conn(s, clock.now_ms())
+        self.conns[fd] = _Conn(s, clock.now_ms(), peer)
         self.poll.register(s, select.POLLIN)
 
     def _drop(self, fd):
@@ -186,7 +205,10 @@ class Server:
             n = (buf[pos] << 8) | buf[pos + 1]
             if len(buf) - pos - 2 < n:
                 break
-            r = self.handler(buf[pos + 2 : pos + 2 + n], TCP)
+            if self.with_peer:
+                r = self.handler(buf[pos + 2 : pos + 2 + n], TCP, c)
+            else:
+                r = self.handler(buf[pos + 2 : pos + 2 + n], TCP)
             pos += 2 + n
             self.stats[1] += 1
             if r is not None and len(r) <= 65535:
@@ -196,6 +218,42 @@ class Server:
             c.inbuf = buf[pos:]
         if out:
             c.out += b"".join(out)
+
+    def respond(self, proto, client, data):
+        """Send a response that the handler returned None for earlier (the client may be gone:
+        then nothing happens)."""
+        if proto == UDP:
+            try:
+                self.udp.sendto(data, client)
+            except OSError:
+                pass
+            return
+        c = client
+        if self.conns.get(c.fd) is not c or len(data) > 65535:
+            return
+        c.out += bytes((len(data) >> 8, len(data) & 255)) + data
+        if not self._flush(c):
+            self._drop(c.fd)
+            return
+        want = select.POLLIN if len(c.out) < TCP_MAX_PENDING and not c.eof else 0
+        if c.out:
+            want |= select.POLLOUT
+        self.poll.modify(c.sock, want)
+
+    def watch(self, sock, callback, events=select.POLLIN):
+        """Add another socket to the poll: callback(events) runs when it is ready."""
+        self.extra[sock.fileno()] = (sock, callback)
+        self.poll.register(sock, events)
+
+    def rewatch(self, sock, events):
+        self.poll.modify(sock, events)
+
+    def unwatch(self, sock):
+        if self.extra.pop(sock.fileno(), None) is not None:
+            try:
+                self.poll.unregister(sock)
+            except (OSError, KeyError, ValueError):
+                pass
 
     def _flush(self, c):
         """Send what is pending, then answer frames held back by back-pressure; False if broken."""

@@ -1,0 +1,232 @@
+"""The socket side of the caching forwarder: client queries in, upstream attempts out.
+
+Resolver(fw, server) plugs the pure dnsbox.resolver.forward.Forwarder into the serving loop
+(dnsbox.net.server.Server created with peer=True): it is the loop's handler and timer, reads the
+clock, turns peer addresses into what the core wants, and performs the core's actions:
+- every UDP attempt gets its own socket bound to a fresh random source port (os.urandom; a
+  taken port is skipped), registered in the same poll; datagrams on it go to the core with
+  their source address and port, which the core checks;
+- a TCP attempt (after a truncated answer) connects without blocking, sends the framed query
+  and collects one framed answer (at most 65535 bytes);
+- a socket is closed when the core says the attempt is done.
+"""
+import os
+import select
+import socket
+
+from dnsbox import clock
+from dnsbox.compat import const
+from dnsbox.net.server import TCP, UDP
+
+PORT_TRIES = const(16)  # random source ports tried per attempt before giving up
+PORT_LOW = const(1024)  # source ports are drawn from PORT_LOW..65535
+UDP_READ = const(65535)  # bytes read from one upstream datagram
+READS_PER_WAKE = const(8)  # datagrams read from one upstream socket per poll wake-up
+TCP_MAX_ANSWER = const(65537)  # 2-byte length + the largest DNS message
+_EINPROGRESS = const(115)
+_EAGAIN = const(11)
+
+
+def peer_ip(peer):
+    """IPv4 address of a peer as an int: MicroPython gives a raw sockaddr_in (bytes),
+    CPython an (ip, port) tuple."""
+    if isinstance(peer, tuple):
+        p = peer[0].split(".")
+        return (int(p[0]) << 24) | (int(p[1]) << 16) | (int(p[2]) << 8) | int(p[3])
+    return (peer[4] << 24) | (peer[5] << 16) | (peer[6] << 8) | peer[7]
+
+
+def peer_tuple(peer):
+    """(ip text, port) of a peer in either interpreter's form."""
+    if isinstance(peer, tuple):
+        return peer[0], peer[1]
+    return "%d.%d.%d.%d" % (peer[4], peer[5], peer[6], peer[7]), (peer[2] << 8) | peer[3]
+
+
+def random_port(rng):
+    b = rng(2)
+    return PORT_LOW + ((b[0] << 8) | b[1]) % (65536 - PORT_LOW)
+
+
+class _Attempt:
+    def __init__(self, tok, sock, proto, ip, port, wire):
+        self.tok = tok
+        self.sock = sock
+        self.proto = proto
+        self.src = (ip, port)
+        self.wire = wire
+        self.connected = False
+        self.inbuf = b""
+
+
+class Resolver:
+    def __init__(self, fw, server, rng=os.urandom, bind_ip="0.0.0.0"):
+        self.fw = fw
+        self.server = server
+        self.rng = rng
+        self.bind_ip = bind_ip
+        self.attempts = {}  # token -> _Attempt
+        self.addrs = {}  # (ip, port) -> sockaddr
+        self._raw = clock.now_ms()
+        self._now = 0
+        server.handler = self.handle
+        server.with_peer = True
+        server.timer = self
+        self.stats = {"port_retries": 0, "send_errors": 0}
+
+    def now(self):
+        """Milliseconds since start, never wrapping (the tick counter may)."""
+        raw = clock.now_ms()
+        self._now += clock.diff_ms(raw, self._raw)
+        self._raw = raw
+        return self._now
+
+    # --- the serving loop's handler and timer -----------------------------------------------
+    def handle(self, q, proto, client):
+        fw = self.fw
+        peer = client if proto == UDP else client.peer
+        r = fw.query(q, proto, client, peer_ip(peer), self.now())
+        if fw.actions:
+            self.run()
+        return r
+
+    def timeout_ms(self):
+        d = self.fw.next_deadline()
+        if d < 0:
+            return -1
+        d -= self.now()
+        return d if d > 0 else 0
+
+    def tick(self):
+        if self.fw.inflight:
+            self.fw.tick(self.now())
+        if self.fw.actions:
+            self.run()
+
+    # --- actions ----------------------------------------------------------------------------
+    def run(self):
+        fw = self.fw
+        while fw.actions:
+            acts = fw.actions
+            fw.actions = []
+            for a in acts:
+                k = a[0]
+                if k == "answer":
+                    self.server.respond(a[2], a[1], a[3])
+                elif k == "send":
+                    err = self._open(a[1], a[2], a[3], a[4], a[5])
+                    if err:
+                        self.stats["send_errors"] += 1
+                        fw.upstream_failed(a[1], err, self.now())
+                elif k == "done":
+                    self._close(a[1])
+
+    def _sockaddr(self, ip, port):
+        key = (ip, port)
+        a = self.addrs.get(key)
+        if a is None:
+            a = socket.getaddrinfo(ip, port)[0][-1]
+            self.addrs[key] = a
+        return a
+
+    def _open(self, tok, ip, port, wire, proto):
+        """Open and register the socket of one attempt; returns an error text or None."""
+        try:
+            dest = self._sockaddr(ip, port)
+        except OSError as e:
+            return "bad address (%s)" % e
+        if proto == UDP:
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            for i in range(PORT_TRIES):
+                try:
+                    s.bind(socket.getaddrinfo(self.bind_ip, random_port(self.rng))[0][-1])
+                    break
+                except OSError:
+                    self.stats["port_retries"] += 1
+            else:
+                s.close()
+                return "no free source port"
+            s.setblocking(False)
+            try:
+                s.sendto(wire, dest)
+            except OSError as e:
+                s.close()
+                return "send failed (%s)" % e
+            at = _Attempt(tok, s, UDP, ip, port, wire)
+            self.attempts[tok] = at
+            self.server.watch(s, lambda ev, at=at: self._udp_ready(at, ev))
+            return None
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setblocking(False)
+        try:
+            s.connect(dest)
+        except OSError as e:
+            if not e.args or e.args[0] != _EINPROGRESS:
+                s.close()
+                return "connect failed (%s)" % e
+        at = _Attempt(tok, s, TCP, ip, port, bytes((len(wire) >> 8, len(wire) & 255)) + wire)
+        self.attempts[tok] = at
+        self.server.watch(s, lambda ev, at=at: self._tcp_ready(at, ev), select.POLLOUT)
+        return None
+
+    def _close(self, tok):
+        at = self.attempts.pop(tok, None)
+        if at is None:
+            return
+        self.server.unwatch(at.sock)
+        at.sock.close()
+
+    def _udp_ready(self, at, ev):
+        fw = self.fw
+        for _ in range(READS_PER_WAKE):
+            if at.tok not in self.attempts:
+                break
+            try:
+                data, peer = at.sock.recvfrom(UDP_READ)
+            except OSError:
+                break  # drained (or an ICMP error reported on the socket: the timer decides)
+            fw.upstream_reply(at.tok, data, peer_tuple(peer), self.now())
+            if fw.actions:
+                self.run()
+
+    def _tcp_ready(self, at, ev):
+        fw = self.fw
+        if ev & (select.POLLERR | select.POLLHUP) and not ev & select.POLLIN:
+            fw.upstream_failed(at.tok, "tcp connection failed", self.now())
+            self.run()
+            return
+        if not at.connected:
+            at.connected = True
+            try:
+                at.sock.send(at.wire)  # under 300 bytes: fits any fresh socket buffer
+            except OSError as e:
+                fw.upstream_failed(at.tok, "tcp send failed (%s)" % e, self.now())
+                self.run()
+                return
+            self.server.rewatch(at.sock, select.POLLIN)
+            return
+        try:
+            data = at.sock.recv(4096)
+        except OSError as e:
+            if e.args and e.args[0] == _EAGAIN:
+                return
+            data = b""
+        if not data:
+            fw.upstream_failed(at.tok, "tcp connection closed", self.now())
+            self.run()
+            return
+        at.inbuf += data
+        if len(at.inbuf) > TCP_MAX_ANSWER:
+            fw.upstream_failed(at.tok, "tcp answer too long", self.now())
+            self.run()
+            return
+        if len(at.inbuf) >= 2:
+            n = (at.inbuf[0] << 8) | at.inbuf[1]
+            if len(at.inbuf) >= 2 + n:
+                fw.upstream_reply(at.tok, at.inbuf[2 : 2 + n], at.src, self.now())
+                if fw.actions:
+                    self.run()
+
+    def close(self):
+        for tok in list(self.attempts):
+            self._close(tok)

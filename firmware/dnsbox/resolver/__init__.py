@@ -1,0 +1,1 @@
+"""Caching forwarder: pure cores (forwarder state machine, cache, scrub, local names)."""

@@ -1,0 +1,233 @@
+"""The response cache: bounded by entries, least recently used evicted first, TTLs counted down.
+
+An entry is one response image (the message after its 2-byte ID: flags, counts, question,
+records; no OPT) keyed by the lower-case question (wire name + type + class), with the byte
+offsets of every record's TTL and the TTL each had when stored. The clock is passed in (`now`,
+milliseconds, never decreasing): the cache reads no clock itself.
+
+TTLs are honoured exactly: an entry stored at t0 whose smallest TTL is T (seconds) is served
+while now - t0 < T * 1000, each record's TTL shown as its stored TTL minus the whole seconds
+elapsed (so never 0 while served); an entry with T = 0 is never stored.
+
+Layout (MicroPython's dict degrades badly when large: 16-bit string hashes, open addressing
+filled to 100%): our own chained hash table over preallocated parallel lists and arrays, sized
+once from the entry limit. A lookup hashes the key once (the builtin hash, in C), walks a short
+chain comparing bytes, and on a hit allocates nothing unless the whole-seconds age changed since
+the entry was last rendered (then one copy with the TTLs patched, reused for the rest of that
+second).
+"""
+
+from array import array
+from struct import pack_into
+
+from dnsbox.compat import const
+
+MIN_BUCKETS = const(16)
+MAX_BUCKETS = const(65536)  # MicroPython hashes bytes to 16 bits: more buckets would stay empty
+MAX_TTL = const(86400)  # seconds: longer TTLs are cut to a day (ages stay far below tick wrap)
+NEG_MAX_TTL = const(10800)  # seconds: negative answers at most 3 hours (RFC 2308 5)
+
+
+def ttl_offsets(img, start):
+    """Offsets of the TTL fields of every record in a message image.
+
+    img is the message after its ID (so header fields sit 2 bytes earlier than in the message);
+    start is the offset just after the question. Counts are read from the image's header.
+    Raises ValueError if the records run past the end (the image was made by our encoder,
+    so this only guards against misuse)."""
+    n = ((img[4] << 8) | img[5]) + ((img[6] << 8) | img[7]) + ((img[8] << 8) | img[9])
+    out = []
+    off = start
+    end = len(img)
+    for _ in range(n):
+        while True:  # skip the owner name: labels, then a zero byte or a pointer
+            if off >= end:
+                raise ValueError("record runs past the end")
+            c = img[off]
+            if c == 0:
+                off += 1
+                break
+            if c >= 0xC0:
+                off += 2
+                break
+            off += c + 1
+        if off + 10 > end:
+            raise ValueError("record runs past the end")
+        out.append(off + 4)
+        off += 10 + ((img[off + 8] << 8) | img[off + 9])
+    if off != end:
+        raise ValueError("trailing bytes after the records")
+    return out
+
+
+class Cache:
+    """Bounded LRU cache of response images. size 0 disables caching."""
+
+    def __init__(self, size):
+        self.size = size
+        nb = MIN_BUCKETS
+        while nb < 2 * size and nb < MAX_BUCKETS:
+            nb *= 2
+        self.mask = nb - 1
+        self.heads = array("i", [-1] * nb)  # bucket -> first slot, -1 empty
+        n = size if size > 0 else 1
+        self.chain = array("i", [-1] * n)  # slot -> next slot in its bucket
+        self.older = array("i", [-1] * n)  # LRU list: towards the least recently used
+        self.newer = array("i", [-1] * n)  # and towards the most recently used
+        self.keys = [None] * n
+        self.imgs = [None] * n  # the image as stored (TTLs as received)
+        self.ttls = [None] * n  # (offset, ttl, offset, ttl, ...)
+        self.born = [0] * n  # now (ms) when stored
+        self.life = [0] * n  # ms the entry may be served: smallest TTL * 1000
+        self.stamp = [-1] * n  # whole seconds of age of the rendered copy
+        self.rendered = [None] * n
+        self.kind = bytearray(n)  # the caller's tag (positive, no-data, no-domain)
+        self.mru = -1
+        self.lru = -1
+        self.free = -1  # slots freed by expiry, linked through chain
+        self.used = 0  # slots handed out so far (then eviction recycles)
+        self.count = 0
+        self.hits = 0
+        self.misses = 0
+        self.evictions = 0
+
+    # --- the hit path -------------------------------------------------------------------------
+    def get(self, key, now):
+        """The rendered image for key at time now (ms), or None."""
+        i = self.heads[hash(key) & self.mask]
+        keys = self.keys
+        chain = self.chain
+        while i >= 0:
+            if keys[i] == key:
+                break
+            i = chain[i]
+        else:
+            self.misses += 1
+            return None
+        age = now - self.born[i]
+        if age >= self.life[i]:
+            self._remove(i)
+            self.misses += 1
+            return None
+        sec = age // 1000
+        if self.stamp[i] != sec:
+            self._render(i, sec)
+        if i != self.mru:
+            self._unlink(i)
+            self._push(i)
+        self.hits += 1
+        return self.rendered[i]
+
+    def _render(self, i, sec):
+        img = self.imgs[i]
+        t = self.ttls[i]
+        if sec == 0:
+            self.rendered[i] = img
+        else:
+            b = bytearray(img)
+            for j in range(0, len(t), 2):
+                pack_into(">I", b, t[j], t[j + 1] - sec)
+            self.rendered[i] = bytes(b)
+        self.stamp[i] = sec
+
+    # --- LRU list -----------------------------------------------------------------------------
+    def _unlink(self, i):
+        o = self.older[i]
+        w = self.newer[i]
+        if o >= 0:
+            self.newer[o] = w
+        else:
+            self.lru = w
+        if w >= 0:
+            self.older[w] = o
+        else:
+            self.mru = o
+
+    def _push(self, i):
+        self.older[i] = self.mru
+        self.newer[i] = -1
+        if self.mru >= 0:
+            self.newer[self.mru] = i
+        else:
+            self.lru = i
+        self.mru = i
+
+    def _unchain(self, i):
+        b = hash(self.keys[i]) & self.mask
+        j = self.heads[b]
+        if j == i:
+            self.heads[b] = self.chain[i]
+            return
+        while j >= 0:
+            nxt = self.chain[j]
+            if nxt == i:
+                self.chain[j] = self.chain[i]
+                return
+            j = nxt
+
+    def _remove(self, i):
+        self._unchain(i)
+        self._unlink(i)
+        self.keys[i] = self.imgs[i] = self.rendered[i] = self.ttls[i] = None
+        self.chain[i] = self.free
+        self.free = i
+        self.count -= 1
+
+    def _slot(self):
+        f = self.free
+        if f >= 0:
+            self.free = self.chain[f]
+            return f
+        if self.used < self.size:
+            self.used += 1
+            return self.used - 1
+        i = self.lru  # full: evict the least recently used
+        self._unchain(i)
+        self._unlink(i)
+        self.count -= 1
+        self.evictions += 1
+        return i
+
+    # --- storing ------------------------------------------------------------------------------
+    def put(self, key, img, ttl_pairs, life_s, now, kind=0):
+        """Store img under key. ttl_pairs: (offset, ttl, ...) of every record (TTLs as in img);
+        life_s: seconds the entry may be served (0: not stored). Returns True if stored."""
+        if self.size <= 0 or life_s <= 0:
+            return False
+        self.remove(key)
+        i = self._slot()
+        self.keys[i] = key
+        self.imgs[i] = img
+        self.ttls[i] = ttl_pairs
+        self.born[i] = now
+        self.life[i] = life_s * 1000
+        self.stamp[i] = 0
+        self.rendered[i] = img
+        self.kind[i] = kind
+        b = hash(key) & self.mask
+        self.chain[i] = self.heads[b]
+        self.heads[b] = i
+        self._push(i)
+        self.count += 1
+        return True
+
+    def remove(self, key):
+        i = self.heads[hash(key) & self.mask]
+        while i >= 0:
+            if self.keys[i] == key:
+                self._remove(i)
+                return True
+            i = self.chain[i]
+        return False
+
+    def __len__(self):
+        return self.count
+
+    def lru_keys(self):
+        """Keys from the least to the most recently used (tests and diagnostics)."""
+        out = []
+        i = self.lru
+        while i >= 0 and len(out) <= self.size:
+            out.append(self.keys[i])
+            i = self.newer[i]
+        return out

@@ -1,0 +1,116 @@
+"""Local names of resolver mode (dnsmasq's host-record=, address=, local=, domain-needed,
+bogus-priv) and the allowed-client check. Pure: names in, (rcode, records) out.
+
+lookup(lname, qtype) returns None when the name is not local (it may be forwarded), else
+(rcode, answer records): an address answer, NODATA (NOERROR with no records) or NXDOMAIN.
+"""
+
+from dnsbox import config
+from dnsbox.compat import const
+from dnsbox.wire import rcode as _rc
+from dnsbox.wire import rd_std
+from dnsbox.wire import types as _t
+from dnsbox.wire.name import Name
+from dnsbox.wire.rr import RR
+
+LOCAL_TTL = const(0)  # TTL of local answers (dnsmasq's local-ttl default)
+
+# Reverse zones of private and special IPv4 ranges (bogus-priv: never forwarded, RFC 6303).
+_PRIVATE_REVERSE = ["10", "168.192", "254.169"] + ["%d.172" % i for i in range(16, 32)]
+_PRIVATE_REVERSE = [config.domain_wire(d + ".in-addr.arpa") for d in _PRIVATE_REVERSE]
+
+
+def suffixes(lname):
+    """Offsets of every label start of a wire name (not the root)."""
+    out = []
+    i = 0
+    n = lname[0]
+    while n:
+        out.append(i)
+        i += n + 1
+        n = lname[i]
+    return out
+
+
+def under(lname, domain):
+    """True if lower-case wire name lname is domain or below it."""
+    if not lname.endswith(domain):
+        return False
+    d = len(lname) - len(domain)
+    if d == 0:
+        return True
+    for o in suffixes(lname):
+        if o == d:
+            return True
+    return False
+
+
+class Local:
+    def __init__(self, cfg):
+        self.hosts = {}
+        for name, v4, v6 in cfg.hosts:
+            old = self.hosts.get(name, (None, None))
+            self.hosts[name] = (v4 or old[0], v6 or old[1])
+        self.addresses = cfg.addresses
+        self.locals = cfg.locals
+        self.domain_needed = cfg.domain_needed
+        self.bogus_priv = cfg.bogus_priv
+        self.empty = not (self.hosts or self.addresses or self.locals or self.domain_needed
+                          or self.bogus_priv)
+
+    def lookup(self, lname, qtype):
+        h = self.hosts.get(lname)
+        if h is not None:
+            return _rc.NOERROR, _records(lname, qtype, h[0], h[1])
+        best = None
+        for dom, ip in self.addresses:
+            if under(lname, dom) and (best is None or len(dom) > len(best[0])):
+                best = (dom, ip)
+        if best is not None:
+            ip = best[1]
+            if ip is None:
+                return _rc.NXDOMAIN, []
+            v4 = ip if len(ip) == 4 else None
+            v6 = ip if len(ip) == 16 else None
+            return _rc.NOERROR, _records(lname, qtype, v4, v6)
+        for dom in self.locals:
+            if under(lname, dom):
+                return _rc.NXDOMAIN, []
+        if self.domain_needed and lname[0] and not lname[lname[0] + 1]:
+            return _rc.NXDOMAIN, []  # a plain name (one label): never forwarded
+        if self.bogus_priv:
+            for dom in _PRIVATE_REVERSE:
+                if under(lname, dom):
+                    return _rc.NXDOMAIN, []
+        return None
+
+
+def _records(lname, qtype, v4, v6):
+    name = Name(lname, lname)
+    out = []
+    if v4 is not None and (qtype == _t.A or qtype == _t.ANY):
+        out.append(RR(name, _t.A, _t.CLASS_IN, LOCAL_TTL, rd_std.A(v4)))
+    if v6 is not None and (qtype == _t.AAAA or qtype == _t.ANY):
+        out.append(RR(name, _t.AAAA, _t.CLASS_IN, LOCAL_TTL, rd_std.AAAA(v6)))
+    return out
+
+
+def allowed(nets, ip):
+    """True if the IPv4 address ip (an int) is in one of nets [(network, mask)]."""
+    for net, mask in nets:
+        if ip & mask == net:
+            return True
+    return False
+
+
+def default_nets(ip_text, netmask_text):
+    """The appliance's own subnet and loopback (127.0.0.0/8)."""
+    nets = [(0x7F000000, 0xFF000000)]
+    ip = config.parse_ipv4(ip_text or "")
+    mask = config.parse_ipv4(netmask_text or "")
+    if ip is not None and mask is not None:
+        m = config.ipv4_int(mask)
+        n = config.ipv4_int(ip) & m
+        if (n, m) not in nets and n & 0xFF000000 != 0x7F000000:
+            nets.append((n, m))
+    return nets

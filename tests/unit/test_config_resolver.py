@@ -1,0 +1,157 @@
+"""The dnsmasq-style options of resolver and client mode, the config file, and precedence."""
+from dnsbox import config
+
+
+def keys(cfg):
+    return [p.key for p in cfg.problems]
+
+
+def W(text):
+    from dnsbox.wire.name import from_text
+
+    return from_text(text).lc
+
+
+def test_servers_plain_port_and_domain():
+    c = config.parse(["server=192.0.2.1", "server=192.0.2.2#5300",
+                      "server=/corp.example/lab.example/10.1.1.1"])
+    assert c.problems == []
+    assert c.servers == [(None, "192.0.2.1", 53), (None, "192.0.2.2", 5300),
+                         (W("corp.example."), "10.1.1.1", 53), (W("lab.example."), "10.1.1.1", 53)]
+    assert len(c.upstreams()) == 4
+
+
+def test_server_without_address_is_local():
+    c = config.parse(["server=/home.arpa/"])
+    assert c.servers == [] and c.locals == [W("home.arpa.")]
+
+
+def test_bad_servers_are_reported_with_the_option():
+    for bad in ("server=1.2.3", "server=1.2.3.4#0", "server=1.2.3.4#x", "server=/nodomain",
+                "server=/a..b/1.2.3.4", "server=::1"):
+        c = config.parse([bad])
+        assert keys(c) == ["server"], bad
+        assert c.servers == [], bad
+        assert str(c.problems[0]).startswith("boot variable server="), bad
+    assert "IPv6" in config.parse(["server=2001:db8::1"]).problems[0].reason
+
+
+def test_server_limit():
+    c = config.parse(["server=10.0.0.%d" % i for i in range(config.MAX_SERVERS + 2)])
+    assert len(c.servers) == config.MAX_SERVERS
+    assert keys(c) == ["server", "server"]
+
+
+def test_address_host_record_local():
+    c = config.parse(["address=/ads.example/0.0.0.0", "address=/v6.example/2001:db8::5",
+                      "address=/block.example/", "host-record=router.lan,gw.lan,192.168.1.1,fd00::1",
+                      "local=/lan/", "domain-needed", "bogus-priv"])
+    assert c.problems == []
+    assert c.addresses == [(W("ads.example."), b"\x00\x00\x00\x00"),
+                           (W("v6.example."), b" \x01\r\xb8" + bytes(10) + b"\x00\x05"),
+                           (W("block.example."), None)]
+    assert [h[0] for h in c.hosts] == [W("router.lan."), W("gw.lan.")]
+    assert c.hosts[0][1] == b"\xc0\xa8\x01\x01" and len(c.hosts[0][2]) == 16
+    assert c.locals == [W("lan.")]
+    assert c.domain_needed and c.bogus_priv
+
+
+def test_bad_local_entries():
+    for bad in ("address=ads.example", "address=/x.example/1.2.3", "host-record=1.2.3.4",
+                "host-record=name.lan", "host-record=a.lan,1.2.3.4,1.2.3.5", "local=/lan/1.2.3.4",
+                "host-record=a.lan,1.2.3.4,300"):
+        c = config.parse([bad])
+        assert len(c.problems) == 1, bad
+        assert c.addresses == [] and c.hosts == [], bad
+
+
+def test_flags_take_no_value_but_accept_yes_no():
+    assert config.parse(["domain-needed=no"]).domain_needed is False
+    assert config.parse(["bogus-priv=1"]).bogus_priv is True
+    assert keys(config.parse(["domain-needed=maybe"])) == ["domain-needed"]
+
+
+def test_value_options_need_a_value():
+    c = config.parse(["server", "cache-size"])
+    assert keys(c) == ["server", "cache-size"]
+    assert "needs a value" in c.problems[0].reason
+
+
+def test_cache_size():
+    assert config.parse([]).cache_size == config.CACHE_DEFAULT
+    assert config.parse(["cache-size=0"]).cache_size == 0
+    assert config.parse(["cache-size=150"]).cache_size == 150
+    for bad in ("-1", "lots", str(config.CACHE_MAX + 1)):
+        c = config.parse(["cache-size=" + bad])
+        assert keys(c) == ["cache-size"] and c.cache_size == config.CACHE_DEFAULT
+
+
+def test_allow_networks():
+    assert config.parse([]).allow is None  # main: own subnet and loopback
+    c = config.parse(["allow=10.0.0.0/8,192.168.1.7"])
+    assert c.allow == [(0x0A000000, 0xFF000000), (0xC0A80107, 0xFFFFFFFF)]
+    assert config.parse(["allow=any"]).allow == [(0, 0)]
+    assert config.parse(["allow=10.1.2.3/8"]).allow == [(0x0A000000, 0xFF000000)]
+    for bad in ("10.0.0.0/33", "10.0.0/8", "everyone"):
+        c = config.parse(["allow=" + bad])
+        assert keys(c) == ["allow"] and c.allow is None, bad
+
+
+def test_dnsmasq_options_not_implemented_are_named():
+    c = config.parse(["dhcp-range=192.168.0.50,192.168.0.150,12h", "log-queries", "no-resolv"])
+    assert keys(c) == ["dhcp-range", "log-queries"]
+    for p in c.problems:
+        assert "dnsmasq option not implemented" in p.reason
+        assert not p.fatal
+
+
+def test_config_file_lines_and_errors_name_the_line():
+    text = "\n".join([
+        "# a comment",
+        "mode=resolver",
+        "",
+        "server=192.0.2.53",
+        "  domain-needed  ",
+        "colour=blue",
+        "cache-size=many",
+        "dhcp-range=1,2",
+    ])
+    c = config.parse([], conf_text=text)
+    assert c.mode == "resolver" and c.servers == [(None, "192.0.2.53", 53)]
+    assert c.domain_needed
+    assert [(p.key, p.where) for p in c.problems] == [("colour", 6), ("cache-size", 7),
+                                                      ("dhcp-range", 8)]
+    assert str(c.problems[0]) == "config line 6: colour=blue: unknown option (ignored)"
+    assert "dnsmasq option not implemented" in str(c.problems[2])
+
+
+def test_boot_variables_override_the_file():
+    text = "mode=resolver\nserver=192.0.2.1\nserver=192.0.2.2\ncache-size=10\nlocal=/lan/\n"
+    c = config.parse(["server=198.51.100.1", "cache-size=20"], conf_text=text)
+    assert c.servers == [(None, "198.51.100.1", 53)]  # the file's list replaced
+    assert c.cache_size == 20 and c.mode == "resolver"
+    assert c.locals == [W("lan.")]  # not given at boot: the file's stays
+    c = config.parse(["server=198.51.100.1", "server=198.51.100.2"], conf_text=text)
+    assert [s[1] for s in c.servers] == ["198.51.100.1", "198.51.100.2"]
+
+
+def test_kernel_words_not_ignored_in_a_file():
+    c = config.parse([], conf_text="console=ttyAMA0\n")
+    assert keys(c) == ["console"]
+
+
+def test_client_settings():
+    c = config.parse(["mode=client", "domain=www.example.com", "server=10.0.2.2", "type=aaaa",
+                      "port=5300"])
+    assert c.problems == []
+    assert (c.domain, c.qtype, c.servers[0][1], c.port) == ("www.example.com", "AAAA",
+                                                            "10.0.2.2", 5300)
+    c = config.parse(["domain=bad..name", "type=NOTATYPE"])
+    assert keys(c) == ["domain", "type"]
+
+
+def test_builtin_config_file_parses_cleanly():
+    from dnsbox import siteconf
+
+    c = config.parse([], conf_text=siteconf.TEXT)
+    assert c.problems == []
