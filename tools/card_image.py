@@ -4,6 +4,8 @@
 Usage (build.sh calls this once, after the qemu-arm image step):
   card_image.py --build BUILD [--qemu] BOARD_DIR...
   e.g. card_image.py --build build board/cubieboard2 board/cubieboard2/a10
+  card_image.py show IMAGE                 print the boot-variable file (dnsbox.txt) of a card image
+  card_image.py set IMAGE key=value...     change values in it, in place (mtools: no mount, no root)
 
 For each BOARD_DIR (its board.env names the u-boot target, DTB, console, image size, boot
 script, boot-variable file, /init and module list) it writes BUILD/NAME/:
@@ -408,6 +410,111 @@ def used_kib(path):
     return os.stat(path).st_blocks * 512 // 1024
 
 
+# ---------------------------------------------------------------- the boot-variable file
+
+BOOTVARS_NAME = "dnsbox.txt"  # on the FAT partition; boot.cmd loads it with `env import -t -r`
+MAX_BOOTVARS = 16 * 1024  # bytes of dnsbox.txt read back (the template is ~1 KiB)
+
+
+def parse_bootvars(text):
+    """dnsbox.txt text -> [(key, value)] as u-boot's `env import -t -r` reads it: one
+    key=value per line, '#' comment lines and blank lines skipped, CR before LF dropped.
+    An empty value (`gw=`) deletes the variable in u-boot: it stays in the list as ''."""
+    out = []
+    for line in text.split("\n"):
+        line = line[:-1] if line.endswith("\r") else line
+        if not line.strip() or line.lstrip().startswith("#") or "=" not in line:
+            continue
+        k, v = line.split("=", 1)
+        out.append((k, v))
+    return out
+
+
+def bootvars_dict(text):
+    """Last value of each key (later lines win, as in u-boot)."""
+    return dict(parse_bootvars(text))
+
+
+def set_bootvar(text, key, value):
+    """Text with key set to value: the last `key=` line is rewritten (comments and line ends
+    kept), or a line is appended."""
+    if not re.match(r"^[a-z][a-z0-9_-]*$", key):
+        raise CardError("not a boot variable name: %r" % key)
+    if "\n" in value or "\r" in value:
+        raise CardError("a value cannot hold a line break")
+    crlf = "\r\n" in text
+    lines = text.split("\n")
+    for i in range(len(lines) - 1, -1, -1):
+        line = lines[i].rstrip("\r")
+        if not line.lstrip().startswith("#") and line.split("=", 1)[0] == key and "=" in line:
+            lines[i] = key + "=" + value + ("\r" if crlf else "")
+            return "\n".join(lines)
+    if text and not text.endswith("\n"):
+        text += "\r\n" if crlf else "\n"
+    return text + key + "=" + value + ("\r\n" if crlf else "\n")
+
+
+def _mtools_env():
+    return dict(os.environ, MTOOLS_SKIP_CHECK="1")
+
+
+def read_card_file(img, name):
+    """A file of the card's FAT partition (mtools, the partition at FAT_START)."""
+    out = subprocess.run(["mtype", "-i", "%s@@%d" % (img, FAT_START * SECTOR), "::/" + name],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_mtools_env(),
+                         timeout=CMD_TIMEOUT_S)
+    if out.returncode != 0:
+        raise CardError("cannot read %s from %s: %s" % (name, img, out.stderr.decode().strip()))
+    return out.stdout
+
+
+def write_card_file(img, name, data):
+    tmp = "%s.%d.tmp" % (img, os.getpid())
+    with open(tmp, "wb") as f:
+        f.write(data)
+    try:
+        run(["mcopy", "-o", "-i", "%s@@%d" % (img, FAT_START * SECTOR), tmp, "::/" + name],
+            env=_mtools_env())
+    finally:
+        os.remove(tmp)
+
+
+def card_set(img, words):
+    """Set key=value words in the card's dnsbox.txt (in place)."""
+    data = read_card_file(img, BOOTVARS_NAME)[:MAX_BOOTVARS]
+    text = data.decode("utf-8", "replace")
+    for w in words:
+        if "=" not in w:
+            raise CardError("boot variables are key=value words, got %r" % w)
+        k, v = w.split("=", 1)
+        text = set_bootvar(text, k, v)
+    write_card_file(img, BOOTVARS_NAME, text.encode())
+    return text
+
+
+# ---------------------------------------------------------------- booting the A10 variant
+
+
+def qemu_command(qemu, img, machine="cubieboard", nic="allwinner-emac", forwards=()):
+    """qemu-system-arm booting a card image from its SD card (no -kernel: the emulated boot
+    ROM loads the SPL from 8 KiB into the card). forwards: (proto, host_port, guest_port) on
+    127.0.0.1. The console is on stdio."""
+    fwd = "".join(",hostfwd=%s:127.0.0.1:%d-:%d" % f for f in forwards)
+    return [qemu, "-M", machine, "-accel", "tcg", "-no-reboot",
+            # No display and no audio: the backports qemu would otherwise try to load the
+            # machine's (older) qemu's UI/audio modules and abort.
+            "-display", "none", "-audio", "none", "-monitor", "none", "-serial", "stdio",
+            "-drive", "file=%s,format=raw,if=sd" % img,
+            "-nic", "user,model=%s%s" % (nic, fwd)]
+
+
+def qemu_env(build):
+    """Environment for qemu_command's qemu: modules only from an empty directory of ours."""
+    d = os.path.join(build, "qemu-bpo", "modules")
+    os.makedirs(d, exist_ok=True)
+    return dict(os.environ, QEMU_MODULE_DIR=d)
+
+
 # ---------------------------------------------------------------- QEMU >= 8 for the A10 variant
 
 
@@ -515,7 +622,26 @@ def _write(path, text):
 # ---------------------------------------------------------------- main
 
 
+def main_edit(argv):
+    """show IMAGE | set IMAGE key=value..."""
+    if len(argv) < 2 or (argv[0] == "show" and len(argv) != 2):
+        raise SystemExit(__doc__)
+    img = argv[1]
+    try:
+        if argv[0] == "show":
+            text = read_card_file(img, BOOTVARS_NAME).decode("utf-8", "replace")
+        else:
+            text = card_set(img, argv[2:])
+    except CardError as e:
+        print("card_image: ERROR: %s" % e, file=sys.stderr)
+        return 1
+    sys.stdout.write(text)
+    return 0
+
+
 def main(argv):
+    if argv and argv[0] in ("show", "set"):
+        return main_edit(argv)
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--build", required=True, help="the build directory (build/)")
     ap.add_argument("--qemu", action="store_true",

@@ -6,15 +6,25 @@
 
 echo "dnsbox: boot script"
 
-# Defaults of every boot variable (docs/boot-variables.md): the text file overrides them.
+# Defaults of every boot variable (docs/boot-variables.md): the text file overrides them. An
+# empty one is not put on the kernel command line (the firmware's own default applies).
+setenv mode auth
 setenv ip dhcp
 setenv netmask 255.255.255.0
 setenv gw
-setenv mode auth
 setenv port 53
 setenv hostname
 setenv iface eth0
 setenv mac
+setenv conf-file
+setenv server
+setenv address
+setenv host-record
+setenv local
+setenv domain-needed
+setenv bogus-priv
+setenv cache-size
+setenv allow
 setenv extra
 
 # u-boot types its own "netmask" variable as an IP address and would refuse "netmask=24":
@@ -28,10 +38,20 @@ else
     echo "dnsbox: no dnsbox.txt on the card: using the defaults"
 fi
 
-setenv bootargs "console=${console} panic=10 ip=${ip} netmask=${netmask} mode=${mode} port=${port} iface=${iface}"
+setenv bootargs "console=${console} panic=10 mode=${mode} ip=${ip} netmask=${netmask} port=${port} iface=${iface}"
 if test -n "${gw}"; then setenv bootargs "${bootargs} gw=${gw}"; fi
 if test -n "${hostname}"; then setenv bootargs "${bootargs} hostname=${hostname}"; fi
 if test -n "${mac}"; then setenv bootargs "${bootargs} mac=${mac}"; fi
+if test -n "${conf-file}"; then setenv bootargs "${bootargs} conf-file=${conf-file}"; fi
+if test -n "${server}"; then setenv bootargs "${bootargs} server=${server}"; fi
+if test -n "${address}"; then setenv bootargs "${bootargs} address=${address}"; fi
+if test -n "${host-record}"; then setenv bootargs "${bootargs} host-record=${host-record}"; fi
+if test -n "${local}"; then setenv bootargs "${bootargs} local=${local}"; fi
+if test -n "${domain-needed}"; then setenv bootargs "${bootargs} domain-needed=${domain-needed}"; fi
+if test -n "${bogus-priv}"; then setenv bootargs "${bootargs} bogus-priv=${bogus-priv}"; fi
+if test -n "${cache-size}"; then setenv bootargs "${bootargs} cache-size=${cache-size}"; fi
+if test -n "${allow}"; then setenv bootargs "${bootargs} allow=${allow}"; fi
+# Anything else (a second server=, client mode's domain= and type=): passed on as written.
 if test -n "${extra}"; then setenv bootargs "${bootargs} ${extra}"; fi
 echo "dnsbox: kernel command line: ${bootargs}"
 
