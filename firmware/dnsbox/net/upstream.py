@@ -20,7 +20,9 @@ from dnsbox.net.server import TCP, UDP
 
 PORT_TRIES = const(16)  # random source ports tried per attempt before giving up
 PORT_LOW = const(1024)  # source ports are drawn from PORT_LOW..65535
-UDP_READ = const(65535)  # bytes read from one upstream datagram
+UDP_READ = const(4096)  # bytes read from one upstream datagram (we advertise 1232; a longer
+# one arrives cut, fails to decode and is ignored)
+FAULTS_LOGGED = const(20)  # internal errors logged on the console (then only counted)
 READS_PER_WAKE = const(8)  # datagrams read from one upstream socket per poll wake-up
 TCP_MAX_ANSWER = const(65537)  # 2-byte length + the largest DNS message
 _EINPROGRESS = const(115)
@@ -72,7 +74,7 @@ class Resolver:
         server.handler = self.handle
         server.with_peer = True
         server.timer = self
-        self.stats = {"port_retries": 0, "send_errors": 0}
+        self.stats = {"port_retries": 0, "send_errors": 0, "faults": 0}
 
     def now(self):
         """Milliseconds since start, never wrapping (the tick counter may)."""
@@ -85,10 +87,21 @@ class Resolver:
     def handle(self, q, proto, client):
         fw = self.fw
         peer = client if proto == UDP else client.peer
-        r = fw.query(q, proto, client, peer_ip(peer), self.now())
-        if fw.actions:
-            self.run()
+        try:
+            r = fw.query(q, proto, client, peer_ip(peer), self.now())
+            if fw.actions:
+                self.run()
+        except Exception as e:  # a bug or MemoryError must not stop the server: drop this one
+            self._fault("query", e)
+            return None
         return r
+
+    def _fault(self, where, e):
+        self.stats["faults"] += 1
+        if self.stats["faults"] <= FAULTS_LOGGED:
+            from dnsbox import log
+
+            log.log("resolver: %s failed: %s %s (dropped)" % (where, type(e).__name__, e))
 
     def timeout_ms(self):
         d = self.fw.next_deadline()
@@ -98,10 +111,13 @@ class Resolver:
         return d if d > 0 else 0
 
     def tick(self):
-        if self.fw.inflight:
-            self.fw.tick(self.now())
-        if self.fw.actions:
-            self.run()
+        try:
+            if self.fw.inflight:
+                self.fw.tick(self.now())
+            if self.fw.actions:
+                self.run()
+        except Exception as e:
+            self._fault("timer", e)
 
     # --- actions ----------------------------------------------------------------------------
     def run(self):
@@ -154,7 +170,7 @@ class Resolver:
                 return "send failed (%s)" % e
             at = _Attempt(tok, s, UDP, ip, port, wire)
             self.attempts[tok] = at
-            self.server.watch(s, lambda ev, at=at: self._udp_ready(at, ev))
+            self.server.watch(s, lambda ev, at=at: self._guard(self._udp_ready, at, ev))
             return None
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         s.setblocking(False)
@@ -166,8 +182,20 @@ class Resolver:
                 return "connect failed (%s)" % e
         at = _Attempt(tok, s, TCP, ip, port, bytes((len(wire) >> 8, len(wire) & 255)) + wire)
         self.attempts[tok] = at
-        self.server.watch(s, lambda ev, at=at: self._tcp_ready(at, ev), select.POLLOUT)
+        self.server.watch(s, lambda ev, at=at: self._guard(self._tcp_ready, at, ev),
+                          select.POLLOUT)
         return None
+
+    def _guard(self, fn, at, ev):
+        try:
+            fn(at, ev)
+        except Exception as e:
+            self._fault("upstream answer", e)
+            self.fw.upstream_failed(at.tok, "internal error", self.now())
+            try:
+                self.run()
+            except Exception as e2:
+                self._fault("upstream failover", e2)
 
     def _close(self, tok):
         at = self.attempts.pop(tok, None)
