@@ -297,3 +297,23 @@ def test_config_file(up, tmp_path):
         assert addrs(r.ask("ok.example.")) == ["192.0.2.1"]  # boot variable replaced server=
     finally:
         r.stop()
+
+
+def test_client_mode_on_the_host(res, up):
+    """`dnsbox -m dnsbox.client` (the frozen firmware) asks the resolver, prints dig's format."""
+    out = subprocess.run([BINARY, "-m", "dnsbox.client", "ok-client.example", "A", "@127.0.0.1",
+                          "-p", str(res.port)], capture_output=True, text=True, timeout=20)
+    assert out.returncode == 0, out.stdout + out.stderr
+    text = out.stdout
+    assert ";; ->>HEADER<<- opcode: QUERY, status: NOERROR, id: " in text
+    assert ";; flags: qr rd ra; QUERY: 1, ANSWER: 1, AUTHORITY: 0, ADDITIONAL: 1" in text
+    assert "ok-client.example.\t300\tIN\tA\t192.0.2.1" in text
+    assert ";; SERVER: 127.0.0.1#%d(127.0.0.1) (UDP)" % res.port in text
+    out = subprocess.run([BINARY, "-m", "dnsbox.client", "servfail.example", "@127.0.0.1",
+                          "-p", str(res.port)], capture_output=True, text=True, timeout=20)
+    assert "status: SERVFAIL" in out.stdout and "; EDE: 22 (No Reachable Authority)" in out.stdout
+    port = up.port  # a port where nobody answers "drop": timeouts, exit status 9
+    out = subprocess.run([BINARY, "-m", "dnsbox.client", "drop.example", "@127.0.0.1",
+                          "-p", str(port)], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 9
+    assert out.stdout.count("timed out") == 3 and ";; no servers could be reached" in out.stdout
