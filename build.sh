@@ -99,7 +99,8 @@ ensure_apt() {
     for pair in make:build-essential gcc:build-essential pkg-config:pkg-config \
         arm-linux-gnueabihf-gcc:gcc-arm-linux-gnueabihf qemu-system-arm:qemu-system-arm \
         qemu-arm-static:qemu-user-static xz:xz-utils depmod:kmod modprobe:kmod dig:dnsutils \
-        dpkg-deb:dpkg apt-get:apt python3:python3; do
+        dpkg-deb:dpkg apt-get:apt python3:python3 \
+        mcopy:mtools mkfs.vfat:dosfstools sfdisk:fdisk mkimage:u-boot-tools bmaptool:bmap-tools; do
         cmd=${pair%%:*}
         pkg=${pair#*:}
         if ! command -v "$cmd" >/dev/null 2>&1 && ! [ -x "/sbin/$cmd" ] && ! [ -x "/usr/sbin/$cmd" ]; then
@@ -399,6 +400,9 @@ build_all() {
     firmware host
     firmware armhf
     image
+    # SD-card images (Cubieboard 2, and the A10 test variant with a QEMU >= 8 to boot it).
+    python3 tools/card_image.py --build "$B" --qemu board/cubieboard2 board/cubieboard2/a10 ||
+        die "SD-card image build failed (message above)"
     sizes
     note "build finished in $((SECONDS - t0)) s"
 }
@@ -467,6 +471,7 @@ test)
 clean)
     step "clean: removing outputs under $B (downloads in $B/dl kept)"
     rm -rf "$B/host" "$B/armhf" "$B/$BOARD" "$B/gen" "$B/src" "$B/stamps" "$B/run"
+    rm -rf "$B/cubieboard2" "$B/cubieboard-a10"
     ;;
 -h | --help | help)
     sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
