@@ -1,0 +1,171 @@
+"""System test: boot the A10 Cubieboard card image (the test-only variant of the Cubieboard 2
+card, same layout) in QEMU >= 8 `-M cubieboard` from the SD card alone.
+
+SPL (from 8 KiB into the card) -> u-boot -> uboot.env -> boot.scr -> dnsbox.txt -> kernel ->
+firmware -> DNS answers through the emulated EMAC, compared with the zone file as dnspython reads
+it. Then values in dnsbox.txt are changed on the image with mtools (port=, a static address with
+a prefix-length netmask, mac=, CRLF line ends) and the next boot serves on the new port with the
+new MAC. qemu is started and stopped by PID (tools/qemu_run.Guest); every wait is bounded.
+"""
+import os
+import random
+import shutil
+import socket
+import sys
+
+import dns.exception
+import dns.message
+import dns.name
+import dns.query
+import dns.rcode
+import dns.rdataclass
+import dns.rdatatype
+import dns.rrset
+import dns.zone
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+import card_image  # noqa: E402
+import qemu_run  # noqa: E402
+
+BUILD = os.environ.get("DNSBOX_BUILD") or os.path.join(ROOT, "build")
+IMAGE = os.path.join(BUILD, "cubieboard-a10", "dnsbox-cubieboard-a10.img")
+BOARD = card_image.Board(os.path.join(ROOT, "board", "cubieboard2", "a10"))
+ZONE_FILE = os.path.join(ROOT, "zones", "example.com.zone")
+ORIGIN = dns.name.from_text("example.com.")
+
+BOOT_TIMEOUT_S = 75  # power-on to "dnsbox ready" takes ~12-16 s under TCG; generous when loaded
+QUERY_TIMEOUT_S = 3.0
+PORT_TRIES = 5
+NEW_PORT = 5300  # the port= written into dnsbox.txt for the second boot
+NEW_MAC = "02:00:00:00:a1:0e"
+
+
+def qemu_binary():
+    path = card_image.qemu_pointer(BUILD)
+    assert os.path.isfile(path), "%s missing: ./build.sh provides QEMU >= 8" % path
+    binary = open(path).read().strip()
+    v = card_image.qemu_version(binary)
+    assert v and v[0] >= int(BOARD.env["QEMU_MIN_VERSION"]), "%s is QEMU %r" % (binary, v)
+    return binary
+
+
+def free_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        for _ in range(PORT_TRIES):
+            p = random.randint(20000, 60000)
+            try:
+                s.bind(("127.0.0.1", p))
+                t.bind(("127.0.0.1", p))
+                return p
+            except OSError:
+                continue
+    finally:
+        s.close()
+        t.close()
+    pytest.fail("no free loopback port")
+
+
+def boot(img, tmp_path, tag, guest_ports):
+    """Start qemu on img; returns (guest, {guest port: host port})."""
+    fwd = {g: free_port() for g in guest_ports}
+    forwards = [("udp", h, g) for g, h in fwd.items()] + [("tcp", h, g) for g, h in fwd.items()]
+    cmd = card_image.qemu_command(qemu_binary(), img, BOARD.env["QEMU_MACHINE"],
+                                  BOARD.env["QEMU_NIC"], forwards)
+    old = os.environ.get("QEMU_MODULE_DIR")
+    os.environ.update(card_image.qemu_env(BUILD))  # Guest's qemu inherits our environment
+    try:
+        guest = qemu_run.Guest(cmd, log_path=str(tmp_path / ("console-%s.log" % tag)))
+    finally:
+        if old is None:
+            os.environ.pop("QEMU_MODULE_DIR", None)
+        else:
+            os.environ["QEMU_MODULE_DIR"] = old
+    return guest, fwd
+
+
+def expected(zone, name, rdtype):
+    node = zone.nodes[dns.name.from_text(name)]
+    rds = node.get_rdataset(dns.rdataclass.IN, rdtype)
+    return dns.rrset.from_rdata_list(dns.name.from_text(name), rds.ttl, rds)
+
+
+def check_answers(port, zone):
+    for name, rdtype in (("www.example.com.", dns.rdatatype.A),
+                         ("example.com.", dns.rdatatype.SOA),
+                         ("mail.example.com.", dns.rdatatype.A)):
+        q = dns.message.make_query(name, rdtype)
+        r = dns.query.udp(q, "127.0.0.1", port=port, timeout=QUERY_TIMEOUT_S)
+        assert r.rcode() == dns.rcode.NOERROR
+        assert r.answer == [expected(zone, name, rdtype)], r.to_text()
+    q = dns.message.make_query("www.example.com.", dns.rdatatype.A)
+    r = dns.query.tcp(q, "127.0.0.1", port=port, timeout=QUERY_TIMEOUT_S)
+    assert r.answer == [expected(zone, "www.example.com.", dns.rdatatype.A)]
+
+
+def wait_ready(guest):
+    line = guest.wait_for("dnsbox ready", BOOT_TIMEOUT_S)
+    if line is None:
+        guest.stop()
+        pytest.fail("no 'dnsbox ready' within %d s; console:\n%s" % (
+            BOOT_TIMEOUT_S, guest.console()[-4000:]))
+    return line
+
+
+def in_order(console, marks):
+    pos = 0
+    for m in marks:
+        i = console.find(m, pos)
+        assert i >= 0, "console lacks %r after position %d" % (m, pos)
+        pos = i + len(m)
+
+
+def test_a10_card_boots_and_follows_its_text_file(tmp_path):
+    zone = dns.zone.from_file(ZONE_FILE, origin=ORIGIN, relativize=False)
+    img = str(tmp_path / "card.img")
+    shutil.copyfile(IMAGE, img)
+
+    # Boot 1: the card as built (dnsbox.txt as shipped: DHCP, port 53).
+    guest, fwd = boot(img, tmp_path, "1", [53])
+    try:
+        ready = wait_ready(guest)
+        assert "port 53 " in ready
+        check_answers(fwd[53], zone)
+        console = guest.console()
+    finally:
+        guest.stop()
+    in_order(console, ["U-Boot SPL", "Trying to boot from MMC1", "U-Boot 20",
+                       "Loading Environment from FAT... OK", "dnsbox: boot script",
+                       "dnsbox: kernel command line: console=ttyS0,115200 panic=10 mode=auth ip=dhcp",
+                       "Starting kernel", "Run /init", "dnsbox: dhcp lease",
+                       "dnsbox ready"])
+    assert "Hit any key to stop autoboot:  0" in console  # no boot delay
+    assert "usb" not in console.split("Starting kernel")[0].lower()  # no USB scan
+    assert "bad CRC" not in console  # our uboot.env, not u-boot's default environment
+    assert "MAC set to" not in console
+
+    # Boot 2: new values written into the text file on the image (CRLF, as a Windows editor
+    # might save it): the appliance follows them.
+    text = card_image.read_card_file(img, "dnsbox.txt").decode()
+    card_image.write_card_file(img, "dnsbox.txt", text.replace("\n", "\r\n").encode())
+    card_image.card_set(img, ["port=%d" % NEW_PORT, "ip=10.0.2.15", "netmask=24",
+                              "gw=10.0.2.2", "mac=" + NEW_MAC.upper()])
+    guest, fwd = boot(img, tmp_path, "2", [NEW_PORT, 53])
+    try:
+        ready = wait_ready(guest)
+        assert "port %d " % NEW_PORT in ready
+        check_answers(fwd[NEW_PORT], zone)
+        # Nothing listens on the old port any more.
+        with pytest.raises(dns.exception.Timeout):
+            dns.query.udp(dns.message.make_query("www.example.com.", "A"), "127.0.0.1",
+                          port=fwd[53], timeout=1.5)
+        console = guest.console()
+    finally:
+        guest.stop()
+    assert ("ip=10.0.2.15 netmask=24 port=%d" % NEW_PORT) in console
+    assert "network: eth0 MAC set to %s" % NEW_MAC in console
+    assert "network: eth0 up with 10.0.2.15" in console
+    assert "boot variable" not in console  # every value was accepted
