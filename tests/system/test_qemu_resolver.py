@@ -1,0 +1,193 @@
+"""System tests of resolver and client mode: the armhf image booted in qemu-system-arm (virt,
+TCG) with a fault-injecting upstream (tests/host/fakeupstream.py) on the host's loopback,
+which the guest reaches as 10.0.2.2 through qemu's user network.
+
+Resolver mode: forwarded answers, cache hits without upstream traffic, the compiled-in zone
+answered first, SERVFAIL with an Extended DNS Error, TCP, and REFUSED when the host is not in
+the allowed networks. Client mode: the dig-style transcript on the console, and qemu exits
+(the firmware returns, /init powers off). qemu is started and stopped by PID; every wait is
+bounded; qemu listens on a free high loopback port.
+"""
+import os
+import random
+import shutil
+import socket
+import sys
+
+import dns.edns
+import dns.flags
+import dns.message
+import dns.query
+import dns.rcode
+import pytest
+
+from tests.host.fakeupstream import FakeUpstream
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+import qemu_run  # noqa: E402
+
+BUILD = os.environ.get("DNSBOX_BUILD") or os.path.join(ROOT, "build")
+BOARD_DIR = os.path.join(ROOT, "board", "qemu-arm")
+IMAGE_DIR = os.path.join(BUILD, "qemu-arm")
+BOOT_TIMEOUT_S = 90  # kernel + firmware under TCG take ~3-6 s; generous for a loaded machine
+EXIT_TIMEOUT_S = 90  # client mode: boot, one query, power off
+QUERY_TIMEOUT_S = 5.0  # one query through the guest (it may wait ~1 s for the upstream)
+PORT_TRIES = 5
+HOST = "10.0.2.2"  # the host's loopback as the guest sees it (qemu user network)
+
+
+def free_port():
+    for _ in range(50):
+        port = random.randint(20000, 60000)
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            u.bind(("127.0.0.1", port))
+            t.bind(("127.0.0.1", port))
+            return port
+        except OSError:
+            continue
+        finally:
+            u.close()
+            t.close()
+    raise RuntimeError("no free loopback port found")
+
+
+def start(words, log_name, wait="dnsbox ready"):
+    for name in ("vmlinuz", "initrd.xz"):
+        path = os.path.join(IMAGE_DIR, name)
+        assert os.path.isfile(path), "%s missing: run ./build.sh first" % path
+    assert shutil.which("qemu-system-arm"), "qemu-system-arm missing (./build.sh installs it)"
+    log_dir = os.path.join(BUILD, "test-logs")
+    os.makedirs(log_dir, exist_ok=True)
+    last = ""
+    for _ in range(PORT_TRIES):
+        port = free_port()
+        cmd = qemu_run.command(BOARD_DIR, IMAGE_DIR, words, host_port=port)
+        guest = qemu_run.Guest(cmd, log_path=os.path.join(log_dir, log_name))
+        if wait is None or guest.wait_for(wait, BOOT_TIMEOUT_S):
+            return guest, port
+        guest.stop()
+        last = guest.console()
+        if "host forwarding rule" not in last:
+            break
+    pytest.fail("no %r line within %d s; console tail:\n%s" % (wait, BOOT_TIMEOUT_S, last[-3000:]))
+
+
+@pytest.fixture(scope="module")
+def up():
+    u = FakeUpstream()
+    yield u
+    u.stop()
+
+
+@pytest.fixture(scope="module")
+def resolver(up):
+    g, port = start(["mode=resolver", "server=%s#%d" % (HOST, up.port)], "qemu-resolver.log")
+    yield g, port
+    g.stop()
+
+
+def ask(port, name, rdtype="A", tcp=False, edns=None):
+    q = dns.message.make_query(name, rdtype, use_edns=edns)
+    if tcp:
+        return dns.query.tcp(q, "127.0.0.1", timeout=QUERY_TIMEOUT_S, port=port)
+    return dns.query.udp(q, "127.0.0.1", timeout=QUERY_TIMEOUT_S, port=port)
+
+
+def addrs(m):
+    return sorted(rd.to_text() for rr in m.answer for rd in rr if rr.rdtype == 1)
+
+
+def test_resolver_boot_log(resolver, up):
+    g, port = resolver
+    log = g.console()
+    assert "config: mode=resolver" in log
+    assert "resolver: upstreams %s#%d" % (HOST, up.port) in log
+    assert "recursion for 127.0.0.0/8, 10.0.2.0/24" in log  # never an open resolver
+    assert "dnsbox ready: mode=resolver, 1 zones, 1 upstreams" in log
+
+
+def test_forwarded_and_cached(resolver, up):
+    g, port = resolver
+    m = ask(port, "ok-vm.example.")
+    assert m.rcode() == 0 and addrs(m) == ["192.0.2.1"] and m.flags & dns.flags.RA
+    for _ in range(3):
+        assert addrs(ask(port, "ok-vm.example.")) == ["192.0.2.1"]
+    assert up.count("ok-vm.example") == 1  # the rest came from the guest's cache
+    m = ask(port, "ok-vm.example.", tcp=True)
+    assert addrs(m) == ["192.0.2.1"] and up.count("ok-vm.example") == 1
+    m = ask(port, "wrongid-vm.example.")  # a spoofed ID first: ignored
+    assert addrs(m) == ["192.0.2.1"]
+
+
+def test_zone_answered_first(resolver, up):
+    g, port = resolver
+    before = up.total()
+    m = ask(port, "www.example.com.")
+    assert m.rcode() == 0 and m.flags & dns.flags.AA and len(m.answer[0]) == 2
+    assert up.total() == before
+
+
+def test_servfail_with_ede(resolver, up):
+    g, port = resolver
+    m = ask(port, "servfail-vm.example.", edns=0)
+    assert m.rcode() == dns.rcode.SERVFAIL
+    ede = [o for o in m.options if o.otype == dns.edns.EDE][0]
+    assert ede.code == 22 and "%s#%d answered SERVFAIL" % (HOST, up.port) in ede.text
+
+
+def test_foreign_client_refused(up):
+    g, port = start(["mode=resolver", "server=%s#%d" % (HOST, up.port), "allow=192.168.77.0/24"],
+                    "qemu-resolver-refused.log")
+    try:
+        m = ask(port, "ok-refused.example.")
+        assert m.rcode() == dns.rcode.REFUSED and not m.answer
+        assert up.count("ok-refused.example") == 0
+        m = ask(port, "www.example.com.")
+        assert m.rcode() == 0 and m.flags & dns.flags.AA  # the zone stays public
+    finally:
+        g.stop()
+
+
+def test_client_mode_prints_dig_output_and_powers_off(up):
+    g, _ = start(["mode=client", "domain=ok-client-vm.example", "server=%s" % HOST,
+                  "port=%d" % up.port, "type=A"], "qemu-client.log", wait=None)
+    try:
+        assert g.wait_for("init: firmware exited", EXIT_TIMEOUT_S), g.console()[-3000:]
+        g.proc.wait(EXIT_TIMEOUT_S)  # poweroff: qemu exits by itself (-no-reboot)
+        log = g.console()
+        assert ";; ->>HEADER<<- opcode: QUERY, status: NOERROR" in log
+        assert ";; flags: qr rd ra; QUERY: 1, ANSWER: 1" in log
+        assert "ok-client-vm.example.\t300\tIN\tA\t192.0.2.1" in log
+        assert ";; SERVER: %s#%d(%s) (UDP)" % (HOST, up.port, HOST) in log
+        assert ";; Query time:" in log
+        assert "firmware exited (status 0)" in log
+        assert up.count("ok-client-vm.example") == 1
+    finally:
+        g.stop()
+
+
+def test_client_mode_errors_print_and_power_off(up):
+    g, _ = start(["mode=client", "domain=drop-vm.example", "server=%s" % HOST,
+                  "port=%d" % up.port], "qemu-client-timeout.log", wait=None)
+    try:
+        assert g.wait_for("init: firmware exited", EXIT_TIMEOUT_S), g.console()[-3000:]
+        g.proc.wait(EXIT_TIMEOUT_S)
+        log = g.console()
+        assert log.count(";; communications error to %s#%d: timed out" % (HOST, up.port)) == 3
+        assert ";; no servers could be reached" in log
+        assert "firmware exited (status 9)" in log
+    finally:
+        g.stop()
+    g, _ = start(["mode=client", "domain=bad..name", "server=%s" % HOST], "qemu-client-bad.log",
+                 wait=None)
+    try:
+        assert g.wait_for("init: firmware exited", EXIT_TIMEOUT_S), g.console()[-3000:]
+        g.proc.wait(EXIT_TIMEOUT_S)
+        log = g.console()
+        assert "boot variable domain=bad..name" in log
+        assert "client mode needs domain=NAME and server=IP" in log
+    finally:
+        g.stop()
