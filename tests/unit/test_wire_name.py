@@ -151,12 +151,19 @@ def test_decode_name_too_long():
 
 
 def test_decode_name_too_long_through_pointers():
-    # a 250-octet name at 0, then at 251 a 10-octet label + pointer to 0: 261 octets
+    # after a 12-byte header, a 250-octet name at 12, then at 263 a 10-octet label and a
+    # pointer to 12: 261 octets
     first = (b"\x3f" + b"a" * 63) * 3 + b"\x39" + b"a" * 57 + b"\x00"
     assert len(first) == 251
-    buf = first + b"\x0a" + b"b" * 10 + b"\xc0\x00"
-    e = raises(WireError, N.decode_name, buf, 251)
+    buf = bytes(12) + first + b"\x0a" + b"b" * 10 + b"\xc0\x0c"
+    e = raises(WireError, N.decode_name, buf, 263)
     assert "255" in e.reason
+
+
+def test_decode_pointer_into_header_rejected():
+    # offset 12: label "a" then a pointer to offset 4 (inside the header: not a name)
+    e = raises(WireError, N.decode_name, unhex("000000000000000000000000 01 61 c004"), 12)
+    assert e.offset == 14 and "header" in e.reason
 
 
 def test_decode_runs_past_end():

@@ -174,11 +174,7 @@ def decode_option(code, buf, off, end):
     if code == CLIENT_SUBNET:
         if n < 4:
             raise WireError(off, "CLIENT-SUBNET option shorter than 4 bytes")
-        fam = (data[0] << 8) | data[1]
-        try:
-            return ClientSubnet(fam, data[2], data[3], data[4:])
-        except ValueError as e:
-            raise WireError(off, "CLIENT-SUBNET: %s" % e.args[0])
+        return _ecs(data, off)
     if code == TCP_KEEPALIVE:
         if n == 0:
             return TCPKeepalive()
@@ -186,6 +182,13 @@ def decode_option(code, buf, off, end):
             raise WireError(off, "TCP-KEEPALIVE option length %d" % n)
         return TCPKeepalive((data[0] << 8) | data[1])
     return Option(code, data)
+
+
+def _ecs(data, off):
+    try:
+        return ClientSubnet((data[0] << 8) | data[1], data[2], data[3], data[4:])
+    except ValueError as e:
+        raise WireError(off, "CLIENT-SUBNET: %s" % e.args[0])
 
 
 def options_to_wire(options):
@@ -204,14 +207,21 @@ class Edns:
     """EDNS parameters of a message: advertised UDP payload size, version, DO flag, the upper
     8 bits of the extended rcode (ext_rcode, the raw OPT field), other flag bits, options."""
 
+    version = ext_rcode = flags = 0  # class defaults: only other values are stored
+    do = False
+
     def __init__(self, payload=1232, version=0, do=False, ext_rcode=0, options=None, flags=0):
         if not 0 <= payload <= 65535 or not 0 <= version <= 255 or not 0 <= ext_rcode <= 255:
             raise ValueError("EDNS payload/version/ext_rcode out of range")
         self.payload = payload
-        self.version = version
-        self.do = bool(do)
-        self.ext_rcode = ext_rcode
-        self.flags = flags & 0x7FFF  # Z bits other than DO, kept as received
+        if version:
+            self.version = version
+        if do:
+            self.do = True
+        if ext_rcode:
+            self.ext_rcode = ext_rcode
+        if flags & 0x7FFF:
+            self.flags = flags & 0x7FFF  # Z bits other than DO, kept as received
         self.options = [] if options is None else list(options)
 
     def option(self, code):
@@ -256,14 +266,29 @@ class Edns:
 
 def from_opt(rclass, ttl, buf, off, end):
     """Edns from an OPT record's class, TTL and rdata at buf[off:end]."""
+    e = Edns(rclass)
+    if ttl:
+        if ttl & 0xFF000000:
+            e.ext_rcode = ttl >> 24
+        if ttl & 0xFF0000:
+            e.version = (ttl >> 16) & 0xFF
+        if ttl & DO:
+            e.do = True
+        if ttl & 0x7FFF:
+            e.flags = ttl & 0x7FFF
+    if off < end:
+        e.options = _options(buf, off, end)
+    return e
+
+
+def _options(buf, off, end):
     opts = []
     while off < end:
         if off + 4 > end:
             raise WireError(off, "OPT option header runs past the rdata")
-        code, ln = struct.unpack_from("!HH", buf, off)
+        ln = (buf[off + 2] << 8) | buf[off + 3]
         if off + 4 + ln > end:
             raise WireError(off + 2, "OPT option runs past the rdata")
-        opts.append(decode_option(code, buf, off + 4, off + 4 + ln))
+        opts.append(decode_option((buf[off] << 8) | buf[off + 1], buf, off + 4, off + 4 + ln))
         off += 4 + ln
-    e = Edns(rclass, (ttl >> 16) & 0xFF, ttl & DO, ttl >> 24, opts, ttl & 0x7FFF)
-    return e
+    return opts

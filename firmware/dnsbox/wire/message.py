@@ -36,31 +36,48 @@ CD = const(0x0010)
 
 
 class Message:
-    """A DNS message. rcode is the full 12-bit value (header bits + OPT extended bits)."""
+    """A DNS message. rcode is the full 12-bit value (header bits + OPT extended bits).
+
+    Flags, edns, tsig and partial are class-level defaults until set: on MicroPython every
+    instance attribute costs a slot in a table that is reallocated as it grows."""
+
+    qr = aa = tc = rd = ra = z = ad = cd = partial = False
+    opcode = rcode = 0
+    edns = tsig = None
 
     def __init__(self, id=0, flags=0):
         self.id = id
-        self.set_flags(flags)
+        if flags:
+            self.set_flags(flags)
         self.question = []
         self.answer = []
         self.authority = []
         self.additional = []
-        self.edns = None
-        self.tsig = None
-        self.partial = False
 
     def set_flags(self, f):
         """Set qr..cd, opcode and the low 4 rcode bits from a 16-bit header flags field."""
-        self.qr = bool(f & QR)
-        self.opcode = (f >> 11) & 0xF
-        self.aa = bool(f & AA)
-        self.tc = bool(f & TC)
-        self.rd = bool(f & RD)
-        self.ra = bool(f & RA)
-        self.z = bool(f & Z)
-        self.ad = bool(f & AD)
-        self.cd = bool(f & CD)
-        self.rcode = f & 0xF
+        # (only the non-default values are stored: see the class docstring)
+        if f & QR:
+            self.qr = True
+        if f & 0x7800:
+            self.opcode = (f >> 11) & 0xF
+        if f & 0x07F0:
+            if f & AA:
+                self.aa = True
+            if f & TC:
+                self.tc = True
+            if f & RD:
+                self.rd = True
+            if f & RA:
+                self.ra = True
+            if f & Z:
+                self.z = True
+            if f & AD:
+                self.ad = True
+            if f & CD:
+                self.cd = True
+        if f & 0xF:
+            self.rcode = f & 0xF
 
     def flags(self):
         """The 16-bit header flags field (low 4 bits of rcode)."""
@@ -114,22 +131,24 @@ def make_response(query):
 # --- decode ------------------------------------------------------------------------------------
 
 
-def _header(buf):
+def _u16(buf, off):
+    return (buf[off] << 8) | buf[off + 1]
+
+
+def _check_header(buf):
+    # the 12-byte header is present and QDCOUNT <= 1
     if len(buf) < HEADER_SIZE:
         raise ShortError(0, "message shorter than the 12-byte header")
-    h = struct.unpack_from("!HHHHHH", buf, 0)
-    if h[2] > 1:
+    if buf[4] or buf[5] > 1:
         # RFC 9619: a message with more than one question is malformed (FORMERR)
-        raise WireError(4, "QDCOUNT %d: at most one question" % h[2])
-    return h
+        raise WireError(4, "QDCOUNT %d: at most one question" % _u16(buf, 4))
 
 
 def _question(buf, off):
     name, off = decode_name(buf, off)
     if off + 4 > len(buf):
         raise ShortError(off, "question runs past the end of data")
-    qt, qc = struct.unpack_from("!HH", buf, off)
-    return Question(name, qt, qc), off + 4
+    return Question(name, _u16(buf, off), _u16(buf, off + 2)), off + 4
 
 
 def _check_opt(sec, name, start, edns):
@@ -149,96 +168,155 @@ def decode(buf, partial=False):
         return _decode(buf, partial)
     except WireError:
         raise
-    except Exception as e:  # a bug must still look like a decode error to the caller
-        raise WireError(0, "internal decoder error: %s %s" % (type(e).__name__, e))
+    except Exception:  # a bug must still look like a decode error to the caller
+        # (no "as e": on MicroPython that doubles the frame size and puts it on the heap)
+        raise WireError(0, "internal decoder error")
 
 
 def _decode(buf, partial):
-    n = len(buf)
-    h = _header(buf)
-    m = Message(h[0], h[1])
+    _check_header(buf)
+    m = Message(_u16(buf, 0), _u16(buf, 2))
     off = HEADER_SIZE
     try:
-        if h[2]:
+        if buf[5]:
             q, off = _question(buf, off)
             m.question.append(q)
-        secs = (m.answer, m.authority, m.additional)
-        for sec in (0, 1, 2):
-            count = h[3 + sec]
-            out = secs[sec]
-            i = 0
-            while i < count:  # counts bound the loop, never an allocation
-                start = off
-                name, off = decode_name(buf, off)
-                if off + 10 > n:
-                    raise ShortError(off, "record header runs past the end of data")
-                rtype, rclass, ttl, rdlen = struct.unpack_from("!HHIH", buf, off)
-                off += 10
-                end = off + rdlen
-                if end > n:
-                    raise ShortError(off - 2, "rdata runs past the end of data")
-                if m.tsig is not None:
-                    raise WireError(start, "record after TSIG")
-                if ttl & 0x80000000 and rtype != _OPT:
-                    ttl = 0  # RFC 2181 8: a TTL with the top bit set is taken as zero
-                if rtype == _OPT:
-                    _check_opt(sec, name, start, m.edns)
-                    m.edns = _edns.from_opt(rclass, ttl, buf, off, end)
-                elif rtype == _TSIG:
-                    if sec != 2 or i != count - 1:
-                        raise WireError(start, "TSIG record is not the last record")
-                    if rclass != _t.CLASS_ANY or ttl != 0:
-                        raise WireError(start, "TSIG record class must be ANY and TTL 0")
-                    m.tsig = RR(name, rtype, rclass, ttl, _rdata.decode(rtype, buf, off, rdlen))
-                else:
-                    out.append(RR(name, rtype, rclass, ttl, _rdata.decode(rtype, buf, off, rdlen)))
-                off = end
-                i += 1
+        off = _section(m, buf, off, _u16(buf, 6), m.answer, 0)
+        off = _section(m, buf, off, _u16(buf, 8), m.authority, 1)
+        off = _section(m, buf, off, _u16(buf, 10), m.additional, 2)
     except ShortError:
         if not partial:
             raise
         m.partial = True
-        off = n
-    if off != n:
-        raise WireError(off, "%d trailing bytes after the last record" % (n - off))
-    if m.edns is not None:
+        off = len(buf)
+    if off != len(buf):
+        raise WireError(off, "%d trailing bytes after the last record" % (len(buf) - off))
+    if m.edns is not None and m.edns.ext_rcode:
         m.rcode |= m.edns.ext_rcode << 4
     return m
+
+
+def _section(m, buf, off, count, out, sec):
+    # decode count records into list out; counts bound the loop, never an allocation
+    i = 0
+    while i < count:
+        start = off
+        name, off = decode_name(buf, off)
+        if off + 10 > len(buf):
+            raise ShortError(off, "record header runs past the end of data")
+        rtype = _u16(buf, off)
+        rdlen = _u16(buf, off + 8)
+        if off + 10 + rdlen > len(buf):
+            raise ShortError(off + 8, "rdata runs past the end of data")
+        if m.tsig is not None:
+            raise WireError(start, "record after TSIG")
+        if rtype == _OPT:
+            _check_opt(sec, name, start, m.edns)
+            m.edns = _edns.from_opt(_u16(buf, off + 2), _u32(buf, off + 4), buf, off + 10, off + 10 + rdlen)
+        elif rtype == _TSIG:
+            if sec != 2 or i != count - 1:
+                raise WireError(start, "TSIG record is not the last record")
+            if _u16(buf, off + 2) != _t.CLASS_ANY or _u32(buf, off + 4) != 0:
+                raise WireError(start, "TSIG record class must be ANY and TTL 0")
+            m.tsig = RR(name, rtype, _t.CLASS_ANY, 0, _rdata.decode(rtype, buf, off + 10, rdlen))
+        else:
+            ttl = _u32(buf, off + 4)
+            if ttl & 0x80000000:
+                ttl = 0  # RFC 2181 8: a TTL with the top bit set is taken as zero
+            rd = _rdata.decode(rtype, buf, off + 10, rdlen)
+            out.append(RR(name, rtype, _u16(buf, off + 2), ttl, rd))
+        off += 10 + rdlen
+        i += 1
+    return off
+
+
+def _u32(buf, off):
+    return (((buf[off] << 8) | buf[off + 1]) << 16) | (buf[off + 2] << 8) | buf[off + 3]
 
 
 # --- peek (server fast path) -------------------------------------------------------------------
 
 
 class Peek:
-    """What the server needs from a query without building records: id, flags, counts, the
-    question (qname Name, qtype, qclass; None/0 when QDCOUNT is 0), question_end (offset
-    after the question), edns (Edns or None), opt_off / tsig_off (offset of the OPT / TSIG
-    record's owner name, -1 if absent). Every record is still checked as decode() does;
-    records other than OPT/TSIG are skipped, their count is `other`."""
+    """What the server needs from a query without building records (decode_question()).
 
-    def __init__(self, h):
-        self.id = h[0]
-        self.flags = h[1]
-        self.qdcount = h[2]
-        self.ancount = h[3]
-        self.nscount = h[4]
-        self.arcount = h[5]
-        self.qname = None
-        self.qtype = 0
-        self.qclass = 0
-        self.question_end = HEADER_SIZE
-        self.edns = None
-        self.opt_off = -1
-        self.tsig_off = -1
-        self.other = 0
+    qname (Name, None when QDCOUNT is 0); properties: qtype, qclass, question_end (offset
+    after the question), edns (Edns or None), opt_off / tsig_off (offset of the OPT / TSIG
+    record's owner name, -1 if absent), other (records other than OPT/TSIG: skipped, but
+    checked as decode() checks them), id, flags, qdcount, ancount, nscount, arcount; methods
+    opcode() and rcode() (with the EDNS bits). Properties read the packet bytes each time.
+
+    MicroPython cost notes: an instance stores at most 2 attributes (a bigger attribute table
+    is a multi-block allocation, slow in a fragmented heap), so the record facts are one
+    2-tuple `_rec` = (Edns or None, (opt_off + 1) | (tsig_off + 1) << 16)."""
+
+    qname = None
+    _rec = None
+
+    def __init__(self, buf):
+        self.buf = buf
+
+    @property
+    def question_end(self):
+        return HEADER_SIZE + len(self.qname.wire) + 4 if self.qname is not None else HEADER_SIZE
+
+    @property
+    def qtype(self):
+        return _u16(self.buf, self.question_end - 4) if self.qname is not None else 0
+
+    @property
+    def qclass(self):
+        return _u16(self.buf, self.question_end - 2) if self.qname is not None else 0
+
+    @property
+    def edns(self):
+        return self._rec[0] if self._rec is not None else None
+
+    @property
+    def opt_off(self):
+        return (self._rec[1] & 0xFFFF) - 1 if self._rec is not None else -1
+
+    @property
+    def tsig_off(self):
+        return (self._rec[1] >> 16) - 1 if self._rec is not None else -1
+
+    @property
+    def other(self):
+        n = self.ancount + self.nscount + self.arcount
+        return n - (self.opt_off >= 0) - (self.tsig_off >= 0)
+
+    @property
+    def id(self):
+        return _u16(self.buf, 0)
+
+    @property
+    def flags(self):
+        return _u16(self.buf, 2)
+
+    @property
+    def qdcount(self):
+        return self.buf[5]
+
+    @property
+    def ancount(self):
+        return _u16(self.buf, 6)
+
+    @property
+    def nscount(self):
+        return _u16(self.buf, 8)
+
+    @property
+    def arcount(self):
+        return _u16(self.buf, 10)
 
     def opcode(self):
-        return (self.flags >> 11) & 0xF
+        return (self.buf[2] >> 3) & 0xF
 
     def rcode(self):
-        r = self.flags & 0xF
-        if self.edns is not None:
-            r |= self.edns.ext_rcode << 4
+        r = self.buf[3] & 0xF
+        e = self.edns
+        if e is not None:
+            r |= e.ext_rcode << 4
         return r
 
 
@@ -248,70 +326,112 @@ def decode_question(buf):
         return _peek(buf)
     except WireError:
         raise
-    except Exception as e:
-        raise WireError(0, "internal decoder error: %s %s" % (type(e).__name__, e))
+    except Exception:  # see decode()
+        raise WireError(0, "internal decoder error")
 
 
 def _peek(buf):
-    n = len(buf)
-    h = _header(buf)
-    p = Peek(h)
+    _check_header(buf)
+    p = Peek(buf)
     off = HEADER_SIZE
-    if h[2]:
+    if buf[5]:
         p.qname, off = decode_name(buf, off)
-        if off + 4 > n:
+        if off + 4 > len(buf):
             raise ShortError(off, "question runs past the end of data")
-        p.qtype, p.qclass = struct.unpack_from("!HH", buf, off)
         off += 4
-        p.question_end = off
-    total = h[3] + h[4] + h[5]
-    add_from = h[3] + h[4]
+    if off == len(buf) and not (buf[6] | buf[7] | buf[8] | buf[9] | buf[10] | buf[11]):
+        return p  # the usual query: question only
+    p._rec = _peek_records(buf, off)
+    return p
+
+
+def _peek_records(buf, off):
+    # -> Peek._rec for the records after the question
+    add_from = _u16(buf, 6) + _u16(buf, 8)
+    total = add_from + _u16(buf, 10)
+    e = None
+    offs = 0
     i = 0
     while i < total:
         start = off
         name, off = decode_name(buf, off)
-        if off + 10 > n:
+        if off + 10 > len(buf):
             raise ShortError(off, "record header runs past the end of data")
-        rtype, rclass, ttl, rdlen = struct.unpack_from("!HHIH", buf, off)
-        off += 10
-        end = off + rdlen
-        if end > n:
-            raise ShortError(off - 2, "rdata runs past the end of data")
-        if p.tsig_off >= 0:
+        rtype = _u16(buf, off)
+        rdlen = _u16(buf, off + 8)
+        if off + 10 + rdlen > len(buf):
+            raise ShortError(off + 8, "rdata runs past the end of data")
+        if offs >> 16:
             raise WireError(start, "record after TSIG")
         if rtype == _OPT:
-            _check_opt(2 if i >= add_from else 0, name, start, p.edns)
-            p.edns = _edns.from_opt(rclass, ttl, buf, off, end)
-            p.opt_off = start
+            _check_opt(2 if i >= add_from else 0, name, start, e)
+            e = _edns.from_opt(_u16(buf, off + 2), _u32(buf, off + 4), buf, off + 10, off + 10 + rdlen)
+            offs |= start + 1
         elif rtype == _TSIG:
             if i != total - 1 or i < add_from:
                 raise WireError(start, "TSIG record is not the last record")
-            p.tsig_off = start
+            if _u16(buf, off + 2) != _t.CLASS_ANY or _u32(buf, off + 4) != 0:
+                raise WireError(start, "TSIG record class must be ANY and TTL 0")
+            _rdata.decode(rtype, buf, off + 10, rdlen)
+            offs |= (start + 1) << 16
         else:
-            _rdata.decode(rtype, buf, off, rdlen)
-            p.other += 1
-        off = end
+            _rdata.decode(rtype, buf, off + 10, rdlen)
+        off += 10 + rdlen
         i += 1
-    if off != n:
-        raise WireError(off, "%d trailing bytes after the last record" % (n - off))
-    return p
+    if off != len(buf):
+        raise WireError(off, "%d trailing bytes after the last record" % (len(buf) - off))
+    return (e, offs)
 
 
 # --- encode ------------------------------------------------------------------------------------
 
 
-def _put_rr(out, name, rtype, rclass, ttl, rd, comp):
-    write_name(out, name, comp)
-    if not (0 <= rtype <= 65535 and 0 <= rclass <= 65535 and 0 <= ttl <= 0xFFFFFFFF):
+def _fixed(rr):
+    # type, class, TTL and a zero rdlength; range-checked first (MicroPython's struct
+    # truncates silently)
+    t = rr.rtype
+    c = rr.rclass
+    ttl = rr.ttl
+    if not (0 <= t <= 65535 and 0 <= c <= 65535 and 0 <= ttl <= 0xFFFFFFFF):
         raise ValueError("record type/class/TTL out of range")
-    out += struct.pack("!HHIH", rtype, rclass, ttl, 0)
+    return struct.pack("!HHIH", t, c, ttl, 0)
+
+
+def _put_rr(out, rr, comp):
+    write_name(out, rr.name, comp)
+    out += _fixed(rr)
     at = len(out)
-    rd.encode(out, comp)
-    ln = len(out) - at
-    if ln > 65535:
+    rr.rdata.encode(out, comp)
+    n = len(out) - at
+    if n > 65535:
         raise ValueError("rdata longer than 65535 bytes")
-    out[at - 2] = ln >> 8
-    out[at - 1] = ln & 0xFF
+    out[at - 2] = n >> 8
+    out[at - 1] = n & 0xFF
+
+
+def _put_section(out, comp, rrs, limit, st, s):
+    """Append the RRsets of rrs while they fit in limit; st = [an, ns, ar counts, full].
+    Returns out (a new bytearray if an RRset had to be taken back)."""
+    i = 0
+    while i < len(rrs) and not st[3]:
+        mark = len(out)
+        j = i
+        while j < len(rrs):
+            # an RRset: consecutive records of one name, type and class
+            if j > i and not _same_set(rrs[j], rrs[i]):
+                break
+            _put_rr(out, rrs[j], comp)
+            j += 1
+        if len(out) > limit:
+            st[3] = True
+            return _rollback(out, comp, mark)
+        st[s] += j - i
+        i = j
+    return out
+
+
+def _same_set(a, b):
+    return a.rtype == b.rtype and a.rclass == b.rclass and a.name == b.name
 
 
 def _rollback(out, comp, mark):
@@ -319,6 +439,23 @@ def _rollback(out, comp, mark):
     for k in [k for k in comp if comp[k] >= mark]:
         del comp[k]
     return out[:mark]
+
+
+def _opt_wire(msg):
+    e = msg.edns
+    if e is None:
+        return b""
+    rd = e.rdata_wire()
+    ttl = ((msg.rcode >> 4) << 24) | (e.ttl() & 0xFFFFFF)
+    return b"\x00" + struct.pack("!HHIH", _OPT, e.payload, ttl, len(rd)) + rd
+
+
+def _tsig_wire(msg):
+    ts = msg.tsig
+    if ts is None:
+        return b""
+    rd = ts.rdata.to_wire()
+    return ts.name.wire + _fixed(ts)[:-2] + struct.pack("!H", len(rd)) + rd
 
 
 def encode(msg, max_size=MAX_SIZE, tc_if_additional=False):
@@ -331,9 +468,10 @@ def encode(msg, max_size=MAX_SIZE, tc_if_additional=False):
     do not fit or a value is out of range."""
     if not HEADER_SIZE <= max_size <= MAX_SIZE:
         raise ValueError("max_size not in 12..65535")
-    rcode = msg.rcode
-    if not 0 <= rcode <= 4095 or (rcode > 15 and msg.edns is None):
-        raise ValueError("rcode %d needs EDNS or is out of range" % rcode)
+    if not 0 <= msg.rcode <= 4095 or (msg.rcode > 15 and msg.edns is None):
+        raise ValueError("rcode %d needs EDNS or is out of range" % msg.rcode)
+    if not 0 <= msg.id <= 65535 or len(msg.question) > 65535:
+        raise ValueError("id not a uint16 or too many questions")
     out = bytearray(HEADER_SIZE)
     comp = {}
     for q in msg.question:
@@ -341,67 +479,26 @@ def encode(msg, max_size=MAX_SIZE, tc_if_additional=False):
         if not (0 <= q.qtype <= 65535 and 0 <= q.qclass <= 65535):
             raise ValueError("question type/class out of range")
         out += struct.pack("!HH", q.qtype, q.qclass)
-    if len(msg.question) > 65535:
-        raise ValueError("too many questions")
-    reserve = 0
-    e = msg.edns
-    if e is not None:
-        opt_rd = e.rdata_wire()
-        reserve += 11 + len(opt_rd)
-    if msg.tsig is not None:
-        ts = msg.tsig
-        tsig_rd = ts.rdata.to_wire()
-        reserve += len(ts.name.wire) + 10 + len(tsig_rd)
-    limit = max_size - reserve
+    tail = _opt_wire(msg) + _tsig_wire(msg)
+    limit = max_size - len(tail)
     if len(out) > limit:
         raise ValueError("header and question do not fit in %d bytes" % max_size)
-    counts = [0, 0, 0]
-    tc = msg.tc
-    secs = (msg.answer, msg.authority, msg.additional)
-    full = False
-    for s in (0, 1, 2):
-        rrs = secs[s]
-        nrr = len(rrs)
-        i = 0
-        while i < nrr and not full:
-            r = rrs[i]
-            mark = len(out)
-            j = i
-            while j < nrr:
-                x = rrs[j]
-                if j > i and (x.rtype != r.rtype or x.rclass != r.rclass or x.name != r.name):
-                    break
-                _put_rr(out, x.name, x.rtype, x.rclass, x.ttl, x.rdata, comp)
-                j += 1
-            if len(out) > limit:
-                out = _rollback(out, comp, mark)
-                full = True
-                if s < 2 or tc_if_additional:
-                    tc = True
-                break
-            counts[s] += j - i
-            i = j
-    if e is not None:
-        ext = rcode >> 4
-        e_ttl = (ext << 24) | (e.ttl() & 0xFFFFFF)
-        out += b"\x00"
-        out += struct.pack("!HHIH", _OPT, e.payload, e_ttl, len(opt_rd))
-        out += opt_rd
-        counts[2] += 1
-    if msg.tsig is not None:
-        out += ts.name.wire
-        out += struct.pack("!HHIH", _TSIG, ts.rclass, ts.ttl, len(tsig_rd))
-        out += tsig_rd
-        counts[2] += 1
+    st = [0, 0, 0, False]
+    out = _put_section(out, comp, msg.answer, limit, st, 0)
+    tc = st[3]
+    out = _put_section(out, comp, msg.authority, limit, st, 1)
+    tc = tc or st[3]
+    full = st[3]
+    out = _put_section(out, comp, msg.additional, limit, st, 2)
+    if st[3] and not full and tc_if_additional:
+        tc = True
+    out += tail
     f = msg.flags() & ~(TC | 0xF)
-    f |= rcode & 0xF
-    if tc:
+    f |= msg.rcode & 0xF
+    if tc or msg.tc:
         f |= TC
-    if not 0 <= msg.id <= 65535:
-        raise ValueError("id not a uint16")
-    struct.pack_into(
-        "!HHHHHH", out, 0, msg.id, f, len(msg.question), counts[0], counts[1], counts[2]
-    )
+    ar = st[2] + (msg.edns is not None) + (msg.tsig is not None)
+    struct.pack_into("!HHHHHH", out, 0, msg.id, f, len(msg.question), st[0], st[1], ar)
     return bytes(out)
 
 

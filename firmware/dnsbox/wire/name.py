@@ -10,6 +10,7 @@ from dnsbox.wire.errors import ShortError, TextError, WireError
 
 MAX_NAME = const(255)  # octets of wire form including the root label (RFC 1035 2.3.4)
 MAX_LABEL = const(63)  # octets of one label (RFC 1035 2.3.4)
+MIN_POINTER = const(12)  # compression pointers point at names, never into the 12-byte header
 
 # Characters escaped with a backslash in presentation form (the set dnspython uses).
 _SPECIAL = b'"().;\\@$'
@@ -18,10 +19,11 @@ _SPECIAL = b'"().;\\@$'
 class Name:
     """A domain name. Build with from_text(), decode_name() or Name(valid_uncompressed_wire)."""
 
+    _ck = None  # canonical_key() once computed (class default: one attribute less to store)
+
     def __init__(self, wire, lc=None):
         self.wire = wire
         self.lc = wire.lower() if lc is None else lc
-        self._ck = None
 
     # --- comparison -------------------------------------------------------------------------
     def __eq__(self, other):
@@ -294,19 +296,38 @@ def decode_name(buf, off):
     A compression pointer must point strictly before the start of the labels being read
     (so before the name's own start, and only backwards from there): loops are impossible.
     Label types 0x40 and 0x80 are rejected; names over 255 octets are rejected."""
+    # Fast path: an uncompressed name is one slice. Few locals on purpose: MicroPython puts
+    # the frame of a function with more than 11 words of locals + stack on the heap.
+    if off < len(buf) and not buf[off]:
+        return ROOT, off + 1  # the root (OPT owners, root queries): no allocation
+    start = off
     n = len(buf)
+    while off < n:
+        c = buf[off]
+        if not c:
+            off += 1
+            if off - start > MAX_NAME:
+                break
+            return Name(buf[start:off]), off
+        if c > 63:
+            break
+        off += c + 1
+    return _decode_name_slow(buf, start)
+
+
+def _decode_name_slow(buf, off):
+    # every case but a plain name: pointers, bad label types, too long, past the end
     seg = off  # start of the contiguous run of labels being read
     total = 1  # wire length so far, counting the root label
-    pieces = None
+    pieces = []
     after = 0
     while True:
-        if off >= n:
+        if off >= len(buf):
             raise ShortError(off, "name runs past the end of data")
         c = buf[off]
-        if c == 0:
-            off += 1
-            break
         if c < 0x40:
+            if not c:
+                break
             total += c + 1
             if total > MAX_NAME:
                 raise WireError(off, "name longer than 255 octets")
@@ -314,17 +335,16 @@ def decode_name(buf, off):
             continue
         if c < 0xC0:
             raise WireError(off, "label type 0x%02x not supported" % (c & 0xC0))
-        if off + 1 >= n:
+        if off + 1 >= len(buf):
             raise ShortError(off, "compression pointer runs past the end of data")
-        ptr = ((c & 0x3F) << 8) | buf[off + 1]
-        if ptr >= seg:
-            raise WireError(off, "compression pointer to %d does not point backwards" % ptr)
-        if pieces is None:
-            pieces = []
+        c = ((c & 0x3F) << 8) | buf[off + 1]  # the pointer target
+        if c >= seg:
+            raise WireError(off, "compression pointer to %d does not point backwards" % c)
+        if c < MIN_POINTER:
+            raise WireError(off, "compression pointer to %d, inside the header" % c)
+        if not after:
             after = off + 2
         pieces.append(buf[seg:off])
-        seg = off = ptr
-    if pieces is None:
-        return Name(buf[seg:off]), off
-    pieces.append(buf[seg:off])
-    return Name(b"".join(pieces)), after
+        seg = off = c
+    pieces.append(buf[seg : off + 1])
+    return Name(b"".join(pieces)), (after or off + 1)

@@ -52,8 +52,19 @@ def decode(rtype, buf, off, rdlen):
         return Generic(rtype, buf[off:end])
     try:
         return cls.decode(rtype, buf, off, end)
-    except ValueError as e:  # a constructor's range check on decoded fields
+    except ValueError:  # a constructor's range check on decoded fields
+        pass
+    _bad(cls, rtype, buf, off, end)
+
+
+def _bad(cls, rtype, buf, off, end):
+    # decode again to get the reason: "except ... as e" in decode() would make every call
+    # slower on MicroPython (bigger frame, allocated on the heap)
+    try:
+        cls.decode(rtype, buf, off, end)
+    except ValueError as e:
         raise WireError(off, "bad %s rdata: %s" % (rtype, e.args[0] if e.args else e))
+    raise WireError(off, "bad %s rdata" % rtype)
 
 
 def from_text(rtype, text, origin=None):

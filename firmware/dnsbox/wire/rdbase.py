@@ -31,13 +31,22 @@ def u32(buf, off, end):
 
 def name_at(buf, off, end):
     """Decode a name inside rdata; it must end at or before end."""
-    try:
+    if end < len(buf):
+        # the rdata is followed by more data: a name running past `end` is caught below
         n, o = _name.decode_name(buf, off)
-    except ShortError as e:
-        raise WireError(e.offset, "name runs past the rdata")
+    else:
+        n, o = _name_at_end(buf, off)
     if o > end:
         raise WireError(off, "name runs past the rdata")
     return n, o
+
+
+def _name_at_end(buf, off):
+    # the rdata ends the buffer: running out of data is malformed rdata, not truncation
+    try:
+        return _name.decode_name(buf, off)
+    except ShortError as e:
+        raise WireError(e.offset, "name runs past the rdata")
 
 
 def string_at(buf, off, end):
@@ -62,27 +71,23 @@ def check_uint(v, bits, what):
 def write_name(out, n, comp):
     """Append name n to bytearray out, compressed against table comp (dict lower-case suffix
     wire -> offset) when comp is not None (RFC 1035 4.1.4)."""
-    w = n.wire
+    # few locals on purpose (MicroPython: frames over 11 words go on the heap)
     if comp is None:
-        out += w
+        out += n.wire
         return
     lc = n.lc
-    pos = len(out)
     i = 0
-    c = w[0]
-    while c:
-        sfx = lc[i:]
-        p = comp.get(sfx)
+    while lc[i]:
+        p = comp.get(lc[i:])
         if p is not None:
-            out += w[:i]
+            out += n.wire[:i]
             out.append(0xC0 | (p >> 8))
             out.append(p & 0xFF)
             return
-        if pos + i < 0x4000:
-            comp[sfx] = pos + i
-        i += c + 1
-        c = w[i]
-    out += w
+        if len(out) + i < 0x4000:  # a pointer holds 14 bits
+            comp[lc[i:]] = len(out) + i
+        i += lc[i] + 1
+    out += n.wire
 
 
 class Rdata:
