@@ -94,18 +94,21 @@ apt_update_once() {
 }
 
 ensure_apt() {
-    # command -> Debian package that provides it
+    # command (or absolute file) -> Debian package that provides it
     local need=() pair cmd pkg
     for pair in make:build-essential gcc:build-essential pkg-config:pkg-config \
         arm-linux-gnueabihf-gcc:gcc-arm-linux-gnueabihf qemu-system-arm:qemu-system-arm \
+        /usr/arm-linux-gnueabihf/lib/libc.a:libc6-dev-armhf-cross \
         qemu-arm-static:qemu-user-static xz:xz-utils depmod:kmod modprobe:kmod dig:dnsutils \
         dpkg-deb:dpkg apt-get:apt python3:python3 \
         mcopy:mtools mkfs.vfat:dosfstools sfdisk:fdisk mkimage:u-boot-tools bmaptool:bmap-tools; do
         cmd=${pair%%:*}
         pkg=${pair#*:}
-        if ! command -v "$cmd" >/dev/null 2>&1 && ! [ -x "/sbin/$cmd" ] && ! [ -x "/usr/sbin/$cmd" ]; then
-            case " ${need[*]-} " in *" $pkg "*) ;; *) need+=("$pkg") ;; esac
-        fi
+        case $cmd in
+        /*) [ -e "$cmd" ] && continue ;; # the armhf C library is only a Recommends of the compiler
+        *) { command -v "$cmd" || [ -x "/sbin/$cmd" ] || [ -x "/usr/sbin/$cmd" ]; } >/dev/null 2>&1 && continue ;;
+        esac
+        case " ${need[*]-} " in *" $pkg "*) ;; *) need+=("$pkg") ;; esac
     done
     # Bookworm's qemu-system-arm lacks nothing we use; its firmware blobs are not needed.
     if [ ${#need[@]} -eq 0 ]; then
