@@ -24,6 +24,7 @@ TOOLS = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(TOOLS)
 sys.path.insert(0, TOOLS)
 import card_image  # noqa: E402
+import card_qemu  # noqa: E402
 import qemu_run  # noqa: E402
 
 BOARDS = ("board/cubieboard2", "board/cubieboard2/a10")
@@ -85,9 +86,9 @@ def free_port():
 def one_boot(build, img, qemu):
     board = card_image.Board(os.path.join(ROOT, A10))
     port = free_port()
-    cmd = card_image.qemu_command(qemu, img, board.env["QEMU_MACHINE"], board.env["QEMU_NIC"],
+    cmd = card_qemu.qemu_command(qemu, img, board.env["QEMU_MACHINE"], board.env["QEMU_NIC"],
                                   [("udp", port, 53)])
-    os.environ.update(card_image.qemu_env(build))
+    os.environ.update(card_qemu.qemu_env(build))
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.settimeout(PROBE_S)
     t0 = time.monotonic()
@@ -153,7 +154,8 @@ def sizes(build):
 
 def main(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--build", default=os.environ.get("DNSBOX_BUILD") or os.path.join(ROOT, "build"))
+    default_build = os.environ.get("DNSBOX_BUILD") or os.path.join(ROOT, "build")
+    ap.add_argument("--build", default=default_build)
     ap.add_argument("--boots", type=int, default=3)
     ap.add_argument("--builds", type=int, default=1)
     ap.add_argument("--no-boot", action="store_true")
@@ -174,7 +176,7 @@ def main(argv):
         print("| %s | %d | %d |" % (name, size, used))
     if args.no_boot:
         return 0
-    qemu = open(card_image.qemu_pointer(build)).read().strip()
+    qemu = open(card_qemu.qemu_pointer(build)).read().strip()
     b = card_image.Board(os.path.join(ROOT, A10))
     src = os.path.join(build, b.name, "dnsbox-%s.img" % b.name)
     results = []
@@ -187,7 +189,7 @@ def main(argv):
             if missing:
                 raise SystemExit("bench_card: console lacked %s" % ", ".join(missing))
             results.append(first)
-    v = card_image.qemu_version(qemu)
+    v = card_qemu.qemu_version(qemu)
     print()
     print("| A10 emulation (QEMU %d.%d -M cubieboard, TCG): power-on to first correct answer |"
           " seconds |" % v)

@@ -4,8 +4,8 @@
 Usage (build.sh calls this once, after the qemu-arm image step):
   card_image.py --build BUILD [--qemu] [--force] BOARD_DIR...
   e.g. card_image.py --build build board/cubieboard2 board/cubieboard2/a10
-  card_image.py show IMAGE                 print the boot-variable file (dnsbox.txt) of a card image
-  card_image.py set IMAGE key=value...     change values in it, in place (mtools: no mount, no root)
+  card_image.py show IMAGE              print the boot-variable file (dnsbox.txt) of a card image
+  card_image.py set IMAGE key=value...  change values in it, in place (mtools: no mount, no root)
 
 For each BOARD_DIR (its board.env names the u-boot target, DTB, console, image size, boot
 script, boot-variable file, /init and module list) it writes BUILD/NAME/:
@@ -20,10 +20,7 @@ script, boot-variable file, /init and module list) it writes BUILD/NAME/:
 A step whose inputs have not changed is skipped (BUILD/NAME/stamp).
 
 --qemu: also make sure a qemu-system-arm of at least the boards' QEMU_MIN_VERSION exists (the
-A10 test variant boots only on QEMU >= 8). If the machine's is older, the one from Debian's
-bookworm-backports is downloaded with a private apt configuration (URI and keyring copied at run
-time from this machine's own Debian entry, as tools/apt_private.py does) and unpacked under
-BUILD/qemu-bpo/, without installing anything; BUILD/qemu-bpo/qemu-system-arm names it.
+A10 test variant boots only on QEMU >= 8): tools/card_qemu.py.
 
 Inputs from the rest of the build (build.sh's qemu-arm step): BUILD/qemu-arm/kroot (the unpacked
 kernel package, depmod done), BUILD/qemu-arm/bbroot + applets.txt (busybox-static),
@@ -56,8 +53,6 @@ HOLE_BLOCK = 64 * 1024  # all-zero blocks of this size are left as holes (sparse
 MAX_IMAGE_MIB = 4096  # sanity limit on IMAGE_MIB
 CMD_TIMEOUT_S = 600  # any external command (xz of a big image is the slowest)
 UBOOT_PKG = "u-boot-sunxi"
-QEMU_PKG = "qemu-system-arm"
-BACKPORTS = "bookworm-backports"
 
 # u-boot's environment on the card (uboot.env on the FAT partition). A loaded environment
 # replaces u-boot's whole default one, so it holds everything the boot needs. No boot delay and
@@ -235,10 +230,7 @@ class Inputs:
         self.uboot_root = fetch_uboot(build)
 
     def dtb(self, name):
-        hits = glob.glob(os.path.join(self.kroot, "usr", "lib", "linux-image-*", name))
-        if len(hits) != 1:
-            raise CardError("device tree %s not found in the kernel package" % name)
-        return hits[0]
+        return kernel_dtb(self.kroot, name)
 
     def uboot(self, target):
         p = os.path.join(self.uboot_root, "usr", "lib", "u-boot", target,
@@ -246,6 +238,14 @@ class Inputs:
         if not os.path.isfile(p):
             raise CardError("u-boot-sunxi has no %s/u-boot-sunxi-with-spl.bin" % target)
         return p
+
+
+def kernel_dtb(kroot, name):
+    """Path of a device tree in the unpacked kernel package."""
+    hits = glob.glob(os.path.join(kroot, "usr", "lib", "linux-image-*", name))
+    if len(hits) != 1:
+        raise CardError("device tree %s not found in the kernel package" % name)
+    return hits[0]
 
 
 def module_order(inputs, names):
@@ -376,7 +376,8 @@ def build_card(board, inputs, force=False):
     with open(uboot, "rb") as f:
         spl = f.read()
     if len(spl) > UBOOT_MAX:
-        raise CardError("u-boot (%d bytes) does not fit between 8 KiB and the partition" % len(spl))
+        raise CardError("u-boot (%d bytes) does not fit between 8 KiB and the partition"
+                        % len(spl))
     tmp = img + ".tmp"
     with open(tmp, "wb") as f:
         f.truncate(size)  # a sparse file: only the written parts take disk space
@@ -400,7 +401,8 @@ def build_card(board, inputs, force=False):
         extra.append(img + ".xz")
     with open(stamp, "w") as f:
         f.write(key + "\n")
-    log("%s: %d modules: %s" % (board.name, len(mods), " ".join(os.path.basename(m) for m in mods)))
+    names = " ".join(os.path.basename(m) for m in mods)
+    log("%s: %d modules: %s" % (board.name, len(mods), names))
     log("%s: image %d bytes (%d MiB, %d KiB used) in %.1f s, total %.1f s%s" % (
         board.name, size, board.image_mib, used_kib(img), t_img, time.monotonic() - t0,
         "".join("\n    " + p + " (%d bytes)" % os.path.getsize(p) for p in extra)))
@@ -493,133 +495,6 @@ def card_set(img, words):
     return text
 
 
-# ---------------------------------------------------------------- booting the A10 variant
-
-
-def qemu_command(qemu, img, machine="cubieboard", nic="allwinner-emac", forwards=()):
-    """qemu-system-arm booting a card image from its SD card (no -kernel: the emulated boot
-    ROM loads the SPL from 8 KiB into the card). forwards: (proto, host_port, guest_port) on
-    127.0.0.1. The console is on stdio."""
-    fwd = "".join(",hostfwd=%s:127.0.0.1:%d-:%d" % f for f in forwards)
-    return [qemu, "-M", machine, "-accel", "tcg", "-no-reboot",
-            # No display and no audio: the backports qemu would otherwise try to load the
-            # machine's (older) qemu's UI/audio modules and abort.
-            "-display", "none", "-audio", "none", "-monitor", "none", "-serial", "stdio",
-            "-drive", "file=%s,format=raw,if=sd" % img,
-            "-nic", "user,model=%s%s" % (nic, fwd)]
-
-
-def qemu_env(build):
-    """Environment for qemu_command's qemu: modules only from an empty directory of ours."""
-    d = os.path.join(build, "qemu-bpo", "modules")
-    os.makedirs(d, exist_ok=True)
-    return dict(os.environ, QEMU_MODULE_DIR=d)
-
-
-# ---------------------------------------------------------------- QEMU >= 8 for the A10 variant
-
-
-def qemu_version(binary):
-    """(major, minor) of a qemu-system binary, or None if it does not run."""
-    try:
-        text = subprocess.run([binary, "--version"], stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, timeout=30).stdout.decode()
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    m = re.search(r"version (\d+)\.(\d+)", text)
-    return (int(m.group(1)), int(m.group(2))) if m else None
-
-
-def qemu_pointer(build):
-    return os.path.join(build, "qemu-bpo", "qemu-system-arm")
-
-
-def ensure_qemu(build, need_major):
-    """Path of a qemu-system-arm >= need_major; downloads bookworm-backports' if needed.
-    Writes the path into BUILD/qemu-bpo/qemu-system-arm (a one-line text file)."""
-    pointer = qemu_pointer(build)
-    os.makedirs(os.path.dirname(pointer), exist_ok=True)
-    candidates = [shutil.which("qemu-system-arm") or "qemu-system-arm",
-                  os.path.join(build, "qemu-bpo", "root", "usr", "bin", "qemu-system-arm")]
-    for c in candidates:
-        v = qemu_version(c)
-        if v and v[0] >= need_major:
-            _write(pointer, c + "\n")
-            return c
-    top = os.path.join(build, "qemu-bpo")
-    conf = private_apt_host(top)
-    log("download: %s from %s (the machine's qemu is older than %d; nothing is installed)"
-        % (QEMU_PKG, BACKPORTS, need_major))
-    env = dict(os.environ, APT_CONFIG=conf)
-    err = None
-    for _ in range(3):  # a mirror sync glitch on update is common: retry
-        try:
-            run(["apt-get", "update", "-q"], env=env)
-            err = None
-            break
-        except CardError as e:
-            err = e
-            time.sleep(3)
-    if err:
-        raise err
-    dl = os.path.join(top, "deb")
-    shutil.rmtree(dl, ignore_errors=True)
-    os.makedirs(dl)
-    run(["apt-get", "download", "-q", QEMU_PKG], cwd=dl, env=env)
-    debs = glob.glob(os.path.join(dl, QEMU_PKG + "_*.deb"))
-    if len(debs) != 1:
-        raise CardError("apt-get download %s gave %d packages" % (QEMU_PKG, len(debs)))
-    root = os.path.join(top, "root")
-    shutil.rmtree(root, ignore_errors=True)
-    run(["dpkg-deb", "-x", debs[0], root])
-    binary = candidates[1]
-    v = qemu_version(binary)
-    if not v or v[0] < need_major:
-        raise CardError("%s from %s does not run or is older than %d (version %r); its shared "
-                        "libraries come from this machine" % (binary, BACKPORTS, need_major, v))
-    _write(pointer, binary + "\n")
-    log("qemu %d.%d: %s" % (v[0], v[1], binary))
-    return binary
-
-
-def private_apt_host(top):
-    """A private apt configuration for this machine's architecture and bookworm-backports,
-    derived from the machine's own Debian entry (no host name is written in the repository)."""
-    sys.path.insert(0, TOOLS)
-    import apt_private
-
-    uri, key = apt_private.find_debian_source()
-    arch = run(["dpkg", "--print-architecture"]).strip()
-    for d in ("lists/partial", "cache/archives/partial", "etc/preferences.d"):
-        os.makedirs(os.path.join(top, d), exist_ok=True)
-    sources = os.path.join(top, "etc", "sources.list")
-    _write(sources, "# written by tools/card_image.py from the machine's own apt configuration\n"
-           "deb [arch=%s signed-by=%s] %s %s main\n" % (arch, key, uri, BACKPORTS))
-    conf = os.path.join(top, "apt.conf")
-    items = (
-        ("Dir::Etc::SourceList", sources),
-        ("Dir::Etc::SourceParts", "/dev/null"),
-        ("Dir::Etc::PreferencesParts", os.path.join(top, "etc", "preferences.d")),
-        ("Dir::Etc::Preferences", "/dev/null"),
-        ("Dir::State::Lists", os.path.join(top, "lists")),
-        ("Dir::State::status", "/dev/null"),
-        ("Dir::Cache", os.path.join(top, "cache")),
-        ("APT::Architecture", arch),
-        ("APT::Architectures", arch),
-        ("Debug::NoLocking", "true"),
-        ("Acquire::Retries", "3"),
-        ("Acquire::Languages", "none"),
-        ("APT::Sandbox::User", "root"),
-    )
-    _write(conf, "".join('%s "%s";\n' % kv for kv in items))
-    return conf
-
-
-def _write(path, text):
-    with open(path, "w") as f:
-        f.write(text)
-
-
 # ---------------------------------------------------------------- main
 
 
@@ -646,7 +521,7 @@ def main(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--build", required=True, help="the build directory (build/)")
     ap.add_argument("--qemu", action="store_true",
-                    help="also provide a qemu-system-arm new enough for boards with QEMU_MIN_VERSION")
+                    help="also provide a qemu-system-arm as new as the boards' QEMU_MIN_VERSION")
     ap.add_argument("--force", action="store_true", help="rebuild even if nothing changed")
     ap.add_argument("boards", nargs="+", help="board directories (board/cubieboard2 ...)")
     args = ap.parse_args(argv)
@@ -659,7 +534,9 @@ def main(argv):
         if args.qemu:
             need = max([int(b.env.get("QEMU_MIN_VERSION", "0")) for b in boards])
             if need:
-                ensure_qemu(build, need)
+                import card_qemu
+
+                card_qemu.ensure_qemu(build, need)
     except CardError as e:
         print("card_image: ERROR: %s" % e, file=sys.stderr)
         return 1
@@ -667,4 +544,6 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    # tools/card_qemu.py imports this module by name: let it share this one (same CardError).
+    sys.modules.setdefault("card_image", sys.modules["__main__"])
     sys.exit(main(sys.argv[1:]))

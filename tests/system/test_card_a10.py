@@ -27,6 +27,7 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 import card_image  # noqa: E402
+import card_qemu  # noqa: E402
 import qemu_run  # noqa: E402
 
 BUILD = os.environ.get("DNSBOX_BUILD") or os.path.join(ROOT, "build")
@@ -43,10 +44,10 @@ NEW_MAC = "02:00:00:00:a1:0e"
 
 
 def qemu_binary():
-    path = card_image.qemu_pointer(BUILD)
+    path = card_qemu.qemu_pointer(BUILD)
     assert os.path.isfile(path), "%s missing: ./build.sh provides QEMU >= 8" % path
     binary = open(path).read().strip()
-    v = card_image.qemu_version(binary)
+    v = card_qemu.qemu_version(binary)
     assert v and v[0] >= int(BOARD.env["QEMU_MIN_VERSION"]), "%s is QEMU %r" % (binary, v)
     return binary
 
@@ -73,10 +74,10 @@ def boot(img, tmp_path, tag, guest_ports):
     """Start qemu on img; returns (guest, {guest port: host port})."""
     fwd = {g: free_port() for g in guest_ports}
     forwards = [("udp", h, g) for g, h in fwd.items()] + [("tcp", h, g) for g, h in fwd.items()]
-    cmd = card_image.qemu_command(qemu_binary(), img, BOARD.env["QEMU_MACHINE"],
+    cmd = card_qemu.qemu_command(qemu_binary(), img, BOARD.env["QEMU_MACHINE"],
                                   BOARD.env["QEMU_NIC"], forwards)
     old = os.environ.get("QEMU_MODULE_DIR")
-    os.environ.update(card_image.qemu_env(BUILD))  # Guest's qemu inherits our environment
+    os.environ.update(card_qemu.qemu_env(BUILD))  # Guest's qemu inherits our environment
     try:
         guest = qemu_run.Guest(cmd, log_path=str(tmp_path / ("console-%s.log" % tag)))
     finally:
@@ -139,7 +140,8 @@ def test_a10_card_boots_and_follows_its_text_file(tmp_path):
         guest.stop()
     in_order(console, ["U-Boot SPL", "Trying to boot from MMC1", "U-Boot 20",
                        "Loading Environment from FAT... OK", "dnsbox: boot script",
-                       "dnsbox: kernel command line: console=ttyS0,115200 panic=10 mode=auth ip=dhcp",
+                       "dnsbox: kernel command line: console=ttyS0,115200 panic=10 mode=auth "
+                       "ip=dhcp",
                        "Starting kernel", "Run /init", "dnsbox: dhcp lease",
                        "dnsbox ready"])
     assert "Hit any key to stop autoboot:  0" in console  # no boot delay
