@@ -177,27 +177,41 @@ def file_digest(paths, words=()):
 
 
 def fetch_uboot(build):
-    """Unpack Debian's armhf u-boot-sunxi under BUILD/card/uboot (downloaded once)."""
+    """Unpack Debian's armhf u-boot-sunxi under BUILD/card/uboot. It is downloaded again only
+    when the private apt lists (refreshed by build.sh's download step) name another version."""
     top = os.path.join(build, "card")
     root = os.path.join(top, "uboot")
-    if os.path.isdir(os.path.join(root, "usr", "lib", "u-boot")):
-        return root
     conf = os.path.join(build, "apt", "apt.conf")
     if not os.path.isfile(conf):
         raise CardError("no private apt configuration %s (build.sh's download step writes it)"
                         % conf)
+    env = dict(os.environ, APT_CONFIG=conf)
+    show = run(["apt-cache", "show", "--no-all-versions", UBOOT_PKG], env=env)
+    m = re.search(r"^Version: (\S+)$", show, re.M)
+    if not m:
+        raise CardError("apt-cache show %s printed no version" % UBOOT_PKG)
+    version = m.group(1)
+    have = os.path.join(root, "version")
+    try:
+        with open(have) as f:
+            if f.read().strip() == version and os.path.isdir(os.path.join(root, "usr", "lib")):
+                return root
+    except OSError:
+        pass
     dl = os.path.join(top, "dl")
     os.makedirs(dl, exist_ok=True)
     for old in glob.glob(os.path.join(dl, UBOOT_PKG + "_*.deb")):
         os.remove(old)
-    log("download: %s (armhf, private apt configuration)" % UBOOT_PKG)
-    run(["apt-get", "download", "-q", UBOOT_PKG], cwd=dl, env=dict(os.environ, APT_CONFIG=conf))
+    log("download: %s %s (armhf, private apt configuration)" % (UBOOT_PKG, version))
+    run(["apt-get", "download", "-q", "%s=%s" % (UBOOT_PKG, version)], cwd=dl, env=env)
     debs = glob.glob(os.path.join(dl, UBOOT_PKG + "_*_armhf.deb"))
     if len(debs) != 1:
         raise CardError("apt-get download %s left %d packages in %s" % (UBOOT_PKG, len(debs), dl))
     tmp = root + ".tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     run(["dpkg-deb", "-x", debs[0], tmp])
+    with open(os.path.join(tmp, "version"), "w") as f:
+        f.write(version + "\n")
     shutil.rmtree(root, ignore_errors=True)
     os.rename(tmp, root)
     return root

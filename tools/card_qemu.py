@@ -126,7 +126,7 @@ def private_apt_host(top):
     for d in ("lists/partial", "cache/archives/partial", "etc/preferences.d"):
         os.makedirs(os.path.join(top, d), exist_ok=True)
     sources = os.path.join(top, "etc", "sources.list")
-    _write(sources, "# written by tools/card_image.py from the machine's own apt configuration\n"
+    _write(sources, "# written by tools/card_qemu.py from the machine's own apt configuration\n"
            "deb [arch=%s signed-by=%s] %s %s main\n" % (arch, key, uri, BACKPORTS))
     conf = os.path.join(top, "apt.conf")
     items = (
