@@ -54,18 +54,37 @@ stop() {
 }
 trap stop EXIT
 
+free_port() {  # a UDP+TCP port on 127.0.0.1 nobody uses right now (other helpers run servers)
+    python3 - <<'PY'
+import socket
+for _ in range(50):
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.bind(("127.0.0.1", 0))
+    p = u.getsockname()[1]
+    t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        t.bind(("127.0.0.1", p))
+    except OSError:
+        continue
+    finally:
+        t.close()
+        u.close()
+    print(p)
+    break
+PY
+}
+
 start() {  # NAME -> sets PORT and SPID
     local run=$B/run/$1
     rm -rf "$run"
     mkdir -p "$run"
+    PORT=$(free_port)
     case $1 in
     dnsbox)
-        PORT=5320
         taskset -c "$SRV_CPU" "$B/dnsbox" -m dnsbox.main --host ip=127.0.0.1 port=$PORT \
             > "$run/log" 2>&1 &
         ;;
     nsd)
-        PORT=5321
         cat > "$run/nsd.conf" <<EOF
 server:
   ip-address: 127.0.0.1
@@ -98,7 +117,6 @@ EOF
         taskset -c "$SRV_CPU" nsd -d -c "$run/nsd.conf" > "$run/log" 2>&1 &
         ;;
     dnsmasq)
-        PORT=5322
         taskset -c "$SRV_CPU" dnsmasq -k --conf-file="$DATA/dnsmasq-auth.conf" \
             --addn-hosts="$DATA/dnsmasq-hosts" --no-resolv --no-hosts --no-poll \
             --bind-interfaces --listen-address=127.0.0.1 --port=$PORT --local=/bench.test/ \

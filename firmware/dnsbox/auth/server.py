@@ -132,7 +132,7 @@ class Server:
             e = db.node(lname[o:] if o else lname)
             if e < 0:
                 continue
-            flags, zone, ref, _types = db.node_info(e)
+            flags, zone, ref = db.node_head(e)
             if flags & F_DELEG:
                 if o == 0 and qtype == 43:
                     return None  # DS at the cut: parent-side NODATA, general path
@@ -140,10 +140,10 @@ class Server:
             if o == 0:
                 if flags & F_CNAME:
                     return None
-                return self._block(q, ln, db.zone(zone)[1], 0, opt, limit)
+                return self._block(q, ln, db.neg[zone], 0, opt, limit)
             if flags & (F_DNAME | F_WILD):
                 return None
-            return self._block(q, ln, db.zone(zone)[1], 3, opt, limit)
+            return self._block(q, ln, db.neg[zone], 3, opt, limit)
         return None  # not ours: REFUSED from the general path
 
     def _block(self, q, ln, off, rcode, opt, limit):

@@ -83,6 +83,8 @@ class Db:
         self.mask = nb - 1
         self.hash = _hash_function()
         self._zones = None
+        # Negative block offset of each zone (a tuple: one entry per zone, read per NXDOMAIN).
+        self.neg = tuple(self.zone(i)[1] for i in range(self.nzones))
 
     # --- the index --------------------------------------------------------------------------
     def find(self, key):
@@ -120,6 +122,12 @@ class Db:
         """The response image of an answer-like entry: header after the ID, question, tail."""
         b = self.blob
         return b[e + 4 : e + ((b[e] << 8) | b[e + 1])]
+
+    def node_head(self, e):
+        """(flags, zone index, referral block offset) of a node entry, without its types."""
+        b = self.blob
+        o = e + 14 + b[e + 3]
+        return b[o], (b[o + 1] << 8) | b[o + 2], unpack_from(">I", b, o + 3)[0]
 
     def node_info(self, e):
         """(flags, zone index, referral block offset, types) of a node entry."""
