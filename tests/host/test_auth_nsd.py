@@ -14,6 +14,15 @@ Deliberate differences (each is excluded from the comparison in `_expected_diff`
    NSD with minimal-responses omits them. Only those extra address RRsets may differ.
 2. EDNS options: NSD adds an Extended DNS Error (RFC 8914, code 20) to REFUSED answers; we
    send no EDE. Options are not compared.
+Special queries (test_special_queries_against_nsd), differences by design:
+3. Trailing bytes after the question: FORMERR (RFC 1035 4.1: the counts describe the whole
+   message; the issue asks FORMERR for malformed queries); NSD ignores them and answers.
+4. NOTIFY: NOTIMP (we are no secondary, RFC 1996 is not implemented); NSD answers NXDOMAIN/NOTAUTH.
+5. AXFR/IXFR: REFUSED (no transfer is offered to anyone, RFC 5936 4.2); NSD: NOTIMP over UDP for
+   AXFR, NOTAUTH for IXFR.
+6. id.server / hostname.bind (CH TXT, RFC 4892): answered only when a boot variable names the
+   server (nsid=...), else REFUSED; NSD answers with the host name by default.
+7. Class HS: REFUSED with the question echoed (as for CH); NSD drops the question for HS only.
 """
 
 import os
@@ -25,6 +34,7 @@ import sys
 import tempfile
 import time
 
+import dns.edns
 import dns.flags
 import dns.message
 import dns.name
@@ -249,3 +259,82 @@ def test_differential_against_nsd():
         nsd.stop()
     assert not failures, "%d of %d differ:\n%s" % (len(failures), len(qs),
                                                    "\n".join(failures[:40]))
+
+
+def _special():
+    """(label, wire, expected deliberate difference or None)."""
+    out = []
+    w = _make("www.diff.test.", "A", None, False).to_wire()
+    out.append(("trailing byte", w + b"\x00", "3"))
+    out.append(("question cut", w[:-2], None))
+    out.append(("header only", w[:12], None))
+    out.append(("qdcount 2", w[:5] + b"\x02" + w[6:], None))
+    for op, diff in ((4, "4"), (5, None), (3, None), (15, None)):
+        out.append(("opcode %d" % op, w[:2] + bytes(((op << 3) | (w[2] & 0x87),)) + w[3:], diff))
+    out.append(("Z bit", w[:3] + bytes((w[3] | 0x40,)) + w[4:], None))
+    out.append(("TC in query", w[:2] + bytes((w[2] | 0x02,)) + w[3:], None))
+    q = _make("www.diff.test.", "A", 1232, False)
+    q.use_edns(1)
+    out.append(("EDNS version 1", q.to_wire(), None))
+    for t in ("OPT", "TSIG", "MAILA", "MAILB"):
+        out.append(("qtype " + t, _make("www.diff.test.", t, None, False).to_wire(), None))
+    for t in ("AXFR", "IXFR"):
+        out.append(("qtype " + t, _make("diff.test.", t, None, False).to_wire(), "5"))
+    for cls, diff in (("CH", None), ("ANY", None), ("HS", "7")):
+        q = dns.message.make_query("www.diff.test.", "A", rdclass=cls)
+        out.append(("class " + cls, q.to_wire(), diff))
+    q = dns.message.make_query("id.server.", "TXT", rdclass="CH")
+    out.append(("id.server", q.to_wire(), "6"))
+    for code, data in ((65001, b"x"), (10, b"12345678")):
+        q = dns.message.make_query("www.diff.test.", "A", use_edns=0,
+                                   options=[dns.edns.GenericOption(code, data)])
+        out.append(("EDNS option %d" % code, q.to_wire(), None))
+    for payload in (512, 600, 1232, 4096):
+        for name, t in (("bigset.diff.test.", "A"), ("long.diff.test.", "TXT"),
+                        ("x.sub.diff.test.", "A")):
+            out.append(("%s %s payload %d" % (name, t, payload),
+                        _make(name, t, payload, False).to_wire(), None))
+    return out
+
+
+def _udp(port, wire):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(QUERY_TIMEOUT_S)
+    try:
+        s.sendto(wire, ("127.0.0.1", port))
+        return s.recv(65535)
+    except socket.timeout:
+        return None
+    finally:
+        s.close()
+
+
+def _summary(raw):
+    if raw is None:
+        return None
+    m = dns.message.from_wire(raw, ignore_trailing=True)
+    return (m.rcode(), m.opcode(), bool(m.flags & dns.flags.AA), bool(m.flags & dns.flags.TC),
+            [q.to_text().lower() for q in m.question], _sets(m.answer), _sets(m.authority),
+            _sets(m.additional), m.edns)
+
+
+def test_special_queries_against_nsd():
+    files = _zone_files()
+    blob, _zones, _w = compile_files([p for _o, p in files])
+    srv = Server(open_blob(blob))
+    nsd = _NSD(files)
+    failures = []
+    differ = 0
+    try:
+        for label, wire, diff in _special():
+            ours = _summary(srv.handle(wire, UDP))
+            theirs = _summary(_udp(nsd.port, wire))
+            if diff is not None:
+                differ += ours != theirs
+                continue
+            if ours != theirs:
+                failures.append("%s: ours %s\n   NSD %s" % (label, ours, theirs))
+    finally:
+        nsd.stop()
+    assert not failures, "\n".join(failures)
+    assert differ >= 5  # the listed differences are real (else drop them from the list)

@@ -95,7 +95,8 @@ class General:
             if self.nsid and m.edns.option(_edns.NSID) is not None:  # RFC 5001
                 r.edns.options.append(_edns.NSIDOption(self.nsid))
         if m.opcode != 0:
-            r.rcode = _rc.NOTIMP
+            r.rcode = _rc.NOTIMP  # no NOTIFY/UPDATE here; sections of other opcodes differ,
+            r.question = []  # so nothing of the query is echoed (as NSD does)
             return self._encode(r, limit)
         if len(m.question) != 1 or m.answer or m.authority:
             r.rcode = _rc.FORMERR
@@ -107,20 +108,16 @@ class General:
         qu = m.question[0]
         if qu.qclass == _t.CLASS_CH:
             return self._encode(self._chaos_answer(r, qu), limit)
-        if qu.qclass != _t.CLASS_IN:
+        if qu.qclass != _t.CLASS_IN and qu.qclass != _t.CLASS_ANY:
             r.rcode = _rc.REFUSED
             return self._encode(r, limit)
         qt = qu.qtype
         if qt == _t.AXFR or qt == _t.IXFR:
             r.rcode = _rc.REFUSED  # no transfers are offered
             return self._encode(r, limit)
-        if qt == _t.OPT or qt == _t.TSIG or qt == 249:
-            r.rcode = _rc.FORMERR  # not a question (RFC 6891 6.1.1, RFC 8945)
-            return self._encode(r, limit)
-        if qt == 253 or qt == 254:
-            r.rcode = _rc.NOTIMP  # MAILB / MAILA
-            return self._encode(r, limit)
         self.collect(r, qu.name, qt)
+        if qu.qclass == _t.CLASS_ANY:
+            r.aa = False  # QCLASS * (RFC 1035 3.2.5): IN data, not authoritative for "all"
         return self._encode(r, limit, r.rcode == _rc.NOERROR and not r.aa and r.authority)
 
     def _encode(self, r, limit, glue_needed=False):
