@@ -217,3 +217,25 @@ def test_fast_paths_equal_general_path():
             assert s.handle(q, UDP) == s.general.handle(q, UDP), (name, t)
             q = query(name, t, edns=E.Edns(1232))
             assert s.handle(q, UDP) == s.general.handle(q, UDP), (name, t)
+
+
+def test_two_zones_parent_and_child():
+    from dnsbox.zone.compile import compile_zones, load_text
+    from dnsbox.zonedb import open_blob
+    from dnsbox.auth.server import Server
+
+    p, _w = load_text("$TTL 60\n@ SOA ns hm 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\n"
+                      "child NS ns.child\nns.child A 192.0.2.2\nwww CNAME www.child\n", "par.test.")
+    c, _w = load_text("$TTL 30\n@ SOA ns hm 1 2 3 4 6\n@ NS ns\nns A 192.0.2.2\n"
+                      "www A 192.0.2.3\n", "child.par.test.")
+    db = open_blob(compile_zones([p, c]))
+    assert db.zone_names() == ["par.test.", "child.par.test."] and db.record_count() == 10
+    s = Server(db)
+    r = ask("www.child.par.test.", T.A, srv=s)  # the child answers, not a referral
+    assert r.aa and texts(r.answer) == ["www.child.par.test. 30 in a 192.0.2.3"]
+    r = ask("www.par.test.", T.A, srv=s)  # a CNAME chased across our zones
+    assert [x.rtype for x in r.answer] == [T.CNAME, T.A]
+    r = ask("nx.child.par.test.", T.A, srv=s)
+    assert r.rcode == 3 and r.authority[0].name.to_text() == "child.par.test."
+    r = ask("nx.par.test.", T.A, srv=s)
+    assert r.rcode == 3 and r.authority[0].name.to_text() == "par.test."
