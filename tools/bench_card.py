@@ -83,12 +83,11 @@ def free_port():
     raise SystemExit("bench_card: no free loopback port")
 
 
-def one_boot(build, img, qemu):
+def one_boot(img, qemu):
     board = card_image.Board(os.path.join(ROOT, A10))
     port = free_port()
     cmd = card_qemu.qemu_command(qemu, img, board.env["QEMU_MACHINE"], board.env["QEMU_NIC"],
                                   [("udp", port, 53)])
-    os.environ.update(card_qemu.qemu_env(build))
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.settimeout(PROBE_S)
     t0 = time.monotonic()
@@ -188,7 +187,7 @@ def main(argv):
         for _ in range(args.boots):
             img = os.path.join(tmp, "card.img")
             shutil.copyfile(src, img)
-            first, marks = one_boot(build, img, qemu)
+            first, marks = one_boot(img, qemu)
             missing = [name for name, _ in MARKS if name not in marks]
             if missing:
                 raise SystemExit("bench_card: console lacked %s" % ", ".join(missing))

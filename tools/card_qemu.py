@@ -42,16 +42,6 @@ def qemu_command(qemu, img, machine="cubieboard", nic="allwinner-emac", forwards
             "-nic", "user,model=%s%s" % (nic, fwd)]
 
 
-def qemu_env(build):
-    """Environment for qemu_command's qemu: modules only from an empty directory of ours."""
-    d = os.path.join(build, "qemu-bpo", "modules")
-    os.makedirs(d, exist_ok=True)
-    return dict(os.environ, QEMU_MODULE_DIR=d)
-
-
-# ---------------------------------------------------------------- QEMU >= 8 for the A10 variant
-
-
 def qemu_version(binary):
     """(major, minor) of a qemu-system binary, or None if it does not run."""
     try:
