@@ -162,13 +162,7 @@ def decode_option(code, buf, off, end):
     if code == NSID:
         return NSIDOption(data)
     if code == EDE:
-        if n < 2:
-            raise WireError(off, "EDE option shorter than 2 bytes")
-        try:
-            t = data[2:].decode()
-        except UnicodeError:
-            raise WireError(off + 2, "EDE extra text is not UTF-8")
-        return ExtendedError((data[0] << 8) | data[1], t)
+        return _ede(data, off)
     if code == PADDING:
         return Padding(data=data)
     if code == CLIENT_SUBNET:
@@ -184,6 +178,16 @@ def decode_option(code, buf, off, end):
     return Option(code, data)
 
 
+def _ede(data, off):
+    if len(data) < 2:
+        raise WireError(off, "EDE option shorter than 2 bytes")
+    try:
+        t = data[2:].decode()
+    except UnicodeError:
+        raise WireError(off + 2, "EDE extra text is not UTF-8")
+    return ExtendedError((data[0] << 8) | data[1], t)
+
+
 def _ecs(data, off):
     try:
         return ClientSubnet((data[0] << 8) | data[1], data[2], data[3], data[4:])
@@ -192,14 +196,19 @@ def _ecs(data, off):
 
 
 def options_to_wire(options):
+    if not options:
+        return b""
     out = bytearray()
-    for o in options:
+    i = 0
+    while i < len(options):  # (a for loop would cost 4 more frame words on MicroPython)
+        o = options[i]
         if isinstance(o, tuple):
             o = Option(o[0], o[1])
         if len(o.data) > 65535:
             raise ValueError("option longer than 65535 bytes")
         out += struct.pack("!HH", o.code, len(o.data))
         out += o.data
+        i += 1
     return bytes(out)
 
 
@@ -266,7 +275,9 @@ class Edns:
 
 def from_opt(rclass, ttl, buf, off, end):
     """Edns from an OPT record's class, TTL and rdata at buf[off:end]."""
-    e = Edns(rclass)
+    e = object.__new__(Edns)  # Edns() with its 7 parameters costs a heap frame on MicroPython
+    e.payload = rclass
+    e.options = _options(buf, off, end) if off < end else []
     if ttl:
         if ttl & 0xFF000000:
             e.ext_rcode = ttl >> 24
@@ -276,8 +287,6 @@ def from_opt(rclass, ttl, buf, off, end):
             e.do = True
         if ttl & 0x7FFF:
             e.flags = ttl & 0x7FFF
-    if off < end:
-        e.options = _options(buf, off, end)
     return e
 
 
@@ -286,9 +295,13 @@ def _options(buf, off, end):
     while off < end:
         if off + 4 > end:
             raise WireError(off, "OPT option header runs past the rdata")
-        ln = (buf[off + 2] << 8) | buf[off + 3]
-        if off + 4 + ln > end:
+        n = off + 4 + ((buf[off + 2] << 8) | buf[off + 3])  # end of this option
+        if n > end:
             raise WireError(off + 2, "OPT option runs past the rdata")
-        opts.append(decode_option((buf[off] << 8) | buf[off + 1], buf, off + 4, off + 4 + ln))
-        off += 4 + ln
+        opts.append(_option_at(buf, off, n))
+        off = n
     return opts
+
+
+def _option_at(buf, off, end):
+    return decode_option((buf[off] << 8) | buf[off + 1], buf, off + 4, end)

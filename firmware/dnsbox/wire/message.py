@@ -339,10 +339,25 @@ def _peek(buf):
         if off + 4 > len(buf):
             raise ShortError(off, "question runs past the end of data")
         off += 4
-    if off == len(buf) and not (buf[6] | buf[7] | buf[8] | buf[9] | buf[10] | buf[11]):
-        return p  # the usual query: question only
+    if not (buf[6] | buf[7] | buf[8] | buf[9] | buf[10]):
+        if not buf[11]:
+            if off != len(buf):
+                raise WireError(off, "%d trailing bytes after the last record" % (len(buf) - off))
+            return p  # the usual query: question only
+        if buf[11] == 1:
+            p._rec = _peek_opt_only(buf, off)
+            return p
     p._rec = _peek_records(buf, off)
     return p
+
+
+def _peek_opt_only(buf, off):
+    # the other usual query: one additional record. An OPT with the root owner that ends the
+    # message is decoded here; anything else takes the general path.
+    if off + 11 <= len(buf) and not buf[off] and buf[off + 1] == 0 and buf[off + 2] == _OPT:
+        if off + 11 + _u16(buf, off + 9) == len(buf):
+            return (_edns.from_opt(_u16(buf, off + 3), _u32(buf, off + 5), buf, off + 11, len(buf)), off + 1)
+    return _peek_records(buf, off)
 
 
 def _peek_records(buf, off):
@@ -409,25 +424,38 @@ def _put_rr(out, rr, comp):
     out[at - 1] = n & 0xFF
 
 
-def _put_section(out, comp, rrs, limit, st, s):
-    """Append the RRsets of rrs while they fit in limit; st = [an, ns, ar counts, full].
-    Returns out (a new bytearray if an RRset had to be taken back)."""
+# Encoder state, one list: [out bytearray, compression dict, limit, AN, NS, AR counts, full,
+# OPT+TSIG bytes, tc] (small functions sharing a list keep MicroPython frames off the heap)
+_OUT = const(0)
+_COMP = const(1)
+_LIMIT = const(2)
+_FULL = const(6)
+_TAIL = const(7)
+_TC = const(8)
+
+
+def _put_section(st, rrs, s):
+    """Append the RRsets of rrs while they fit; a set that does not fit is taken back and
+    st[_FULL] set. s: 0, 1, 2 for answer, authority, additional."""
     i = 0
-    while i < len(rrs) and not st[3]:
-        mark = len(out)
-        j = i
-        while j < len(rrs):
-            # an RRset: consecutive records of one name, type and class
-            if j > i and not _same_set(rrs[j], rrs[i]):
-                break
-            _put_rr(out, rrs[j], comp)
-            j += 1
-        if len(out) > limit:
-            st[3] = True
-            return _rollback(out, comp, mark)
-        st[s] += j - i
+    while i < len(rrs) and not st[_FULL]:
+        mark = len(st[_OUT])
+        j = _put_rrset(st, rrs, i)
+        if len(st[_OUT]) > st[_LIMIT]:
+            st[_FULL] = True
+            st[_OUT] = _rollback(st[_OUT], st[_COMP], mark)
+            return
+        st[3 + s] += j - i
         i = j
-    return out
+
+
+def _put_rrset(st, rrs, i):
+    # the records of one RRset (consecutive, same name, type and class) from rrs[i]
+    j = i
+    while j < len(rrs) and (j == i or _same_set(rrs[j], rrs[i])):
+        _put_rr(st[_OUT], rrs[j], st[_COMP])
+        j += 1
+    return j
 
 
 def _same_set(a, b):
@@ -446,8 +474,12 @@ def _opt_wire(msg):
     if e is None:
         return b""
     rd = e.rdata_wire()
-    ttl = ((msg.rcode >> 4) << 24) | (e.ttl() & 0xFFFFFF)
-    return b"\x00" + struct.pack("!HHIH", _OPT, e.payload, ttl, len(rd)) + rd
+    return b"\x00" + _opt_fixed(msg, len(rd)) + rd
+
+
+def _opt_fixed(msg, rdlen):
+    ttl = ((msg.rcode >> 4) << 24) | (msg.edns.ttl() & 0xFFFFFF)
+    return struct.pack("!HHIH", _OPT, msg.edns.payload, ttl, rdlen)
 
 
 def _tsig_wire(msg):
@@ -458,6 +490,58 @@ def _tsig_wire(msg):
     return ts.name.wire + _fixed(ts)[:-2] + struct.pack("!H", len(rd)) + rd
 
 
+def _check(msg, max_size):
+    if not HEADER_SIZE <= max_size <= MAX_SIZE:
+        raise ValueError("max_size not in 12..65535")
+    if not 0 <= msg.rcode <= 4095 or (msg.rcode > 15 and msg.edns is None):
+        raise ValueError("rcode %d needs EDNS or is out of range" % msg.rcode)
+    if not 0 <= msg.id <= 65535 or len(msg.question) > 65535:
+        raise ValueError("id not a uint16 or too many questions")
+
+
+def _start(msg, max_size):
+    # the encoder state with the header space and the question written
+    st = [0] * 9
+    st[_OUT] = bytearray(HEADER_SIZE)
+    st[_COMP] = {}
+    st[_TAIL] = _opt_wire(msg) + _tsig_wire(msg)
+    st[_LIMIT] = max_size - len(st[_TAIL])
+    i = 0
+    while i < len(msg.question):
+        _put_question(st, msg.question[i])
+        i += 1
+    if len(st[_OUT]) > st[_LIMIT]:
+        raise ValueError("header and question do not fit in %d bytes" % max_size)
+    return st
+
+
+def _put_question(st, q):
+    write_name(st[_OUT], q.name, st[_COMP])
+    if not (0 <= q.qtype <= 65535 and 0 <= q.qclass <= 65535):
+        raise ValueError("question type/class out of range")
+    st[_OUT] += struct.pack("!HH", q.qtype, q.qclass)
+
+
+def _set16(out, off, v):
+    out[off] = v >> 8
+    out[off + 1] = v & 0xFF
+
+
+def _finish(msg, st):
+    out = st[_OUT]
+    out += st[_TAIL]
+    f = (msg.flags() & ~(TC | 0xF)) | (msg.rcode & 0xF)
+    if st[_TC] or msg.tc:
+        f |= TC
+    _set16(out, 0, msg.id)
+    _set16(out, 2, f)
+    _set16(out, 4, len(msg.question))
+    _set16(out, 6, st[3])
+    _set16(out, 8, st[4])
+    _set16(out, 10, st[5] + (msg.edns is not None) + (msg.tsig is not None))
+    return bytes(out)
+
+
 def encode(msg, max_size=MAX_SIZE, tc_if_additional=False):
     """Encode msg with name compression, within max_size bytes (12..65535).
 
@@ -466,40 +550,15 @@ def encode(msg, max_size=MAX_SIZE, tc_if_additional=False):
     the additional section only when tc_if_additional (RFC 2181 9; RFC 9471 for glue).
     OPT goes last in additional (before TSIG). ValueError if the header and question alone
     do not fit or a value is out of range."""
-    if not HEADER_SIZE <= max_size <= MAX_SIZE:
-        raise ValueError("max_size not in 12..65535")
-    if not 0 <= msg.rcode <= 4095 or (msg.rcode > 15 and msg.edns is None):
-        raise ValueError("rcode %d needs EDNS or is out of range" % msg.rcode)
-    if not 0 <= msg.id <= 65535 or len(msg.question) > 65535:
-        raise ValueError("id not a uint16 or too many questions")
-    out = bytearray(HEADER_SIZE)
-    comp = {}
-    for q in msg.question:
-        write_name(out, q.name, comp)
-        if not (0 <= q.qtype <= 65535 and 0 <= q.qclass <= 65535):
-            raise ValueError("question type/class out of range")
-        out += struct.pack("!HH", q.qtype, q.qclass)
-    tail = _opt_wire(msg) + _tsig_wire(msg)
-    limit = max_size - len(tail)
-    if len(out) > limit:
-        raise ValueError("header and question do not fit in %d bytes" % max_size)
-    st = [0, 0, 0, False]
-    out = _put_section(out, comp, msg.answer, limit, st, 0)
-    tc = st[3]
-    out = _put_section(out, comp, msg.authority, limit, st, 1)
-    tc = tc or st[3]
-    full = st[3]
-    out = _put_section(out, comp, msg.additional, limit, st, 2)
-    if st[3] and not full and tc_if_additional:
-        tc = True
-    out += tail
-    f = msg.flags() & ~(TC | 0xF)
-    f |= msg.rcode & 0xF
-    if tc or msg.tc:
-        f |= TC
-    ar = st[2] + (msg.edns is not None) + (msg.tsig is not None)
-    struct.pack_into("!HHHHHH", out, 0, msg.id, f, len(msg.question), st[0], st[1], ar)
-    return bytes(out)
+    _check(msg, max_size)
+    st = _start(msg, max_size)
+    _put_section(st, msg.answer, 0)
+    _put_section(st, msg.authority, 1)
+    st[_TC] = st[_FULL]
+    _put_section(st, msg.additional, 2)
+    if tc_if_additional and st[_FULL]:
+        st[_TC] = True
+    return _finish(msg, st)
 
 
 def encode_query(qname, qtype, qclass=_t.CLASS_IN, id=0, rd=True, edns=None):
