@@ -239,3 +239,17 @@ def test_two_zones_parent_and_child():
     assert r.rcode == 3 and r.authority[0].name.to_text() == "child.par.test."
     r = ask("nx.par.test.", T.A, srv=s)
     assert r.rcode == 3 and r.authority[0].name.to_text() == "par.test."
+
+
+def test_general_path_failure_is_servfail_not_a_crash():
+    from dnsbox.auth.server import Server
+
+    s = Server(server().db)
+
+    def broken(q, proto):
+        raise KeyError("simulated bug")
+
+    s.general.handle = broken
+    r = M.decode(s.handle(query("x.wild.example.com.", T.A), UDP))  # wildcard: general path
+    assert r.rcode == 2 and r.qr and r.id == 0x1234 and r.rd
+    assert M.decode(s.handle(query("www.example.com.", T.A), UDP)).rcode == 0  # fast path

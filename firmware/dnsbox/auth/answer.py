@@ -137,7 +137,8 @@ class General:
         r.opcode = (q[2] >> 3) & 0xF
         r.rd = bool(q[2] & 1)
         r.rcode = _rc.FORMERR
-        r.question = self._question_only(q)
+        if r.opcode == 0:  # other opcodes give the sections other meanings: echo nothing
+            r.question = self._question_only(q)
         return _msg.encode(r, UDP_PLAIN)
 
     def _question_only(self, q):

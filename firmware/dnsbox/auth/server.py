@@ -49,7 +49,7 @@ class Server:
             or q[5] != 1
             or q[3] & 0x40
         ):
-            return self.general.handle(q, proto)
+            return self._general(q, proto)
         opt = None
         qend = n
         limit = TCP_MAX if proto == TCP else UDP_PLAIN
@@ -61,7 +61,7 @@ class Server:
                 or q[n - 11] | q[n - 10] | q[n - 6] | q[n - 5] | q[n - 2] | q[n - 1]
                 or q[n - 9] != 41
             ):
-                return self.general.handle(q, proto)
+                return self._general(q, proto)
             qend = n - 11
             opt = _OPT_DO if q[n - 4] & 0x80 else _OPT_PLAIN
             if proto != TCP:
@@ -69,7 +69,7 @@ class Server:
                 limit = UDP_MAX if limit > UDP_MAX else (UDP_PLAIN if limit < UDP_PLAIN else limit)
         key = q[12:qend]
         if len(key) > MAX_KEY:
-            return self.general.handle(q, proto)
+            return self._general(q, proto)
         db = self.db
         e = db.find(key)
         if e < 0:
@@ -78,15 +78,15 @@ class Server:
                 e = db.find(lkey)
             if e < 0:
                 r = self._negative(q, lkey, opt, limit)
-                return self.general.handle(q, proto) if r is None else r
+                return self._general(q, proto) if r is None else r
         b = db.blob
         k = b[e + 2]
         if k != K_ANSWER and k != K_SYNTH:
-            return self.general.handle(q, proto)
+            return self._general(q, proto)
         end = e + ((b[e] << 8) | b[e + 1])
         size = end - e - 2 + (11 if opt else 0)
         if size > limit:
-            return self.general.handle(q, proto)
+            return self._general(q, proto)
         if opt is None and q[2] == 1 and not q[3] & 0x10 and b.startswith(key, e + 14):
             return q[:2] + b[e + 4 : end]  # the common case: two slices, one concatenation
         r = bytearray(q[:2])
@@ -96,10 +96,20 @@ class Server:
         r[12:qend] = key  # the question as asked: case preserved
         if opt is not None:
             if r[11] == 255:
-                return self.general.handle(q, proto)
+                return self._general(q, proto)
             r[11] += 1
             r += opt
         return bytes(r)
+
+    def _general(self, q, proto):
+        """The general path, with a last guard: a bug there answers SERVFAIL, never raises
+        into the serving loop (RFC 1035 4.1.1: the server failed)."""
+        try:
+            return self.general.handle(q, proto)
+        except Exception:  # noqa: BLE001 - the one place that turns a bug into SERVFAIL
+            if len(q) < 12:
+                return None
+            return bytes((q[0], q[1], 0x80 | (q[2] & 0x79), 2)) + bytes(8)
 
     def _negative(self, q, lkey, opt, limit):
         """NODATA / NXDOMAIN / referral from a precomputed block; None: use the general path."""
