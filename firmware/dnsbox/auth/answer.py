@@ -66,13 +66,15 @@ class General:
         apex = self.db.zone(zone)[0].lower()
         return _soa_negative(self.rrset(apex, _t.SOA))
 
-    def addresses(self, lname):
-        """A and AAAA records of a name in our zones (authoritative or glue)."""
+    def addresses(self, lnames):
+        """A and AAAA RRsets of names in our zones (authoritative or glue): every A first,
+        then every AAAA, so that a truncated additional section keeps one address per name."""
         out = []
         for t in (_t.A, _t.AAAA):
-            rs = self.rrset(lname, t, (K_ANSWER, K_GLUE))
-            if rs:
-                out.extend(rs)
+            for ln in lnames:
+                rs = self.rrset(ln, t, (K_ANSWER, K_GLUE))
+                if rs:
+                    out.extend(rs)
         return out
 
     # --- the stages -------------------------------------------------------------------------
@@ -214,10 +216,13 @@ class General:
             ns = self.rrset(o.owner, _t.NS, (K_DELEG_NS,))
             r.authority.extend(ns)
             apex = Name(self.db.zone(o.zone)[0])
+            targets = []
             for rr in ns:  # glue: addresses of targets inside this zone (in-domain, sibling)
                 t = rr.rdata.target
-                if t.is_subdomain(apex):
-                    r.additional.extend(self.addresses(t.wire.lower()))
+                lt = t.wire.lower()
+                if t.is_subdomain(apex) and lt not in targets:
+                    targets.append(lt)
+            r.additional.extend(self.addresses(targets))
             return None
         if k == _lk.DNAME:
             d = self.rrset(o.owner, _t.DNAME)[0]
@@ -248,10 +253,10 @@ class General:
             else:
                 continue
             lt = target.wire.lower()
-            if lt in seen or lt == b"\x00":
-                continue
-            seen.append(lt)
-            r.additional.extend(self.addresses(lt))
+            if lt not in seen and lt != b"\x00":
+                seen.append(lt)
+        if seen:
+            r.additional.extend(self.addresses(seen))
 
 
 def _cname(target):
