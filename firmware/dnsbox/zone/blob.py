@@ -11,6 +11,7 @@ Two passes, so that the server's semantics live in one place (dnsbox.auth.answer
 import struct
 
 from dnsbox.wire import types as T
+from dnsbox.zone.errors import ZoneError
 from dnsbox.zonedb import (
     F_APEX,
     F_CNAME,
@@ -32,6 +33,7 @@ from dnsbox.zonedb import (
 
 MAX_BUCKETS = 65536  # the index hash has 16 bits: more buckets would stay empty
 MAX_ENTRY = 65535  # bytes in one entry (u16 length); a bigger RRset stops the build
+MAX_RRSET = 4096  # records in one RRset (bounds the general path's work for one answer)
 # Types precomputed for CNAME owners (the chase result); others use the general path.
 SYNTH_TYPES = (T.A, T.AAAA, T.MX, T.TXT, T.SRV, T.HTTPS)
 _PRIVATE_TYPE = 65280  # RFC 6895 private-use type, asked at each apex for the NODATA block
@@ -132,6 +134,10 @@ def _plan(zones):
 def _put_rrset(p, lname, rtype, kind, recs):
     hdr = struct.pack(">HHHHH", 0x8500, 1, len(recs), 0, 0)
     tail = b"".join(_rr_wire(lname, r) for r in recs)
+    if 4 + 10 + len(lname) + 4 + len(tail) > MAX_ENTRY or len(recs) > MAX_RRSET:
+        r = recs[0]
+        raise ZoneError(r.file, r.line, "RRset %s %s is too large for one DNS message" % (
+            r.name.to_text(), T.type_to_text(rtype)))
     p.put(_key(lname, rtype), kind, hdr, tail)
 
 
@@ -245,14 +251,16 @@ def build(zones):
         kind = p.entries[k][0]
         if kind == K_ANSWER:
             r = _ask(general, k)
-            p.entries[k] = [K_ANSWER, r[2:12], r[12 + len(k) :]]
+            if 4 + len(r) - 2 <= MAX_ENTRY:  # else the answer-only entry stays (general path)
+                p.entries[k] = [K_ANSWER, r[2:12], r[12 + len(k) :]]
     for lname, (flags, _zi, types, _c) in list(p.nodes.items()):
         if flags & F_CNAME:
             for t in SYNTH_TYPES:
                 if t not in types:
                     k = _key(lname, t)
                     r = _ask(general, k)
-                    p.put(k, K_SYNTH, r[2:12], r[12 + len(k) :])
+                    if 4 + len(r) - 2 <= MAX_ENTRY:
+                        p.put(k, K_SYNTH, r[2:12], r[12 + len(k) :])
     blocks = []
     refs = {}
     for zi, cut in p.cuts:
