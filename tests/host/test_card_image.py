@@ -401,3 +401,22 @@ def test_initramfs_runs_the_firmware(card, initrd):
     assert initrd["bin/dnsbox"][1] == open(os.path.join(BUILD, "armhf", "dnsbox"), "rb").read()
     assert initrd["etc/heapsize"][1].decode().strip() == card.board.env["HEAPSIZE"]
     assert "dev/console" in initrd
+
+
+# ---------------------------------------------------------------- compressed copy and block map
+
+
+def test_xz_copy_and_bmap_give_the_same_card(cb2, tmp_path):
+    assert cb2.board.compress
+    with lzma.open(cb2.img + ".xz") as f:
+        assert f.read() == cb2.data
+    assert shutil.which("bmaptool"), "bmap-tools is in build.sh's package list"
+    out = tmp_path / "flashed.img"
+    # A "card" holding junk where the image has data (the first block) and zeros elsewhere, as
+    # a fresh card might: bmaptool writes only the mapped blocks.
+    out.write_bytes(b"\xff" * 4096)
+    with open(out, "r+b") as f:
+        f.truncate(len(cb2.data))
+    # bmaptool finds dnsbox-cubieboard2.img.bmap next to the .xz and checks its checksums.
+    run(["bmaptool", "copy", cb2.img + ".xz", str(out)])
+    assert out.read_bytes() == cb2.data
