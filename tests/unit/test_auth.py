@@ -253,3 +253,22 @@ def test_general_path_failure_is_servfail_not_a_crash():
     r = M.decode(s.handle(query("x.wild.example.com.", T.A), UDP))  # wildcard: general path
     assert r.rcode == 2 and r.qr and r.id == 0x1234 and r.rd
     assert M.decode(s.handle(query("www.example.com.", T.A), UDP)).rcode == 0  # fast path
+
+
+def test_ds_at_child_apex_comes_from_the_parent():
+    from dnsbox.zone.compile import compile_zones, load_text
+    from dnsbox.zonedb import open_blob
+    from dnsbox.auth.server import Server
+
+    p, _w = load_text("$TTL 60\n@ SOA ns hm 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\n"
+                      "a NS ns.a\nns.a A 192.0.2.2\na DS 1 8 2 " + "ab" * 32 + "\n"
+                      "b NS ns.b\nns.b A 192.0.2.3\n", "par.test.")
+    ca, _w = load_text("$TTL 30\n@ SOA ns hm 1 2 3 4 6\n@ NS ns\nns A 192.0.2.2\n", "a.par.test.")
+    cb, _w = load_text("$TTL 30\n@ SOA ns hm 1 2 3 4 7\n@ NS ns\nns A 192.0.2.3\n", "b.par.test.")
+    s = Server(open_blob(compile_zones([ca, p, cb])))
+    r = ask("a.par.test.", T.DS, srv=s)
+    assert r.aa and [x.rtype for x in r.answer] == [T.DS] and r.answer[0].ttl == 60
+    r = ask("B.par.test.", T.DS, srv=s)  # no DS in the parent: the parent's NODATA
+    assert r.aa and r.answer == [] and r.authority[0].name.to_text() == "par.test."
+    r = ask("b.par.test.", T.SOA, srv=s)  # everything else from the child
+    assert r.answer[0].name.to_text().lower() == "b.par.test." and r.answer[0].ttl == 30

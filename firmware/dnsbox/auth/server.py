@@ -148,8 +148,8 @@ class Server:
                     return None  # DS at the cut: parent-side NODATA, general path
                 return self._block(q, ln, ref, -1, opt, limit)
             if o == 0:
-                if flags & F_CNAME:
-                    return None
+                if flags & F_CNAME or qtype == 43:
+                    return None  # CNAME with a rare type; DS (at an apex: the parent's)
                 return self._block(q, ln, db.neg[zone], 0, opt, limit)
             if flags & (F_DNAME | F_WILD):
                 return None

@@ -76,11 +76,17 @@ def _owner_zone(zones, name):
 
 def _plan(zones):
     p = _Plan()
+    parent_ds = []  # child apexes whose DS RRset comes from a parent zone we serve
     for zi, z in enumerate(zones):
         apex = z.origin.wire.lower()
         for name in sorted(z.nodes):
             if _owner_zone(zones, name) != zi:
-                continue  # a deeper zone we also serve owns this name
+                # A deeper zone we also serve owns this name. If it is our cut with a DS
+                # RRset, the DS stays ours: the parent side answers DS (RFC 4035 3.1.4.1).
+                if name in z.cuts and T.DS in z.nodes[name]:
+                    _put_rrset(p, name.wire.lower(), T.DS, K_ANSWER, z.nodes[name][T.DS])
+                    parent_ds.append(name.wire.lower())
+                continue
             node = z.nodes[name]
             lname = name.wire.lower()
             cut = z.below_cut(name)
@@ -124,6 +130,9 @@ def _plan(zones):
                 if n.is_wild():
                     p.nodes[pl][0] |= F_WILD
                 n = par
+    for lname in parent_ds:
+        if lname in p.nodes and T.DS not in p.nodes[lname][2]:
+            p.nodes[lname][2] = list(p.nodes[lname][2]) + [T.DS]
     for lname, (flags, zi, types, _c) in p.nodes.items():
         body = struct.pack(">BHIB", flags, zi, 0, len(types))
         body += b"".join(struct.pack(">H", t) for t in types)

@@ -8,7 +8,7 @@ closest encloser.
 """
 
 from dnsbox.compat import const
-from dnsbox.zonedb import F_CNAME, F_DELEG, F_DNAME, F_WILD
+from dnsbox.zonedb import F_APEX, F_CNAME, F_DELEG, F_DNAME, F_WILD
 
 # Outcome kinds.
 ANSWER = const(1)  # the RRset (owner, qtype) exists (wild: synthesised from a wildcard)
@@ -66,6 +66,22 @@ def _at_node(db, e, owner, qtype, wild):
     return Outcome(NODATA, zone, e, owner, wild, types, flags)
 
 
+def _ds_at_apex(db, e, lname, offs):
+    """DS at a zone apex belongs to the parent (RFC 4035 3.1.4.1): when we serve the parent
+    too, its DS RRset (kept at this name) or its NODATA answers. None: not our parent."""
+    flags, zone, _ref, types = db.node_info(e)
+    if TYPE_DS in types:
+        return Outcome(ANSWER, zone, e, lname, False, types, flags)
+    for o in offs[1:]:
+        pe = db.node(lname[o:])
+        if pe >= 0:
+            pzone = db.node_head(pe)[1]
+            if pzone == zone:
+                return None
+            return Outcome(NODATA, pzone, pe, lname, False, (), 0)
+    return None
+
+
 def label_offsets(lname):
     """Offsets of the labels of a wire name, the root last (its offset is len - 1)."""
     out = []
@@ -88,6 +104,10 @@ def lookup(db, lname, qtype):
         if e < 0:
             continue
         if o == 0:
+            if qtype == TYPE_DS and db.node_head(e)[0] & F_APEX:
+                out = _ds_at_apex(db, e, lname, offs)
+                if out is not None:
+                    return out
             return _at_node(db, e, lname, qtype, False)
         flags, zone, _ref, types = db.node_info(e)
         if flags & F_DELEG:
