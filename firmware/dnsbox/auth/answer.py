@@ -197,7 +197,7 @@ class General:
             rrs = self._owned(self.rrset(o.owner, t), name)
             r.answer.extend(rrs)
             if k == _lk.ANSWER:
-                self._additional(r, rrs)
+                self._additional(r, rrs, o.zone)
             return None
         if k == _lk.CNAME:
             rrs = self._owned(self.rrset(o.owner, _t.CNAME), name)
@@ -241,12 +241,20 @@ class General:
         """The RRset with `name` (the query's case, or the wildcard's match) as owner."""
         return [RR(name, x.rtype, x.rclass, x.ttl, x.rdata) for x in rrs]
 
-    def _additional(self, r, rrs):
-        """A/AAAA of NS, MX and SRV targets inside our zones (RFC 1035 3.3.9, RFC 2782)."""
+    def _additional(self, r, rrs, zone):
+        """A/AAAA of MX and SRV targets inside our zones (RFC 1035 3.3.9, RFC 2782), of NS
+        targets inside the same zone (as NSD: glue-like data only from the zone answering)."""
         seen = []
+        apex = None
         for rr in rrs:
             t = rr.rtype
-            if t == _t.NS or t == _t.SRV:
+            if t == _t.NS:
+                target = rr.rdata.target
+                if apex is None:
+                    apex = Name(self.db.zone(zone)[0])
+                if not target.is_subdomain(apex):
+                    continue
+            elif t == _t.SRV:
                 target = rr.rdata.target
             elif t == _t.MX:
                 target = rr.rdata.exchange
