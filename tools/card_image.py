@@ -49,6 +49,7 @@ ENV_SIZE = 0x10000  # CONFIG_ENV_SIZE of Debian's u-boot-sunxi: uboot.env must b
 FAT_LABEL = "DNSBOX"
 FAT_VOLID = "646e7362"  # fixed volume id ("dnsb"): reproducible images
 DISK_ID = "0x646e7362"  # fixed MBR disk identifier, for the same reason
+FILE_TIME = 1767225600  # 2026-01-01 00:00 UTC: the date of every file on the FAT (reproducible)
 HOLE_BLOCK = 64 * 1024  # all-zero blocks of this size are left as holes (sparse image, bmap)
 MAX_IMAGE_MIB = 4096  # sanity limit on IMAGE_MIB
 CMD_TIMEOUT_S = 600  # any external command (xz of a big image is the slowest)
@@ -319,13 +320,22 @@ def build_initrd(board, inputs, out_dir):
     return mods
 
 
+def file_time():
+    """Seconds since 1970 for every date in the card: SOURCE_DATE_EPOCH if set, else FILE_TIME."""
+    v = os.environ.get("SOURCE_DATE_EPOCH", "")
+    return int(v) if v.isdigit() else FILE_TIME
+
+
 def fat_image(path, size, files):
-    """A FAT filesystem of `size` bytes in `path` holding `files` (name -> host path)."""
+    """A FAT filesystem of `size` bytes in `path` holding `files` (name -> host path).
+    Reproducible: fixed volume id, --invariant, every file dated FILE_TIME (UTC)."""
     with open(path, "wb") as f:
         f.truncate(size)
     run([sbin("mkfs.vfat"), "--invariant", "-i", FAT_VOLID, "-n", FAT_LABEL, path])
-    env = dict(os.environ, MTOOLS_SKIP_CHECK="1")
+    stamp = file_time()
+    env = dict(os.environ, MTOOLS_SKIP_CHECK="1", TZ="UTC")
     for name in sorted(files):
+        os.utime(files[name], (stamp, stamp))
         run(["mcopy", "-i", path, "-o", "-m", files[name], "::/" + name], env=env)
 
 
@@ -376,9 +386,11 @@ def build_card(board, inputs, force=False):
     shutil.copyfile(inputs.dtb(board.env["DTB"]), os.path.join(boot, board.env["DTB"]))
     shutil.copyfile(board.file("BOOT_CMD"), os.path.join(boot, "boot.cmd"))
     shutil.copyfile(board.file("BOOTVARS"), os.path.join(boot, "dnsbox.txt"))
+    # mkimage dates the image header: SOURCE_DATE_EPOCH keeps it reproducible.
     run(["mkimage", "-A", "arm", "-O", "linux", "-T", "script", "-C", "none", "-n",
          "dnsbox boot script", "-d", os.path.join(boot, "boot.cmd"),
-         os.path.join(boot, "boot.scr")])
+         os.path.join(boot, "boot.scr")],
+        env=dict(os.environ, SOURCE_DATE_EPOCH=str(file_time())))
     with open(os.path.join(boot, "uboot.env"), "wb") as f:
         f.write(uboot_env(board))
 
