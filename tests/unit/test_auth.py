@@ -225,7 +225,8 @@ def test_two_zones_parent_and_child():
     from dnsbox.auth.server import Server
 
     p, _w = load_text("$TTL 60\n@ SOA ns hm 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\n"
-                      "child NS ns.child\nns.child A 192.0.2.2\nwww CNAME www.child\n", "par.test.")
+                      "child NS ns.child\nns.child A 192.0.2.2\nwww CNAME www.child\n",
+                      "par.test.")
     c, _w = load_text("$TTL 30\n@ SOA ns hm 1 2 3 4 6\n@ NS ns\nns A 192.0.2.2\n"
                       "www A 192.0.2.3\n", "child.par.test.")
     db = open_blob(compile_zones([p, c]))

@@ -27,7 +27,8 @@ def lines(text):
 
 
 def test_lexer_tokens_parens_comments_quotes():
-    es = list(lexer.entries('a  IN TXT ( "x ; y" ; comment\n  "z\\"q" )\n\n  ; only comment\nb A 1.2.3.4\n'))
+    text = 'a  IN TXT ( "x ; y" ; comment\n  "z\\"q" )\n\n  ; only comment\nb A 1.2.3.4\n'
+    es = list(lexer.entries(text))
     assert len(es) == 2
     assert es[0].line == 1 and es[0].texts() == ["a", "IN", "TXT", '"x ; y"', '"z\\"q"']
     assert es[1].line == 5 and not es[1].blank_owner

@@ -113,7 +113,8 @@ def _check_nodes(z):
         if types.CNAME in node:
             cn = node[types.CNAME]
             if len(cn) > 1:
-                raise ZoneError(cn[1].file, cn[1].line, "more than one CNAME at %s" % name.to_text())
+                raise ZoneError(cn[1].file, cn[1].line,
+                                "more than one CNAME at %s" % name.to_text())
             others = [t for t in node if t not in (types.CNAME, 46, 47)]
             if others:
                 o = node[others[0]][0]
