@@ -3,9 +3,10 @@ card, same layout) in QEMU >= 8 `-M cubieboard` from the SD card alone.
 
 SPL (from 8 KiB into the card) -> u-boot -> uboot.env -> boot.scr -> dnsbox.txt -> kernel ->
 firmware -> DNS answers through the emulated EMAC, compared with the zone file as dnspython reads
-it. Then values in dnsbox.txt are changed on the image with mtools (port=, a static address with
-a prefix-length netmask, mac=, CRLF line ends) and the next boot serves on the new port with the
-new MAC. qemu is started and stopped by PID (tools/qemu_run.Guest); every wait is bounded.
+it. Then dnsbox.txt is changed on the image with mtools: a bad ip= halts the appliance with a
+HALTED: line; fixed (with a new port=, a static address with a prefix-length netmask, mac=, CRLF
+line ends, and a bad hostname= that is only reported), the next boot serves on the new port with
+the new MAC. qemu is started and stopped by PID (tools/qemu_run.Guest); every wait is bounded.
 """
 import os
 import random
@@ -142,13 +143,25 @@ def test_a10_card_boots_and_follows_its_text_file(tmp_path):
     assert "bad CRC" not in console  # our uboot.env, not u-boot's default environment
     assert "MAC set to" not in console
 
-    # Boot 2: new values written into the text file on the image (CRLF, as a Windows editor
-    # might save it): the appliance follows them.
+    # Boot 2: a bad address written into the text file (CRLF line ends, as a Windows editor
+    # might save it): the appliance stops with a HALTED: line naming it and does not serve.
     text = card_image.read_card_file(img, "dnsbox.txt").decode()
     card_image.write_card_file(img, "dnsbox.txt", text.replace("\n", "\r\n").encode())
-    card_image.card_set(img, ["port=%d" % NEW_PORT, "ip=10.0.2.15", "netmask=24",
-                              "gw=10.0.2.2", "mac=" + NEW_MAC.upper()])
-    guest, fwd = boot(img, tmp_path, "2", [NEW_PORT, 53])
+    card_image.card_set(img, ["ip=10.0.2.300"])
+    guest, fwd = boot(img, tmp_path, "2", [53])
+    try:
+        halted = guest.wait_for("HALTED:", BOOT_TIMEOUT_S)
+        console = guest.console()
+    finally:
+        guest.stop()
+    assert halted is not None and "ip" in halted, console[-3000:]
+    assert "boot variable ip=10.0.2.300" in console
+    assert "dnsbox ready" not in console
+
+    # Boot 3, the recovery: the file fixed (and more values changed); the appliance follows it.
+    card_image.card_set(img, ["ip=10.0.2.15", "port=%d" % NEW_PORT, "netmask=24", "gw=10.0.2.2",
+                              "mac=" + NEW_MAC.upper(), "hostname=bad!name"])
+    guest, fwd = boot(img, tmp_path, "3", [NEW_PORT, 53])
     try:
         ready = wait_ready(guest)
         assert "port %d " % NEW_PORT in ready
@@ -163,7 +176,9 @@ def test_a10_card_boots_and_follows_its_text_file(tmp_path):
     assert ("ip=10.0.2.15 netmask=24 port=%d" % NEW_PORT) in console
     assert "network: eth0 MAC set to %s" % NEW_MAC in console
     assert "network: eth0 up with 10.0.2.15" in console
-    assert "boot variable" not in console  # every value was accepted
+    # A bad value that has a safe default is reported by name; the rest was accepted.
+    reported = [ln for ln in console.split("\n") if "boot variable" in ln]
+    assert len(reported) == 1 and "hostname=bad!name" in reported[0], reported
 
 
 def test_cubieboard2_card_starts_its_spl_and_uboot(tmp_path):
