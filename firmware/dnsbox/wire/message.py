@@ -16,7 +16,7 @@ from dnsbox.wire import edns as _edns
 from dnsbox.wire import rdata as _rdata
 from dnsbox.wire import types as _t
 from dnsbox.wire.errors import ShortError, WireError
-from dnsbox.wire.name import decode_name
+from dnsbox.wire.name import ROOT, decode_name
 from dnsbox.wire.rdbase import write_name
 from dnsbox.wire.rr import RR, Question
 
@@ -174,60 +174,139 @@ def decode(buf, partial=False):
 
 
 def _decode(buf, partial):
-    _check_header(buf)
-    m = Message(_u16(buf, 0), _u16(buf, 2))
-    off = HEADER_SIZE
-    try:
-        if buf[5]:
-            q, off = _question(buf, off)
-            m.question.append(q)
-        off = _section(m, buf, off, _u16(buf, 6), m.answer, 0)
-        off = _section(m, buf, off, _u16(buf, 8), m.authority, 1)
-        off = _section(m, buf, off, _u16(buf, 10), m.additional, 2)
-    except ShortError:
-        if not partial:
-            raise
-        m.partial = True
-        off = len(buf)
-    if off != len(buf):
-        raise WireError(off, "%d trailing bytes after the last record" % (len(buf) - off))
-    if m.edns is not None and m.edns.ext_rcode:
-        m.rcode |= m.edns.ext_rcode << 4
+    m = _new_message(buf)
+    _check_end(buf, _sections_partial(m, buf) if partial else _sections(m, buf))
+    if m.edns is not None:
+        _ext_rcode(m)
     return m
 
 
-def _section(m, buf, off, count, out, sec):
-    # decode count records into list out; counts bound the loop, never an allocation
+def _sections_partial(m, buf):
+    # a truncated message keeps every complete record: stop quietly where the data ends
+    try:
+        return _sections(m, buf)
+    except ShortError:
+        m.partial = True
+        return len(buf)
+
+
+def _new_message(buf):
+    _check_header(buf)
+    return Message(_u16(buf, 0), _u16(buf, 2))
+
+
+def _ext_rcode(m):
+    if m.edns.ext_rcode:
+        m.rcode |= m.edns.ext_rcode << 4
+
+
+def _check_end(buf, off):
+    if off != len(buf):
+        raise WireError(off, "%d trailing bytes after the last record" % (len(buf) - off))
+
+
+# The decoder is split into small functions on purpose: MicroPython allocates the frame of a
+# function whose locals + stack exceed 11 words on the heap, which costs microseconds. The
+# per-record functions share st = [message, buffer].
+
+
+def _sections(m, buf):
+    off = HEADER_SIZE
+    if buf[5]:
+        q, off = _question(buf, off)
+        m.question.append(q)
+    st = [m, buf]
+    off = _section(st, off, _u16(buf, 6), 0)
+    off = _section(st, off, _u16(buf, 8), 1)
+    return _section(st, off, _u16(buf, 10), 2)
+
+
+def _section(st, off, count, sec):
+    # counts bound the loop, never an allocation
     i = 0
     while i < count:
-        start = off
-        name, off = decode_name(buf, off)
-        if off + 10 > len(buf):
-            raise ShortError(off, "record header runs past the end of data")
-        rtype = _u16(buf, off)
-        rdlen = _u16(buf, off + 8)
-        if off + 10 + rdlen > len(buf):
-            raise ShortError(off + 8, "rdata runs past the end of data")
-        if m.tsig is not None:
-            raise WireError(start, "record after TSIG")
-        if rtype == _OPT:
-            _check_opt(sec, name, start, m.edns)
-            m.edns = _edns.from_opt(_u16(buf, off + 2), _u32(buf, off + 4), buf, off + 10, off + 10 + rdlen)
-        elif rtype == _TSIG:
-            if sec != 2 or i != count - 1:
-                raise WireError(start, "TSIG record is not the last record")
-            if _u16(buf, off + 2) != _t.CLASS_ANY or _u32(buf, off + 4) != 0:
-                raise WireError(start, "TSIG record class must be ANY and TTL 0")
-            m.tsig = RR(name, rtype, _t.CLASS_ANY, 0, _rdata.decode(rtype, buf, off + 10, rdlen))
-        else:
-            ttl = _u32(buf, off + 4)
-            if ttl & 0x80000000:
-                ttl = 0  # RFC 2181 8: a TTL with the top bit set is taken as zero
-            rd = _rdata.decode(rtype, buf, off + 10, rdlen)
-            out.append(RR(name, rtype, _u16(buf, off + 2), ttl, rd))
-        off += 10 + rdlen
+        off = _record(st, off, sec)
         i += 1
     return off
+
+
+def _record(st, off, sec):
+    # the record at off -> offset after it; OPT and TSIG go to m.edns / m.tsig
+    buf = st[1]
+    name, end = decode_name(buf, off)
+    _check_fixed(st, off, end)
+    if buf[end] or buf[end + 1] not in (_OPT, _TSIG):
+        _plain_into(st, sec, name, end)
+    elif buf[end + 1] == _OPT:
+        if name.wire != b"\x00":
+            raise WireError(off, "OPT record owner is not the root")
+        _opt_into(st, sec, off, end)
+    else:
+        if sec != 2 or _rd_end(buf, end) != len(buf):
+            raise WireError(off, "TSIG record is not the last record")
+        st[0].tsig = _tsig_rr(buf, name, off, end)
+    return _rd_end(buf, end)
+
+
+def _check_fixed(st, off, end):
+    # the fixed part and the rdata of the record starting at off are in the buffer
+    if end + 10 > len(st[1]):
+        raise ShortError(end, "record header runs past the end of data")
+    if _rd_end(st[1], end) > len(st[1]):
+        raise ShortError(end + 8, "rdata runs past the end of data")
+    if st[0].tsig is not None:
+        raise WireError(off, "record after TSIG")
+
+
+def _opt_into(st, sec, off, end):
+    _check_opt(sec, ROOT, off, st[0].edns)
+    st[0].edns = _opt_at(st[1], end)
+
+
+def _plain_into(st, sec, name, end):
+    r = _plain_rr(st[1], name, end)
+    _add(st[0], sec, r)
+
+
+def _add(m, sec, r):
+    if sec == 0:
+        m.answer.append(r)
+    elif sec == 1:
+        m.authority.append(r)
+    else:
+        m.additional.append(r)
+
+
+def _plain_rr(buf, name, end):
+    # an RR from its fixed part at end (type, class, TTL, rdlength) and the rdata after it
+    rd = _rdata_at(buf, end)
+    r = object.__new__(RR)  # RR() with 5 arguments costs a heap allocation on MicroPython
+    r.name = name
+    r.rtype = _u16(buf, end)
+    r.rclass = _u16(buf, end + 2)
+    r.ttl = _u32(buf, end + 4)
+    if r.ttl & 0x80000000:
+        r.ttl = 0  # RFC 2181 8: a TTL with the top bit set is taken as zero
+    r.rdata = rd
+    return r
+
+
+def _rdata_at(buf, end):
+    return _rdata.decode(_u16(buf, end), buf, end + 10, _u16(buf, end + 8))
+
+
+def _opt_at(buf, end):
+    return _edns.from_opt(_u16(buf, end + 2), _u32(buf, end + 4), buf, end + 10, _rd_end(buf, end))
+
+
+def _rd_end(buf, end):
+    return end + 10 + _u16(buf, end + 8)
+
+
+def _tsig_rr(buf, name, off, end):
+    if _u16(buf, end + 2) != _t.CLASS_ANY or _u32(buf, end + 4) != 0:
+        raise WireError(off, "TSIG record class must be ANY and TTL 0")
+    return RR(name, _TSIG, _t.CLASS_ANY, 0, _rdata_at(buf, end))
 
 
 def _u32(buf, off):

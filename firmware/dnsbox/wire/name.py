@@ -310,17 +310,27 @@ def decode_name(buf, off):
                 break
             return Name(buf[start:off]), off
         if c > 63:
+            if c >= 0xC0 and off == start:
+                return _decode_pointed(buf, off)
             break
         off += c + 1
     return _decode_name_slow(buf, start)
+
+
+def _decode_pointed(buf, off):
+    # a name that is just a pointer (owners in answers: c00c): follow the chain of pointers
+    # (each strictly backwards), then read the name found there
+    p = _pointer(buf, off, off)
+    while p < len(buf) and buf[p] >= 0xC0:
+        p = _pointer(buf, p, p)
+    return decode_name(buf, p)[0], off + 2
 
 
 def _decode_name_slow(buf, off):
     # every case but a plain name: pointers, bad label types, too long, past the end
     seg = off  # start of the contiguous run of labels being read
     total = 1  # wire length so far, counting the root label
-    pieces = []
-    after = 0
+    pieces = [0]  # [offset after the name's first pointer (0: none yet), wire pieces...]
     while True:
         if off >= len(buf):
             raise ShortError(off, "name runs past the end of data")
@@ -333,18 +343,27 @@ def _decode_name_slow(buf, off):
                 raise WireError(off, "name longer than 255 octets")
             off += c + 1
             continue
-        if c < 0xC0:
-            raise WireError(off, "label type 0x%02x not supported" % (c & 0xC0))
-        if off + 1 >= len(buf):
-            raise ShortError(off, "compression pointer runs past the end of data")
-        c = ((c & 0x3F) << 8) | buf[off + 1]  # the pointer target
-        if c >= seg:
-            raise WireError(off, "compression pointer to %d does not point backwards" % c)
-        if c < MIN_POINTER:
-            raise WireError(off, "compression pointer to %d, inside the header" % c)
-        if not after:
-            after = off + 2
+        c = _pointer(buf, off, seg)
+        if not pieces[0]:
+            pieces[0] = off + 2
         pieces.append(buf[seg:off])
         seg = off = c
-    pieces.append(buf[seg : off + 1])
-    return Name(b"".join(pieces)), (after or off + 1)
+    off += 1
+    pieces.append(buf[seg:off])
+    off = pieces.pop(0) or off
+    return Name(b"".join(pieces)), off
+
+
+def _pointer(buf, off, seg):
+    # the target of the compression pointer at off, checked (seg: start of the labels run)
+    c = buf[off]
+    if c < 0xC0:
+        raise WireError(off, "label type 0x%02x not supported" % (c & 0xC0))
+    if off + 1 >= len(buf):
+        raise ShortError(off, "compression pointer runs past the end of data")
+    c = ((c & 0x3F) << 8) | buf[off + 1]
+    if c >= seg:
+        raise WireError(off, "compression pointer to %d does not point backwards" % c)
+    if c < MIN_POINTER:
+        raise WireError(off, "compression pointer to %d, inside the header" % c)
+    return c

@@ -90,6 +90,7 @@ def ipv6_to_text(b):
 
 class A(B.Rdata):
     rtype = RT.A
+    checked = False  # decode() passes only values the constructor accepts
 
     def __init__(self, address):
         if len(address) != 4:
@@ -139,6 +140,7 @@ class AAAA(A):
 
 
 class _OneName(B.Rdata):
+    checked = False  # decode() passes only values the constructor accepts
     compress = True  # RFC 1035 types: the name may be compressed on encode
 
     def __init__(self, target):
@@ -189,6 +191,7 @@ class DNAME(_OneName):
 
 class MX(B.Rdata):
     rtype = RT.MX
+    checked = False  # decode() passes only values the constructor accepts
 
     def __init__(self, preference, exchange):
         self.preference = B.check_uint(preference, 16, "MX preference")
@@ -225,6 +228,7 @@ class MX(B.Rdata):
 
 class SOA(B.Rdata):
     rtype = RT.SOA
+    checked = False  # decode() passes only values the constructor accepts
 
     def __init__(self, mname, rname, serial, refresh, retry, expire, minimum):
         self.mname = mname
@@ -310,6 +314,7 @@ def ttl_from_text(t):
 
 class TXT(B.Rdata):
     rtype = RT.TXT
+    checked = False  # decode() refuses the empty rdata itself
 
     def __init__(self, strings):
         self.strings = tuple(bytes(s) for s in strings)
@@ -340,6 +345,8 @@ class TXT(B.Rdata):
 
     @classmethod
     def decode(cls, rtype, buf, off, end):
+        if off == end:
+            raise B.WireError(off, "TXT needs at least one string (RFC 1035 3.3.14)")
         out = []
         while off < end:
             s, off = B.string_at(buf, off, end)
@@ -349,6 +356,7 @@ class TXT(B.Rdata):
 
 class SRV(B.Rdata):
     rtype = RT.SRV
+    checked = False  # decode() passes only values the constructor accepts
 
     def __init__(self, priority, weight, port, target):
         self.priority = B.check_uint(priority, 16, "priority")

@@ -44,15 +44,21 @@ for _c in (
 def decode(rtype, buf, off, rdlen):
     """Rdata of type rtype at buf[off:off+rdlen]; it must use exactly rdlen bytes.
     Raises WireError (ShortError if buf ends first) and nothing else."""
-    end = off + rdlen
-    if end > len(buf):
+    rdlen += off  # now the end of the rdata (one local less: see message.py)
+    if rdlen > len(buf):
         raise ShortError(off, "rdata runs past the end of data")
     cls = CLASSES.get(rtype)
     if cls is None:
-        return Generic(rtype, buf[off:end])
+        return Generic(rtype, buf[off:rdlen])
+    if cls.checked:  # its constructor may refuse decoded values with ValueError
+        return _decode_checked(cls, rtype, buf, off, rdlen)
+    return cls.decode(rtype, buf, off, rdlen)
+
+
+def _decode_checked(cls, rtype, buf, off, end):
     try:
         return cls.decode(rtype, buf, off, end)
-    except ValueError:  # a constructor's range check on decoded fields
+    except ValueError:
         pass
     _bad(cls, rtype, buf, off, end)
 

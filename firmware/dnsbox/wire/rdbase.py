@@ -97,6 +97,9 @@ class Rdata:
     rdata of the RFC 4034 6.2 types compare case-insensitively."""
 
     rtype = 0
+    # True unless the constructor cannot refuse what decode() passes it (then rdata.decode
+    # skips its try/except: cheaper on MicroPython)
+    checked = True
 
     def to_wire(self):
         raise NotImplementedError
