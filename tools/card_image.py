@@ -47,6 +47,7 @@ FAT_START = 2048  # first partition at sector 2048 = 1 MiB, well past u-boot (< 
 UBOOT_MAX = FAT_START * SECTOR - SPL_OFFSET  # u-boot-sunxi-with-spl.bin must fit before it
 ENV_SIZE = 0x10000  # CONFIG_ENV_SIZE of Debian's u-boot-sunxi: uboot.env must be exactly this
 FAT_LABEL = "DNSBOX"
+BOOTVARS_NAME = "dnsbox.txt"  # on the FAT partition; boot.cmd loads it with `env import -t -r`
 FAT_VOLID = "646e7362"  # fixed volume id ("dnsb"): reproducible images
 DISK_ID = "0x646e7362"  # fixed MBR disk identifier, for the same reason
 FILE_TIME = 1767225600  # 2026-01-01 00:00 UTC: the date of every file on the FAT (reproducible)
@@ -357,6 +358,43 @@ def copy_sparse(src, dst_f, offset):
             pos += len(block)
 
 
+def write_boot_files(board, inputs, boot):
+    """Everything that goes on the FAT partition, into the directory boot."""
+    shutil.copyfile(inputs.zimage, os.path.join(boot, "zImage"))
+    shutil.copyfile(inputs.dtb(board.env["DTB"]), os.path.join(boot, board.env["DTB"]))
+    shutil.copyfile(board.file("BOOT_CMD"), os.path.join(boot, "boot.cmd"))
+    shutil.copyfile(board.file("BOOTVARS"), os.path.join(boot, BOOTVARS_NAME))
+    # mkimage dates the image header: SOURCE_DATE_EPOCH keeps it reproducible.
+    run(["mkimage", "-A", "arm", "-O", "linux", "-T", "script", "-C", "none", "-n",
+         "dnsbox boot script", "-d", os.path.join(boot, "boot.cmd"),
+         os.path.join(boot, "boot.scr")],
+        env=dict(os.environ, SOURCE_DATE_EPOCH=str(file_time())))
+    with open(os.path.join(boot, "uboot.env"), "wb") as f:
+        f.write(uboot_env(board))
+
+
+def assemble(img, size, uboot, boot, work):
+    """The card image: partition table, u-boot at 8 KiB, the FAT (built from boot/) at 1 MiB."""
+    fat_bytes = size - FAT_START * SECTOR
+    fat = os.path.join(work, "fat.img")
+    fat_image(fat, fat_bytes, {n: os.path.join(boot, n) for n in os.listdir(boot)})
+    with open(uboot, "rb") as f:
+        spl = f.read()
+    if len(spl) > UBOOT_MAX:
+        raise CardError("u-boot (%d bytes) does not fit between 8 KiB and the partition"
+                        % len(spl))
+    tmp = img + ".tmp"
+    with open(tmp, "wb") as f:
+        f.truncate(size)  # a sparse file: only the written parts take disk space
+    partition(tmp, fat_bytes // SECTOR)
+    with open(tmp, "r+b") as f:
+        f.seek(SPL_OFFSET)  # = dd bs=1024 seek=8 conv=notrunc
+        f.write(spl)
+        copy_sparse(fat, f, FAT_START * SECTOR)  # = dd bs=1M seek=1 conv=notrunc,sparse
+    os.remove(fat)
+    os.replace(tmp, img)
+
+
 def build_card(board, inputs, force=False):
     out = os.path.join(inputs.build, board.name)
     boot = os.path.join(out, "boot")
@@ -382,38 +420,8 @@ def build_card(board, inputs, force=False):
     log("%s: initramfs, boot files, card image -> %s" % (board.name, img))
 
     mods = build_initrd(board, inputs, out)
-    shutil.copyfile(inputs.zimage, os.path.join(boot, "zImage"))
-    shutil.copyfile(inputs.dtb(board.env["DTB"]), os.path.join(boot, board.env["DTB"]))
-    shutil.copyfile(board.file("BOOT_CMD"), os.path.join(boot, "boot.cmd"))
-    shutil.copyfile(board.file("BOOTVARS"), os.path.join(boot, "dnsbox.txt"))
-    # mkimage dates the image header: SOURCE_DATE_EPOCH keeps it reproducible.
-    run(["mkimage", "-A", "arm", "-O", "linux", "-T", "script", "-C", "none", "-n",
-         "dnsbox boot script", "-d", os.path.join(boot, "boot.cmd"),
-         os.path.join(boot, "boot.scr")],
-        env=dict(os.environ, SOURCE_DATE_EPOCH=str(file_time())))
-    with open(os.path.join(boot, "uboot.env"), "wb") as f:
-        f.write(uboot_env(board))
-
-    size = board.image_mib << 20
-    fat_bytes = size - FAT_START * SECTOR
-    fat = os.path.join(out, "fat.img")
-    fat_image(fat, fat_bytes, {n: os.path.join(boot, n) for n in os.listdir(boot)})
-
-    with open(uboot, "rb") as f:
-        spl = f.read()
-    if len(spl) > UBOOT_MAX:
-        raise CardError("u-boot (%d bytes) does not fit between 8 KiB and the partition"
-                        % len(spl))
-    tmp = img + ".tmp"
-    with open(tmp, "wb") as f:
-        f.truncate(size)  # a sparse file: only the written parts take disk space
-    partition(tmp, fat_bytes // SECTOR)
-    with open(tmp, "r+b") as f:
-        f.seek(SPL_OFFSET)  # = dd bs=1024 seek=8 conv=notrunc
-        f.write(spl)
-        copy_sparse(fat, f, FAT_START * SECTOR)  # = dd bs=1M seek=1 conv=notrunc,sparse
-    os.remove(fat)
-    os.replace(tmp, img)
+    write_boot_files(board, inputs, boot)
+    assemble(img, board.image_mib << 20, uboot, boot, out)
     t_img = time.monotonic() - t0
 
     extra = []
@@ -430,7 +438,8 @@ def build_card(board, inputs, force=False):
     names = " ".join(os.path.basename(m) for m in mods)
     log("%s: %d modules: %s" % (board.name, len(mods), names))
     log("%s: image %d bytes (%d MiB, %d KiB used) in %.1f s, total %.1f s%s" % (
-        board.name, size, board.image_mib, used_kib(img), t_img, time.monotonic() - t0,
+        board.name, board.image_mib << 20, board.image_mib, used_kib(img), t_img,
+        time.monotonic() - t0,
         "".join("\n    " + p + " (%d bytes)" % os.path.getsize(p) for p in extra)))
     return img
 
@@ -441,7 +450,6 @@ def used_kib(path):
 
 # ---------------------------------------------------------------- the boot-variable file
 
-BOOTVARS_NAME = "dnsbox.txt"  # on the FAT partition; boot.cmd loads it with `env import -t -r`
 MAX_BOOTVARS = 16 * 1024  # bytes of dnsbox.txt read back (the template is ~1 KiB)
 
 
