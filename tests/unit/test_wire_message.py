@@ -139,3 +139,12 @@ def test_strict_trailing_bytes():
 def test_strict_short_header():
     e = raises(WireError, M.decode, unhex("0000 0000 0000"))
     assert e.offset == 0
+
+
+def test_bytearray_and_memoryview_input():
+    w = unhex(QUERY)
+    for b in (bytearray(w), memoryview(w), memoryview(bytearray(w))[0:]):
+        m = M.decode(b)
+        assert m.question[0].name == nm("www.example.com.") and type(m.question[0].name.wire) is bytes
+        p = M.decode_question(b)
+        assert p.qname == nm("www.example.com.") and p.id == 0x1234 and p.edns.payload == 1232

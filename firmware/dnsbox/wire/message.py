@@ -161,8 +161,9 @@ def _check_opt(sec, name, start, edns):
 
 
 def decode(buf, partial=False):
-    """Decode a whole message; raises WireError (the only exception that escapes)."""
-    if not isinstance(buf, bytes):
+    """Decode a whole message; raises WireError (the only exception that escapes).
+    A bytearray or memoryview is copied to bytes first."""
+    if type(buf) is not bytes:
         buf = bytes(buf)
     try:
         return _decode(buf, partial)
@@ -400,7 +401,10 @@ class Peek:
 
 
 def decode_question(buf):
-    """Peek at a message (bytes); raises WireError only."""
+    """Peek at a message; raises WireError only. buf should be bytes: a bytearray or
+    memoryview is copied to bytes first (names keep slices of it, which must not change)."""
+    if type(buf) is not bytes:
+        buf = bytes(buf)
     try:
         return _peek(buf)
     except WireError:

@@ -7,6 +7,7 @@ from dnsbox.wire import rdbase as B
 from dnsbox.wire import text as T
 from dnsbox.wire import types as RT
 from dnsbox.wire.errors import TextError
+from dnsbox.wire.rdbase import name_at, name_exact, string_at, u32  # direct: a stack word less
 
 # --- addresses -------------------------------------------------------------------------------
 
@@ -167,9 +168,7 @@ class _OneName(B.Rdata):
 
     @classmethod
     def decode(cls, rtype, buf, off, end):
-        n, o = B.name_at(buf, off, end)
-        B.done(o, end)
-        return cls(n)
+        return cls(name_exact(buf, off, end))
 
 
 class NS(_OneName):
@@ -220,10 +219,9 @@ class MX(B.Rdata):
 
     @classmethod
     def decode(cls, rtype, buf, off, end):
-        p = B.u16(buf, off, end)
-        n, o = B.name_at(buf, off + 2, end)
-        B.done(o, end)
-        return cls(p, n)
+        # the name first: it checks that the 2 preference bytes lie inside the rdata
+        n = name_exact(buf, off + 2, end)
+        return cls((buf[off] << 8) | buf[off + 1], n)
 
 
 class SOA(B.Rdata):
@@ -279,12 +277,18 @@ class SOA(B.Rdata):
 
     @classmethod
     def decode(cls, rtype, buf, off, end):
-        m, o = B.name_at(buf, off, end)
-        r, o = B.name_at(buf, o, end)
-        B.need(buf, o, 20, end)
-        v = struct.unpack_from("!IIIII", buf, o)
-        B.done(o + 20, end)
-        return cls(m, r, v[0], v[1], v[2], v[3], v[4])
+        # built field by field: a 7-argument call and a 5-tuple cost heap blocks on MicroPython
+        s = object.__new__(cls)
+        s.mname, off = name_at(buf, off, end)
+        s.rname, off = name_at(buf, off, end)
+        if off + 20 != end:
+            raise B.WireError(off, "SOA rdata: 20 bytes of numbers must follow the names")
+        s.serial = u32(buf, off, end)
+        s.refresh = u32(buf, off + 4, end)
+        s.retry = u32(buf, off + 8, end)
+        s.expire = u32(buf, off + 12, end)
+        s.minimum = u32(buf, off + 16, end)
+        return s
 
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -349,9 +353,11 @@ class TXT(B.Rdata):
             raise B.WireError(off, "TXT needs at least one string (RFC 1035 3.3.14)")
         out = []
         while off < end:
-            s, off = B.string_at(buf, off, end)
+            s, off = string_at(buf, off, end)
             out.append(s)
-        return cls(out)
+        s = object.__new__(cls)  # the strings are bytes of at most 255 octets already
+        s.strings = tuple(out)
+        return s
 
 
 class SRV(B.Rdata):
@@ -388,11 +394,12 @@ class SRV(B.Rdata):
 
     @classmethod
     def decode(cls, rtype, buf, off, end):
-        B.need(buf, off, 6, end)
-        p, w, port = struct.unpack_from("!HHH", buf, off)
-        n, o = B.name_at(buf, off + 6, end)
-        B.done(o, end)
-        return cls(p, w, port, n)
+        s = object.__new__(cls)  # see SOA.decode
+        s.target = name_exact(buf, off + 6, end)  # also checks the 6 bytes before it
+        s.priority = (buf[off] << 8) | buf[off + 1]
+        s.weight = (buf[off + 2] << 8) | buf[off + 3]
+        s.port = (buf[off + 4] << 8) | buf[off + 5]
+        return s
 
 
 class NAPTR(B.Rdata):

@@ -26,7 +26,7 @@ def u16(buf, off, end):
 
 def u32(buf, off, end):
     need(buf, off, 4, end)
-    return struct.unpack_from("!I", buf, off)[0]
+    return (((buf[off] << 8) | buf[off + 1]) << 16) | (buf[off + 2] << 8) | buf[off + 3]
 
 
 def name_at(buf, off, end):
@@ -39,6 +39,13 @@ def name_at(buf, off, end):
     if o > end:
         raise WireError(off, "name runs past the rdata")
     return n, o
+
+
+def name_exact(buf, off, end):
+    """A name that must fill buf[off:end] exactly."""
+    n, o = name_at(buf, off, end)
+    done(o, end)
+    return n
 
 
 def _name_at_end(buf, off):
