@@ -1,0 +1,156 @@
+"""What the recursive resolver remembers between questions: delegations and RRsets (sans-I/O).
+
+Delegation: a zone cut learnt from a referral: the zone, its NS names, the addresses known for
+them (glue from the parent's referral, or looked up) and when it expires: the parent's NS TTL
+(no ghost domains: a child cannot extend its own delegation, RFC 9156-era practice and
+draft-ietf-dnsop-ns-revalidation's concern). Addresses expire with it.
+
+RRCache: RRsets by (owner, type) with a trust rank (RFC 2181 5.4.1): data from an authoritative
+answer replaces data of a lower rank, never the reverse while it lives. Negative entries are not
+kept here: the client-facing response cache (dnsbox.resolver.cache) holds whole answers.
+
+Both are bounded (named limits); `now` is passed in (ms).
+"""
+
+from dnsbox.compat import const
+
+MAX_DELEGATIONS = const(2048)  # zone cuts remembered
+MAX_RRSETS = const(4096)  # RRsets remembered
+MAX_NS_PER_ZONE = const(13)  # NS names kept from one referral (the root has 13)
+MAX_ADDRS_PER_NS = const(4)  # IPv4 addresses kept per NS name
+MAX_TTL_S = const(86400)  # longer TTLs are cut to a day
+
+# Trust ranks (RFC 2181 5.4.1), higher is more trusted.
+RANK_GLUE = const(1)  # additional section of a referral
+RANK_AUTH_AUTHORITY = const(2)  # authority section of an authoritative answer
+RANK_ANSWER = const(3)  # answer section of a non-authoritative answer (not used: we only iterate)
+RANK_AUTH_ANSWER = const(4)  # answer section of an authoritative answer
+RANK_HINTS = const(5)  # compiled-in root hints
+
+
+class Delegation:
+    """zone (Name), ns [Name], addrs {ns lower-case wire: [ip text]}, expires (ms, -1 never)."""
+
+    def __init__(self, zone, ns, expires):
+        self.zone = zone
+        self.ns = ns
+        self.addrs = {}
+        self.expires = expires
+
+    def add_addr(self, nsname, ip):
+        lst = self.addrs.get(nsname.lc)
+        if lst is None:
+            lst = []
+            self.addrs[nsname.lc] = lst
+        if ip not in lst and len(lst) < MAX_ADDRS_PER_NS:
+            lst.append(ip)
+
+    def ips(self):
+        """Every known address of this zone's servers, in NS order."""
+        out = []
+        for n in self.ns:
+            for ip in self.addrs.get(n.lc, ()):
+                if ip not in out:
+                    out.append(ip)
+        return out
+
+    def unresolved(self):
+        """NS names with no address yet."""
+        return [n for n in self.ns if not self.addrs.get(n.lc)]
+
+
+def ttl_ms(ttl_s, now):
+    if ttl_s > MAX_TTL_S:
+        ttl_s = MAX_TTL_S
+    return now + ttl_s * 1000
+
+
+class Delegations:
+    """Zone cuts by zone (lower-case wire); the root comes from the hints and never expires."""
+
+    def __init__(self, root, limit=MAX_DELEGATIONS):
+        self.root = root
+        self.limit = limit
+        self.zones = {}
+
+    def put(self, d):
+        if d.zone.is_root():
+            return  # the hints stay (a root referral would be a lame answer anyway)
+        if d.zone.lc not in self.zones and len(self.zones) >= self.limit:
+            self._sweep(d.expires)
+        self.zones[d.zone.lc] = d
+
+    def _sweep(self, now):
+        # expired ones first; if none, the half that expires soonest
+        dead = [k for k, d in self.zones.items() if d.expires <= now]
+        if not dead:
+            soon = sorted([(d.expires, k) for k, d in self.zones.items()])
+            dead = [k for _e, k in soon[: len(soon) // 2 + 1]]
+        for k in dead:
+            del self.zones[k]
+
+    def get(self, lname, now):
+        d = self.zones.get(lname)
+        if d is not None and d.expires >= 0 and d.expires <= now:
+            del self.zones[lname]
+            return None
+        return d
+
+    def closest(self, name, now, usable=False):
+        """The deepest live delegation enclosing name (itself included), else the root.
+        usable: skip delegations with no address known (missing glue: ask the parent)."""
+        w = name.lc
+        i = 0
+        while w[i]:
+            d = self.get(w[i:], now)
+            if d is not None and (not usable or d.ips()):
+                return d
+            i += w[i] + 1
+        return self.root
+
+
+class RRCache:
+    """RRsets by lower-case owner wire + 2-byte type: (expires ms, rank, [RR])."""
+
+    def __init__(self, limit=MAX_RRSETS):
+        self.limit = limit
+        self.sets = {}
+
+    def get(self, lname, rtype, now):
+        k = lname + bytes((rtype >> 8, rtype & 255))
+        e = self.sets.get(k)
+        if e is None:
+            return None
+        if e[0] <= now:
+            del self.sets[k]
+            return None
+        return e[2]
+
+    def put(self, lname, rtype, rrs, rank, now):
+        if not rrs:
+            return False
+        t = rrs[0].ttl
+        for r in rrs:
+            if r.ttl < t:
+                t = r.ttl
+        if t <= 0:
+            return False
+        k = lname + bytes((rtype >> 8, rtype & 255))
+        old = self.sets.get(k)
+        if old is not None and old[0] > now and old[1] > rank:
+            return False  # RFC 2181 5.4.1: lower-ranked data does not replace higher
+        if old is None and len(self.sets) >= self.limit:
+            self._sweep(now)
+        self.sets[k] = (ttl_ms(t, now), rank, rrs)
+        return True
+
+    def _sweep(self, now):
+        dead = [k for k, e in self.sets.items() if e[0] <= now]
+        if not dead:
+            soon = sorted([(e[0], k) for k, e in self.sets.items()])
+            dead = [k for _e, k in soon[: len(soon) // 4 + 1]]
+        for k in dead:
+            del self.sets[k]
+
+    def __len__(self):
+        return len(self.sets)

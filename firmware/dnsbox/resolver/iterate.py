@@ -1,0 +1,515 @@
+"""Iterative resolution from the root (RFC 1034 5.3.3), sans-I/O.
+
+One Iteration answers one question. It never touches a socket or a clock: it returns actions
+and is fed what happened.
+  it = Iteration(env, qname, qtype, now)
+  act = it.start(now)                 # an Ask, or a Result when the caches answer at once
+  act = it.reply(data, src, now)      # bytes from the socket of the current Ask, src (ip, port);
+                                      # None: not an answer to that Ask (ignored, keep waiting)
+  act = it.failed(now, reason)        # the current Ask timed out / its socket failed
+Ask: ip, port, wire, proto (UDP/TCP), timeout (ms), qname (as sent, 0x20 case), qtype.
+Result: rcode, answer [RR], authority [RR], ede (info code, text) or None, life (seconds the
+answer may be cached; 0 never).
+
+The algorithm is written as nested generators (`yield` an Ask, receive the outcome), so
+following a referral, looking up an NS name's address or a CNAME target reads as plain code;
+every loop is bounded by a named limit. Shared state lives in Env: the delegation and RRset
+caches, server RTTs, the root hints, the random source (os.urandom in the firmware, injected in
+tests) and the switches (QNAME minimisation, 0x20).
+
+The scrub (what is kept from a server's answer), per response from a server asked for zone Z:
+- answer: CNAME/DNAME links and final records along the chain from the name asked, owners
+  inside Z only (bailiwick); cached at rank auth-answer (aa) or answer (RFC 2181 5.4.1);
+- referral: the NS RRset of a child zone strictly below Z and above the name asked; glue: only
+  A records for those NS names, inside Z, kept only in that delegation (never given to clients);
+- negative: the SOA of a zone inside Z that encloses the name; TTL min(TTL, minimum);
+- anything else (additional extras, upward/sideways referrals, other owners) is dropped.
+"""
+
+import struct
+
+from dnsbox.compat import const
+from dnsbox.resolver import delegation as _dg
+from dnsbox.resolver.delegation import Delegation
+from dnsbox.resolver.servers import TCP_TIMEOUT_MS
+from dnsbox.wire import message as _msg
+from dnsbox.wire import rcode as _rc
+from dnsbox.wire import types as _t
+from dnsbox.wire.errors import WireError
+from dnsbox.wire.name import Name
+from dnsbox.wire.rd_std import CNAME as _CNAME
+from dnsbox.wire.rd_std import ipv4_to_text
+from dnsbox.wire.rr import RR
+
+UDP = const(0)  # the same numbers as dnsbox.net.server
+TCP = const(1)
+
+# Limits (each has a test in tests/unit/test_iterate*.py).
+MAX_QUERIES = const(30)  # upstream queries per client request (DNSvizor's figure)
+MAX_NS_LOOKUPS = const(3)  # NS-name address lookups per delegation and request (NXNSAttack)
+MAX_CNAME = const(8)  # CNAME/DNAME links followed for one question
+MAX_REFERRALS = const(12)  # referrals followed in one lookup (a name has <= 127 labels, but
+# real chains are < 8 deep)
+MAX_DEPTH = const(3)  # nesting of NS-address lookups (an NS name whose NS needs a lookup...)
+MAX_MINIMISE = const(10)  # RFC 9156 MAX_MINIMISE_COUNT: minimised steps before the full name
+MAX_TRIES_PER_STEP = const(6)  # servers tried for one question to one zone
+FAIL_TTL_S = const(5)  # failures cached this long (RFC 9520 3.2: at least 1 s, at most 5 min)
+NEG_MAX_TTL_S = const(10800)  # negative answers at most 3 hours (RFC 2308 5)
+MAX_TTL_S = const(86400)  # positive TTLs cut to a day
+
+# Extended DNS Error info codes (RFC 8914 4).
+EDE_OTHER = const(0)
+EDE_NO_REACHABLE_AUTHORITY = const(22)
+EDE_NETWORK_ERROR = const(23)
+
+_OPT = b"\x00\x00\x29\x04\xd0\x00\x00\x00\x00\x00\x00"  # EDNS payload 1232, DO clear
+
+
+class Ask:
+    def __init__(self, ip, port, wire, proto, timeout, qname, qtype):
+        self.ip = ip
+        self.port = port
+        self.wire = wire
+        self.proto = proto
+        self.timeout = timeout
+        self.qname = qname
+        self.qtype = qtype
+
+    def __repr__(self):
+        return "<Ask %s#%d %s %d %s>" % (self.ip, self.port, self.qname, self.qtype,
+                                         "tcp" if self.proto else "udp")
+
+
+class Result:
+    def __init__(self, rcode, answer, authority, ede=None, life=0):
+        self.rcode = rcode
+        self.answer = answer
+        self.authority = authority
+        self.ede = ede
+        self.life = life
+
+    def __repr__(self):
+        return "<Result %s an=%d ns=%d ede=%r>" % (_rc.to_text(self.rcode), len(self.answer),
+                                                  len(self.authority), self.ede)
+
+
+class Fail(Exception):
+    """Resolution failed: SERVFAIL with an EDE. fatal: no retry anywhere (budget spent)."""
+
+    def __init__(self, code, text, fatal=False):
+        super().__init__(text)
+        self.code = code
+        self.text = text
+        self.fatal = fatal
+
+
+class Env:
+    """Shared between iterations. hints: [(ns name text, ip text, port)]; port: the port of
+    every server learnt from referrals (53; tests may use another)."""
+
+    def __init__(self, hints, rng, servers, delegations=None, rrs=None, port=53):
+        ns = []
+        root = Delegation(Name(b"\x00"), ns, -1)
+        self.ports = {}
+        for nsname, ip, p in hints:
+            n = Name.from_text(nsname)
+            if n not in ns:
+                ns.append(n)
+            root.add_addr(n, ip)
+            if p != port:
+                self.ports[ip] = p
+        self.rng = rng
+        self.servers = servers
+        self.deleg = delegations if delegations is not None else _dg.Delegations(root)
+        self.rrs = rrs if rrs is not None else _dg.RRCache()
+        self.port = port
+        self.qmin = True  # QNAME minimisation (RFC 9156), relaxed
+        self.use0x20 = True  # random case towards authoritative servers
+
+    def port_of(self, ip):
+        return self.ports.get(ip, self.port)
+
+
+def randomise_case(wire, rng):
+    """wire with each ASCII letter's case taken from a random bit (length bytes are < 64, so
+    never letters)."""
+    bits = rng((len(wire) + 7) // 8)
+    out = bytearray(wire)
+    for i in range(len(out)):
+        c = out[i] | 0x20
+        if 0x61 <= c <= 0x7A:
+            out[i] = c ^ (0x20 if bits[i >> 3] & (1 << (i & 7)) else 0)
+    return bytes(out)
+
+
+def _suffix(name, n):
+    """The last n labels of name (n counts labels, the root not included)."""
+    w = name.wire
+    total = name.label_count()
+    i = 0
+    k = total
+    while k > n:
+        i += w[i] + 1
+        k -= 1
+    return Name(w[i:], name.lc[i:])
+
+
+def _sets(rrs, qclass=1):
+    """Group records into RRsets: {(lc owner, type): [RR]} in order of first appearance."""
+    out = {}
+    order = []
+    for r in rrs:
+        if r.rclass != qclass:
+            continue
+        k = (r.name.lc, r.rtype)
+        lst = out.get(k)
+        if lst is None:
+            lst = []
+            out[k] = lst
+            order.append(k)
+        lst.append(r)
+    return out, order
+
+
+def _min_ttl(rrs, most):
+    t = most
+    for r in rrs:
+        if r.ttl < t:
+            t = r.ttl
+    return t
+
+
+class Iteration:
+    def __init__(self, env, qname, qtype, now):
+        self.env = env
+        self.qname = qname
+        self.qtype = qtype
+        self.now = now
+        self.queries = 0  # upstream queries sent (UDP and TCP)
+        self.ns_lookups = {}  # zone lc -> NS-name lookups made for it
+        self.resolving = []  # NS names whose address is being looked up (cycle guard)
+        self.lame = []  # (zone lc, ip) that answered lamely in this request (not asked again)
+        self.last_ip = None  # the server that gave the last answer
+        self.ask = None
+        self.sent = 0  # ms when the current Ask was made
+        self.result = None
+        self.log = []  # (zone text, name asked, type, ip) per query: tests and the bench
+        self._gen = self._main()
+
+    # --- the shell's entry points -----------------------------------------------------------
+    def start(self, now):
+        self.now = now
+        return self._step(None)
+
+    def reply(self, data, src, now):
+        a = self.ask
+        if a is None or src != (a.ip, a.port):
+            return None
+        if len(data) < 12 or data[0:2] != a.wire[0:2] or not data[2] & 0x80:
+            return None
+        try:
+            m = _msg.decode(data, partial=bool(data[2] & 0x02))
+        except WireError:
+            return None  # malformed: never used; the timeout decides
+        qs = m.question
+        if m.opcode != 0 or len(qs) != 1 or qs[0].qtype != a.qtype or qs[0].qclass != 1:
+            return None
+        # 0x20: the question must come back with exactly the case we sent
+        if self.env.use0x20:
+            if qs[0].name.wire != a.qname.wire:
+                return None
+        elif qs[0].name != a.qname:
+            return None
+        self.now = now
+        return self._step(("reply", m, now - self.sent))
+
+    def failed(self, now, reason="timed out"):
+        if self.ask is None:
+            return None
+        self.now = now
+        return self._step(("fail", reason))
+
+    def _step(self, value):
+        try:
+            a = self._gen.send(value)
+        except StopIteration:
+            self.ask = None
+            return self.result
+        self.ask = a
+        self.sent = self.now
+        return a
+
+    # --- the algorithm ----------------------------------------------------------------------
+    def _main(self):
+        try:
+            r = yield from self._resolve(self.qname, self.qtype, 0)
+        except Fail as f:
+            r = Result(_rc.SERVFAIL, [], [], (f.code, f.text), FAIL_TTL_S)
+        self.result = r
+
+    def _resolve(self, qname, qtype, depth):
+        """-> Result for (qname, qtype): CNAME/DNAME chains followed across zones."""
+        rrs = self.env.rrs
+        chain = []
+        seen = [qname.lc]
+        name = qname
+        for _ in range(MAX_CNAME + 1):
+            hit = rrs.get(name.lc, qtype, self.now)
+            if hit is not None:
+                return self._final(_rc.NOERROR, chain + hit, [])
+            c = rrs.get(name.lc, _t.CNAME, self.now) if qtype != _t.CNAME else None
+            if c is not None:
+                chain.append(c[0])
+                name = c[0].rdata.target
+            else:
+                out = yield from self._lookup(name, qtype, depth)
+                chain.extend(out[1])
+                if out[3] is None:
+                    return self._final(out[0], chain, out[2])
+                name = out[3]
+            if name.lc in seen:
+                raise Fail(EDE_OTHER, "CNAME loop at %s" % name.lower())
+            seen.append(name.lc)
+            links = 0
+            for r in chain:
+                if r.rtype == _t.CNAME:
+                    links += 1
+            if links > MAX_CNAME:
+                break
+        raise Fail(EDE_OTHER, "CNAME chain longer than %d at %s" % (MAX_CNAME, qname))
+
+    def _final(self, rcode, answer, authority):
+        life = _min_ttl(answer, MAX_TTL_S)
+        if rcode != _rc.NOERROR or not answer or answer[-1].rtype != self.qtype:
+            life = _min_ttl(authority, NEG_MAX_TTL_S) if authority else 0
+            if answer:
+                life = _min_ttl(answer, life)
+        return Result(rcode, answer, authority, None, life)
+
+    def _lookup(self, name, qtype, depth):
+        """Iterate from the closest known delegation.
+        -> (rcode, records for the answer, authority, next name to chase or None)."""
+        env = self.env
+        d = env.deleg.closest(name, self.now, depth > 0)
+        qmin = env.qmin and qtype != _t.DS
+        total = name.label_count()
+        known = d.zone.label_count()  # the deepest ancestor known to exist (below d.zone)
+        steps = 0
+        referrals = 0
+        while True:
+            if qmin and known + 1 < total and steps < MAX_MINIMISE:
+                sname = _suffix(name, known + 1)
+                stype = _t.A  # RFC 9156 2.1 (relaxed): A rather than NS
+                steps += 1
+            else:
+                sname = name
+                stype = qtype
+            m = yield from self._ask_zone(d, sname, stype, depth)
+            z = d.zone
+            rc = m.rcode
+            minimised = sname is not name
+            if rc != _rc.NOERROR and rc != _rc.NXDOMAIN:
+                if minimised:
+                    qmin = False  # relaxed: a server that errs on the shorter name
+                    continue
+                self.lame.append((d.zone.lc, self.last_ip))
+                continue
+            ref = self._referral(m, z, sname)
+            if ref is not None:
+                referrals += 1
+                if referrals > MAX_REFERRALS:
+                    raise Fail(EDE_OTHER, "more than %d referrals for %s" % (MAX_REFERRALS, name))
+                d = ref
+                known = d.zone.label_count()
+                continue
+            if minimised:
+                if rc == _rc.NXDOMAIN or self._has_dname(m, z, name):
+                    qmin = False  # relaxed fallback (RFC 9156 2.3): ask the full name
+                else:
+                    known += 1  # the shorter name exists (or is an empty non-terminal)
+                continue
+            out = self._answer(m, z, name, qtype)
+            if out is None:
+                # neither answer, referral nor negative: lame
+                self.lame.append((d.zone.lc, self.last_ip))
+                continue
+            return out
+
+    def _has_dname(self, m, z, name):
+        for r in m.answer:
+            if r.rtype == _t.DNAME and name.is_subdomain(r.name) and r.name.is_subdomain(z):
+                return True
+        return False
+
+    def _referral(self, m, z, sname):
+        """A Delegation if m refers us to a zone strictly below z enclosing sname, else None.
+        Glue is taken only for the NS names of that zone and only inside z (the bailiwick of
+        the server that sent it)."""
+        if m.answer or m.rcode != _rc.NOERROR:
+            return None
+        cut = None
+        ns = []
+        ttl = MAX_TTL_S
+        for r in m.authority:
+            if r.rtype != _t.NS or r.rclass != 1:
+                continue
+            if cut is None:
+                if r.name == z or not r.name.is_subdomain(z) or not sname.is_subdomain(r.name):
+                    return None  # upward, sideways or same-zone NS: lame (RFC 1034 5.3.3)
+                cut = r.name
+            elif r.name != cut:
+                continue
+            if r.rdata.target not in ns and len(ns) < _dg.MAX_NS_PER_ZONE:
+                ns.append(r.rdata.target.lower())
+            if r.ttl < ttl:
+                ttl = r.ttl
+        if cut is None:
+            return None
+        d = Delegation(cut.lower(), ns, _dg.ttl_ms(ttl, self.now))
+        for r in m.additional:
+            if r.rtype == _t.A and r.rclass == 1 and r.name in ns and r.name.is_subdomain(z):
+                d.add_addr(r.name, ipv4_to_text(r.rdata.address))
+        self.env.deleg.put(d)
+        return d
+
+    def _answer(self, m, z, name, qtype):
+        """(rcode, records, authority, next) from an answer or negative answer, or None."""
+        env = self.env
+        rank = _dg.RANK_AUTH_ANSWER if m.aa else _dg.RANK_ANSWER
+        sets, _order = _sets(m.answer)
+        out = []
+        cur = name
+        for _ in range(MAX_CNAME + 1):
+            fin = sets.get((cur.lc, qtype))
+            if fin is not None and cur.is_subdomain(z):
+                env.rrs.put(cur.lc, qtype, fin, rank, self.now)
+                return (_rc.NOERROR, out + fin, [], None)
+            c = sets.get((cur.lc, _t.CNAME))
+            nxt = None
+            dn = self._dname_for(m, z, cur)
+            if dn is None and c is not None and cur.is_subdomain(z):
+                env.rrs.put(cur.lc, _t.CNAME, c[:1], rank, self.now)
+                out.append(c[0])
+                nxt = c[0].rdata.target
+            else:
+                if dn is not None:  # our own CNAME from the DNAME, not the server's
+                    out.append(dn)
+                    try:
+                        nxt = Name(cur.wire[: len(cur.wire) - len(dn.name.wire)] +
+                                   dn.rdata.target.wire)
+                    except Exception:
+                        raise Fail(EDE_OTHER, "DNAME substitution too long at %s" % cur)
+                    out.append(RR(cur, _t.CNAME, 1, dn.ttl, _CNAME(nxt)))  # RFC 6672 2.2
+            if nxt is None:
+                break
+            if len(nxt.wire) > 255:
+                raise Fail(EDE_OTHER, "DNAME substitution too long at %s" % cur)
+            cur = nxt
+            if not cur.is_subdomain(z):
+                return (_rc.NOERROR, out, [], cur)  # the chain leaves this zone: chase it
+        soa = self._soa(m, z, cur)
+        if m.rcode == _rc.NXDOMAIN:
+            return (_rc.NXDOMAIN, out, soa, None)
+        if soa or (m.aa and not out):
+            return (_rc.NOERROR, out, soa, None)  # NODATA (RFC 2308 2.2)
+        if out:
+            return (_rc.NOERROR, out, [], cur)  # chain without its end: ask for the rest
+        return None
+
+    def _dname_for(self, m, z, cur):
+        for r in m.answer:
+            if (r.rtype == _t.DNAME and r.rclass == 1 and cur.is_subdomain(r.name)
+                    and cur != r.name and r.name.is_subdomain(z)):
+                return r
+        return None
+
+    def _soa(self, m, z, cur):
+        for r in m.authority:
+            if (r.rtype == _t.SOA and r.rclass == 1 and r.name.is_subdomain(z)
+                    and cur.is_subdomain(r.name)):
+                t = r.ttl if r.ttl < r.rdata.minimum else r.rdata.minimum
+                if t > NEG_MAX_TTL_S:
+                    t = NEG_MAX_TTL_S
+                return [RR(r.name, r.rtype, r.rclass, t, r.rdata)]
+        return []
+
+    # --- asking the servers of a zone -------------------------------------------------------
+    def _ask_zone(self, d, sname, stype, depth):
+        """The answer (Message) of one of d's servers; Fail when none answers."""
+        tried = []
+        for _ in range(MAX_TRIES_PER_STEP):
+            ips = [ip for ip in d.ips()
+                   if ip not in tried and (d.zone.lc, ip) not in self.lame]
+            if not ips:
+                got = yield from self._find_addr(d, depth)
+                if not got:
+                    break
+                continue
+            ip = self.env.servers.order(ips, self.now)[0]
+            tried.append(ip)
+            m = yield from self._send(ip, sname, stype, d.zone)
+            if m is not None:
+                self.last_ip = ip
+                return m
+        raise Fail(EDE_NO_REACHABLE_AUTHORITY,
+                   "no server of %s answered for %s" % (d.zone, sname.lower()))
+
+    def _find_addr(self, d, depth):
+        """Look up the address of one more of d's NS names; True if one was found."""
+        if depth >= MAX_DEPTH:
+            return False
+        for n in d.unresolved():
+            k = d.zone.lc
+            done = self.ns_lookups.get(k, 0)
+            if done >= MAX_NS_LOOKUPS:
+                return False  # NXNSAttack: a few lookups per delegation, not one per NS
+            if n.lc in self.resolving or (k + n.lc) in self.ns_lookups:
+                continue  # an NS cycle, or already tried in this request
+            self.ns_lookups[k] = done + 1
+            self.ns_lookups[k + n.lc] = 1
+            self.resolving.append(n.lc)
+            try:
+                r = yield from self._resolve(n, _t.A, depth + 1)
+            except Fail as f:
+                if f.fatal:
+                    raise
+                r = None
+            self.resolving.remove(n.lc)
+            if r is not None and r.rcode == _rc.NOERROR:
+                for rr in r.answer:
+                    if rr.rtype == _t.A:
+                        d.add_addr(n, ipv4_to_text(rr.rdata.address))
+            if d.addrs.get(n.lc):
+                return True
+        return False
+
+    def _send(self, ip, sname, stype, zone):
+        """One question to one server (UDP, then TCP if truncated): Message or None."""
+        env = self.env
+        m = None
+        proto = UDP
+        while proto is not None:
+            if self.queries >= MAX_QUERIES:
+                raise Fail(EDE_OTHER, "more than %d upstream queries for %s" % (
+                    MAX_QUERIES, self.qname), True)
+            self.queries += 1
+            qn = Name(randomise_case(sname.wire, env.rng), sname.lc) if env.use0x20 else sname
+            rid = env.rng(2)
+            wire = rid + struct.pack(">HHHHH", 0, 1, 0, 0, 1) + qn.wire
+            wire += struct.pack(">HH", stype, 1) + _OPT
+            t = env.servers.timeout(ip, self.now) if proto == UDP else TCP_TIMEOUT_MS
+            self.log.append((zone.to_text(), sname.to_text(), stype, ip))
+            ev = yield Ask(ip, env.port_of(ip), wire, proto, t, qn, stype)
+            if ev[0] != "reply":
+                env.servers.bad(ip, self.now)
+                return None
+            m = ev[1]
+            if proto == UDP:
+                env.servers.good(ip, ev[2], self.now)
+            if m.tc and proto == UDP:
+                proto = TCP  # truncated: the same server over TCP (RFC 7766 5)
+            elif m.tc:
+                return None
+            else:
+                proto = None
+        return m
