@@ -13,6 +13,7 @@ import random
 import shutil
 import socket
 import sys
+import time
 
 import dns.exception
 import dns.message
@@ -40,6 +41,7 @@ ORIGIN = dns.name.from_text("example.com.")
 BOOT_TIMEOUT_S = 75  # power-on to "dnsbox ready" takes ~12-16 s under TCG; generous when loaded
 QUERY_TIMEOUT_S = 3.0
 PORT_TRIES = 5
+POLL_S = 0.2  # console polling interval
 NEW_PORT = 5300  # the port= written into dnsbox.txt for the second boot
 NEW_MAC = "02:00:00:00:a1:0e"
 A20_UBOOT_TIMEOUT_S = 30  # the A20 u-boot prints its model ~1 s after power-on
@@ -101,12 +103,28 @@ def check_answers(port, zone):
     assert r.answer == [expected(zone, "www.example.com.", dns.rdatatype.A)]
 
 
+def wait_any(guest, texts, timeout):
+    """The first console line holding one of texts, or None (timeout or qemu gone)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        console = guest.console()
+        for line in console.split("\n"):
+            if any(t in line for t in texts):
+                return line
+        if guest.proc.poll() is not None:
+            return None
+        time.sleep(POLL_S)
+    return None
+
+
 def wait_ready(guest):
-    line = guest.wait_for("dnsbox ready", BOOT_TIMEOUT_S)
-    if line is None:
+    """The ready line; fails at once if the firmware halts or exits instead."""
+    line = wait_any(guest, ("dnsbox ready", "HALTED:", "init: firmware exited"), BOOT_TIMEOUT_S)
+    if line is None or "dnsbox ready" not in line:
+        console = guest.console()
         guest.stop()
-        pytest.fail("no 'dnsbox ready' within %d s; console:\n%s" % (
-            BOOT_TIMEOUT_S, guest.console()[-4000:]))
+        pytest.fail("no 'dnsbox ready' within %d s (%s); console:\n%s" % (
+            BOOT_TIMEOUT_S, line or "timeout", console[-4000:]))
     return line
 
 
@@ -150,11 +168,12 @@ def test_a10_card_boots_and_follows_its_text_file(tmp_path):
     card_image.card_set(img, ["ip=10.0.2.300"])
     guest, fwd = boot(img, tmp_path, "2", [53])
     try:
-        halted = guest.wait_for("HALTED:", BOOT_TIMEOUT_S)
+        halted = wait_any(guest, ("HALTED:", "dnsbox ready", "init: firmware exited"),
+                          BOOT_TIMEOUT_S)
         console = guest.console()
     finally:
         guest.stop()
-    assert halted is not None and "ip" in halted, console[-3000:]
+    assert halted is not None and "HALTED:" in halted and "ip" in halted, console[-3000:]
     assert "boot variable ip=10.0.2.300" in console
     assert "dnsbox ready" not in console
 
