@@ -34,6 +34,7 @@ from dnsbox.wire import rdata as R  # noqa: E402
 from dnsbox.wire import types as T  # noqa: E402
 from dnsbox.wire.rr import RR, Question  # noqa: E402
 
+
 def loop(fn, n):
     for _ in range(n):
         fn()
@@ -132,7 +133,10 @@ def main(argv):
     import dns.version
 
     print("wire codec benchmark: CPU microseconds per message, best of 3 x %d calls" % n)
-    print("CPython %s, dnspython %s, MicroPython: %s" % (sys.version.split()[0], dns.version.version, binary))
+    print(
+        "CPython %s, dnspython %s, MicroPython: %s"
+        % (sys.version.split()[0], dns.version.version, binary)
+    )
     print()
     print("| operation | dnsbox CPython | dnspython CPython | ratio | dnsbox MicroPython |")
     print("|---|---:|---:|---:|---:|")

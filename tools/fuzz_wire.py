@@ -105,7 +105,9 @@ def mutate(rng, data, seeds):
         if op == 0 and n:  # flip bits of one byte
             b[rng.randrange(n)] ^= 1 << rng.randrange(8)
         elif op == 1 and n:  # set a byte to an interesting value
-            b[rng.randrange(n)] = rng.choice((0, 1, 0x3F, 0x40, 0x80, 0xC0, 0xC0 | rng.randrange(64), 0xFF))
+            b[rng.randrange(n)] = rng.choice(
+                (0, 1, 0x3F, 0x40, 0x80, 0xC0, 0xC0 | rng.randrange(64), 0xFF)
+            )
         elif op == 2 and n:  # drop a range
             i = rng.randrange(n)
             del b[i : i + rng.randint(1, 16)]
@@ -114,7 +116,9 @@ def mutate(rng, data, seeds):
             b[i:i] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 8)))
         elif op == 4 and n > 12:  # change a header count
             i = 4 + 2 * rng.randrange(4)
-            b[i : i + 2] = rng.choice((0, 1, 2, 3, 0xFFFF, rng.randrange(65536))).to_bytes(2, "big")
+            b[i : i + 2] = rng.choice((0, 1, 2, 3, 0xFFFF, rng.randrange(65536))).to_bytes(
+                2, "big"
+            )
         elif op == 5 and n:  # truncate
             del b[rng.randrange(n) :]
         elif op == 6 and n > 2:  # a compression pointer to a random offset
@@ -167,7 +171,10 @@ def run(seconds, max_inputs, seed, do_save=True, out=print):
                 findings[key] = buf
                 path = save(buf, str(e)) if do_save else "-"
                 out("FINDING %s -> %s" % (e, path))
-    out("%d inputs, %d decoded, %d rejected, %d findings" % (n, accepted, n - accepted, len(findings)))
+    out(
+        "%d inputs, %d decoded, %d rejected, %d findings"
+        % (n, accepted, n - accepted, len(findings))
+    )
     return n, findings
 
 

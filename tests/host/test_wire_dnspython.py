@@ -14,9 +14,7 @@ from dnsbox.wire import rdata as R
 from tests.host.test_wire_gen import KNOWN, UNKNOWN, message, rdata_of
 
 IN = dns.rdataclass.IN
-SETTINGS = settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @pytest.mark.parametrize("rtype", KNOWN + UNKNOWN)
@@ -83,8 +81,12 @@ def same_message(m, d, fold=False):
     ]
     ours, theirs = flat_ours(m), flat_dnspython(d)
     if fold:
-        ours = [[(f(a), b, c, e, sorted(f(x) for x in t)) for a, b, c, e, t in sec] for sec in ours]
-        theirs = [[(f(a), b, c, e, sorted(f(x) for x in t)) for a, b, c, e, t in sec] for sec in theirs]
+        ours = [
+            [(f(a), b, c, e, sorted(f(x) for x in t)) for a, b, c, e, t in sec] for sec in ours
+        ]
+        theirs = [
+            [(f(a), b, c, e, sorted(f(x) for x in t)) for a, b, c, e, t in sec] for sec in theirs
+        ]
     assert ours == theirs
     if d.edns < 0:
         assert m.edns is None

@@ -1,5 +1,6 @@
-"""(No tests here.) Hypothesis strategies shared by the wire host tests: dnspython rdata and messages of every
-type the codec knows, with names that share suffixes (so compression gets exercised)."""
+"""(No tests here.) Hypothesis strategies shared by the wire host tests: dnspython rdata and
+messages of every type the codec knows, with names that share suffixes (so compression gets
+exercised)."""
 
 import base64
 import struct
@@ -20,9 +21,9 @@ from hypothesis import strategies as st
 
 # A small pool of label bytes: shared suffixes compress; odd bytes test escapes.
 LABELS = [b"example", b"com", b"Www", b"mail", b"a", b"\x00", b"x.y", b'q"\\', b"*", b"\xc3\xa9"]
-label = st.one_of(
-    st.sampled_from(LABELS), st.binary(min_size=1, max_size=63)
-).filter(lambda b: 0 < len(b) <= 63)
+label = st.one_of(st.sampled_from(LABELS), st.binary(min_size=1, max_size=63)).filter(
+    lambda b: 0 < len(b) <= 63
+)
 
 
 @st.composite
@@ -84,13 +85,18 @@ def rdata_of(draw, t):
     if t == T.A:
         return _mk(t, ".".join(str(x) for x in draw(st.binary(min_size=4, max_size=4))))
     if t == T.AAAA:
-
         b = draw(
             st.one_of(
                 st.binary(min_size=16, max_size=16),
-                st.builds(lambda x: bytes(10) + b"\xff\xff" + x, st.binary(min_size=4, max_size=4)),
+                st.builds(
+                    lambda x: bytes(10) + b"\xff\xff" + x, st.binary(min_size=4, max_size=4)
+                ),
                 st.builds(lambda x: bytes(12) + x, st.binary(min_size=4, max_size=4)),
-                st.builds(lambda x, k: bytes(k) + x + bytes(14 - k), st.binary(min_size=2, max_size=2), st.integers(0, 14)),
+                st.builds(
+                    lambda x, k: bytes(k) + x + bytes(14 - k),
+                    st.binary(min_size=2, max_size=2),
+                    st.integers(0, 14),
+                ),
             )
         )
         return _mk(t, dns.ipv6.inet_ntoa(b))
@@ -102,18 +108,15 @@ def rdata_of(draw, t):
         nums = " ".join(str(draw(u32)) for _ in range(5))
         return _mk(t, "%s %s %s" % (_n(draw), _n(draw), nums))
     if t == T.TXT:
-
         strs = draw(st.lists(st.binary(max_size=255), min_size=1, max_size=3))
         return dns.rdtypes.ANY.TXT.TXT(IN, t, strs)
     if t == T.SRV:
         return _mk(t, "%d %d %d %s" % (draw(u16), draw(u16), draw(u16), _n(draw)))
     if t == T.NAPTR:
-
         return dns.rdtypes.IN.NAPTR.NAPTR(
             IN, t, draw(u16), draw(u16), _str(draw), _str(draw), _str(draw), draw(dname())
         )
     if t == T.CAA:
-
         tag = draw(st.text("abcdefghijklmnopqrstuvwxyz0123456789", min_size=1, max_size=15))
         return dns.rdtypes.ANY.CAA.CAA(IN, t, draw(u8), tag.encode(), _str(draw))
     if t in (T.DS, T.CDS):
@@ -168,17 +171,32 @@ def rdata_of(draw, t):
             return _mk(t, "0 " + target)
         parts = []
         if draw(st.booleans()):
-            alpn = draw(st.lists(st.sampled_from(["h2", "h3", "a,b", "x\\\\y", "dot"]), min_size=1, max_size=3))
+            alpn = draw(
+                st.lists(
+                    st.sampled_from(["h2", "h3", "a,b", "x\\\\y", "dot"]), min_size=1, max_size=3
+                )
+            )
             parts.append('alpn="%s"' % ",".join(_alpn_text(a) for a in alpn))
             if draw(st.booleans()):
                 parts.append("no-default-alpn")
         if draw(st.booleans()):
             parts.append("port=%d" % draw(u16))
         if draw(st.booleans()):
-            parts.append("ipv4hint=" + ",".join("%d.%d.%d.%d" % tuple(draw(st.binary(min_size=4, max_size=4))) for _ in range(draw(st.integers(1, 3)))))
+            parts.append(
+                "ipv4hint="
+                + ",".join(
+                    "%d.%d.%d.%d" % tuple(draw(st.binary(min_size=4, max_size=4)))
+                    for _ in range(draw(st.integers(1, 3)))
+                )
+            )
         if draw(st.booleans()):
-
-            parts.append("ipv6hint=" + ",".join(dns.ipv6.inet_ntoa(draw(st.binary(min_size=16, max_size=16))) for _ in range(draw(st.integers(1, 2)))))
+            parts.append(
+                "ipv6hint="
+                + ",".join(
+                    dns.ipv6.inet_ntoa(draw(st.binary(min_size=16, max_size=16)))
+                    for _ in range(draw(st.integers(1, 2)))
+                )
+            )
         if draw(st.booleans()):
             parts.append('dohpath="/dns-query{?dns}"')
         if draw(st.booleans()):
@@ -190,7 +208,11 @@ def rdata_of(draw, t):
             val = "".join("\\%03d" % c for c in v)
             parts.append("key%d" % k + ('="%s"' % val if v else ""))
         if parts and draw(st.booleans()):
-            keys = [p.split("=")[0] for p in parts if not p.startswith("key") and p != "no-default-alpn"]
+            keys = [
+                p.split("=")[0]
+                for p in parts
+                if not p.startswith("key") and p != "no-default-alpn"
+            ]
             if keys:
                 parts.append("mandatory=" + ",".join(sorted(set(keys))))
         return _mk(t, "%d %s %s" % (pri, target, " ".join(parts)))
@@ -260,11 +282,15 @@ def edns_options(draw):
     if draw(st.booleans()):
         opts.append(dns.edns.GenericOption(12, bytes(draw(st.integers(0, 20)))))
     if draw(st.booleans()):
-        opts.append(dns.edns.ECSOption("192.0.2.0", draw(st.integers(0, 32)), draw(st.integers(0, 32))))
+        opts.append(
+            dns.edns.ECSOption("192.0.2.0", draw(st.integers(0, 32)), draw(st.integers(0, 32)))
+        )
     if draw(st.booleans()):
         opts.append(dns.edns.GenericOption(11, struct.pack("!H", draw(u16))))
     if draw(st.booleans()):
-        opts.append(dns.edns.GenericOption(draw(st.integers(16, 65000)), draw(st.binary(max_size=8))))
+        opts.append(
+            dns.edns.GenericOption(draw(st.integers(16, 65000)), draw(st.binary(max_size=8)))
+        )
     return opts
 
 
@@ -273,7 +299,9 @@ def message(draw):
     m = dns.message.Message(id=draw(u16))
     m.flags = draw(st.integers(0, 0xFFFF)) & 0x87F0  # QR opcode(0) AA TC RD RA Z AD CD
     if draw(st.booleans()):
-        m.question.append(dns.rrset.RRset(draw(dname()), IN, draw(st.sampled_from(KNOWN + [255, 252]))))
+        m.question.append(
+            dns.rrset.RRset(draw(dname()), IN, draw(st.sampled_from(KNOWN + [255, 252])))
+        )
     for sec in (m.answer, m.authority, m.additional):
         seen = set()
         for _ in range(draw(st.integers(0, 3))):
@@ -292,4 +320,3 @@ def message(draw):
     else:
         m.set_rcode(draw(st.integers(0, 15)))
     return m
-

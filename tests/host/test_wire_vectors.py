@@ -54,7 +54,10 @@ EXAMPLES = [
             "ijfUppn1UaNvv4w=="
         ],
     ),
-    ("NSEC3", ["1 1 12 aabbccdd 2t7b4g4vsa5smi47k61mv5bv1a22bojr MX DNSKEY NS SOA NSEC3PARAM RRSIG"]),
+    (
+        "NSEC3",
+        ["1 1 12 aabbccdd 2t7b4g4vsa5smi47k61mv5bv1a22bojr MX DNSKEY NS SOA NSEC3PARAM RRSIG"],
+    ),
     ("NSEC3PARAM", ["1 0 12 aabbccdd", "1 0 0 -"]),
     ("TLSA", ["3 1 1 " + "0d6fce3368d2dc9a1c6f3b6ef35a0b8b3ef0c3e1ed79d86cf5a44fd51f0a1a0a"]),
     ("CDS", ["0 0 0 00"]),  # RFC 8078 4: delete
@@ -145,32 +148,55 @@ def vectors():
     # a referral with glue and compression everywhere allowed
     m = dns.message.make_response(dns.message.make_query("www.sub.example.com.", "A"))
     m.id = 7
-    m.authority.append(dns.rrset.from_text_list("sub.example.com.", 86400, "IN", "NS", ["ns1.sub.example.com.", "ns2.sub.example.com."]))
-    m.additional.append(dns.rrset.from_text_list("ns1.sub.example.com.", 86400, "IN", "A", ["192.0.2.53"]))
-    m.additional.append(dns.rrset.from_text_list("ns2.sub.example.com.", 86400, "IN", "AAAA", ["2001:db8::53"]))
-    out.append(("msg-referral.txt", "referral with glue and EDNS", "ok", m, m.to_wire(want_shuffle=False)))
+    m.authority.append(
+        dns.rrset.from_text_list(
+            "sub.example.com.", 86400, "IN", "NS", ["ns1.sub.example.com.", "ns2.sub.example.com."]
+        )
+    )
+    m.additional.append(
+        dns.rrset.from_text_list("ns1.sub.example.com.", 86400, "IN", "A", ["192.0.2.53"])
+    )
+    m.additional.append(
+        dns.rrset.from_text_list("ns2.sub.example.com.", 86400, "IN", "AAAA", ["2001:db8::53"])
+    )
+    out.append(
+        ("msg-referral.txt", "referral with glue and EDNS", "ok", m, m.to_wire(want_shuffle=False))
+    )
     # a query with cookie, ECS, padding, NSID and an unknown option
-    q = dns.message.make_query("Example.COM.", "SOA", use_edns=0, want_dnssec=True, payload=1232, options=[
-        dns.edns.CookieOption(b"\x01\x02\x03\x04\x05\x06\x07\x08", b""),
-        dns.edns.ECSOption("192.0.2.0", 24, 0),
-        dns.edns.NSIDOption(b""),
-        dns.edns.GenericOption(12, b"\x00" * 5),
-        dns.edns.GenericOption(65001, b"\xab"),
-    ])
+    q = dns.message.make_query(
+        "Example.COM.",
+        "SOA",
+        use_edns=0,
+        want_dnssec=True,
+        payload=1232,
+        options=[
+            dns.edns.CookieOption(b"\x01\x02\x03\x04\x05\x06\x07\x08", b""),
+            dns.edns.ECSOption("192.0.2.0", 24, 0),
+            dns.edns.NSIDOption(b""),
+            dns.edns.GenericOption(12, b"\x00" * 5),
+            dns.edns.GenericOption(65001, b"\xab"),
+        ],
+    )
     q.id = 0xBEEF
-    out.append(("msg-query-options.txt", "query with EDNS options (case kept)", "ok", q, q.to_wire()))
+    out.append(
+        ("msg-query-options.txt", "query with EDNS options (case kept)", "ok", q, q.to_wire())
+    )
     # an NXDOMAIN with BADCOOKIE extended rcode and EDE
     r = dns.message.make_response(dns.message.make_query("x.example.", "A", use_edns=0))
     r.id = 9
     r.set_rcode(dns.rcode.BADCOOKIE)
     r.use_edns(0, 0, 1232, options=[dns.edns.EDEOption(23, "cookie")])
-    out.append(("msg-badcookie.txt", "BADCOOKIE (extended rcode 23) with EDE 23", "ok", r, r.to_wire()))
+    out.append(
+        ("msg-badcookie.txt", "BADCOOKIE (extended rcode 23) with EDE 23", "ok", r, r.to_wire())
+    )
     # a truncated UDP response: the buffer ends inside the third answer record
     big = _response("big.example.", "TXT", ['"%s"' % (c * 200) for c in "xyz"])
     big.flags |= dns.flags.TC
     w = big.to_wire(want_shuffle=False)
     cut = w[: len(w) - 50]
-    out.append(("msg-truncated.txt", "TC response cut inside the 3rd TXT record", "partial 2", big, cut))
+    out.append(
+        ("msg-truncated.txt", "TC response cut inside the 3rd TXT record", "partial 2", big, cut)
+    )
     return out
 
 
@@ -178,7 +204,8 @@ def render(fname, desc, expect, m, w):
     texts = _rr_texts(m)
     n_ok = len(texts) if expect == "ok" else int(expect.split()[1])
     head = [
-        "# %s (made with dnspython %s by tests/host/test_wire_vectors.py)" % (desc, dns.version.version),
+        "# %s (made with dnspython %s by tests/host/test_wire_vectors.py)"
+        % (desc, dns.version.version),
         "# expect: %s" % expect,
     ]
     head += ["# rr %s" % t for t in texts[:n_ok]]

@@ -13,10 +13,13 @@ from tests.unit.helpers import raises, unhex
 def opt_query(opt_rdata_hex, ttl_hex="00008000", payload_hex="04d0"):
     # id 1, no flags, QD=1 (root A IN), AR=1: OPT with the given TTL field and rdata
     rd = unhex(opt_rdata_hex)
-    return unhex(
-        "0001 0000 0001 0000 0000 0001  00 0001 0001  00 0029 %s %s %04x"
-        % (payload_hex, ttl_hex, len(rd))
-    ) + rd
+    return (
+        unhex(
+            "0001 0000 0001 0000 0000 0001  00 0001 0001  00 0029 %s %s %04x"
+            % (payload_hex, ttl_hex, len(rd))
+        )
+        + rd
+    )
 
 
 def test_opt_fields():
@@ -59,12 +62,18 @@ def test_each_option_decoded_and_reencoded():
 def test_options_built_by_hand():
     m = M.Message(7)
     m.question.append(Question(N.ROOT, T.NS))
-    m.edns = E.Edns(1232, do=True, options=[E.Cookie(b"12345678"), E.TCPKeepalive(), (65000, b"x")])
+    m.edns = E.Edns(
+        1232, do=True, options=[E.Cookie(b"12345678"), E.TCPKeepalive(), (65000, b"x")]
+    )
     w = M.encode(m)
     # OPT: root, type 41, payload 1232, DO, rdlength 21 = (4 + 8) + (4 + 0) + (4 + 1)
-    assert w.endswith(unhex("00 0029 04d0 00008000 0015  000a 0008 3132333435363738  000b 0000  fde8 0001 78"))
+    assert w.endswith(
+        unhex("00 0029 04d0 00008000 0015  000a 0008 3132333435363738  000b 0000  fde8 0001 78")
+    )
     got = M.decode(w).edns
-    assert got == m.edns.__class__(1232, do=True, options=[E.Cookie(b"12345678"), E.TCPKeepalive(), E.Option(65000, b"x")])
+    assert got == m.edns.__class__(
+        1232, do=True, options=[E.Cookie(b"12345678"), E.TCPKeepalive(), E.Option(65000, b"x")]
+    )
 
 
 def test_bad_options_rejected():

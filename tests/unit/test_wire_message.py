@@ -51,7 +51,9 @@ def _response():
     for a in ("192.0.2.1", "192.0.2.2"):
         r.answer.append(RR(www, T.A, T.CLASS_IN, 300, R.from_text(T.A, a, o)))
     r.authority.append(RR(o, T.NS, T.CLASS_IN, 3600, R.from_text(T.NS, "ns1", o)))
-    r.additional.append(RR(nm("ns1.example.com."), T.A, T.CLASS_IN, 3600, R.from_text(T.A, "192.0.2.53", o)))
+    r.additional.append(
+        RR(nm("ns1.example.com."), T.A, T.CLASS_IN, 3600, R.from_text(T.A, "192.0.2.53", o))
+    )
     r.edns = E.Edns(1232)
     return r
 
@@ -73,7 +75,9 @@ def test_encode_compresses_names():
     )
     assert w == want
     m = M.decode(w)
-    assert m.aa and m.qr and len(m.answer) == 2 and m.answer[1].rdata.address == b"\xc0\x00\x02\x02"
+    assert (
+        m.aa and m.qr and len(m.answer) == 2 and m.answer[1].rdata.address == b"\xc0\x00\x02\x02"
+    )
     assert m.authority[0].rdata.target == nm("ns1.example.com.")
 
 
@@ -145,6 +149,8 @@ def test_bytearray_and_memoryview_input():
     w = unhex(QUERY)
     for b in (bytearray(w), memoryview(w), memoryview(bytearray(w))[0:]):
         m = M.decode(b)
-        assert m.question[0].name == nm("www.example.com.") and type(m.question[0].name.wire) is bytes
+        assert (
+            m.question[0].name == nm("www.example.com.") and type(m.question[0].name.wire) is bytes
+        )
         p = M.decode_question(b)
         assert p.qname == nm("www.example.com.") and p.id == 0x1234 and p.edns.payload == 1232

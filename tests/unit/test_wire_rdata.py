@@ -13,7 +13,12 @@ CASES = [
     (T.A, "192.0.2.1", None, "c0000201"),
     (T.AAAA, "2001:db8::1", None, "20010db8 00000000 00000000 00000001"),
     (T.AAAA, "::ffff:192.0.2.1", None, "00000000 00000000 0000ffff c0000201"),
-    (T.AAAA, "2001:DB8:0:0:1:0:0:1", "2001:db8::1:0:0:1", "20010db8 0000 0000 0001 0000 0000 0001"),
+    (
+        T.AAAA,
+        "2001:DB8:0:0:1:0:0:1",
+        "2001:db8::1:0:0:1",
+        "20010db8 0000 0000 0001 0000 0000 0001",
+    ),
     (T.NS, "ns1", "ns1.example.com.", "03 6e7331 07 6578616d706c65 03 636f6d 00"),
     (T.CNAME, "@", "example.com.", "07 6578616d706c65 03 636f6d 00"),
     (T.PTR, "host.example.", None, "04 686f7374 07 6578616d706c65 00"),
@@ -39,8 +44,12 @@ CASES = [
     ),
     (T.CAA, '0 issue "ca.example.net"', None, "00 05 6973737565 63612e6578616d706c652e6e6574"),
     (T.CAA, '128 tbs ""', None, "80 03 746273"),
-    (T.DS, "60485 5 1 2BB183AF5F22588179A53B0A98631FAD1A292118", "60485 5 1 2bb183af5f22588179a53b0a98631fad1a292118",
-     "ec45 05 01 2bb183af5f22588179a53b0a98631fad1a292118"),
+    (
+        T.DS,
+        "60485 5 1 2BB183AF5F22588179A53B0A98631FAD1A292118",
+        "60485 5 1 2bb183af5f22588179a53b0a98631fad1a292118",
+        "ec45 05 01 2bb183af5f22588179a53b0a98631fad1a292118",
+    ),
     (T.CDS, "0 0 0 00", None, "0000 00 00 00"),
     (T.DNSKEY, "256 3 ECDSAP256SHA256 AQID BA==", "256 3 13 AQIDBA==", "0100 03 0d 01020304"),
     (T.CDNSKEY, "0 3 0 AA==", None, "0000 03 00 00"),
@@ -94,7 +103,9 @@ def test_text_wire_pairs():
 
 def test_attributes_used_by_other_components():
     soa = R.from_text(T.SOA, "ns1 admin 1 2 3 4 55", ORIGIN)
-    assert soa.mname.to_text() == "ns1.example.com." and soa.rname.to_text() == "admin.example.com."
+    assert (
+        soa.mname.to_text() == "ns1.example.com." and soa.rname.to_text() == "admin.example.com."
+    )
     assert (soa.serial, soa.refresh, soa.retry, soa.expire, soa.minimum) == (1, 2, 3, 4, 55)
     mx = R.from_text(T.MX, "5 mx", ORIGIN)
     assert mx.preference == 5 and mx.exchange == N.from_text("MX.example.com.")

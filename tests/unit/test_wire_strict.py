@@ -29,7 +29,11 @@ def test_pointer_forward_rejected():
 
 
 def test_pointer_to_itself_rejected():
-    bad("abcd 0100 0001 0000 0000 0000  c00c 0001 0001  # offset 12: pointer to 12", 12, "backwards")
+    bad(
+        "abcd 0100 0001 0000 0000 0000  c00c 0001 0001  # offset 12: pointer to 12",
+        12,
+        "backwards",
+    )
 
 
 def test_pointer_loop_rejected():
@@ -115,7 +119,11 @@ def test_opt_only_once():
 
 
 def test_opt_owner_must_be_root():
-    bad("abcd 0100 0000 0000 0000 0001  01 61 00 0029 1000 00000000 0000  # OPT owned by a.", 12, "root")
+    bad(
+        "abcd 0100 0000 0000 0000 0001  01 61 00 0029 1000 00000000 0000  # OPT owned by a.",
+        12,
+        "root",
+    )
 
 
 def test_opt_option_overrunning_rdata():
@@ -182,6 +190,10 @@ def test_rdata_past_end_is_short():
     e = raises(
         ShortError,
         M.decode,
-        unhex(HDR_Q.replace("0000 0000 0000", "0001 0000 0000") + Q_ROOT_A + "00 0001 0001 00000000 0004 c000"),
+        unhex(
+            HDR_Q.replace("0000 0000 0000", "0001 0000 0000")
+            + Q_ROOT_A
+            + "00 0001 0001 00000000 0004 c000"
+        ),
     )
     assert e.offset == 26  # the rdlength field

@@ -54,7 +54,9 @@ class DS(B.Rdata):
         if self.digest_type == 0 and ln is None:
             raise ValueError("digest type 0 is reserved")
         if ln is not None and len(self.digest) != ln:
-            raise ValueError("digest length %d wrong for digest type %d" % (len(self.digest), digest_type))
+            raise ValueError(
+                "digest length %d wrong for digest type %d" % (len(self.digest), digest_type)
+            )
 
     def to_wire(self):
         return struct.pack("!HBB", self.key_tag, self.algorithm, self.digest_type) + self.digest
@@ -184,8 +186,16 @@ class RRSIG(B.Rdata):
     rtype = RT.RRSIG
 
     def __init__(
-        self, type_covered, algorithm, labels, original_ttl, expiration, inception, key_tag,
-        signer, signature
+        self,
+        type_covered,
+        algorithm,
+        labels,
+        original_ttl,
+        expiration,
+        inception,
+        key_tag,
+        signer,
+        signature,
     ):
         self.type_covered = B.check_uint(type_covered, 16, "type covered")
         self.algorithm = B.check_uint(algorithm, 8, "algorithm")
@@ -407,7 +417,10 @@ class NSEC3(NSEC3PARAM):
 
     def to_wire(self):
         return (
-            self._head() + self.salt + bytes((len(self.next),)) + self.next
+            self._head()
+            + self.salt
+            + bytes((len(self.next),))
+            + self.next
             + bitmap_to_wire(self.types)
         )
 

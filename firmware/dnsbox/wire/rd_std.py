@@ -83,9 +83,7 @@ def ipv6_to_text(b):
         if best_start == 0 and (best_len == 6 or (best_len == 5 and chunks[5] == "ffff")):
             prefix = "::" if best_len == 6 else "::ffff:"
             return prefix + ipv4_to_text(b[12:])
-        return (
-            ":".join(chunks[:best_start]) + "::" + ":".join(chunks[best_start + best_len :])
-        )
+        return ":".join(chunks[:best_start]) + "::" + ":".join(chunks[best_start + best_len :])
     return ":".join(chunks)
 
 

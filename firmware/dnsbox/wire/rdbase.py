@@ -1,6 +1,5 @@
 """Base of every rdata class, the RFC 3597 generic rdata, and helpers for the families."""
 
-import struct
 
 from dnsbox.wire import name as _name
 from dnsbox.wire import text as _text

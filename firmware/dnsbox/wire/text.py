@@ -1,4 +1,4 @@
-"""Presentation-format helpers shared by the rdata families: tokens, numbers, strings, encodings."""
+"""Presentation-format helpers shared by the rdata families: tokens, numbers, strings, codes."""
 
 import binascii
 
