@@ -13,6 +13,7 @@ Both are bounded (named limits); `now` is passed in (ms).
 """
 
 from dnsbox.compat import const
+from dnsbox.wire.rr import RR
 
 MAX_DELEGATIONS = const(2048)  # zone cuts remembered
 MAX_RRSETS = const(4096)  # RRsets remembered
@@ -124,7 +125,11 @@ class RRCache:
         if e[0] <= now:
             del self.sets[k]
             return None
-        return e[2]
+        left = (e[0] - now) // 1000  # TTLs counted down while cached
+        out = []
+        for r in e[2]:
+            out.append(r if r.ttl <= left else RR(r.name, r.rtype, r.rclass, left, r.rdata))
+        return out
 
     def put(self, lname, rtype, rrs, rank, now):
         if not rrs:

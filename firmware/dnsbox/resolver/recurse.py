@@ -1,0 +1,253 @@
+"""The recursive resolver's client side: the same interface as dnsbox.resolver.forward.Forwarder,
+so the socket glue (dnsbox.net.upstream.Resolver) drives either unchanged.
+
+  query(q, proto, client, ip, now)       a client's query -> response bytes now, or None
+  upstream_reply(token, data, src, now)  bytes that arrived on an attempt's socket
+  upstream_failed(token, reason, now)    that socket failed
+  tick(now); next_deadline()             timers
+and self.actions, emptied by the glue: ("send", token, ip, port, wire, proto), ("done", token),
+("answer", client, proto, bytes). No sockets, no clock: `now` (ms) and `rng` are passed in.
+
+Per query: zones first (to everyone), then allowed clients only (others REFUSED): local names,
+the response cache, failures cached briefly (RFC 9520), then one Iteration per distinct question
+(identical questions in flight are resolved once). An Iteration has at most one query out at a
+time; every query gets a fresh ID and 0x20 case (iterate.py) and, in the glue, a fresh port.
+"""
+
+from dnsbox.compat import const
+from dnsbox.resolver.cache import Cache, ttl_offsets
+from dnsbox.resolver.delegation import RRCache
+from dnsbox.resolver.forward import error, header_ok, render
+from dnsbox.resolver.iterate import (EDE_NO_REACHABLE_AUTHORITY, EDE_OTHER, FAIL_TTL_S, Ask,
+                                      Env, Iteration, Result)
+from dnsbox.resolver.local import Local, allowed, under
+from dnsbox.resolver.servers import Servers
+from dnsbox.wire import message as _msg
+from dnsbox.wire import rcode as _rc
+from dnsbox.wire import types as _t
+from dnsbox.wire.errors import WireError
+from dnsbox.wire.name import Name
+from dnsbox.wire.rr import Question
+
+UDP = const(0)
+TCP = const(1)
+UDP_PLAIN = const(512)
+MAX_INFLIGHT = const(64)  # questions being resolved at once; more get SERVFAIL at once
+MAX_WAITERS = const(32)  # clients waiting for one question
+MAX_RESOLVE_MS = const(10000)  # a question still unresolved after this gets SERVFAIL
+MAX_FAILS = const(256)  # failures remembered (RFC 9520); the oldest half is dropped when full
+
+
+class Pending:
+    def __init__(self, key, it, now):
+        self.key = key
+        self.it = it
+        self.waiters = []
+        self.tok = 0
+        self.deadline = 0
+        self.started = now
+
+
+class Recursor:
+    """settings: dnsbox.config.Config (local names, cache_size); nets: allowed client networks;
+    hints: [(ns name text, ip text, port)]; port: port of servers learnt from referrals."""
+
+    def __init__(self, settings, nets, rng, hints, auth=None, zones=(), cache=None, port=53):
+        self.env = Env(hints, rng, Servers(), None, RRCache(), port)
+        self.local = Local(settings)
+        self.nets = nets
+        self.auth = auth
+        self.zones = list(zones)
+        self.cache = cache if cache is not None else Cache(settings.cache_size)
+        self.fails = {}  # key -> (until ms, (ede code, text))
+        self.inflight = {}
+        self.tokens = {}
+        self.next_token = 1
+        self.actions = []
+        self.stats = {"resolved": 0, "upstream": 0, "ignored": 0, "refused": 0,
+                      "servfail": 0, "joined": 0, "failcache": 0}
+
+    # --- client queries ---------------------------------------------------------------------
+    def query(self, q, proto, client, ip, now):
+        n = len(q)
+        if (n >= 17 and (q[2] & 0xF9) == 1 and not q[3] & 0x50 and q[5] == 1
+                and not q[4] | q[6] | q[7] | q[8] | q[9] | q[10] | q[11] and proto == UDP):
+            if allowed(self.nets, ip):  # the cache hit path (as the forwarder's)
+                img = self.cache.get(q[12:], now)
+                if img is not None and len(img) <= UDP_PLAIN - 2:
+                    return q[:2] + img
+        qend, payload = header_ok(q)
+        if qend > 0 and allowed(self.nets, ip):
+            img = self.cache.get(q[12:qend], now)
+            if img is not None:
+                return render(img, q[:2], q[12:qend], (q[2] << 8) | q[3], payload, proto)
+        return self._slow(q, proto, client, ip, now)
+
+    def _slow(self, q, proto, client, ip, now):
+        if len(q) < 12 or q[2] & 0x80:
+            return None
+        try:
+            p = _msg.decode_question(q)
+        except WireError:
+            return error(q[:2], (q[2] << 8) | q[3], b"", _rc.FORMERR, -1)
+        payload = -1 if p.edns is None else p.edns.payload
+        qbytes = q[12 : p.question_end]
+        if p.opcode() != 0:
+            return error(q[:2], p.flags, qbytes, _rc.NOTIMP, payload)
+        if p.qdcount != 1 or p.ancount or p.nscount or p.other:
+            return error(q[:2], p.flags, qbytes, _rc.FORMERR, payload)
+        if p.edns is not None and p.edns.version != 0:
+            return error(q[:2], p.flags, qbytes, _rc.BADVERS, payload)
+        if p.tsig_off >= 0:
+            return error(q[:2], p.flags, qbytes, _rc.REFUSED, payload)
+        lname = p.qname.lc
+        if self.auth is not None and (p.qclass != _t.CLASS_IN or self._in_zones(lname)):
+            r = self.auth.handle(q, proto)
+            if r is not None and len(r) > 3 and allowed(self.nets, ip):
+                r = bytearray(r)
+                r[3] |= 0x80
+                r = bytes(r)
+            return r
+        if not allowed(self.nets, ip):
+            self.stats["refused"] += 1
+            return error(q[:2], p.flags, qbytes, _rc.REFUSED, payload)
+        if p.qclass != _t.CLASS_IN or p.qtype in (_t.AXFR, _t.IXFR, _t.OPT, _t.TSIG, _t.ANY):
+            return error(q[:2], p.flags, qbytes, _rc.REFUSED if p.qclass != _t.CLASS_IN
+                         else _rc.NOTIMP, payload)
+        if not self.local.empty:
+            loc = self.local.lookup(lname, p.qtype)
+            if loc is not None:
+                m = _msg.Message(p.id, p.flags & 0x7910)
+                m.qr = m.aa = m.ra = True
+                m.rcode = loc[0]
+                m.question.append(Question(p.qname, p.qtype, p.qclass))
+                m.answer = loc[1]
+                return render(_msg.encode(m)[2:], q[:2], qbytes, p.flags, payload, proto)
+        key = lname + qbytes[-4:]
+        img = self.cache.get(key, now)
+        if img is not None:
+            return render(img, q[:2], qbytes, p.flags, payload, proto)
+        f = self.fails.get(key)
+        if f is not None:
+            if f[0] > now:
+                self.stats["failcache"] += 1
+                return error(q[:2], p.flags, qbytes, _rc.SERVFAIL, payload, f[1])
+            del self.fails[key]
+        w = (client, proto, q[:2], qbytes, p.flags, payload)
+        pend = self.inflight.get(key)
+        if pend is not None:
+            if len(pend.waiters) >= MAX_WAITERS:
+                return error(q[:2], p.flags, qbytes, _rc.SERVFAIL, payload,
+                             (EDE_OTHER, "too many clients waiting for this question"))
+            pend.waiters.append(w)
+            self.stats["joined"] += 1
+            return None
+        if len(self.inflight) >= MAX_INFLIGHT:
+            return error(q[:2], p.flags, qbytes, _rc.SERVFAIL, payload,
+                         (EDE_OTHER, "too many questions being resolved"))
+        it = Iteration(self.env, Name(lname, lname), p.qtype, now)
+        pend = Pending(key, it, now)
+        pend.waiters.append(w)
+        self.inflight[key] = pend
+        self.stats["resolved"] += 1
+        self._drive(pend, it.start(now), now)
+        if pend.key not in self.inflight and self.actions and self.actions[-1][0] == "answer":
+            a = self.actions.pop()  # answered from the caches at once
+            return a[3]
+        return None
+
+    def _in_zones(self, lname):
+        for z in self.zones:
+            if under(lname, z):
+                return True
+        return False
+
+    # --- iterations -------------------------------------------------------------------------
+    def _drive(self, pend, act, now):
+        if pend.tok:
+            self.tokens.pop(pend.tok, None)
+            self.actions.append(("done", pend.tok))
+            pend.tok = 0
+        if isinstance(act, Ask):
+            tok = self.next_token
+            self.next_token += 1
+            pend.tok = tok
+            self.tokens[tok] = pend
+            pend.deadline = now + act.timeout
+            self.stats["upstream"] += 1
+            self.actions.append(("send", tok, act.ip, act.port, act.wire, act.proto))
+            return
+        self._finish(pend, act, now)
+
+    def _finish(self, pend, res, now):
+        self.inflight.pop(pend.key, None)
+        if res.rcode == _rc.SERVFAIL:
+            self.stats["servfail"] += 1
+            if len(self.fails) >= MAX_FAILS:
+                old = sorted([(v[0], k) for k, v in self.fails.items()])
+                for _u, k in old[: len(old) // 2]:
+                    del self.fails[k]
+            if res.life > 0:
+                self.fails[pend.key] = (now + res.life * 1000, res.ede)
+            for c, proto, qid, qbytes, flags, payload in pend.waiters:
+                self.actions.append(("answer", c, proto,
+                                     error(qid, flags, qbytes, _rc.SERVFAIL, payload, res.ede)))
+            return
+        it = pend.it
+        m = _msg.Message(0, 0x8180)
+        m.rcode = res.rcode
+        m.question.append(Question(it.qname, it.qtype, _t.CLASS_IN))
+        m.answer = res.answer
+        m.authority = res.authority
+        img = _msg.encode(m)[2:]
+        if res.life > 0:
+            pairs = []
+            for o in ttl_offsets(img, 10 + len(pend.key)):
+                pairs.append(o)
+                pairs.append((img[o] << 24) | (img[o + 1] << 16) | (img[o + 2] << 8) | img[o + 3])
+            self.cache.put(pend.key, img, tuple(pairs), res.life, now, 1)
+        for c, proto, qid, qbytes, flags, payload in pend.waiters:
+            self.actions.append(("answer", c, proto, render(img, qid, qbytes, flags, payload,
+                                                            proto)))
+
+    def upstream_reply(self, token, data, src, now):
+        pend = self.tokens.get(token)
+        if pend is None or pend.tok != token:
+            return
+        act = pend.it.reply(data, src, now)
+        if act is None:
+            self.stats["ignored"] += 1
+            return  # not the answer to that query: the wait goes on
+        self._drive(pend, act, now)
+
+    def upstream_failed(self, token, reason, now):
+        pend = self.tokens.get(token)
+        if pend is None or pend.tok != token:
+            return
+        self._drive(pend, pend.it.failed(now, reason), now)
+
+    def tick(self, now):
+        for pend in list(self.inflight.values()):
+            if now - pend.started >= MAX_RESOLVE_MS:
+                if pend.tok:
+                    self.tokens.pop(pend.tok, None)
+                    self.actions.append(("done", pend.tok))
+                    pend.tok = 0
+                self._finish(pend, _iterate_fail("resolution took longer than %d ms" %
+                                                 MAX_RESOLVE_MS), now)
+            elif pend.tok and now >= pend.deadline:
+                self._drive(pend, pend.it.failed(now, "timed out"), now)
+
+    def next_deadline(self):
+        d = -1
+        for pend in self.inflight.values():
+            t = pend.deadline if pend.tok else pend.started + MAX_RESOLVE_MS
+            if pend.started + MAX_RESOLVE_MS < t:
+                t = pend.started + MAX_RESOLVE_MS
+            if d < 0 or t < d:
+                d = t
+        return d
+
+
+def _iterate_fail(text):
+    return Result(_rc.SERVFAIL, [], [], (EDE_NO_REACHABLE_AUTHORITY, text), FAIL_TTL_S)

@@ -1,0 +1,230 @@
+#!/usr/bin/env python3
+"""The mini-Internet for the recursive resolver's tests: real name servers on loopback.
+
+One NSD (Debian package `nsd`) per address in tests/testnet/servers.txt, each on its own
+127.0.0.x (x >= 100, clear of other services) port 53, serving the test root, TLDs and leaf
+zones in tests/testnet/; plus one fake server (127.0.0.110, this file) for poison.test. that
+adds out-of-bailiwick records to every answer. 127.0.0.103 (ns2.test.) is deliberately dead.
+The root hints for resolvers: 127.0.0.101 (HINTS).
+
+  python3 tools/testnet.py run      start everything, print the hints, serve until Ctrl-C
+  python3 tools/testnet.py poison   the poisoning server alone (used by `run`)
+From Python: net = TestNet(); net.start(); ...; net.stop()  (processes stopped by PID).
+Runtime files go under build/testnet/. Loopback only; every wait is bounded.
+"""
+import os
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ZONES = os.path.join(ROOT, "tests", "testnet")
+RUN = os.path.join(ROOT, "build", "testnet")
+PORT = 53
+HINTS = "127.0.0.101"
+POISON_IP = "127.0.0.110"
+START_S = 20  # seconds a server may take to answer its first query
+POISON_MAX_S = 3600  # the poisoning server exits after this long even if nobody stops it
+
+
+def servers():
+    """[(ip, [(origin, path)])] from servers.txt."""
+    out = []
+    with open(os.path.join(ZONES, "servers.txt")) as f:
+        for line in f:
+            line = line.split("#", 1)[0].split()
+            if not line:
+                continue
+            zs = []
+            for fn in line[1:]:
+                origin = "." if fn == "root.zone" else fn[: -len("zone")]
+                zs.append((origin, os.path.join(ZONES, fn)))
+            out.append((line[0], zs))
+    return out
+
+
+def _query(name, qtype=6):
+    qid = int.from_bytes(os.urandom(2), "big")
+    q = struct.pack(">HHHHHH", qid, 0, 1, 0, 0, 0)
+    for lab in name.strip(".").split("."):
+        if lab:
+            q += bytes((len(lab),)) + lab.encode()
+    return q + b"\x00" + struct.pack(">HH", qtype, 1)
+
+
+def answers(ip, name, port=PORT, timeout=0.5):
+    """True if ip answers a SOA query for name (any rcode)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(timeout)
+    try:
+        s.sendto(_query(name), (ip, port))
+        return len(s.recv(4096)) >= 12
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+class TestNet:
+    def __init__(self, run_dir=RUN, port=PORT):
+        self.run_dir = run_dir
+        self.port = port
+        self.procs = []  # (what, Popen)
+
+    def start(self):
+        if not os.path.exists("/usr/sbin/nsd"):
+            raise RuntimeError("nsd is not installed (apt-get install nsd)")
+        os.makedirs(self.run_dir, exist_ok=True)
+        try:
+            for ip, zones in servers():
+                if answers(ip, zones[0][0], self.port, 0.2):
+                    raise RuntimeError("%s port %d is already taken" % (ip, self.port))
+                self._nsd(ip, zones)
+            self._poison()
+            for ip, zones in servers():
+                self._wait(ip, zones[0][0])
+            self._wait(POISON_IP, "poison.test.")
+        except Exception:
+            self.stop()
+            raise
+        return self
+
+    def _nsd(self, ip, zones):
+        d = os.path.join(self.run_dir, ip)
+        os.makedirs(d, exist_ok=True)
+        conf = [
+            "server:",
+            "  ip-address: %s" % ip,
+            "  port: %d" % self.port,
+            "  do-ip6: no",
+            "  server-count: 1",
+            "  reuseport: no",
+            '  username: ""',
+            '  chroot: ""',
+            '  zonesdir: ""',
+            '  database: ""',
+            '  zonelistfile: "%s/zone.list"' % d,
+            '  xfrdfile: "%s/xfrd.state"' % d,
+            '  xfrdir: "%s"' % d,
+            '  pidfile: "%s/nsd.pid"' % d,
+            '  logfile: "%s/nsd.log"' % d,
+            "  verbosity: 1",
+            "  hide-version: yes",
+            "  minimal-responses: no",
+            "  refuse-any: yes",
+            "  rrl-ratelimit: 0",
+            "  rrl-whitelist-ratelimit: 0",
+            "remote-control:",
+            "  control-enable: no",
+        ]
+        for origin, path in zones:
+            conf += ["zone:", '  name: "%s"' % origin, '  zonefile: "%s"' % path]
+        cf = os.path.join(d, "nsd.conf")
+        with open(cf, "w") as f:
+            f.write("\n".join(conf) + "\n")
+        p = subprocess.Popen(["/usr/sbin/nsd", "-d", "-c", cf], stdout=subprocess.DEVNULL,
+                             stderr=open(os.path.join(d, "stderr"), "w"))
+        self.procs.append(("nsd " + ip, p))
+
+    def _poison(self):
+        p = subprocess.Popen([sys.executable, os.path.abspath(__file__), "poison",
+                              POISON_IP, str(self.port)], stdout=subprocess.DEVNULL)
+        self.procs.append(("poison " + POISON_IP, p))
+
+    def _wait(self, ip, name):
+        end = time.time() + START_S
+        while time.time() < end:
+            if answers(ip, name, self.port):
+                return
+            time.sleep(0.1)
+        raise RuntimeError("%s did not answer within %d s (see %s)" % (ip, START_S, self.run_dir))
+
+    def stop(self):
+        for _what, p in self.procs:
+            if p.poll() is None:
+                os.kill(p.pid, signal.SIGTERM)
+        for _what, p in self.procs:
+            try:
+                p.wait(5)
+            except subprocess.TimeoutExpired:
+                os.kill(p.pid, signal.SIGKILL)
+                p.wait(5)
+        self.procs = []
+
+
+# --- the poisoning server -------------------------------------------------------------------
+
+
+def _name_end(buf, off):
+    while buf[off]:
+        off += buf[off] + 1
+    return off + 1
+
+
+def poison_answer(q):
+    """For a query about poison.test. or below: the real answer (www.poison.test. A
+    192.0.2.66, NXDOMAIN otherwise, AA) plus out-of-bailiwick records in every section:
+    www.victim.test. A 6.6.6.6 in answer and additional, test. NS ns.evil.net. in authority."""
+    if len(q) < 17 or q[2] & 0x80 or q[5] != 1:
+        return None
+    qend = _name_end(q, 12) + 4
+    qname = q[12 : qend - 4].lower()
+    qtype = (q[qend - 4] << 8) | q[qend - 3]
+    www = qname == b"\x03www\x06poison\x04test\x00"
+    rr = []
+    if www and qtype == 1:
+        rr.append(b"\xc0\x0c" + struct.pack(">HHIH", 1, 1, 300, 4) + bytes((192, 0, 2, 66)))
+    victim = b"\x03www\x06victim\x04test\x00"
+    evil_a = victim + struct.pack(">HHIH", 1, 1, 86400, 4) + bytes((6, 6, 6, 6))
+    evil_ns_rd = b"\x02ns\x04evil\x03net\x00"
+    evil_ns = b"\x04test\x00" + struct.pack(">HHIH", 2, 1, 86400, len(evil_ns_rd)) + evil_ns_rd
+    an = rr + [evil_a]
+    rcode = 0 if www or qname == b"\x06poison\x04test\x00" else 3
+    head = q[:2] + struct.pack(">BBHHHH", 0x84, rcode, 1, len(an), 1, 1)
+    return head + q[12:qend] + b"".join(an) + evil_ns + evil_a
+
+
+def serve_poison(ip, port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((ip, port))
+    s.settimeout(1.0)
+    end = time.time() + POISON_MAX_S
+    while time.time() < end:
+        try:
+            q, peer = s.recvfrom(4096)
+        except socket.timeout:
+            continue
+        try:
+            r = poison_answer(q)
+        except IndexError:
+            r = None
+        if r is not None:
+            s.sendto(r, peer)
+
+
+def main(argv):
+    if argv[:1] == ["poison"]:
+        serve_poison(argv[1] if len(argv) > 1 else POISON_IP,
+                     int(argv[2]) if len(argv) > 2 else PORT)
+        return 0
+    if argv[:1] == ["run"]:
+        net = TestNet().start()
+        print("testnet up: hints=%s (servers: %s, %s poison)" % (
+            HINTS, ", ".join(ip for ip, _z in servers()), POISON_IP), flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            net.stop()
+        return 0
+    print(__doc__)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
