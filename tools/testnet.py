@@ -26,6 +26,31 @@ RUN = os.path.join(ROOT, "build", "testnet")
 PORT = 53
 HINTS = "127.0.0.101"
 POISON_IP = "127.0.0.110"
+# The scenario set (tests, Unbound differential, bench): (name, type, what it exercises).
+SCENARIOS = (
+    ("www.example.test.", "A", "three levels, in-bailiwick glue"),
+    ("www.example.test.", "AAAA", "same zone, other type"),
+    ("mail.example.test.", "MX", "MX"),
+    ("nx.example.test.", "A", "NXDOMAIN"),
+    ("www.example.test.", "TXT", "NODATA"),
+    ("a.b.c.d.example.test.", "A", "empty non-terminals (QNAME minimisation)"),
+    ("www.oob.test.", "A", "out-of-bailiwick NS (lookup in net.)"),
+    ("alias.example.test.", "A", "CNAME into another zone"),
+    ("x.dn.example.test.", "A", "DNAME"),
+    ("big.example.test.", "TXT", "truncated over UDP: TCP"),
+    ("www.x.y.two.deep.test.", "A", "four delegations deep"),
+    ("l4.example.test.", "A", "8 CNAME links"),
+    ("l0.example.test.", "A", "12 CNAME links: over the limit"),
+    ("loop1.example.test.", "A", "CNAME loop"),
+    ("xloop.example.test.", "A", "CNAME loop across zones"),
+    ("www.a.test.", "A", "NS cycle a.test./b.net."),
+    ("www.nxns.test.", "A", "NXNS: 20 NS names that do not exist"),
+    ("www.lame.test.", "A", "lame delegation"),
+    ("www.poison.test.", "A", "server adding out-of-bailiwick records"),
+    ("www.victim.test.", "A", "the poisoned name: must not come from the cache"),
+    ("www.short.test.", "A", "delegation with a 5 s TTL"),
+    ("nosuchtld.", "A", "NXDOMAIN from the root"),
+)
 START_S = 20  # seconds a server may take to answer its first query
 POISON_MAX_S = 3600  # the poisoning server exits after this long even if nobody stops it
 

@@ -35,6 +35,7 @@ UDP_PLAIN = const(512)
 MAX_INFLIGHT = const(64)  # questions being resolved at once; more get SERVFAIL at once
 MAX_WAITERS = const(32)  # clients waiting for one question
 MAX_RESOLVE_MS = const(10000)  # a question still unresolved after this gets SERVFAIL
+STATS_NAME = b"\x05stats\x06dnsbox\x00"  # CH TXT: counters (allowed clients only)
 MAX_FAILS = const(256)  # failures remembered (RFC 9520); the oldest half is dropped when full
 
 
@@ -101,6 +102,8 @@ class Recursor:
         if p.tsig_off >= 0:
             return error(q[:2], p.flags, qbytes, _rc.REFUSED, payload)
         lname = p.qname.lc
+        if p.qclass == _t.CLASS_CH and lname == STATS_NAME and allowed(self.nets, ip):
+            return self._stats(q, p, qbytes, payload, proto)
         if self.auth is not None and (p.qclass != _t.CLASS_IN or self._in_zones(lname)):
             r = self.auth.handle(q, proto)
             if r is not None and len(r) > 3 and allowed(self.nets, ip):
@@ -155,6 +158,31 @@ class Recursor:
             a = self.actions.pop()  # answered from the caches at once
             return a[3]
         return None
+
+    def _stats(self, q, p, qbytes, payload, proto):
+        # CH TXT stats.dnsbox.: counters for the bench and for diagnostics (allowed clients)
+        from dnsbox.wire.rd_std import TXT
+        from dnsbox.wire.rr import RR
+
+        st = self.stats
+        words = ["%s=%d" % (k, st[k]) for k in sorted(st)]
+        words.append("cache=%d" % len(self.cache))
+        words.append("rrsets=%d" % len(self.env.rrs))
+        words.append("zones=%d" % len(self.env.deleg.zones))
+        try:
+            import gc
+
+            gc.collect()
+            words.append("heap=%d" % gc.mem_alloc())  # MicroPython only
+        except AttributeError:
+            pass
+        m = _msg.Message(p.id, p.flags & 0x7910)
+        m.qr = m.ra = True
+        m.question.append(Question(p.qname, p.qtype, p.qclass))
+        if p.qtype in (_t.TXT, _t.ANY):
+            txt = TXT([w.encode() for w in words])
+            m.answer.append(RR(p.qname, _t.TXT, _t.CLASS_CH, 0, txt))
+        return render(_msg.encode(m)[2:], q[:2], qbytes, p.flags, payload, proto)
 
     def _in_zones(self, lname):
         for z in self.zones:
