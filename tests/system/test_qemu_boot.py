@@ -118,12 +118,13 @@ def boot(words, log_name):
         line = guest.wait_for("dnsbox ready", BOOT_TIMEOUT_S)
         if line:
             return guest, port
+        exited = guest.proc.poll() is not None
         guest.stop()
         last = guest.console()
         if "host forwarding rule" not in last:  # a port race is retried; anything else fails
             break
-    pytest.fail("no 'dnsbox ready' line within %d s; console tail:\n%s"
-                % (BOOT_TIMEOUT_S, last[-3000:]))
+    pytest.fail("no 'dnsbox ready' line (%s); console tail:\n%s" % (
+        "qemu exited" if exited else "waited %d s" % BOOT_TIMEOUT_S, last[-3000:]))
 
 
 @pytest.fixture(scope="module")
@@ -131,9 +132,18 @@ def zone():
     return load_zone()
 
 
+_boot_failure = []  # a failed boot is reported once, not retried by every test of the module
+
+
 @pytest.fixture(scope="module")
 def guest():
-    g, port = boot([], "qemu-default.log")
+    if _boot_failure:
+        pytest.fail("the appliance did not boot (see the first failing test)")
+    try:
+        g, port = boot([], "qemu-default.log")
+    except BaseException:
+        _boot_failure.append(True)
+        raise
     yield g, port
     g.stop()
 
