@@ -180,6 +180,89 @@ class TestNet:
         self.procs = []
 
 
+class Unbound:
+    """Unbound (Debian package) as a recursive resolver with the test root as its hints, on
+    127.0.0.1:port; iterator only (no validator), QNAME minimisation and 0x20 on as ours;
+    stopped by PID. stats() reads its counters through unbound-control (a private socket)."""
+
+    def __init__(self, port, run_dir=os.path.join(RUN, "unbound")):
+        if not os.path.exists("/usr/sbin/unbound"):
+            raise RuntimeError("unbound is not installed (apt-get install unbound)")
+        self.port = port
+        self.dir = run_dir
+        os.makedirs(run_dir, exist_ok=True)
+        with open(os.path.join(run_dir, "root.hints"), "w") as f:
+            f.write(".  3600000 NS a.root.\na.root. 3600000 A %s\n" % HINTS)
+        self.conf = os.path.join(run_dir, "unbound.conf")
+        conf = [
+            "server:",
+            "  interface: 127.0.0.1",
+            "  port: %d" % port,
+            "  do-ip6: no",
+            "  num-threads: 1",
+            '  username: ""',
+            '  chroot: ""',
+            '  directory: "%s"' % run_dir,
+            '  pidfile: "%s/unbound.pid"' % run_dir,
+            "  use-syslog: no",
+            '  logfile: "%s/unbound.log"' % run_dir,
+            "  verbosity: 1",
+            '  root-hints: "%s/root.hints"' % run_dir,
+            "  do-not-query-localhost: no",
+            '  module-config: "iterator"',
+            "  qname-minimisation: yes",
+            "  use-caps-for-id: yes",
+            "  harden-glue: yes",
+            "  access-control: 127.0.0.0/8 allow",
+            '  local-zone: "test." nodefault',
+            "  extended-statistics: yes",
+            "  statistics-cumulative: yes",
+            "  ede: yes",
+            "remote-control:",
+            "  control-enable: yes",
+            '  control-interface: "%s/ctl"' % run_dir,
+            "  control-use-cert: no",
+        ]
+        with open(self.conf, "w") as f:
+            f.write("\n".join(conf) + "\n")
+        self.proc = subprocess.Popen(["/usr/sbin/unbound", "-d", "-c", self.conf],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        end = time.time() + START_S
+        while time.time() < end:
+            if answers("127.0.0.1", ".", port, 0.3):
+                return
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("unbound did not start (see %s/unbound.log)" % run_dir)
+
+    def stats(self):
+        out = subprocess.run(["unbound-control", "-c", self.conf, "stats_noreset"],
+                             capture_output=True, text=True, timeout=10).stdout
+        st = {}
+        for line in out.splitlines():
+            k, _e, v = line.partition("=")
+            try:
+                st[k] = float(v)
+            except ValueError:
+                pass
+        return st
+
+    def upstream(self):
+        st = self.stats()
+        return int(st.get("num.query.udpout", 0) + st.get("num.query.tcpout", 0))
+
+    def stop(self):
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.kill(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(5)
+
+
 # --- the poisoning server -------------------------------------------------------------------
 
 
