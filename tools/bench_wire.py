@@ -129,7 +129,7 @@ def main(argv):
 
     if binary is None:
         cand = os.path.join(_root(), "build", "host", "dnsbox")
-        binary = cand if os.path.exists(cand) else "none"
+        binary = os.path.normpath(cand) if os.path.exists(cand) else "none"
     import dns.version
 
     print("wire codec benchmark: CPU microseconds per message, best of 3 x %d calls" % n)
