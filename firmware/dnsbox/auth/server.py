@@ -18,7 +18,7 @@ No socket, no clock: the net loop calls handle() and sends what it returns.
 from dnsbox.auth import TCP
 from dnsbox.auth import answer as _answer
 from dnsbox.compat import const
-from dnsbox.zonedb import F_CNAME, F_DELEG, F_DNAME, F_WILD, K_ANSWER, K_SYNTH
+from dnsbox.zonedb import F_CNAME, F_DELEG, F_DNAME, F_WILD, K_SYNTH, NODE_SUFFIX
 
 UDP_MAX = const(1232)  # bytes: our UDP payload ceiling (DNS flag day 2020), also advertised
 UDP_PLAIN = const(512)  # bytes: UDP answer limit without EDNS (RFC 1035 4.2.1)
@@ -33,72 +33,96 @@ _OPT_DO = b"\x00\x00\x29\x04\xd0\x00\x00\x80\x00\x00\x00"  # the same with DO ec
 class Server:
     def __init__(self, db, nsid=None):
         self.db = db
+        self.blob = db.blob
         self.nsid = nsid
         self.general = _answer.General(db, nsid)
 
     def handle(self, q, proto):
         """Response bytes for the query bytes q, or None to send nothing."""
-        if not isinstance(q, bytes):
+        if type(q) is not bytes:
             q = bytes(q)
-        n = len(q)
-        # Plain query: QR=0, opcode 0, QDCOUNT=1, ANCOUNT=NSCOUNT=0, ARCOUNT 0 or 1.
+        # Plain query: QR=0, opcode 0, QDCOUNT=1, ANCOUNT=NSCOUNT=0, ARCOUNT 0 or 1, Z=0.
         if (
-            n < MIN_QUERY
+            len(q) < MIN_QUERY
             or q[2] & 0xF8
             or q[4] | q[6] | q[7] | q[8] | q[9] | q[10]
             or q[5] != 1
             or q[3] & 0x40
         ):
             return self._general(q, proto)
-        opt = None
-        qend = n
-        limit = TCP_MAX if proto == TCP else UDP_PLAIN
         if q[11]:
-            # A bare OPT (no options) at the end: root owner, type 41, version 0, no rdata.
-            if (
-                q[11] != 1
-                or n < MIN_QUERY + 11
-                or q[n - 11] | q[n - 10] | q[n - 6] | q[n - 5] | q[n - 2] | q[n - 1]
-                or q[n - 9] != 41
-            ):
-                return self._general(q, proto)
-            qend = n - 11
-            opt = _OPT_DO if q[n - 4] & 0x80 else _OPT_PLAIN
-            if proto != TCP:
-                limit = (q[n - 8] << 8) | q[n - 7]
-                limit = UDP_MAX if limit > UDP_MAX else (UDP_PLAIN if limit < UDP_PLAIN else limit)
+            r = self._edns(q, proto)
+        else:
+            r = self._plain(q, proto)
+        if r is None:
+            return self._general(q, proto)
+        return r
+
+    # The fast paths below are split into functions of at most 11 words of locals + stack, so
+    # MicroPython keeps their frames on the C stack (see dnsbox/wire/__init__.py); the rarer
+    # ones (case restore, EDNS, negative blocks) may take a heap frame.
+
+    def _plain(self, q, proto):
+        """No EDNS: the question runs to the end of the query."""
+        e = self.db.find(q[12:])
+        if e < 0:
+            return self._lower(q, len(q), proto)
+        if q[2] != 1 or q[3] & 0x10:
+            return self._copy(q, e, len(q), proto)
+        return self._reply(q, e, proto)
+
+    def _reply(self, q, e, proto):
+        """The common case: an exact, lower-case hit with RD set: ID + the stored response."""
+        b = self.blob
+        n = (b[e] << 8) | b[e + 1]  # entry length = 2 + 10 + question + records
+        if b[e + 2] > K_SYNTH or (n > UDP_PLAIN + 2 and proto != TCP):
+            return None
+        return q[:2] + b[e + 4 : e + n]
+
+    def _edns(self, q, proto):
+        """A bare OPT (no options) at the end: root owner, type 41, version 0, no rdata."""
+        n = len(q)
+        if (
+            q[11] != 1
+            or n < MIN_QUERY + 11
+            or q[n - 11] | q[n - 10] | q[n - 6] | q[n - 5] | q[n - 2] | q[n - 1]
+            or q[n - 9] != 41
+        ):
+            return None
+        e = self.db.find(q[12 : n - 11])
+        if e < 0:
+            return self._lower(q, n - 11, proto)
+        return self._copy(q, e, n - 11, proto)
+
+    def _lower(self, q, qend, proto):
+        """Miss on the key as asked: try it in lower case, then the negative paths."""
         key = q[12:qend]
         if len(key) > MAX_KEY:
-            return self._general(q, proto)
-        db = self.db
-        e = db.find(key)
-        if e < 0:
-            lkey = key[:-4].lower() + key[-4:]  # the name only: type 65 is 'A' in ASCII
-            if lkey != key:
-                e = db.find(lkey)
-            if e < 0:
-                r = self._negative(q, lkey, opt, limit)
-                return self._general(q, proto) if r is None else r
-        b = db.blob
-        k = b[e + 2]
-        if k != K_ANSWER and k != K_SYNTH:
-            return self._general(q, proto)
+            return None
+        lkey = key[:-4].lower() + key[-4:]  # the name only: type 65 is 'A' in ASCII
+        if lkey != key:
+            e = self.db.find(lkey)
+            if e >= 0:
+                return self._copy(q, e, qend, proto)
+        return self._negative(q, lkey, proto)
+
+    def _copy(self, q, e, qend, proto):
+        """A stored response with the query's RD/CD bits, question case and OPT applied
+        (qend < len(q): the query ends with a bare OPT, checked by _edns)."""
+        b = self.blob
         end = e + ((b[e] << 8) | b[e + 1])
-        size = end - e - 2 + (11 if opt else 0)
-        if size > limit:
-            return self._general(q, proto)
-        if opt is None and q[2] == 1 and not q[3] & 0x10 and b.startswith(key, e + 14):
-            return q[:2] + b[e + 4 : end]  # the common case: two slices, one concatenation
+        if b[e + 2] > K_SYNTH or end - e - 2 + len(q) - qend > _limit(q, qend, proto):
+            return None
         r = bytearray(q[:2])
         r += b[e + 4 : end]
         r[2] = (r[2] & 0xFE) | (q[2] & 1)  # RD copied (RFC 1035 4.1.1)
         r[3] = (r[3] & 0xEF) | (q[3] & 0x10)  # CD copied (RFC 4035 3.1.6)
-        r[12:qend] = key  # the question as asked: case preserved
-        if opt is not None:
+        r[12:qend] = q[12:qend]  # the question as asked: case preserved
+        if qend < len(q):
             if r[11] == 255:
-                return self._general(q, proto)
+                return None
             r[11] += 1
-            r += opt
+            r += _OPT_DO if q[-4] & 0x80 else _OPT_PLAIN
         return bytes(r)
 
     def _general(self, q, proto):
@@ -111,71 +135,87 @@ class Server:
                 return None
             return bytes((q[0], q[1], 0x80 | (q[2] & 0x79), 2)) + bytes(8)
 
-    def _negative(self, q, lkey, opt, limit):
+    def _negative(self, q, lkey, proto):
         """NODATA / NXDOMAIN / referral from a precomputed block; None: use the general path."""
-        db = self.db
-        b = db.blob
         if lkey[-2:] != b"\x00\x01":
             return None
         qtype = (lkey[-4] << 8) | lkey[-3]
         if qtype == 0 or qtype == 41 or 128 <= qtype <= 255:
             return None  # meta and query types (RFC 6895 3.1): the general path decides
-        lname = lkey[:-4]
-        ln = len(lname)
-        # Walk the labels; a malformed name goes to the general path (FORMERR).
-        i = 0
-        offs = []
-        while True:
-            if i >= ln:
-                return None
-            c = lname[i]
-            if c == 0:
-                break
-            if c > 63:
-                return None
-            offs.append(i)
-            i += c + 1
-        if i != ln - 1:
+        w = self._walk(lkey[:-4] + NODE_SUFFIX)
+        if w is None:
+            return None  # malformed name (FORMERR) or not ours (REFUSED): general path
+        e, o = w
+        b = self.blob
+        p = e + 14 + b[e + 3]  # the node body: flags, zone, referral block
+        flags = b[p]
+        ln = len(lkey) - 4
+        if flags & F_DELEG:
+            if o == 0 and qtype == 43:
+                return None  # DS at the cut: the parent side answers, general path
+            ref = (b[p + 3] << 24) | (b[p + 4] << 16) | (b[p + 5] << 8) | b[p + 6]
+            return self._block(q, ln, ref, -1, proto)
+        neg = self.db.neg[(b[p + 1] << 8) | b[p + 2]]
+        if o == 0:
+            if flags & F_CNAME or qtype == 43:
+                return None  # CNAME with a rare type; DS (at an apex: the parent's)
+            return self._block(q, ln, neg, 0, proto)
+        if flags & (F_DNAME | F_WILD):
             return None
-        offs.append(i)
-        for o in offs:
-            e = db.node(lname[o:] if o else lname)
-            if e < 0:
-                continue
-            flags, zone, ref = db.node_head(e)
-            if flags & F_DELEG:
-                if o == 0 and qtype == 43:
-                    return None  # DS at the cut: parent-side NODATA, general path
-                return self._block(q, ln, ref, -1, opt, limit)
-            if o == 0:
-                if flags & F_CNAME or qtype == 43:
-                    return None  # CNAME with a rare type; DS (at an apex: the parent's)
-                return self._block(q, ln, db.neg[zone], 0, opt, limit)
-            if flags & (F_DNAME | F_WILD):
-                return None
-            return self._block(q, ln, db.neg[zone], 3, opt, limit)
-        return None  # not ours: REFUSED from the general path
+        return self._block(q, ln, neg, 3, proto)
 
-    def _block(self, q, ln, off, rcode, opt, limit):
-        base, ptrs, hdr, tail = self.db.block(off)
+    def _walk(self, nkey):
+        """(node entry, label offset) of the closest encloser of the node key nkey (a name +
+        NODE_SUFFIX), walking up label by label; None if the name is malformed or not ours."""
+        find = self.db.find
+        last = len(nkey) - 5  # where the root label must be
+        o = 0
+        while o <= last:
+            c = nkey[o]
+            if c > 63 or (c == 0 and o != last):
+                return None
+            e = find(nkey[o:] if o else nkey)
+            if e >= 0:
+                return e, o
+            o += c + 1
+        return None
+
+    def _block(self, q, ln, off, rcode, proto):
+        """The shiftable block at off (docs/blob.md) for a query name ln bytes long; rcode -1
+        keeps the block's own. Read in place: no tuples, no format strings."""
+        b = self.blob
+        h = off + 5 + 2 * b[off + 4]  # the 10 header bytes follow the pointer list
         qend = 12 + ln + 4
         r = bytearray(q[:2])
-        r += hdr
+        r += b[h : h + 10]
         r += q[12:qend]
         start = len(r)
-        r += tail
-        k = ln - base
-        if k:
-            for p in ptrs:
-                p += start
+        r += b[h + 10 : off + ((b[off] << 8) | b[off + 1])]
+        k = ln - ((b[off + 2] << 8) | b[off + 3])
+        if k:  # the name is k bytes longer than the block's base: move every pointer by k
+            i = off + 5
+            while i < h:
+                p = start + ((b[i] << 8) | b[i + 1])
                 v = (((r[p] & 0x3F) << 8) | r[p + 1]) + k
                 r[p] = 0xC0 | (v >> 8)
                 r[p + 1] = v & 0xFF
+                i += 2
         r[2] = (r[2] & 0xFE) | (q[2] & 1)
         r[3] = (q[3] & 0x10) | (rcode if rcode > 0 else 0)
-        if opt is not None:
+        if qend < len(q):
             r[11] += 1
-            r += opt
-        if len(r) > limit:
+            r += _OPT_DO if q[-4] & 0x80 else _OPT_PLAIN
+        if len(r) > _limit(q, qend, proto):
             return None
         return bytes(r)
+
+
+def _limit(q, qend, proto):
+    """Response size limit: TCP 65535; UDP 512 without EDNS, else the client's payload size
+    within 512..1232 (RFC 6891 6.2.5, our ceiling UDP_MAX)."""
+    if proto == TCP:
+        return TCP_MAX
+    if qend == len(q):
+        return UDP_PLAIN
+    n = (q[-8] << 8) | q[-7]
+    return UDP_MAX if n > UDP_MAX else (UDP_PLAIN if n < UDP_PLAIN else n)

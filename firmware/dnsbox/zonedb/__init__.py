@@ -88,12 +88,14 @@ class Db:
 
     # --- the index --------------------------------------------------------------------------
     def find(self, key):
-        """Offset of the entry whose key is `key` (bytes), or -1."""
+        """Offset of the entry whose key is `key` (bytes), or -1.
+
+        Written to keep its MicroPython frame within 11 words (on the C stack, not the heap)."""
         b = self.blob
-        s, e = unpack_from(">II", b, self.buckets + 4 * (self.hash(key) & self.mask))
-        kl = len(key)
+        s = self.buckets + 4 * (self.hash(key) & self.mask)
+        s, e = unpack_from(">II", b, s)
         while s < e:
-            if b[s + 3] == kl and b.startswith(key, s + 14):
+            if b[s + 3] == len(key) and b.startswith(key, s + 14):
                 return s
             s += (b[s] << 8) | b[s + 1]
         return -1
