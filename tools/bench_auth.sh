@@ -137,9 +137,15 @@ EOF
     exit 1
 }
 
+tree() {  # PID: the PID and all its descendants (NSD forks a main and a server process)
+    local p
+    echo "$1"
+    for p in $(pgrep -P "$1" 2>/dev/null || true); do tree "$p"; done
+}
+
 rss_kb() {  # PID: RSS of the process tree in KiB
     local total=0 p
-    for p in $1 $(pgrep -P "$1" 2>/dev/null || true); do
+    for p in $(tree "$1"); do
         total=$((total + $(awk '/^VmRSS/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0)))
     done
     echo $total
@@ -147,7 +153,7 @@ rss_kb() {  # PID: RSS of the process tree in KiB
 
 cpu_ticks() {  # PID: utime+stime (clock ticks) of the process tree
     local total=0 p
-    for p in $1 $(pgrep -P "$1" 2>/dev/null || true); do
+    for p in $(tree "$1"); do
         total=$((total + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
     done
     echo $total
@@ -159,6 +165,9 @@ HZ=$(getconf CLK_TCK)
 for round in $(seq "$ROUNDS"); do
     for s in $SERVERS; do
         start "$s"
+        if [ "$round" = 1 ] && [ -f "$KIT/check.py" ]; then  # answers vs the kit's zone model
+            printf '%-8s %s\n' "$s" "$(python3 "$KIT/check.py" "$PORT" model 25 2>&1 | tail -1)"
+        fi
         # warm-up: 2 s of load
         taskset -c "$GEN_CPU" dnsperf -s 127.0.0.1 -p "$PORT" -d "$DATA/queries.txt" -c 1 -T 1 \
             -q 100 -t 2 -l 2 > /dev/null 2>&1 || true
