@@ -3,6 +3,7 @@
 
   python3 tools/crunch.py zones/ -o build/gen/zoneblob.py     (a folder: every *.zone in it)
   python3 tools/crunch.py a.zone b.zone -o out.py
+  python3 tools/crunch.py a.zone -o out.blob                   (the raw blob, for golden files)
 
 The file name gives the zone's origin (zones/example.com.zone is example.com.). A zone error
 stops with `file:line: reason` and exit status 1; warnings go to stderr. As a library:
@@ -72,8 +73,12 @@ def main(argv):
     if d:
         os.makedirs(d, exist_ok=True)
     tmp = out + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(module_text(blob, zones))
+    if out.endswith(".blob"):
+        with open(tmp, "wb") as f:
+            f.write(blob)
+    else:
+        with open(tmp, "w") as f:
+            f.write(module_text(blob, zones))
     os.replace(tmp, out)
     n = sum(z.record_count() for z in zones)
     sys.stderr.write("crunch: %d zone(s), %d records -> %s (%d bytes of blob)\n" % (

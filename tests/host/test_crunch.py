@@ -158,3 +158,14 @@ def test_include_missing_file_is_a_zone_error():
         assert e.file == "f.zone" and e.line == 3 and "cannot read" in e.reason
     else:
         raise AssertionError("no error")
+
+
+def test_golden_blob_is_what_crunch_builds():
+    """The committed golden blob pins the format: a change to the compiler or the format
+    that changes it must regenerate it on purpose:
+      python3 tools/crunch.py tests/zones/golden/example.com.zone \\
+          -o tests/zones/golden/example.com.blob"""
+    g = os.path.join(ROOT, "tests", "zones", "golden")
+    blob, _z, _w = compile_files([os.path.join(g, "example.com.zone")])
+    with open(os.path.join(g, "example.com.blob"), "rb") as f:
+        assert f.read() == blob
