@@ -166,3 +166,10 @@ def test_rrset_too_large_for_a_message():
                + "\n",
                ORIGIN, "c.zone")
     assert e.line == 5 and "too large" in e.reason
+
+
+def test_include_loop_stops():
+    path = _here() + "/../zones/loop.inc"
+    e = raises(ZoneError, parser.parse_text, "$TTL 1\n$INCLUDE loop.inc\n",
+               Name.from_text(ORIGIN), path)
+    assert "nested too deep" in e.reason and e.file.endswith("loop.inc") and e.line == 2
