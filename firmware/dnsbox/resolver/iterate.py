@@ -53,6 +53,7 @@ MAX_REFERRALS = const(12)  # referrals followed in one lookup (a name has <= 127
 MAX_DEPTH = const(3)  # nesting of NS-address lookups (an NS name whose NS needs a lookup...)
 MAX_MINIMISE = const(10)  # RFC 9156 MAX_MINIMISE_COUNT: minimised steps before the full name
 MAX_TRIES_PER_STEP = const(6)  # servers tried for one question to one zone
+MAX_NOCUT = const(1024)  # names remembered as existing without a zone cut (QNAME minimisation)
 FAIL_TTL_S = const(5)  # failures cached this long (RFC 9520 3.2: at least 1 s, at most 5 min)
 NEG_MAX_TTL_S = const(10800)  # negative answers at most 3 hours (RFC 2308 5)
 MAX_TTL_S = const(86400)  # positive TTLs cut to a day
@@ -124,6 +125,7 @@ class Env:
         self.rrs = rrs if rrs is not None else _dg.RRCache()
         self.port = port
         self.qmin = True  # QNAME minimisation (RFC 9156), relaxed
+        self.nocut = {}  # lower-case wire -> expiry (ms): exists below its zone, no cut
         self.use0x20 = True  # random case towards authoritative servers
 
     def port_of(self, ip):
@@ -235,6 +237,12 @@ class Iteration:
         except StopIteration:
             self.ask = None
             return self.result
+        except Exception as e:  # MemoryError or a bug: this question fails, the rest go on
+            self.ask = None
+            if self.result is None:
+                self.result = Result(_rc.SERVFAIL, [], [], (EDE_OTHER, "internal error: %s" %
+                                                            type(e).__name__), FAIL_TTL_S)
+            return self.result
         self.ask = a
         self.sent = self.now
         return a
@@ -297,6 +305,9 @@ class Iteration:
         steps = 0
         referrals = 0
         while True:
+            while qmin and known + 1 < total and env.nocut.get(_suffix(name, known + 1).lc,
+                                                                0) > self.now:
+                known += 1  # known from an earlier question: no cut here, the name exists
             if qmin and known + 1 < total and steps < MAX_MINIMISE:
                 sname = _suffix(name, known + 1)
                 stype = _t.A  # RFC 9156 2.1 (relaxed): A rather than NS
@@ -327,13 +338,31 @@ class Iteration:
                     qmin = False  # relaxed fallback (RFC 9156 2.3): ask the full name
                 else:
                     known += 1  # the shorter name exists (or is an empty non-terminal)
+                    self._no_cut(sname, m, z)
                 continue
-            out = self._answer(m, z, name, qtype)
+            out = self._answer(m, z, name, qtype, depth > 0)
             if out is None:
                 # neither answer, referral nor negative: lame
                 self.lame.append((d.zone.lc, self.last_ip))
                 continue
             return out
+
+    def _no_cut(self, sname, m, z):
+        # remember that sname exists below z without a zone cut, as long as the answer's data
+        # or negative TTL lives (saves the minimised query for the next name under it)
+        ttl = 0
+        for r in m.answer:
+            if r.name == sname and (ttl == 0 or r.ttl < ttl):
+                ttl = r.ttl
+        if ttl == 0:
+            soa = self._soa(m, z, sname)
+            ttl = soa[0].ttl if soa else 0
+        if ttl <= 0:
+            return
+        nc = self.env.nocut
+        if len(nc) >= MAX_NOCUT:
+            nc.clear()  # simple and bounded: the next questions learn again
+        nc[sname.lc] = _dg.ttl_ms(ttl, self.now)
 
     def _has_dname(self, m, z, name):
         for r in m.answer:
@@ -372,8 +401,10 @@ class Iteration:
         self.env.deleg.put(d)
         return d
 
-    def _answer(self, m, z, name, qtype):
-        """(rcode, records, authority, next) from an answer or negative answer, or None."""
+    def _answer(self, m, z, name, qtype, keep):
+        """(rcode, records, authority, next) from an answer or negative answer, or None.
+        keep: put the RRsets in the RRset cache (NS-address lookups: what later iterations
+        reuse; a client's own answer goes to the response cache instead, one copy not two)."""
         env = self.env
         rank = _dg.RANK_AUTH_ANSWER if m.aa else _dg.RANK_ANSWER
         sets, _order = _sets(m.answer)
@@ -382,13 +413,15 @@ class Iteration:
         for _ in range(MAX_CNAME + 1):
             fin = sets.get((cur.lc, qtype))
             if fin is not None and cur.is_subdomain(z):
-                env.rrs.put(cur.lc, qtype, fin, rank, self.now)
+                if keep:
+                    env.rrs.put(cur.lc, qtype, fin, rank, self.now)
                 return (_rc.NOERROR, out + fin, [], None)
             c = sets.get((cur.lc, _t.CNAME))
             nxt = None
             dn = self._dname_for(m, z, cur)
             if dn is None and c is not None and cur.is_subdomain(z):
-                env.rrs.put(cur.lc, _t.CNAME, c[:1], rank, self.now)
+                if keep:
+                    env.rrs.put(cur.lc, _t.CNAME, c[:1], rank, self.now)
                 out.append(c[0])
                 nxt = c[0].rdata.target
             else:

@@ -209,6 +209,8 @@ class Recursor:
 
     def _finish(self, pend, res, now):
         self.inflight.pop(pend.key, None)
+        if res is None:  # cannot happen (Iteration always ends with a Result): fail safe
+            res = _iterate_fail("internal error")
         if res.rcode == _rc.SERVFAIL:
             self.stats["servfail"] += 1
             if len(self.fails) >= MAX_FAILS:
