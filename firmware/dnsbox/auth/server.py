@@ -15,7 +15,7 @@ at build time, see dnsbox.zone.blob):
 No socket, no clock: the net loop calls handle() and sends what it returns.
 """
 
-from dnsbox.auth import TCP
+from dnsbox.auth import TCP, UDP  # noqa: F401 - main.py reads both from this module
 from dnsbox.auth import answer as _answer
 from dnsbox.compat import const
 from dnsbox.zonedb import F_CNAME, F_DELEG, F_DNAME, F_WILD, K_SYNTH, NODE_SUFFIX
