@@ -195,8 +195,12 @@ class Iteration:
         self.ask = None
         self.sent = 0  # ms when the current Ask was made
         self.result = None
-        self.log = []  # (zone text, name asked, type, ip) per query: tests and the bench
+        self.log = []  # (zone, name asked, type, ip) per query (trace() gives texts)
         self._gen = self._main()
+
+    def trace(self):
+        """[(zone text, name asked in lower case, type, ip)] for every query sent."""
+        return [(z.to_text(), n.lower().to_text(), t, ip) for z, n, t, ip in self.log]
 
     # --- the shell's entry points -----------------------------------------------------------
     def start(self, now):
@@ -531,7 +535,7 @@ class Iteration:
             wire = rid + struct.pack(">HHHHH", 0, 1, 0, 0, 1) + qn.wire
             wire += struct.pack(">HH", stype, 1) + _OPT
             t = env.servers.timeout(ip, self.now) if proto == UDP else TCP_TIMEOUT_MS
-            self.log.append((zone.to_text(), sname.to_text(), stype, ip))
+            self.log.append((zone, sname, stype, ip))
             ev = yield Ask(ip, env.port_of(ip), wire, proto, t, qn, stype)
             if ev[0] != "reply":
                 env.servers.bad(ip, self.now)
