@@ -2,7 +2,8 @@
 (dnsbox.auth over zones compiled with the real compiler), one per address, and a driver that
 performs an Iteration's actions against them. Faults are per address: dead (never answers),
 truncate (every UDP answer cut to the question with TC), strip (referral glue removed once),
-poison (out-of-bailiwick records added), nocase (question echoed in lower case).
+poison (out-of-bailiwick records added), nocase (question echoed in lower case), entnx
+(NXDOMAIN instead of NODATA, also for empty non-terminals: what breaks QNAME minimisation).
 
 Addresses: root 10.0.0.1; test. 10.0.1.1 and 10.0.1.2; net. 10.0.2.1; example.test. 10.0.3.1;
 oob.test. (NS in net.) 10.0.4.1; chain zones c<k>.test. 10.0.5.<k>, their NS zones n<k>.net.
@@ -206,6 +207,11 @@ class Net:
             ns = Name.from_text("test.")
             m.authority.append(RR(ns, T.NS, 1, 3600, from_text(T.NS, "ns.evil.net.", None)))
             r = M.encode(m)
+        if "entnx" in f:  # a broken server: NXDOMAIN for empty non-terminals and NODATA
+            m = M.decode(r)
+            if m.rcode == 0 and not m.answer and m.aa:
+                m.rcode = 3
+                r = M.encode(m)
         if "nocase" in f:
             r = r[:12] + r[12:].lower()
         return r

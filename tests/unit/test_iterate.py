@@ -50,6 +50,14 @@ def test_minimisation_walks_empty_non_terminals():
         "d.example.test.", "c.d.example.test.", "b.c.d.example.test.", "a.b.c.d.example.test."]
 
 
+def test_minimisation_falls_back_to_the_full_name_on_nxdomain():
+    net = Net({"10.0.3.1": {"entnx"}})
+    r, it, _n, _e = resolve("a.b.c.d.example.test.", net=net)
+    assert r.rcode == R.NOERROR and texts(r.answer) == ["a.b.c.d.example.test. 300 in a 192.0.2.4"]
+    assert [n for z, n, _t in _asked(it) if z == "example.test."] == [
+        "d.example.test.", "a.b.c.d.example.test."]  # relaxed (RFC 9156 2.3)
+
+
 def test_names_known_without_a_cut_are_not_asked_again():
     e = env()
     resolve("a.b.c.d.example.test.", e=e)
