@@ -35,6 +35,8 @@ SCENARIOS = (
     ("www.example.test.", "TXT", "NODATA"),
     ("a.b.c.d.example.test.", "A", "empty non-terminals (QNAME minimisation)"),
     ("www.oob.test.", "A", "out-of-bailiwick NS (lookup in net.)"),
+    ("www.sib.test.", "A", "missing glue: NS name in a sibling zone, looked up"),
+    ("www.nog.test.", "A", "in-bailiwick NS with no glue anywhere"),
     ("alias.example.test.", "A", "CNAME into another zone"),
     ("x.dn.example.test.", "A", "DNAME"),
     ("big.example.test.", "TXT", "truncated over UDP: TCP"),

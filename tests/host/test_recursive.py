@@ -35,6 +35,8 @@ EXPECT = {
     ("www.example.test.", "TXT"): ("NOERROR", []),
     ("a.b.c.d.example.test.", "A"): ("NOERROR", ["a.b.c.d.example.test. A 192.0.2.4"]),
     ("www.oob.test.", "A"): ("NOERROR", ["www.oob.test. A 192.0.2.2"]),
+    ("www.sib.test.", "A"): ("NOERROR", ["www.sib.test. A 192.0.2.8"]),
+    ("www.nog.test.", "A"): ("SERVFAIL", []),
     ("alias.example.test.", "A"): ("NOERROR", ["alias.example.test. CNAME www.oob.test.",
                                                "www.oob.test. A 192.0.2.2"]),
     ("x.dn.example.test.", "A"): ("NOERROR", ["dn.example.test. DNAME oob.test.",
