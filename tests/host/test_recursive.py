@@ -1,9 +1,10 @@
 """The recursive resolver over real sockets against the mini-Internet (tools/testnet.py: NSD
 instances on 127.0.0.101-111 port 53, a dead server, a lame one, a poisoning one).
 
-The resolver runs as a process, `dnsbox.resolver.serve hints=127.0.0.101`, once under CPython
-and once under the MicroPython host binary with the source tree (MICROPYPATH=firmware), each
-stopped by PID (and by its own max-s). Queries with dnspython."""
+The resolver runs as a process, `dnsbox.resolver.serve hints=127.0.0.101`, under CPython, under
+the MicroPython host binary with the source tree (MICROPYPATH=firmware), and as the frozen
+armhf firmware binary under qemu-arm-static (skipped if that binary predates this code); each
+stopped by PID (and by its own max-s). Queries with dnspython. DNSBOX_BUILD as in build.sh."""
 import os
 import socket
 import subprocess
@@ -22,7 +23,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 import testnet  # noqa: E402
 
-MPY = os.path.join(ROOT, "build", "host", "dnsbox")
+BUILD = os.environ.get("DNSBOX_BUILD") or os.path.join(ROOT, "build")
+MPY = os.path.join(BUILD, "host", "dnsbox")
+ARMHF = os.path.join(BUILD, "armhf", "dnsbox")  # frozen modules, run with qemu-arm-static
 SERVE_MAX_S = 240  # a resolver started here exits by itself after this long
 QUERY_TIMEOUT_S = 12  # one client query (the resolver gives up after 10 s)
 
@@ -70,6 +73,16 @@ def start_resolver(kind, port, extra=()):
     if kind == "cpython":
         env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "firmware"))
         cmd = [sys.executable, "-m", "dnsbox.resolver.serve"] + args
+    elif kind == "armhf":
+        if not os.path.exists(ARMHF):
+            pytest.skip("%s not built (./build.sh)" % ARMHF)
+        with open(ARMHF, "rb") as f:
+            if b"root-hints.invalid" not in f.read():
+                pytest.skip("%s predates the recursive resolver (./build.sh)" % ARMHF)
+        env = dict(os.environ)
+        env.pop("MICROPYPATH", None)
+        cmd = ["qemu-arm-static", ARMHF, "-X", "heapsize=4M", "-m", "dnsbox.resolver.serve"]
+        cmd += args
     else:
         if not os.path.exists(MPY):
             pytest.skip("build/host/dnsbox not built (./build.sh host)")
@@ -139,7 +152,7 @@ def net():
     n.stop()
 
 
-@pytest.fixture(scope="module", params=["cpython", "micropython"])
+@pytest.fixture(scope="module", params=["cpython", "micropython", "armhf"])
 def resolver(request, net):
     port = free_port()
     p = start_resolver(request.param, port)
