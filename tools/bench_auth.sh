@@ -154,7 +154,8 @@ rss_kb() {  # PID: RSS of the process tree in KiB
 cpu_ticks() {  # PID: utime+stime (clock ticks) of the process tree
     local total=0 p
     for p in $(tree "$1"); do
-        total=$((total + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+        # fields after the ")" that ends the command name (NSD's names hold spaces)
+        total=$((total + $(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{print $12 + $13}' || echo 0)))
     done
     echo $total
 }
