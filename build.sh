@@ -101,6 +101,7 @@ ensure_apt() {
         /usr/arm-linux-gnueabihf/lib/libc.a:libc6-dev-armhf-cross \
         qemu-arm-static:qemu-user-static xz:xz-utils depmod:kmod modprobe:kmod dig:dnsutils \
         dpkg-deb:dpkg apt-get:apt python3:python3 /usr/sbin/nsd:nsd /usr/sbin/unbound:unbound \
+        /usr/share/dns/root.hints:dns-root-data \
         mcopy:mtools mkfs.vfat:dosfstools sfdisk:fdisk mkimage:u-boot-tools bmaptool:bmap-tools; do
         cmd=${pair%%:*}
         pkg=${pair#*:}

@@ -21,9 +21,19 @@ def _binary(target):
     return path
 
 
+def _heapsize():
+    """The appliance's MicroPython heap (board/qemu-arm/board.env HEAPSIZE): tests get the same."""
+    with open(os.path.join(ROOT, "board", "qemu-arm", "board.env")) as f:
+        for line in f:
+            if line.startswith("HEAPSIZE="):
+                return line.split("=", 1)[1].strip()
+    raise AssertionError("board/qemu-arm/board.env has no HEAPSIZE")
+
+
 def _run(argv, modules=(), source=False):
     """Run mpytest.py; return the passed count after asserting nothing failed."""
-    args = [os.path.join(ROOT, "tools", "mpytest.py")] + (["--source"] if source else [])
+    args = ["-X", "heapsize=" + _heapsize(), os.path.join(ROOT, "tools", "mpytest.py")]
+    args += ["--source"] if source else []
     proc = subprocess.run(argv + args + list(modules), cwd=ROOT, capture_output=True, text=True,
                           timeout=RUN_TIMEOUT_S)
     out = proc.stdout + proc.stderr
