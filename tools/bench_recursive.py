@@ -4,8 +4,9 @@
   python3 tools/bench_recursive.py [--names N] [--only ours|unbound]
 
 For each resolver, started fresh (ours: the MicroPython host binary build/host/dnsbox running
-dnsbox.resolver.serve from the source tree, -X heapsize=HEAP; Unbound 1.17 iterator-only with
-the same hints, QNAME minimisation and 0x20 on):
+dnsbox.resolver.serve, frozen in if the binary has it, else from the source tree, with
+-X heapsize=HEAP; Unbound 1.17 iterator-only with the same hints, QNAME minimisation and 0x20
+on):
 1. upstream queries per client query over the scenario set (testnet.SCENARIOS), each asked
    once on a cold resolver (ours: CH TXT stats.dnsbox. counter; Unbound: num.query.udpout +
    tcpout via unbound-control);
@@ -33,6 +34,7 @@ HEAP = "8M"
 WINDOW = 16  # distinct-name queries outstanding at once
 NAMES_MAX_S = 300  # the distinct-name phase stops after this long whatever happened
 QUERY_TIMEOUT_S = 12
+STATS_TIMEOUT_S = 10  # the counters query (a full GC of a big heap comes first)
 
 
 def free_port():
@@ -77,7 +79,7 @@ def ask(port, name, rtype, timeout=QUERY_TIMEOUT_S):
 
 def our_stats(port):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.settimeout(3)
+    s.settimeout(STATS_TIMEOUT_S)
     try:
         s.sendto(encode_query("stats.dnsbox.", 16, 77, 3), ("127.0.0.1", port))
         r = s.recv(4096)
@@ -108,11 +110,19 @@ class Ours:
 
     def __init__(self):
         self.port = free_port()
-        env = dict(os.environ, MICROPYPATH=os.path.join(ROOT, "firmware"))
+        env = dict(os.environ)
+        with open(MPY, "rb") as f:
+            self.frozen = b"root-hints.invalid" in f.read()
+        if self.frozen:  # the binary has the resolver frozen in: code stays out of the heap
+            env.pop("MICROPYPATH", None)
+        else:  # an older binary: the source tree (its bytecode then sits in the GC heap)
+            env["MICROPYPATH"] = os.path.join(ROOT, "firmware")
+        self.name = "dnsbox (MicroPython, %s)" % ("frozen" if self.frozen else "source")
         self.proc = subprocess.Popen(
             [MPY, "-X", "heapsize=" + HEAP, "-m", "dnsbox.resolver.serve",
              "hints=" + testnet.HINTS, "port=%d" % self.port, "max-s=900", "cache-size=20000"],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            env=env, stdout=subprocess.DEVNULL,
+            stderr=open(os.path.join(testnet.RUN, "ours.log"), "w"))
         end = time.time() + 20
         while time.time() < end:
             try:
@@ -215,8 +225,9 @@ def run(kind, names):
         rss0 = rss_kb(r.pid())
         answered, secs = distinct_names(r.port, names) if names else (0, 0.0)
         time.sleep(0.5)
-        return {"rows": rows, "warmup": warmup, "rss_before": rss0, "rss_after": rss_kb(r.pid()),
-                "heap_after": r.heap(), "answered": answered, "secs": secs}
+        return {"name": r.name, "rows": rows, "warmup": warmup, "rss_before": rss0,
+                "rss_after": rss_kb(r.pid()), "heap_after": r.heap(), "answered": answered,
+                "secs": secs}
     finally:
         r.stop()
 
@@ -233,7 +244,8 @@ def main(argv):
     res = {}
     try:
         for k in kinds:
-            res[k.name] = run(k, names)
+            out = run(k, names)
+            res[out["name"]] = out
     finally:
         net.stop()
     rcn = {0: "NOERROR", 2: "SERVFAIL", 3: "NXDOMAIN", None: "timeout"}
