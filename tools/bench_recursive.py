@@ -108,7 +108,7 @@ def rss_kb(pid):
 class Ours:
     name = "dnsbox (MicroPython)"
 
-    def __init__(self):
+    def __init__(self, hints):
         self.port = free_port()
         env = dict(os.environ)
         with open(MPY, "rb") as f:
@@ -120,7 +120,7 @@ class Ours:
         self.name = "dnsbox (MicroPython, %s)" % ("frozen" if self.frozen else "source")
         self.proc = subprocess.Popen(
             [MPY, "-X", "heapsize=" + HEAP, "-m", "dnsbox.resolver.serve",
-             "hints=" + testnet.HINTS, "port=%d" % self.port, "max-s=900", "cache-size=20000"],
+             "hints=" + hints, "port=%d" % self.port, "max-s=900", "cache-size=20000"],
             env=env, stdout=subprocess.DEVNULL,
             stderr=open(os.path.join(testnet.RUN, "ours.log"), "w"))
         end = time.time() + 20
@@ -151,8 +151,8 @@ class Ours:
 class TheirUnbound:
     name = "Unbound 1.17"
 
-    def __init__(self):
-        self.u = testnet.Unbound(free_port())
+    def __init__(self, hints):
+        self.u = testnet.Unbound(free_port(), hints)
         self.port = self.u.port
 
     def upstream(self):
@@ -205,8 +205,8 @@ def median(xs):
     return xs[len(xs) // 2] if xs else float("nan")
 
 
-def run(kind, names):
-    r = kind()
+def run(kind, names, hints):
+    r = kind(hints)
     try:
         # the first query of a fresh resolver pays for priming (Unbound) and meets the dead
         # server ns2.test. first-hand: measured apart, then the scenarios
@@ -244,7 +244,7 @@ def main(argv):
     res = {}
     try:
         for k in kinds:
-            out = run(k, names)
+            out = run(k, names, net.hints)
             res[out["name"]] = out
     finally:
         net.stop()

@@ -5,7 +5,9 @@ One NSD (Debian package `nsd`) per address in tests/testnet/servers.txt, each on
 127.0.0.x (x >= 100, clear of other services) port 53, serving the test root, TLDs and leaf
 zones in tests/testnet/; plus one fake server (127.0.0.110, this file) for poison.test. that
 adds out-of-bailiwick records to every answer. 127.0.0.103 (ns2.test.) is deliberately dead.
-The root hints for resolvers: 127.0.0.101 (HINTS).
+The root hints for resolvers: 127.0.0.101. When 127.0.0.101 is busy (another run of these
+tests), the whole net moves to the next free 127.0.x.0/24 (addresses rewritten in copies of
+the zone files): use net.hints, not the constant.
 
   python3 tools/testnet.py run      start everything, print the hints, serve until Ctrl-C
   python3 tools/testnet.py poison   the poisoning server alone (used by `run`)
@@ -24,7 +26,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ZONES = os.path.join(ROOT, "tests", "testnet")
 RUN = os.path.join(ROOT, "build", "testnet")
 PORT = 53
-HINTS = "127.0.0.101"
+PREFIX = "127.0.0."  # the addresses written in tests/testnet/ (moved when that /24 is busy)
+PREFIX_TRIES = 10  # /24s of 127.0.0.0/16 tried
+HINTS = "127.0.0.101"  # the root server (net.hints: where this run put it)
 POISON_IP = "127.0.0.110"
 # The scenario set (tests, Unbound differential, bench): (name, type, what it exercises).
 SCENARIOS = (
@@ -57,8 +61,8 @@ START_S = 20  # seconds a server may take to answer its first query
 POISON_MAX_S = 3600  # the poisoning server exits after this long even if nobody stops it
 
 
-def servers():
-    """[(ip, [(origin, path)])] from servers.txt."""
+def servers(prefix=PREFIX, zone_dir=ZONES):
+    """[(ip, [(origin, path)])] from servers.txt, addresses moved into prefix."""
     out = []
     with open(os.path.join(ZONES, "servers.txt")) as f:
         for line in f:
@@ -68,9 +72,26 @@ def servers():
             zs = []
             for fn in line[1:]:
                 origin = "." if fn == "root.zone" else fn[: -len("zone")]
-                zs.append((origin, os.path.join(ZONES, fn)))
-            out.append((line[0], zs))
+                zs.append((origin, os.path.join(zone_dir, fn)))
+            out.append((prefix + line[0][len(PREFIX):], zs))
     return out
+
+
+def _free_prefix(port):
+    # another test run (another helper's) may hold the usual addresses: take the next /24
+    for i in range(PREFIX_TRIES):
+        prefix = "127.0.%d." % i
+        if answers(prefix + "101", ".", port, 0.2):
+            continue
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            s.bind((prefix + "101", port))
+            return prefix
+        except OSError:
+            continue
+        finally:
+            s.close()
+    raise RuntimeError("no free 127.0.x.101-111 port %d (x < %d)" % (port, PREFIX_TRIES))
 
 
 def _query(name, qtype=6):
@@ -97,23 +118,37 @@ def answers(ip, name, port=PORT, timeout=0.5):
 
 class TestNet:
     def __init__(self, run_dir=RUN, port=PORT):
-        self.run_dir = run_dir
+        self.base_dir = run_dir
         self.port = port
         self.procs = []  # (what, Popen)
+        self.prefix = PREFIX
+        self.hints = HINTS
+        self.poison_ip = POISON_IP
+        self.run_dir = run_dir
 
     def start(self):
         if not os.path.exists("/usr/sbin/nsd"):
             raise RuntimeError("nsd is not installed (apt-get install nsd)")
-        os.makedirs(self.run_dir, exist_ok=True)
+        self.prefix = _free_prefix(self.port)
+        self.hints = self.prefix + "101"
+        self.poison_ip = self.prefix + "110"
+        self.run_dir = os.path.join(self.base_dir, self.prefix.rstrip("."))
+        zone_dir = os.path.join(self.run_dir, "zones")
+        os.makedirs(zone_dir, exist_ok=True)
+        for fn in os.listdir(ZONES):  # the zone files with this run's addresses
+            if fn.endswith(".zone"):
+                with open(os.path.join(ZONES, fn)) as f:
+                    text = f.read().replace(PREFIX, self.prefix)
+                with open(os.path.join(zone_dir, fn), "w") as f:
+                    f.write(text)
+        self.servers = servers(self.prefix, zone_dir)
         try:
-            for ip, zones in servers():
-                if answers(ip, zones[0][0], self.port, 0.2):
-                    raise RuntimeError("%s port %d is already taken" % (ip, self.port))
+            for ip, zones in self.servers:
                 self._nsd(ip, zones)
             self._poison()
-            for ip, zones in servers():
+            for ip, zones in self.servers:
                 self._wait(ip, zones[0][0])
-            self._wait(POISON_IP, "poison.test.")
+            self._wait(self.poison_ip, "poison.test.")
         except Exception:
             self.stop()
             raise
@@ -158,8 +193,8 @@ class TestNet:
 
     def _poison(self):
         p = subprocess.Popen([sys.executable, os.path.abspath(__file__), "poison",
-                              POISON_IP, str(self.port)], stdout=subprocess.DEVNULL)
-        self.procs.append(("poison " + POISON_IP, p))
+                              self.poison_ip, str(self.port)], stdout=subprocess.DEVNULL)
+        self.procs.append(("poison " + self.poison_ip, p))
 
     def _wait(self, ip, name):
         end = time.time() + START_S
@@ -187,14 +222,15 @@ class Unbound:
     127.0.0.1:port; iterator only (no validator), QNAME minimisation and 0x20 on as ours;
     stopped by PID. stats() reads its counters through unbound-control (a private socket)."""
 
-    def __init__(self, port, run_dir=os.path.join(RUN, "unbound")):
+    def __init__(self, port, hints=HINTS, run_dir=None):
         if not os.path.exists("/usr/sbin/unbound"):
             raise RuntimeError("unbound is not installed (apt-get install unbound)")
         self.port = port
+        run_dir = run_dir or os.path.join(RUN, "unbound-%d" % port)
         self.dir = run_dir
         os.makedirs(run_dir, exist_ok=True)
         with open(os.path.join(run_dir, "root.hints"), "w") as f:
-            f.write(".  3600000 NS a.root.\na.root. 3600000 A %s\n" % HINTS)
+            f.write(".  3600000 NS a.root.\na.root. 3600000 A %s\n" % hints)
         self.conf = os.path.join(run_dir, "unbound.conf")
         conf = [
             "server:",
@@ -321,9 +357,14 @@ def main(argv):
                      int(argv[2]) if len(argv) > 2 else PORT)
         return 0
     if argv[:1] == ["run"]:
+
+        def _term(_sig, _frame):
+            raise KeyboardInterrupt  # SIGTERM too stops the servers (finally below)
+
+        signal.signal(signal.SIGTERM, _term)
         net = TestNet().start()
         print("testnet up: hints=%s (servers: %s, %s poison)" % (
-            HINTS, ", ".join(ip for ip, _z in servers()), POISON_IP), flush=True)
+            net.hints, ", ".join(ip for ip, _z in net.servers), net.poison_ip), flush=True)
         try:
             while True:
                 time.sleep(3600)

@@ -67,8 +67,8 @@ def free_port():
     return p
 
 
-def start_resolver(kind, port, extra=()):
-    args = ["hints=%s" % testnet.HINTS, "port=%d" % port, "max-s=%d" % SERVE_MAX_S]
+def start_resolver(kind, port, hints, extra=()):
+    args = ["hints=%s" % hints, "port=%d" % port, "max-s=%d" % SERVE_MAX_S]
     args += list(extra)
     if kind == "cpython":
         env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "firmware"))
@@ -155,7 +155,7 @@ def net():
 @pytest.fixture(scope="module", params=["cpython", "micropython", "armhf"])
 def resolver(request, net):
     port = free_port()
-    p = start_resolver(request.param, port)
+    p = start_resolver(request.param, port, net.hints)
     yield port
     stop(p)
 
@@ -224,7 +224,7 @@ def test_upstream_queries_bounded_per_request(resolver):
 
 def test_foreign_client_refused(net):
     port = free_port()
-    p = start_resolver("cpython", port, ["allow=10.9.9.0/24"])
+    p = start_resolver("cpython", port, net.hints, ["allow=10.9.9.0/24"])
     try:
         r = ask(port, "www.example.test.", "A")
         assert r.rcode() == dns.rcode.REFUSED and not r.answer

@@ -32,8 +32,8 @@ def pair():
     ours = theirs = None
     try:
         port = free_port()
-        ours = start_resolver("cpython", port)
-        theirs = testnet.Unbound(free_port())
+        ours = start_resolver("cpython", port, net.hints)
+        theirs = testnet.Unbound(free_port(), net.hints)
         for p in (port, theirs.port):  # warm-up: priming, the dead server's first timeouts
             try:
                 ask(p, "ns1.test.", "A")
