@@ -71,6 +71,7 @@ EXAMPLE = SOA % 60 + """
 ns A 10.0.3.1
 www 300 A 192.0.2.1
 www AAAA 2001:db8::1
+mail MX 10 www
 alias CNAME www.oob.test.
 loop1 CNAME loop2
 loop2 CNAME loop1

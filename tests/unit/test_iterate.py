@@ -35,6 +35,10 @@ def test_answer_from_the_root_down_with_qname_minimisation():
     assert _asked(it) == [(".", "test.", T.A), ("test.", "example.test.", T.A),
                           ("example.test.", "www.example.test.", T.A)]
     assert r.life == 300
+    # names compressed against our 0x20 question come back without the random case
+    assert r.answer[0].name.wire == b"\x03www\x07example\x04test\x00"
+    r, _it, _n, _e = resolve("mail.example.test.", T.MX)
+    assert r.answer[0].rdata.exchange.wire == b"\x03www\x07example\x04test\x00"
 
 
 def test_qname_minimisation_off_sends_the_full_name():
@@ -78,6 +82,15 @@ def test_warm_caches_skip_the_root():
     r, it, _n, _e = resolve("www.oob.test.", e=e)
     assert e.rrs.get(Name.from_text("ns.oob.net.").lc, T.A, 0) is not None
     assert e.rrs.get(Name.from_text("www.oob.test.").lc, T.A, 0) is None
+
+
+def test_ds_is_asked_on_the_parent_side_of_the_cut():
+    e = env()
+    resolve("www.example.test.", e=e)  # example.test.'s delegation is known now
+    r, it, _n, _e = resolve("example.test.", T.DS, e=e)
+    assert r.rcode == R.NOERROR and r.answer == []
+    assert [x.name.to_text() for x in r.authority] == ["test."]  # NODATA from the parent
+    assert [z for z, _n2, _t in _asked(it)] == ["test."]
 
 
 def test_out_of_bailiwick_ns_is_looked_up():

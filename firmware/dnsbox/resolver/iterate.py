@@ -213,6 +213,14 @@ class Iteration:
             return None
         if len(data) < 12 or data[0:2] != a.wire[0:2] or not data[2] & 0x80:
             return None
+        # The question is the first name (never compressed): 0x20 wants exactly the case we
+        # sent. It is then put back in lower case, so names compressed against it decode
+        # without our random case (the zone's own case elsewhere is kept).
+        n = len(a.qname.wire)
+        q = data[12 : 12 + n]
+        if (q != a.qname.wire) if self.env.use0x20 else (q.lower() != a.qname.lc):
+            return None
+        data = data[:12] + a.qname.lc + data[12 + n :]
         try:
             m = _msg.decode(data, partial=bool(data[2] & 0x02))
         except WireError:
@@ -220,11 +228,7 @@ class Iteration:
         qs = m.question
         if m.opcode != 0 or len(qs) != 1 or qs[0].qtype != a.qtype or qs[0].qclass != 1:
             return None
-        # 0x20: the question must come back with exactly the case we sent
-        if self.env.use0x20:
-            if qs[0].name.wire != a.qname.wire:
-                return None
-        elif qs[0].name != a.qname:
+        if qs[0].name.lc != a.qname.lc:
             return None
         self.now = now
         return self._step(("reply", m, now - self.sent))
@@ -302,7 +306,9 @@ class Iteration:
         """Iterate from the closest known delegation.
         -> (rcode, records for the answer, authority, next name to chase or None)."""
         env = self.env
-        d = env.deleg.closest(name, self.now, depth > 0)
+        # DS lives on the parent side of a cut (RFC 4035 3.1.4.1): start above the name
+        above = name.parent() if qtype == _t.DS and not name.is_root() else name
+        d = env.deleg.closest(above, self.now, depth > 0)
         qmin = env.qmin and qtype != _t.DS
         total = name.label_count()
         known = d.zone.label_count()  # the deepest ancestor known to exist (below d.zone)
