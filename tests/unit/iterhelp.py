@@ -116,6 +116,7 @@ def _n(k):
 def _zones():
     z = {
         "10.0.0.1": [(ROOT, ".")],
+        "10.0.0.9": [(ROOT, ".")],  # an old hint: serves the root, not named in it
         "10.0.1.1": [(TEST, "test.")],
         "10.0.1.2": [(TEST, "test.")],
         "10.0.2.1": [(NET, "net."), (NOWHERE, "nowhere.net.")],
@@ -160,10 +161,13 @@ def counter_rng():
     return rng
 
 
-def env(hints=(("a.root.", "10.0.0.1", 53),), rng=None, qmin=True, use0x20=True):
+def env(hints=(("a.root.", "10.0.0.1", 53),), rng=None, qmin=True, use0x20=True,
+        prime=False):
+    """An Env; priming off unless asked (tests pin the queries after it)."""
     e = Env(list(hints), rng or counter_rng(), Servers())
     e.qmin = qmin
     e.use0x20 = use0x20
+    e.prime = prime
     return e
 
 

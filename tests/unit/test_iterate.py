@@ -3,7 +3,7 @@ servers in memory (tests/unit/iterhelp.py): referrals, glue, NS lookups, chains,
 answers, TCP, server selection, the scrub and every named limit."""
 
 from dnsbox.resolver import iterate as I
-from dnsbox.resolver.iterate import Ask, Iteration, randomise_case
+from dnsbox.resolver.iterate import Ask, Env, Iteration, randomise_case
 from dnsbox.resolver.servers import Servers
 from dnsbox.wire import message as M
 from dnsbox.wire import rcode as R
@@ -39,6 +39,20 @@ def test_answer_from_the_root_down_with_qname_minimisation():
     assert r.answer[0].name.wire == b"\x03www\x07example\x04test\x00"
     r, _it, _n, _e = resolve("mail.example.test.", T.MX)
     assert r.answer[0].rdata.exchange.wire == b"\x03www\x07example\x04test\x00"
+
+
+def test_priming_asks_the_root_ns_set_once():
+    e = env(hints=(("old.root.", "10.0.0.9", 53),), prime=True)
+    r, it, _n, _e = resolve("www.example.test.", e=e)
+    assert r.rcode == R.NOERROR
+    assert it.trace()[0] == (".", ".", T.NS, "10.0.0.9")
+    assert [ip for _z, _n2, _t, ip in it.trace()[1:2]] == ["10.0.0.1"]  # the primed server
+    assert e.deleg.root.ips() == ["10.0.0.1", "10.0.0.9"]  # the hint stays behind it
+    r, it, _n, _e = resolve("www.short.test.", e=e)
+    assert T.NS not in [t for _z, _n2, t, _ip in it.trace()]  # primed for the NS TTL
+    # hints on another port (a test root): no priming, its answer would name port 53
+    e = Env([("a.root.", "10.0.0.1", 5300)], counter_rng(), Servers())
+    assert not e.prime
 
 
 def test_qname_minimisation_off_sends_the_full_name():

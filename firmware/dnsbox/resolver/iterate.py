@@ -53,6 +53,7 @@ MAX_REFERRALS = const(12)  # referrals followed in one lookup (a name has <= 127
 MAX_DEPTH = const(3)  # nesting of NS-address lookups (an NS name whose NS needs a lookup...)
 MAX_MINIMISE = const(10)  # RFC 9156 MAX_MINIMISE_COUNT: minimised steps before the full name
 MAX_TRIES_PER_STEP = const(6)  # servers tried for one question to one zone
+PRIME_RETRY_S = const(60)  # a failed priming is tried again after this long
 MAX_NOCUT = const(1024)  # names remembered as existing without a zone cut (QNAME minimisation)
 FAIL_TTL_S = const(5)  # failures cached this long (RFC 9520 3.2: at least 1 s, at most 5 min)
 NEG_MAX_TTL_S = const(10800)  # negative answers at most 3 hours (RFC 2308 5)
@@ -121,7 +122,12 @@ class Env:
                 self.ports[ip] = p
         self.rng = rng
         self.servers = servers
+        self.hints_root = root
         self.deleg = delegations if delegations is not None else _dg.Delegations(root)
+        # priming (RFC 8109): the root's own NS set replaces the hints while it lives; not for
+        # hints on other ports (a test root: what it names would be asked on port 53)
+        self.prime = not self.ports
+        self.primed_until = 0  # ms: the primed root (or the last try) holds until then
         self.rrs = rrs if rrs is not None else _dg.RRCache()
         self.port = port
         self.qmin = True  # QNAME minimisation (RFC 9156), relaxed
@@ -309,6 +315,9 @@ class Iteration:
         # DS lives on the parent side of a cut (RFC 4035 3.1.4.1): start above the name
         above = name.parent() if qtype == _t.DS and not name.is_root() else name
         d = env.deleg.closest(above, self.now, depth > 0)
+        if d is env.deleg.root and env.prime and self.now >= env.primed_until:
+            yield from self._prime(depth)
+            d = env.deleg.root
         qmin = env.qmin and qtype != _t.DS
         total = name.label_count()
         known = d.zone.label_count()  # the deepest ancestor known to exist (below d.zone)
@@ -356,6 +365,41 @@ class Iteration:
                 self.lame.append((d.zone.lc, self.last_ip))
                 continue
             return out
+
+    def _prime(self, depth):
+        # RFC 8109: ask the hinted servers for the root NS set and their addresses; on any
+        # failure keep what we have and try again after PRIME_RETRY_S
+        env = self.env
+        env.primed_until = self.now + PRIME_RETRY_S * 1000
+        root = env.hints_root
+        try:
+            m = yield from self._ask_zone(root, root.zone, _t.NS, depth)
+        except Fail as f:
+            if f.fatal:
+                raise
+            return
+        ns = []
+        ttl = MAX_TTL_S
+        for r in m.answer:
+            if r.rtype == _t.NS and r.rclass == 1 and r.name.is_root() and len(ns) < 13:
+                if r.rdata.target.lower() not in ns:
+                    ns.append(r.rdata.target.lower())
+                ttl = r.ttl if r.ttl < ttl else ttl
+        if m.rcode != _rc.NOERROR or not ns:
+            return
+        d = Delegation(root.zone, ns, -1)
+        for r in m.additional:
+            if r.rtype == _t.A and r.rclass == 1 and r.name in ns:
+                d.add_addr(r.name, ipv4_to_text(r.rdata.address))
+        if not d.ips():
+            return
+        for n in root.ns:  # the hints stay as a fallback behind the primed servers
+            if n not in d.ns:
+                d.ns.append(n)
+                for ip in root.addrs.get(n.lc, ()):
+                    d.add_addr(n, ip)
+        env.deleg.root = d
+        env.primed_until = _dg.ttl_ms(ttl, self.now)
 
     def _no_cut(self, sname, m, z):
         # remember that sname exists below z without a zone cut, as long as the answer's data
