@@ -29,7 +29,8 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 import testnet  # noqa: E402
 
-MPY = os.path.join(ROOT, "build", "host", "dnsbox")
+MPY = os.path.join(os.environ.get("DNSBOX_BUILD") or os.path.join(ROOT, "build"), "host",
+                   "dnsbox")  # DNSBOX_BUILD as in build.sh
 HEAP = "8M"
 WINDOW = 16  # distinct-name queries outstanding at once
 NAMES_MAX_S = 300  # the distinct-name phase stops after this long whatever happened
