@@ -21,7 +21,7 @@ MAX_SERVERS = const(1024)  # addresses remembered; the stalest are forgotten fir
 class _Info:
     def __init__(self):
         self.srtt = UNKNOWN_RTT_MS
-        self.var = UNKNOWN_RTT_MS // 2
+        self.var = UNKNOWN_RTT_MS // 4  # first timeout srtt + 4 var = 752 ms
         self.fails = 0
         self.held = 0  # ms: not chosen before this time (unless every server is held)
         self.seen = 0  # ms: last use (for forgetting)
