@@ -169,3 +169,19 @@ def test_golden_blob_is_what_crunch_builds():
     blob, _z, _w = compile_files([os.path.join(g, "example.com.zone")])
     with open(os.path.join(g, "example.com.blob"), "rb") as f:
         assert f.read() == blob
+
+
+def test_rrset_too_large_for_a_message():
+    """(Host only: the 100 KB zone text would strain a 2 MB MicroPython heap mid-suite.)"""
+    from dnsbox.zone.compile import compile_text
+    from dnsbox.zone.errors import ZoneError
+
+    txt = " ".join(['"%s"' % ("x" * 255)] * 200)  # 200 strings of 255: one 51 KB TXT record
+    head = "$TTL 1h\n@ SOA ns1 hm 1 2 3 4 5\n@ NS ns1\nns1 A 192.0.2.1\n"
+    try:
+        compile_text(head + "big TXT " + txt + '\nbig TXT "2" ' + txt + "\n", "example.com.",
+                     "c.zone")
+    except ZoneError as e:
+        assert e.line == 5 and "too large" in e.reason
+    else:
+        raise AssertionError("no error")

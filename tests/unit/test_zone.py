@@ -158,16 +158,6 @@ def test_check_accepts_and_warns():
     assert [r.ttl for r in z.rrset(Name.from_text("www.example.com."), T.A)] == [5, 5]
 
 
-def test_rrset_too_large_for_a_message():
-    from dnsbox.zone.compile import compile_text
-
-    txt = " ".join(['"%s"' % ("x" * 255)] * 200)  # 200 strings of 255: one 51 KB TXT record
-    e = raises(ZoneError, compile_text, HEAD + "big TXT " + txt + "\nbig TXT \"2\" " + txt
-               + "\n",
-               ORIGIN, "c.zone")
-    assert e.line == 5 and "too large" in e.reason
-
-
 def test_include_loop_stops():
     path = _here() + "/../zones/loop.inc"
     e = raises(ZoneError, parser.parse_text, "$TTL 1\n$INCLUDE loop.inc\n",
