@@ -273,3 +273,20 @@ def test_ds_at_child_apex_comes_from_the_parent():
     assert r.aa and r.answer == [] and r.authority[0].name.to_text() == "par.test."
     r = ask("b.par.test.", T.SOA, srv=s)  # everything else from the child
     assert r.answer[0].name.to_text().lower() == "b.par.test." and r.answer[0].ttl == 30
+
+
+def test_edns_options_ignored_on_the_fast_path_like_the_general_path():
+    s = server()
+    cookie = E.Option(10, b"12345678")
+    for opts in ([cookie], [E.Option(10, b"1" * 24)], [E.Option(12, b"\x00" * 20)],
+                 [E.Option(65001, b"x"), cookie], [E.Option(10, b"123")],
+                 [E.Option(10, b"1" * 12)], [E.Option(8, b"\x00\x01\x18\x00\xc0\x00\x02")],
+                 [E.NSIDOption()]):
+        for name in ("www.example.com.", "Nope.example.com.", "x.sub.example.com."):
+            for do in (False, True):
+                q = query(name, T.A, edns=E.Edns(1232, do=do, options=opts))
+                assert s.handle(q, UDP) == s.general.handle(q, UDP), (name, opts)
+    r = ask("www.example.com.", T.A, edns=E.Edns(1232, options=[cookie]))
+    assert r.rcode == 0 and len(r.answer) == 2 and r.edns.options == []
+    r = ask("www.example.com.", T.A, edns=E.Edns(1232, options=[E.Option(10, b"123")]))
+    assert r.rcode == 1  # malformed cookie: FORMERR (RFC 7873 5.2.2)

@@ -52,6 +52,10 @@ class Server:
             return self._general(q, proto)
         if q[11]:
             r = self._edns(q, proto)
+            if r is None and q[-11] | q[-10] | q[-9] != 41:  # OPT with options?
+                q2 = _strip_options(q, self.nsid)
+                if q2 is not None:
+                    r = self._edns(q2, proto)
         else:
             r = self._plain(q, proto)
         if r is None:
@@ -208,6 +212,38 @@ class Server:
         if len(r) > _limit(q, qend, proto):
             return None
         return bytes(r)
+
+
+_IGNORED_NOT = (3, 8, 11, 15)  # NSID (answered when configured), ECS, keepalive, EDE: validated
+
+
+def _strip_options(q, nsid):
+    """The query with its OPT options removed, when the general path would ignore them all
+    (COOKIE of a valid length, RFC 7873 5.2; padding; unknown codes): the answer is the same,
+    so the bare-OPT fast path can serve it. None when an option needs the general path."""
+    n = len(q)
+    i = 12
+    while i < n and q[i]:  # the question name (labels checked by the lookup that follows)
+        if q[i] > 63:
+            return None
+        i += q[i] + 1
+    o = i + 5  # the OPT record: root name, type, class, TTL, rdlength, options
+    if o + 11 > n or q[o] | q[o + 1] or q[o + 2] != 41 or q[o + 5] | q[o + 6]:
+        return None
+    if o + 11 + ((q[o + 9] << 8) | q[o + 10]) != n:
+        return None
+    j = o + 11
+    while j < n:
+        if j + 4 > n:
+            return None
+        code = (q[j] << 8) | q[j + 1]
+        ln = (q[j + 2] << 8) | q[j + 3]
+        j += 4 + ln
+        if j > n or code in _IGNORED_NOT and (code != 3 or nsid):
+            return None
+        if code == 10 and (ln < 8 or 8 < ln < 16 or ln > 40):
+            return None  # a malformed cookie is FORMERR (RFC 7873 5.2.2): general path
+    return q[: o + 9] + b"\x00\x00"
 
 
 def _limit(q, qend, proto):
