@@ -5,6 +5,7 @@ import os
 import random
 import sys
 
+import dns.edns
 import dns.message
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -26,6 +27,9 @@ def _seeds():
         for edns in (None, 0):
             q = dns.message.make_query(name, t, use_edns=edns, payload=1232)
             out.append(q.to_wire())
+        q = dns.message.make_query(name, t, use_edns=0, payload=1232, options=[
+            dns.edns.GenericOption(10, b"12345678abcdefgh"), dns.edns.GenericOption(12, b"\0" * 9)])
+        out.append(q.to_wire())
     return out
 
 
