@@ -163,3 +163,10 @@ def test_include_loop_stops():
     e = raises(ZoneError, parser.parse_text, "$TTL 1\n$INCLUDE loop.inc\n",
                Name.from_text(ORIGIN), path)
     assert "nested too deep" in e.reason and e.file.endswith("loop.inc") and e.line == 2
+
+
+def test_unwise_ttls_warn():
+    z, w = load_text("$TTL 1h\n@ SOA ns1 hm 1 2 3 4 172800\n@ NS ns1\nns1 A 192.0.2.1\n"
+                     "old 2000000 A 192.0.2.2\n", ORIGIN, "c.zone")
+    assert [x for x in w if x.startswith("c.zone:2: warning: SOA minimum 172800")]
+    assert [x for x in w if x.startswith("c.zone:5: warning: TTL 2000000")]

@@ -6,7 +6,7 @@ than one CNAME, more than one DNAME, data occluded by a delegation or a DNAME (R
 an in-zone NS target without address records (missing glue), bad rdata (found by the parser).
 Warnings: duplicate records (dropped), differing TTLs in one RRset (RFC 2181 5.2: the
 smallest is used), NS/MX/SRV targets that are CNAMEs, wildcards not in the leftmost label,
-a zone without apex NS.
+a zone without apex NS, an SOA minimum over a day, TTLs over a week.
 """
 
 from dnsbox.wire import types
@@ -15,6 +15,8 @@ from dnsbox.zone.errors import ZoneError
 # Types that may sit at a delegation point next to NS (RFC 4035 2.4 DS, NSEC, RRSIG).
 _AT_CUT = (types.NS, types.DS, 46, 47)
 _ADDR = (types.A, types.AAAA)
+NEG_TTL_WARN = 86400  # seconds: a larger SOA minimum gets a warning
+TTL_WARN = 604800  # seconds: a larger record TTL gets a warning
 
 
 class Zone:
@@ -95,6 +97,14 @@ def build(origin, records, file):
         rs.append(r)
     if soa is None:
         raise ZoneError(file, 1, "zone %s has no SOA record" % origin.to_text())
+    if soa.rdata.minimum > NEG_TTL_WARN:
+        _warn(z, soa, "SOA minimum %d s: negative answers cached over a day (RFC 2308 5 "
+              "suggests 1-3 hours)" % soa.rdata.minimum)
+    for node in z.nodes.values():
+        for rs in node.values():
+            if rs[0].ttl > TTL_WARN:
+                _warn(z, rs[0], "TTL %d s is over a week: resolvers cap it (RFC 8767 4)" % (
+                    rs[0].ttl))
     if types.NS not in z.nodes[origin]:
         z.warnings.append("%s: warning: zone %s has no NS records at its apex" % (
             soa.where(), origin.to_text()))
