@@ -29,12 +29,7 @@ DELAY_S = 0.3
 
 class FakeUpstream:
     def __init__(self, port=0):
-        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.udp.bind(("127.0.0.1", port))
-        self.port = self.udp.getsockname()[1]
-        self.tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.tcp.bind(("127.0.0.1", self.port))
+        self._bind_pair(port)
         self.tcp.listen(8)
         self.other = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.other.bind(("127.0.0.1", 0))
@@ -47,6 +42,25 @@ class FakeUpstream:
                         threading.Thread(target=self._serve_tcp, daemon=True)]
         for t in self.threads:
             t.start()
+
+    def _bind_pair(self, port, tries=50):
+        """UDP and TCP on one port. With port 0 the kernel picks a UDP port whose TCP twin may
+        be taken by another process: try again with a new one (bounded)."""
+        for _ in range(tries):
+            self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            self.udp.bind(("127.0.0.1", port))
+            self.port = self.udp.getsockname()[1]
+            self.tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self.tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                self.tcp.bind(("127.0.0.1", self.port))
+                return
+            except OSError:
+                self.udp.close()
+                self.tcp.close()
+                if port:
+                    raise
+        raise OSError("no free UDP+TCP port pair on 127.0.0.1 after %d tries" % tries)
 
     def count(self, name, proto="udp"):
         with self.lock:
