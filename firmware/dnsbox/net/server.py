@@ -6,7 +6,8 @@ With Server(..., peer=True) the handler is called as handler(query_bytes, proto,
 client is the UDP peer address or the TCP connection (its .peer is the address); a handler that
 returns None may answer later with respond(proto, client, bytes). Other sockets (upstream
 queries) join the same poll with watch(sock, callback); a timer object (timeout_ms(), tick())
-bounds the poll sleep and is called after every round.
+bounds the poll sleep, and its tick() runs every time poll returns, before the events are
+served (so it can read the clock once for the whole batch).
 Nothing here blocks: a slow or silent TCP client holds one connection slot until the idle
 timeout, and never delays anyone else.
 """
@@ -95,7 +96,10 @@ class Server:
                 t = self.timer.timeout_ms()
                 if 0 <= t < wait:
                     wait = t
-            for obj, ev in self.poll.poll(wait):
+            events = self.poll.poll(wait)
+            if self.timer is not None:
+                self.timer.tick()
+            for obj, ev in events:
                 # MicroPython's poll returns the registered object, CPython's the descriptor.
                 fd = obj if isinstance(obj, int) else obj.fileno()
                 if fd == self.udp.fileno():
@@ -106,8 +110,6 @@ class Server:
                     self.extra[fd][1](ev)
                 else:
                     self._serve_conn(fd, ev)
-            if self.timer is not None:
-                self.timer.tick()
             if self.conns and clock.since_ms(last_sweep) >= POLL_MS:
                 last_sweep = clock.now_ms()
                 self._sweep(last_sweep)
@@ -116,6 +118,7 @@ class Server:
         recvfrom = self.udp.recvfrom
         sendto = self.udp.sendto
         handler = self.handler
+        with_peer = self.with_peer
         n = 0
         while n < UDP_BATCH:
             try:
@@ -123,7 +126,7 @@ class Server:
             except OSError:
                 break  # EAGAIN: drained
             n += 1
-            r = handler(data, UDP, peer) if self.with_peer else handler(data, UDP)
+            r = handler(data, UDP, peer) if with_peer else handler(data, UDP)
             if r is not None:
                 try:
                     sendto(r, peer)

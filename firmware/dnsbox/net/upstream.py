@@ -85,10 +85,16 @@ class Resolver:
 
     # --- the serving loop's handler and timer -----------------------------------------------
     def handle(self, q, proto, client):
+        """The loop's handler. The time is the one read when poll returned (tick): a batch of
+        datagrams shares one clock reading, and the hit path reads no clock at all."""
         fw = self.fw
         peer = client if proto == UDP else client.peer
         try:
-            r = fw.query(q, proto, client, peer_ip(peer), self.now())
+            if isinstance(peer, tuple):
+                ip = peer_ip(peer)
+            else:
+                ip = (peer[4] << 24) | (peer[5] << 16) | (peer[6] << 8) | peer[7]
+            r = fw.query(q, proto, client, ip, self._now)
             if fw.actions:
                 self.run()
         except Exception as e:  # a bug or MemoryError must not stop the server: drop this one
@@ -111,9 +117,11 @@ class Resolver:
         return d if d > 0 else 0
 
     def tick(self):
+        """Called by the loop each time poll returns: reads the clock for the batch."""
+        now = self.now()
         try:
             if self.fw.inflight:
-                self.fw.tick(self.now())
+                self.fw.tick(now)
             if self.fw.actions:
                 self.run()
         except Exception as e:

@@ -81,6 +81,7 @@ class Cache:
         self.life = [0] * n  # ms the entry may be served: smallest TTL * 1000
         self.stamp = [-1] * n  # whole seconds of age of the rendered copy
         self.rendered = [None] * n
+        self.out = [None] * n  # 2 bytes of ID + rendered: the hit path's reply, reused
         self.kind = bytearray(n)  # the caller's tag (positive, no-data, no-domain)
         self.mru = -1
         self.lru = -1
@@ -112,11 +113,45 @@ class Cache:
         sec = age // 1000
         if self.stamp[i] != sec:
             self._render(i, sec)
-        if i != self.mru:
-            self._unlink(i)
-            self._push(i)
+        m = self.mru
+        if i != m:  # move to the most recently used end (inlined _unlink + _push)
+            older = self.older
+            newer = self.newer
+            o = older[i]
+            w = newer[i]  # not -1: i is not the most recent
+            if o >= 0:
+                newer[o] = w
+            else:
+                self.lru = w
+            older[w] = o
+            older[i] = m
+            newer[i] = -1
+            newer[m] = i
+            self.mru = i
         self.hits += 1
         return self.rendered[i]
+
+    def reply(self, q, now, limit):
+        """The whole reply to the plain query q (bytes) whose bytes after the header are a key:
+        a bytearray owned by the cache (ID copied from q) that the caller sends at once and
+        never keeps, or None (miss, or longer than limit). After the first hit of each second
+        of an entry's age this allocates nothing but the key slice: MicroPython's allocator
+        scans its heap from the first free block for every allocation of two blocks or more,
+        so each allocation on the hit path costs time that grows with the cache."""
+        img = self.get(q[12:], now)
+        if img is None:
+            return None
+        i = self.mru  # get() made the entry the most recently used
+        o = self.out[i]
+        if o is None:
+            o = bytearray(2)
+            o += img
+            self.out[i] = o
+        if len(o) > limit:
+            return None
+        o[0] = q[0]
+        o[1] = q[1]
+        return o
 
     def _render(self, i, sec):
         img = self.imgs[i]
@@ -128,6 +163,7 @@ class Cache:
             for j in range(0, len(t), 2):
                 pack_into(">I", b, t[j], t[j + 1] - sec)
             self.rendered[i] = bytes(b)
+        self.out[i] = None  # made again on the next reply()
         self.stamp[i] = sec
 
     # --- LRU list -----------------------------------------------------------------------------
@@ -168,7 +204,7 @@ class Cache:
     def _remove(self, i):
         self._unchain(i)
         self._unlink(i)
-        self.keys[i] = self.imgs[i] = self.rendered[i] = self.ttls[i] = None
+        self.keys[i] = self.imgs[i] = self.rendered[i] = self.ttls[i] = self.out[i] = None
         self.chain[i] = self.free
         self.free = i
         self.count -= 1
@@ -203,6 +239,7 @@ class Cache:
         self.life[i] = life_s * 1000
         self.stamp[i] = 0
         self.rendered[i] = img
+        self.out[i] = None
         self.kind[i] = kind
         b = hash(key) & self.mask
         self.chain[i] = self.heads[b]

@@ -167,6 +167,8 @@ class Forwarder:
         self.fails = [0] * len(self.ups)  # recent failures per upstream (orders the attempts)
         self.local = Local(settings)
         self.nets = nets
+        self.net_addrs = tuple([n[0] for n in nets])  # the same, for the hit path
+        self.net_masks = tuple([n[1] for n in nets])
         self.rng = rng
         self.auth = auth
         self.zones = list(zones)
@@ -186,13 +188,31 @@ class Forwarder:
     def query(self, q, proto, client, ip, now):
         """Response bytes for query q from client (ip: its IPv4 address as an int), or None
         (dropped, or waiting for an upstream: the answer comes later as an action)."""
+        # The hit path, inlined (MicroPython: every call costs): a plain query (QR=0, opcode 0,
+        # Z=0, RD=1, CD=0, one question, no other records) from an allowed client whose exact
+        # question bytes are a cache key, over UDP without EDNS, answer within 512 bytes.
+        # Measured on MicroPython 1.25: a `for` loop over a list here made the whole hit path
+        # ~20x slower (80 us instead of 4 us of CPU per query); an indexed while loop does not.
+        n = len(q)
+        if (n >= 17 and (q[2] & 0xF9) == 1 and not q[3] & 0x50 and q[5] == 1
+                and not q[4] | q[6] | q[7] | q[8] | q[9] | q[10] | q[11] and proto == UDP):
+            addrs = self.net_addrs
+            masks = self.net_masks
+            k = len(addrs) - 1
+            while k >= 0:
+                if ip & masks[k] == addrs[k]:
+                    r = self.cache.reply(q, now, UDP_PLAIN)
+                    if r is not None:
+                        return r  # the cache's buffer: sent at once by the serving loop
+                    break
+                k -= 1
+        return self._query(q, proto, client, ip, now)
+
+    def _query(self, q, proto, client, ip, now):
         qend, payload = header_ok(q)
         if qend > 0 and allowed(self.nets, ip):
             img = self.cache.get(q[12:qend], now)
             if img is not None:
-                if payload < 0 and proto == UDP and q[2] & 1 and not q[3] & 0x10:
-                    if len(img) <= UDP_PLAIN - 2:
-                        return q[:2] + img  # the common case: one concatenation
                 return render(img, q[:2], q[12:qend], (q[2] << 8) | q[3], payload, proto)
         return self._slow(q, proto, client, ip, now)
 

@@ -97,9 +97,11 @@ def _records(lname, qtype, v4, v6):
 
 def allowed(nets, ip):
     """True if the IPv4 address ip (an int) is in one of nets [(network, mask)]."""
-    for net, mask in nets:
-        if ip & mask == net:
+    k = len(nets) - 1
+    while k >= 0:  # not `for`: see the hit path in forward.py
+        if ip & nets[k][1] == nets[k][0]:
             return True
+        k -= 1
     return False
 
 
