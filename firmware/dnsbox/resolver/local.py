@@ -98,7 +98,7 @@ def _records(lname, qtype, v4, v6):
 def allowed(nets, ip):
     """True if the IPv4 address ip (an int) is in one of nets [(network, mask)]."""
     k = len(nets) - 1
-    while k >= 0:  # not `for`: see the hit path in forward.py
+    while k >= 0:
         if ip & nets[k][1] == nets[k][0]:
             return True
         k -= 1
