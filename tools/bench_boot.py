@@ -14,7 +14,6 @@ Needs a built tree (./build.sh). Traffic goes to 127.0.0.1 only; every wait is b
 """
 import argparse
 import os
-import random
 import shutil
 import socket
 import statistics
@@ -32,6 +31,7 @@ import dns.zone
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 import qemu_run  # noqa: E402
+from ports import free_port  # noqa: E402
 
 BUILD = os.environ.get("DNSBOX_BUILD") or os.path.join(ROOT, "build")
 BOARD_DIR = os.path.join(ROOT, "board", "qemu-arm")
@@ -48,22 +48,6 @@ BUILD_LIMIT_S = 1800  # a clean build must finish within this
 def expected_soa():
     zone = dns.zone.from_file(ZONE_FILE, origin=ORIGIN, relativize=False)
     return zone.nodes[ORIGIN].get_rdataset(dns.rdataclass.IN, dns.rdatatype.SOA)
-
-
-def free_port():
-    for _ in range(50):
-        port = random.randint(20000, 60000)
-        u, t = socket.socket(socket.AF_INET, socket.SOCK_DGRAM), socket.socket()
-        try:
-            u.bind(("127.0.0.1", port))
-            t.bind(("127.0.0.1", port))
-            return port
-        except OSError:
-            continue
-        finally:
-            u.close()
-            t.close()
-    raise RuntimeError("no free loopback port")
 
 
 def time_to_answer(mem=None):

@@ -10,7 +10,6 @@ kernel, dnsbox ready) are timed too. qemu is stopped by its PID; every wait is b
 """
 import argparse
 import os
-import random
 import shutil
 import socket
 import statistics
@@ -26,6 +25,7 @@ sys.path.insert(0, TOOLS)
 import card_image  # noqa: E402
 import card_qemu  # noqa: E402
 import qemu_run  # noqa: E402
+from ports import free_port  # noqa: E402
 
 BOARDS = ("board/cubieboard2", "board/cubieboard2/a10")
 A10 = "board/cubieboard2/a10"
@@ -67,20 +67,6 @@ def answer_addrs(msg, qid):
             out.add(".".join(str(b) for b in msg[pos: pos + 4]))
         pos += rdlen
     return out
-
-
-def free_port():
-    for _ in range(20):
-        p = random.randint(20000, 60000)
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            s.bind(("127.0.0.1", p))
-            return p
-        except OSError:
-            continue
-        finally:
-            s.close()
-    raise SystemExit("bench_card: no free loopback port")
 
 
 def one_boot(img, qemu):

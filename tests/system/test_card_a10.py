@@ -9,9 +9,7 @@ line ends, and a bad hostname= that is only reported), the next boot serves on t
 the new MAC. qemu is started and stopped by PID (tools/qemu_run.Guest); every wait is bounded.
 """
 import os
-import random
 import shutil
-import socket
 import sys
 import time
 
@@ -31,6 +29,7 @@ sys.path.insert(0, os.path.join(ROOT, "tools"))
 import card_image  # noqa: E402
 import card_qemu  # noqa: E402
 import qemu_run  # noqa: E402
+from ports import free_port  # noqa: E402
 
 BUILD = os.environ.get("DNSBOX_BUILD") or os.path.join(ROOT, "build")
 IMAGE = os.path.join(BUILD, "cubieboard-a10", "dnsbox-cubieboard-a10.img")
@@ -40,7 +39,6 @@ ORIGIN = dns.name.from_text("example.com.")
 
 BOOT_TIMEOUT_S = 75  # power-on to "dnsbox ready" takes ~12-16 s under TCG; generous when loaded
 QUERY_TIMEOUT_S = 3.0
-PORT_TRIES = 5
 POLL_S = 0.2  # console polling interval
 NEW_PORT = 5300  # the port= written into dnsbox.txt for the second boot
 NEW_MAC = "02:00:00:00:a1:0e"
@@ -54,24 +52,6 @@ def qemu_binary():
     v = card_qemu.qemu_version(binary)
     assert v and v[0] >= int(BOARD.env["QEMU_MIN_VERSION"]), "%s is QEMU %r" % (binary, v)
     return binary
-
-
-def free_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        for _ in range(PORT_TRIES):
-            p = random.randint(20000, 60000)
-            try:
-                s.bind(("127.0.0.1", p))
-                t.bind(("127.0.0.1", p))
-                return p
-            except OSError:
-                continue
-    finally:
-        s.close()
-        t.close()
-    pytest.fail("no free loopback port")
 
 
 def boot(img, tmp_path, tag, guest_ports):

@@ -8,7 +8,6 @@ UDP and TCP. qemu listens on a free high loopback port (never 5353, which a deve
 import os
 import random
 import shutil
-import socket
 import subprocess
 import sys
 
@@ -26,6 +25,7 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 import qemu_run  # noqa: E402
+from ports import free_port  # noqa: E402
 
 BUILD = os.environ.get("DNSBOX_BUILD") or os.path.join(ROOT, "build")
 BOARD_DIR = os.path.join(ROOT, "board", "qemu-arm")
@@ -80,26 +80,6 @@ def zone_soa(zone):
 
 
 # ---------------------------------------------------------------- the guest
-
-
-def free_port():
-    """A loopback port free for both UDP and TCP right now (not 5353)."""
-    for _ in range(50):
-        port = random.randint(20000, 60000)
-        if port == 5353:
-            continue
-        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            u.bind(("127.0.0.1", port))
-            t.bind(("127.0.0.1", port))
-            return port
-        except OSError:
-            continue
-        finally:
-            u.close()
-            t.close()
-    raise RuntimeError("no free loopback port found")
 
 
 def boot(words, log_name):

@@ -9,9 +9,7 @@ the allowed networks. Client mode: the dig-style transcript on the console, and 
 bounded; qemu listens on a free high loopback port.
 """
 import os
-import random
 import shutil
-import socket
 import sys
 
 import dns.edns
@@ -26,6 +24,7 @@ from tests.host.fakeupstream import FakeUpstream
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 import qemu_run  # noqa: E402
+from ports import free_port  # noqa: E402
 
 BUILD = os.environ.get("DNSBOX_BUILD") or os.path.join(ROOT, "build")
 BOARD_DIR = os.path.join(ROOT, "board", "qemu-arm")
@@ -35,23 +34,6 @@ EXIT_TIMEOUT_S = 90  # client mode: boot, one query, power off
 QUERY_TIMEOUT_S = 5.0  # one query through the guest (it may wait ~1 s for the upstream)
 PORT_TRIES = 5
 HOST = "10.0.2.2"  # the host's loopback as the guest sees it (qemu user network)
-
-
-def free_port():
-    for _ in range(50):
-        port = random.randint(20000, 60000)
-        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            u.bind(("127.0.0.1", port))
-            t.bind(("127.0.0.1", port))
-            return port
-        except OSError:
-            continue
-        finally:
-            u.close()
-            t.close()
-    raise RuntimeError("no free loopback port found")
 
 
 def start(words, log_name, wait="dnsbox ready"):
