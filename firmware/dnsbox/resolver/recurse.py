@@ -74,9 +74,9 @@ class Recursor:
         if (n >= 17 and (q[2] & 0xF9) == 1 and not q[3] & 0x50 and q[5] == 1
                 and not q[4] | q[6] | q[7] | q[8] | q[9] | q[10] | q[11] and proto == UDP):
             if allowed(self.nets, ip):  # the cache hit path (as the forwarder's)
-                img = self.cache.get(q[12:], now)
-                if img is not None and len(img) <= UDP_PLAIN - 2:
-                    return q[:2] + img
+                r = self.cache.reply(q, now, UDP_PLAIN)
+                if r is not None:
+                    return r  # the cache's buffer: sent at once by the serving loop
         qend, payload = header_ok(q)
         if qend > 0 and allowed(self.nets, ip):
             img = self.cache.get(q[12:qend], now)
