@@ -42,13 +42,13 @@ def parse(text):
         if "#" in item:
             ip, ps = item.split("#", 1)
             if not ps.isdigit() or not 0 < int(ps) < 65536:
-                raise ValueError("hints: bad port in %r" % item)
+                raise ValueError("bad port in %r" % item)
             port = int(ps)
         if not _ipv4(ip):
-            raise ValueError("hints: %r is not an IPv4 address" % item)
+            raise ValueError("%r is not an IPv4 address" % item)
         if len(out) >= MAX_HINTS:
-            raise ValueError("hints: more than %d root servers" % MAX_HINTS)
+            raise ValueError("more than %d root servers" % MAX_HINTS)
         out.append(("hint%d.root-hints.invalid." % (len(out) + 1), ip, port))
     if not out:
-        raise ValueError("hints: no address given")
+        raise ValueError("no address given")
     return out
