@@ -44,6 +44,10 @@ def main(argv):
         opts[k] = v
     try:
         hints = _hints.parse(opts["hints"]) if opts["hints"] else _hints.default()
+    except ValueError as e:
+        log.log("resolver: hints=%s: %s" % (opts["hints"], e))
+        return 2
+    try:
         cfg = config.Config(True)
         cfg.cache_size = int(opts["cache-size"])
         port = int(opts["port"])
