@@ -94,6 +94,7 @@ class Config:
         self.domain_needed = False
         self.bogus_priv = False
         self.cache_size = CACHE_DEFAULT
+        self.hints = None  # [(ns name, ip, port)] from hints=; None: the compiled-in root hints
         # client mode (server=, port= are shared with the other modes)
         self.domain = None
         self.qtype = "A"
@@ -430,6 +431,16 @@ def _set_cache_size(cfg, value):
     return ""
 
 
+def _set_hints(cfg, value):
+    from dnsbox.resolver import hints
+
+    try:
+        cfg.hints = hints.parse(value)
+    except ValueError as e:
+        return str(e)
+    return ""
+
+
 def _set_domain(cfg, value):
     try:
         domain_wire(value)
@@ -477,6 +488,7 @@ SETTINGS = {
     "local": (_set_local, False, False),
     "allow": (_set_allow, False, False),
     "cache-size": (_set_cache_size, False, False),
+    "hints": (_set_hints, False, False),
     "domain-needed": (_flag("domain_needed"), False, True),
     "bogus-priv": (_flag("bogus_priv"), False, True),
     "domain": (_set_domain, False, False),

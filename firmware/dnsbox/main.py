@@ -168,6 +168,12 @@ def resolver_mode(cfg, host, bind_ip):
         apexes = [db.zone(i)[0].lower() for i in range(db.nzones)]
         log.log("zones: %d (%s), answered first" % (len(apexes), ", ".join(db.zone_names())))
     nets = cfg.allow if cfg.allow is not None else local.default_nets(cfg.ip, cfg.netmask)
+    if not cfg.upstreams():
+        from dnsbox.resolver import hints
+
+        roots = cfg.hints or hints.default()  # without any: the forwarder, SERVFAIL as before
+        if roots:
+            return recursive_mode(cfg, host, bind_ip, nets, srv, apexes, roots)
     fw = forward.Forwarder(cfg, nets, os.urandom, srv, apexes)
     ups = ["%s#%d" % u for u in fw.ups]
     log.log("resolver: upstreams %s, cache %d entries, %d local names, recursion for %s" % (
@@ -181,6 +187,22 @@ def resolver_mode(cfg, host, bind_ip):
     upstream.Resolver(fw, loop)
     log.ready("mode=resolver, %d zones, %d upstreams, listening on %s port %d (udp, tcp)" % (
         len(apexes), len(ups), bind_ip, cfg.port))
+    loop.serve()
+
+
+def recursive_mode(cfg, host, bind_ip, nets, srv, apexes, roots):
+    """Resolver mode without server=: iterate from the root hints (hints= or compiled in)."""
+    from dnsbox.resolver import serve
+
+    try:
+        loop, _rec = serve.start(cfg, nets, roots, bind_ip, cfg.port, srv, apexes)
+    except OSError as e:
+        halt(host, "cannot listen on %s port %d: %s" % (bind_ip, cfg.port, e))
+    log.log("resolver: recursive from %d root hints (%s), cache %d entries, recursion for %s" % (
+        len(roots), ", ".join("%s#%d" % (h[1], h[2]) for h in roots[:3]), cfg.cache_size,
+        ", ".join(_net_text(n) for n in nets)))
+    log.ready("mode=resolver (recursive), %d zones, listening on %s port %d (udp, tcp)" % (
+        len(apexes), bind_ip, cfg.port))
     loop.serve()
 
 
