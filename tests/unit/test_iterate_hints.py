@@ -33,3 +33,18 @@ def test_default_is_a_list():
     assert isinstance(h, list)
     for n, ip, port in h:
         assert n.endswith(".") and ip.count(".") == 3 and port == 53
+
+
+def test_config_hints_variable_and_line():
+    from dnsbox import config
+
+    cfg = config.parse(["mode=resolver", "hints=127.0.0.101#5300"], True)
+    assert cfg.hints == [("hint1.root-hints.invalid.", "127.0.0.101", 5300)] and not cfg.problems
+    cfg = config.parse(["hints=1.2.3"], True)
+    assert cfg.hints is None
+    assert [(p.key, p.fatal) for p in cfg.problems] == [("hints", False)]
+    assert "not an IPv4 address" in str(cfg.problems[0])
+    cfg = config.parse([], True, "hints=10.0.0.1\n")
+    assert cfg.hints == [("hint1.root-hints.invalid.", "10.0.0.1", 53)]
+    cfg = config.parse(["hints=10.0.0.2"], True, "hints=10.0.0.1\n")  # boot variables win
+    assert cfg.hints[0][1] == "10.0.0.2"
