@@ -281,6 +281,21 @@ crunch() {
     stamp_set crunch "$key"
 }
 
+# Root hints for recursive mode, from Debian's dns-root-data, frozen as module `roothints`.
+ROOT_HINTS=/usr/share/dns/root.hints
+roothints() {
+    local out=$B/gen/roothints.py key
+    [ -f "$ROOT_HINTS" ] || die "$ROOT_HINTS is missing (apt-get install dns-root-data)"
+    key=$(digest tools/hints.py "$ROOT_HINTS")
+    if stamp_ok roothints "$key" && [ -f "$out" ]; then
+        return 0
+    fi
+    step "root hints: python3 tools/hints.py $ROOT_HINTS -o $out"
+    rm -f "$out"
+    python3 tools/hints.py "$ROOT_HINTS" -o "$out" || die "root hints: $ROOT_HINTS unusable (message above)"
+    stamp_set roothints "$key"
+}
+
 # ---------------------------------------------------------------- firmware binaries
 
 # firmware TARGET: TARGET is host (x86_64, dynamic) or armhf (static, cross compiled).
@@ -414,6 +429,7 @@ build_all() {
     fetch
     unpack_micropython
     crunch
+    roothints
     firmware host
     firmware armhf
     image

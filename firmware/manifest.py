@@ -5,6 +5,7 @@
 #   inside tools/crunch.py);
 # - the compiled zone blob as the top-level module `zoneblob` (build/gen/zoneblob.py, written by
 #   tools/crunch.py; DNSBOX_GEN_DIR overrides the directory, used by build.sh for other build dirs);
+# - the root hints as the top-level module `roothints` (build/gen/roothints.py, tools/hints.py);
 # - asyncio from MicroPython's extmod.
 import os
 
@@ -32,3 +33,5 @@ package("dnsbox", files=_firmware_files())
 _gen = os.environ.get("DNSBOX_GEN_DIR") or os.path.join("..", "build", "gen")
 if os.path.exists(os.path.join(_gen, "zoneblob.py")):
     module("zoneblob.py", base_path=_gen)
+if os.path.exists(os.path.join(_gen, "roothints.py")):
+    module("roothints.py", base_path=_gen)
