@@ -28,7 +28,6 @@ from dnsbox.resolver.cache import MAX_TTL, NEG_MAX_TTL, Cache, ttl_offsets
 from dnsbox.resolver.local import Local, allowed, under
 from dnsbox.wire import message as _msg
 from dnsbox.wire import rcode as _rc
-from dnsbox.wire import types as _t
 from dnsbox.wire.errors import WireError
 from dnsbox.wire.name import ROOT, Name
 from dnsbox.wire.rr import Question
@@ -152,6 +151,9 @@ class Forwarder:
     names as lower-case wire bytes. nets: allowed client networks [(network, mask)]."""
 
     def __init__(self, settings, nets, rng, auth=None, zones=(), cache=None):
+        from dnsbox.resolver import front  # front imports this module's render/error
+
+        self._screen = front.screen
         self.ups = []  # [(ip, port)]
         self.routes = []  # [(domain lower-case wire or None, [upstream indices])]
         for dom, ip, port in settings.upstreams():
@@ -219,44 +221,11 @@ class Forwarder:
         return self._slow(q, proto, client, ip, now)
 
     def _slow(self, q, proto, client, ip, now):
-        if len(q) < 12 or q[2] & 0x80:
-            return None  # not a query (RFC 1035 4.1.1): never answer a response
-        try:
-            p = _msg.decode_question(q)
-        except WireError:
-            return error(q[:2], (q[2] << 8) | q[3], b"", _rc.FORMERR, -1)
-        payload = -1 if p.edns is None else p.edns.payload
-        qbytes = q[12 : p.question_end]
-        if p.opcode() != 0:
-            return error(q[:2], p.flags, qbytes, _rc.NOTIMP, payload)
-        if p.qdcount != 1 or p.ancount or p.nscount or p.other:
-            return error(q[:2], p.flags, qbytes, _rc.FORMERR, payload)
-        if p.edns is not None and p.edns.version != 0:
-            return error(q[:2], p.flags, qbytes, _rc.BADVERS, payload)
-        if p.tsig_off >= 0:
-            return error(q[:2], p.flags, qbytes, _rc.REFUSED, payload)  # no keys here
+        done, v = self._screen(self, q, proto, ip, now)
+        if done:
+            return v
+        p, qbytes, payload, key = v
         lname = p.qname.lc
-        if self.auth is not None and (p.qclass != _t.CLASS_IN or self._in_zones(lname)):
-            r = self.auth.handle(q, proto)
-            if r is not None and len(r) > 3 and allowed(self.nets, ip):
-                r = bytearray(r)
-                r[3] |= 0x80  # RA: this server offers recursion to this client
-                r = bytes(r)
-            return r
-        if not allowed(self.nets, ip):
-            self.stats["refused"] += 1
-            return error(q[:2], p.flags, qbytes, _rc.REFUSED, payload)
-        if p.qclass != _t.CLASS_IN or p.qtype in (_t.AXFR, _t.IXFR, _t.OPT, _t.TSIG):
-            return error(q[:2], p.flags, qbytes, _rc.REFUSED if p.qclass != _t.CLASS_IN
-                         else _rc.NOTIMP, payload)
-        if not self.local.empty:
-            loc = self.local.lookup(lname, p.qtype)
-            if loc is not None:
-                return self._local_answer(q, p, qbytes, payload, proto, loc)
-        key = lname + qbytes[-4:]
-        img = self.cache.get(key, now)
-        if img is not None:
-            return render(img, q[:2], qbytes, p.flags, payload, proto)
         w = Waiter(client, proto, q[:2], qbytes, p.flags, payload)
         pend = self.inflight.get(key)
         if pend is not None:
@@ -279,21 +248,6 @@ class Forwarder:
         self.stats["forwarded"] += 1
         self._send(pend, now)
         return None
-
-    def _in_zones(self, lname):
-        for z in self.zones:
-            if under(lname, z):
-                return True
-        return False
-
-    def _local_answer(self, q, p, qbytes, payload, proto, loc):
-        m = _msg.Message(p.id, p.flags & 0x7910)
-        m.qr = m.aa = m.ra = True
-        m.rcode = loc[0]
-        m.question.append(Question(p.qname, p.qtype, p.qclass))
-        m.answer = loc[1]
-        wire = _msg.encode(m)
-        return render(wire[2:], q[:2], qbytes, p.flags, payload, proto)
 
     def _plan(self, lname):
         """The attempts for a name: the upstreams of the longest matching server=/domain/,

@@ -15,17 +15,17 @@ time; every query gets a fresh ID and 0x20 case (iterate.py) and, in the glue, a
 """
 
 from dnsbox.compat import const
+from dnsbox.resolver import front
 from dnsbox.resolver.cache import Cache, ttl_offsets
 from dnsbox.resolver.delegation import RRCache
 from dnsbox.resolver.forward import error, header_ok, render
 from dnsbox.resolver.iterate import (EDE_NO_REACHABLE_AUTHORITY, EDE_OTHER, FAIL_TTL_S, Ask,
                                       Env, Iteration, Result)
-from dnsbox.resolver.local import Local, allowed, under
+from dnsbox.resolver.local import Local, allowed
 from dnsbox.resolver.servers import Servers
 from dnsbox.wire import message as _msg
 from dnsbox.wire import rcode as _rc
 from dnsbox.wire import types as _t
-from dnsbox.wire.errors import WireError
 from dnsbox.wire.name import Name
 from dnsbox.wire.rr import Question
 
@@ -36,6 +36,7 @@ MAX_INFLIGHT = const(64)  # questions being resolved at once; more get SERVFAIL 
 MAX_WAITERS = const(32)  # clients waiting for one question
 MAX_RESOLVE_MS = const(10000)  # a question still unresolved after this gets SERVFAIL
 STATS_NAME = b"\x05stats\x06dnsbox\x00"  # CH TXT: counters (allowed clients only)
+NOT_RECURSED = front.NOT_RESOLVED + (_t.ANY,)  # NOTIMP: ANY is not resolved from the root
 MAX_FAILS = const(256)  # failures remembered (RFC 9520); the oldest half is dropped when full
 
 
@@ -85,51 +86,11 @@ class Recursor:
         return self._slow(q, proto, client, ip, now)
 
     def _slow(self, q, proto, client, ip, now):
-        if len(q) < 12 or q[2] & 0x80:
-            return None
-        try:
-            p = _msg.decode_question(q)
-        except WireError:
-            return error(q[:2], (q[2] << 8) | q[3], b"", _rc.FORMERR, -1)
-        payload = -1 if p.edns is None else p.edns.payload
-        qbytes = q[12 : p.question_end]
-        if p.opcode() != 0:
-            return error(q[:2], p.flags, qbytes, _rc.NOTIMP, payload)
-        if p.qdcount != 1 or p.ancount or p.nscount or p.other:
-            return error(q[:2], p.flags, qbytes, _rc.FORMERR, payload)
-        if p.edns is not None and p.edns.version != 0:
-            return error(q[:2], p.flags, qbytes, _rc.BADVERS, payload)
-        if p.tsig_off >= 0:
-            return error(q[:2], p.flags, qbytes, _rc.REFUSED, payload)
+        done, v = front.screen(self, q, proto, ip, now, NOT_RECURSED, self._special)
+        if done:
+            return v
+        p, qbytes, payload, key = v
         lname = p.qname.lc
-        if p.qclass == _t.CLASS_CH and lname == STATS_NAME and allowed(self.nets, ip):
-            return self._stats(q, p, qbytes, payload, proto)
-        if self.auth is not None and (p.qclass != _t.CLASS_IN or self._in_zones(lname)):
-            r = self.auth.handle(q, proto)
-            if r is not None and len(r) > 3 and allowed(self.nets, ip):
-                r = bytearray(r)
-                r[3] |= 0x80
-                r = bytes(r)
-            return r
-        if not allowed(self.nets, ip):
-            self.stats["refused"] += 1
-            return error(q[:2], p.flags, qbytes, _rc.REFUSED, payload)
-        if p.qclass != _t.CLASS_IN or p.qtype in (_t.AXFR, _t.IXFR, _t.OPT, _t.TSIG, _t.ANY):
-            return error(q[:2], p.flags, qbytes, _rc.REFUSED if p.qclass != _t.CLASS_IN
-                         else _rc.NOTIMP, payload)
-        if not self.local.empty:
-            loc = self.local.lookup(lname, p.qtype)
-            if loc is not None:
-                m = _msg.Message(p.id, p.flags & 0x7910)
-                m.qr = m.aa = m.ra = True
-                m.rcode = loc[0]
-                m.question.append(Question(p.qname, p.qtype, p.qclass))
-                m.answer = loc[1]
-                return render(_msg.encode(m)[2:], q[:2], qbytes, p.flags, payload, proto)
-        key = lname + qbytes[-4:]
-        img = self.cache.get(key, now)
-        if img is not None:
-            return render(img, q[:2], qbytes, p.flags, payload, proto)
         f = self.fails.get(key)
         if f is not None:
             if f[0] > now:
@@ -159,6 +120,11 @@ class Recursor:
             return a[3]
         return None
 
+    def _special(self, q, p, qbytes, payload, proto, ip):
+        if p.qclass == _t.CLASS_CH and p.qname.lc == STATS_NAME and allowed(self.nets, ip):
+            return self._stats(q, p, qbytes, payload, proto)
+        return None
+
     def _stats(self, q, p, qbytes, payload, proto):
         # CH TXT stats.dnsbox.: counters for the bench and for diagnostics (allowed clients)
         from dnsbox.wire.rd_std import TXT
@@ -183,12 +149,6 @@ class Recursor:
             txt = TXT([w.encode() for w in words])
             m.answer.append(RR(p.qname, _t.TXT, _t.CLASS_CH, 0, txt))
         return render(_msg.encode(m)[2:], q[:2], qbytes, p.flags, payload, proto)
-
-    def _in_zones(self, lname):
-        for z in self.zones:
-            if under(lname, z):
-                return True
-        return False
 
     # --- iterations -------------------------------------------------------------------------
     def _drive(self, pend, act, now):
