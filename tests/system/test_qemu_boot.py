@@ -82,8 +82,9 @@ def zone_soa(zone):
 # ---------------------------------------------------------------- the guest
 
 
-def boot(words, log_name):
-    """Start qemu with these boot variables; return (guest, port) once the ready line is seen."""
+def boot(words, log_name, wait="dnsbox ready"):
+    """Start qemu with these boot variables; return (guest, port) once the console shows the
+    line `wait` (wait=None: at once, for tests that read the console themselves)."""
     for name in ("vmlinuz", "initrd.xz"):
         path = os.path.join(IMAGE_DIR, name)
         assert os.path.isfile(path), "%s missing: run ./build.sh first" % path
@@ -95,16 +96,15 @@ def boot(words, log_name):
         port = free_port()
         cmd = qemu_run.command(BOARD_DIR, IMAGE_DIR, words, host_port=port)
         guest = qemu_run.Guest(cmd, log_path=os.path.join(log_dir, log_name))
-        line = guest.wait_for("dnsbox ready", BOOT_TIMEOUT_S)
-        if line:
+        if wait is None or guest.wait_for(wait, BOOT_TIMEOUT_S):
             return guest, port
         exited = guest.proc.poll() is not None
         guest.stop()
         last = guest.console()
         if "host forwarding rule" not in last:  # a port race is retried; anything else fails
             break
-    pytest.fail("no 'dnsbox ready' line (%s); console tail:\n%s" % (
-        "qemu exited" if exited else "waited %d s" % BOOT_TIMEOUT_S, last[-3000:]))
+    pytest.fail("no %r line (%s); console tail:\n%s" % (
+        wait, "qemu exited" if exited else "waited %d s" % BOOT_TIMEOUT_S, last[-3000:]))
 
 
 @pytest.fixture(scope="module")

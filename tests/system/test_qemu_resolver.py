@@ -8,9 +8,6 @@ the allowed networks. Client mode: the dig-style transcript on the console, and 
 (the firmware returns, /init powers off). qemu is started and stopped by PID; every wait is
 bounded; qemu listens on a free high loopback port.
 """
-import os
-import shutil
-import sys
 
 import dns.edns
 import dns.flags
@@ -20,41 +17,15 @@ import dns.rcode
 import pytest
 
 from tests.host.fakeupstream import FakeUpstream
+from tests.system.test_qemu_boot import boot
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(ROOT, "tools"))
-import qemu_run  # noqa: E402
-from ports import free_port  # noqa: E402
-
-BUILD = os.environ.get("DNSBOX_BUILD") or os.path.join(ROOT, "build")
-BOARD_DIR = os.path.join(ROOT, "board", "qemu-arm")
-IMAGE_DIR = os.path.join(BUILD, "qemu-arm")
-BOOT_TIMEOUT_S = 90  # kernel + firmware under TCG take ~3-6 s; generous for a loaded machine
 EXIT_TIMEOUT_S = 90  # client mode: boot, one query, power off
 QUERY_TIMEOUT_S = 5.0  # one query through the guest (it may wait ~1 s for the upstream)
-PORT_TRIES = 5
 HOST = "10.0.2.2"  # the host's loopback as the guest sees it (qemu user network)
 
 
 def start(words, log_name, wait="dnsbox ready"):
-    for name in ("vmlinuz", "initrd.xz"):
-        path = os.path.join(IMAGE_DIR, name)
-        assert os.path.isfile(path), "%s missing: run ./build.sh first" % path
-    assert shutil.which("qemu-system-arm"), "qemu-system-arm missing (./build.sh installs it)"
-    log_dir = os.path.join(BUILD, "test-logs")
-    os.makedirs(log_dir, exist_ok=True)
-    last = ""
-    for _ in range(PORT_TRIES):
-        port = free_port()
-        cmd = qemu_run.command(BOARD_DIR, IMAGE_DIR, words, host_port=port)
-        guest = qemu_run.Guest(cmd, log_path=os.path.join(log_dir, log_name))
-        if wait is None or guest.wait_for(wait, BOOT_TIMEOUT_S):
-            return guest, port
-        guest.stop()
-        last = guest.console()
-        if "host forwarding rule" not in last:
-            break
-    pytest.fail("no %r line within %d s; console tail:\n%s" % (wait, BOOT_TIMEOUT_S, last[-3000:]))
+    return boot(words, log_name, wait)
 
 
 @pytest.fixture(scope="module")
