@@ -14,6 +14,8 @@ def handler(q, proto):
     """Answers b'R' + proto + query; drops queries starting with b'drop'."""
     if bytes(q[:4]) == b"drop":
         return None
+    if bytes(q[:4]) == b"boom":
+        raise MemoryError("handler failure made by the test")
     return b"R" + bytes((48 + proto,)) + bytes(q)
 
 
@@ -156,3 +158,13 @@ def test_client_that_never_reads(srv):
     u.sendto(b"still", ("127.0.0.1", port))
     assert u.recvfrom(100)[0] == b"R0still"
     c.close()
+
+
+def test_handler_failure_drops_one_datagram(srv):
+    s, port = srv
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.settimeout(2)
+    u.sendto(b"boom", ("127.0.0.1", port))
+    u.sendto(b"next", ("127.0.0.1", port))
+    assert u.recvfrom(100)[0] == b"R0next"  # the loop lives on; the failing one got nothing
+    assert s.faults == 1

@@ -27,6 +27,7 @@ TCP_IDLE_MS = 10000  # RFC 7766 6.2.3: close idle connections (seconds, not minu
 TCP_READ = 4096  # bytes read per recv call
 TCP_MAX_PENDING = 131072  # unsent response bytes per connection before we stop reading from it
 TCP_BACKLOG = 16  # listen() backlog
+FAULTS_LOGGED = 20  # handler failures logged on the console; later ones are only counted
 POLL_MS = 1000  # longest sleep in poll(); also how often idle connections are swept
 
 _SOL_SOCKET = 1  # Linux values: MicroPython's socket module does not name SO_RCVBUF
@@ -73,6 +74,7 @@ class Server:
         self.poll.register(self.udp, select.POLLIN)
         self.poll.register(self.tcp, select.POLLIN)
         self.conns = {}  # fd -> _Conn (at most TCP_MAX_CONNS entries)
+        self.faults = 0  # handler exceptions (each dropped one datagram)
         self.stopped = False  # set by stop(): serve() returns after the current poll round
         self.stats = [0, 0, 0]  # udp queries, tcp queries, tcp connections refused (limit)
 
@@ -126,13 +128,24 @@ class Server:
             except OSError:
                 break  # EAGAIN: drained
             n += 1
-            r = handler(data, UDP, peer) if with_peer else handler(data, UDP)
+            try:
+                r = handler(data, UDP, peer) if with_peer else handler(data, UDP)
+            except Exception as e:  # a bug or MemoryError drops this datagram, not the server
+                self._fault(e)
+                continue
             if r is not None:
                 try:
                     sendto(r, peer)
                 except OSError:
                     pass  # send buffer full or peer unreachable: UDP may drop
         self.stats[0] += n
+
+    def _fault(self, e):
+        self.faults += 1
+        if self.faults <= FAULTS_LOGGED:
+            from dnsbox import log
+
+            log.log("query handler failed: %s %s (datagram dropped)" % (type(e).__name__, e))
 
     def _accept(self):
         try:

@@ -87,6 +87,15 @@ class Resolver:
     def handle(self, q, proto, client):
         """The loop's handler. The time is the one read when poll returned (tick): a batch of
         datagrams shares one clock reading, and the hit path reads no clock at all."""
+        if proto == UDP and not isinstance(client, tuple):
+            # MicroPython's UDP peer (a raw sockaddr_in): the cache-hit path, in a small frame
+            # (no try, few locals, so MicroPython keeps it off the heap); a fault here reaches
+            # the serving loop, which drops the datagram and goes on.
+            r = self.fw.query(q, UDP, client, (client[4] << 24) | (client[5] << 16)
+                              | (client[6] << 8) | client[7], self._now)
+            if self.fw.actions:
+                self.run()
+            return r
         fw = self.fw
         peer = client if proto == UDP else client.peer
         try:
