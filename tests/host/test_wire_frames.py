@@ -7,14 +7,10 @@ every code block it compiles; this test reads them from the host binary (skipped
 """
 
 import os
-import re
-import subprocess
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BINARY = os.path.join(ROOT, "build", "host", "dnsbox")
-MAX_WORDS = 11
+from tests.host.frames import BINARY, too_big
 
 # module file -> functions on the query / response paths (decode, peek, encode)
 HOT = {
@@ -67,42 +63,7 @@ HOT = {
 }
 
 
-def frames(path):
-    """{function name: max words} for the code blocks compiled from path."""
-    out = subprocess.run(
-        [BINARY, "-v", "-v", path],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={"MICROPYPATH": os.path.join(ROOT, "firmware")},
-    ).stdout
-    sizes = {}
-    src = name = None
-    ns = 0
-    for line in out.splitlines():
-        m = re.match(r"File (\S+), code block '([^']*)'", line)
-        if m:
-            src, name = m.group(1), m.group(2)
-            continue
-        m = re.match(r"\(N_STATE (\d+)\)", line)
-        if m:
-            ns = int(m.group(1))
-            continue
-        m = re.match(r"\(N_EXC_STACK (\d+)\)", line)
-        if m and src and src.endswith("/" + os.path.basename(path)):
-            words = ns + 2 * int(m.group(1))
-            sizes[name] = max(words, sizes.get(name, 0))
-    return sizes
-
-
 @pytest.mark.skipif(not os.path.exists(BINARY), reason="no build/host/dnsbox")
 def test_hot_functions_fit_the_stack_frame():
-    too_big = []
-    for mod, names in HOT.items():
-        sizes = frames(os.path.join(ROOT, "firmware", "dnsbox", "wire", mod))
-        assert sizes, "no bytecode dump for %s (binary without -v -v?)" % mod
-        for n in names:
-            assert n in sizes, (mod, n)
-            if sizes[n] > MAX_WORDS:
-                too_big.append("%s:%s %d words" % (mod, n, sizes[n]))
-    assert not too_big, too_big
+    big = too_big("wire", HOT)
+    assert not big, big
