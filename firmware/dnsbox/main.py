@@ -109,17 +109,8 @@ def main(argv):
     from dnsbox.net import server as net
 
     srv = auth.Server(db, nsid=cfg.hostname)
-    proto = {net.UDP: auth.UDP, net.TCP: auth.TCP}
-    handle = srv.handle
-    if proto[net.UDP] == net.UDP and proto[net.TCP] == net.TCP:
-        handler = handle
-    else:  # the two modules number the protocols differently: translate
-
-        def handler(q, p):
-            return handle(q, proto[p])
-
-    try:
-        loop = net.Server(handler, bind_ip, cfg.port)
+    try:  # auth and net number UDP/TCP alike (tests/host/test_net_server.py checks it)
+        loop = net.Server(srv.handle, bind_ip, cfg.port)
     except OSError as e:
         halt(host, "cannot listen on %s port %d: %s" % (bind_ip, cfg.port, e))
     log.ready("mode=%s, %d zones, listening on %s port %d (udp, tcp)" % (

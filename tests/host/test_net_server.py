@@ -168,3 +168,11 @@ def test_handler_failure_drops_one_datagram(srv):
     u.sendto(b"next", ("127.0.0.1", port))
     assert u.recvfrom(100)[0] == b"R0next"  # the loop lives on; the failing one got nothing
     assert s.faults == 1
+
+
+def test_protocol_numbers_agree_with_the_handlers():
+    from dnsbox import auth
+    from dnsbox.resolver import forward
+
+    # main.py hands Server.handle to the loop as it is: the numbering must be one
+    assert (auth.UDP, auth.TCP) == (net.UDP, net.TCP) == (forward.UDP, forward.TCP)
