@@ -1,4 +1,8 @@
 """The only module that knows which interpreter runs (MicroPython 1.25 or CPython 3.11)."""
+import sys
+
+# MicroPython's sockets give peers as raw sockaddr bytes, CPython's as (ip, port) tuples.
+MICROPYTHON = sys.implementation.name == "micropython"
 
 try:  # MicroPython: const() folds at compile time and costs no RAM
     from micropython import const

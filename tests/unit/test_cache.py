@@ -60,13 +60,20 @@ def test_ttl_zero_is_never_stored_and_one_lives_one_second():
     assert c.get(key, 6000) is None
 
 
-def test_rendered_copy_reused_within_a_second():
+def test_reply_buffer_reused_and_patched_in_place():
     c = Cache(4)
-    key, img, pairs = image()
-    c.put(key, img, pairs, 300, 0)
-    a = c.get(key, 1500)
-    assert c.get(key, 1900) is a  # same object: no allocation on the hit path
-    assert c.get(key, 2000) is not a
+    key, img, pairs = image(ttls=(300, 60))
+    c.put(key, img, pairs, 60, 0)
+    q = b"\xab\xcd\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00" + key
+    a = c.reply(q, 1500, 512)
+    assert bytes(a[:2]) == b"\xab\xcd" and ttls_of(bytes(a[2:])) == [299, 59]
+    q2 = b"\x12\x34" + q[2:]
+    assert c.reply(q2, 1900, 512) is a  # same buffer: no allocation on the hit path
+    assert bytes(a[:2]) == b"\x12\x34"
+    assert c.reply(q2, 3000, 512) is a and ttls_of(bytes(a[2:])) == [297, 57]
+    assert ttls_of(c.get(key, 3000)) == [297, 57]
+    assert c.reply(q2, 3000, len(a) - 1) is None  # longer than the limit: the caller's job
+    assert c.reply(q2, 60000, 512) is None and len(c) == 0
 
 
 def test_lru_eviction_bounded_by_entries():

@@ -9,13 +9,16 @@ clock, turns peer addresses into what the core wants, and performs the core's ac
 - a TCP attempt (after a truncated answer) connects without blocking, sends the framed query
   and collects one framed answer (at most 65535 bytes);
 - a socket is closed when the core says the attempt is done.
+On MicroPython it also sets the loop's fast path (hit): a plain UDP query from an allowed client
+whose exact question is cached is answered from the cache's reply buffer in two calls, without
+the core's layers (the core's query() answers the same hits otherwise, just slower).
 """
 import os
 import select
 import socket
 
 from dnsbox import clock
-from dnsbox.compat import const
+from dnsbox.compat import MICROPYTHON, const
 from dnsbox.net.server import TCP, UDP
 
 PORT_TRIES = const(16)  # random source ports tried per attempt before giving up
@@ -23,6 +26,7 @@ PORT_LOW = const(1024)  # source ports are drawn from PORT_LOW..65535
 UDP_READ = const(4096)  # bytes read from one upstream datagram (we advertise 1232; a longer
 # one arrives cut, fails to decode and is ignored)
 FAULTS_LOGGED = const(20)  # internal errors logged on the console (then only counted)
+UDP_PLAIN = const(512)  # a reply without EDNS (RFC 1035 4.2.1)
 READS_PER_WAKE = const(8)  # datagrams read from one upstream socket per poll wake-up
 TCP_MAX_ANSWER = const(65537)  # 2-byte length + the largest DNS message
 _EINPROGRESS = const(115)
@@ -71,9 +75,14 @@ class Resolver:
         self.addrs = {}  # (ip, port) -> sockaddr
         self._raw = clock.now_ms()
         self._now = 0
+        self.cache = fw.cache
+        self.net_addrs = tuple([n[0] for n in fw.nets])  # allowed client networks, for hit()
+        self.net_masks = tuple([n[1] for n in fw.nets])
         server.handler = self.handle
         server.with_peer = True
         server.timer = self
+        if MICROPYTHON:
+            server.fast = self.hit
         self.stats = {"port_retries": 0, "send_errors": 0, "faults": 0}
 
     def now(self):
@@ -84,18 +93,28 @@ class Resolver:
         return self._now
 
     # --- the serving loop's handler and timer -----------------------------------------------
+    def hit(self, q, peer, _len=len):
+        """The loop's fast path (MicroPython: peer is a raw sockaddr_in): the cache's reply
+        buffer for a plain query (QR=0, opcode 0, RD=1, CD=0, Z=0, one question, no other
+        records, so no EDNS: the answer must fit 512 bytes) from an allowed client whose exact
+        question bytes are a cache key; else None and the handler takes it. The time is the one
+        read when poll returned (tick): a batch of datagrams shares one clock reading. A small
+        frame without try (MicroPython keeps it off the heap): a fault reaches the serving
+        loop, which drops the datagram and goes on. _len: the builtin as a local."""
+        if (_len(q) >= 17 and (q[2] & 0xF9) == 1 and not q[3] & 0x50 and q[5] == 1
+                and not q[4] | q[6] | q[7] | q[8] | q[9] | q[10] | q[11]):
+            ip = (peer[4] << 24) | (peer[5] << 16) | (peer[6] << 8) | peer[7]
+            addrs = self.net_addrs
+            masks = self.net_masks
+            k = _len(addrs) - 1
+            while k >= 0:
+                if ip & masks[k] == addrs[k]:
+                    return self.cache.reply(q, self._now, UDP_PLAIN)
+                k -= 1
+        return None
+
     def handle(self, q, proto, client):
-        """The loop's handler. The time is the one read when poll returned (tick): a batch of
-        datagrams shares one clock reading, and the hit path reads no clock at all."""
-        if proto == UDP and not isinstance(client, tuple):
-            # MicroPython's UDP peer (a raw sockaddr_in): the cache-hit path, in a small frame
-            # (no try, few locals, so MicroPython keeps it off the heap); a fault here reaches
-            # the serving loop, which drops the datagram and goes on.
-            r = self.fw.query(q, UDP, client, (client[4] << 24) | (client[5] << 16)
-                              | (client[6] << 8) | client[7], self._now)
-            if self.fw.actions:
-                self.run()
-            return r
+        """The loop's handler (the time is the one read when poll returned, as for hit())."""
         fw = self.fw
         peer = client if proto == UDP else client.peer
         try:

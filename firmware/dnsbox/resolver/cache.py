@@ -12,9 +12,9 @@ elapsed (so never 0 while served); an entry with T = 0 is never stored.
 Layout (MicroPython's dict degrades badly when large: 16-bit string hashes, open addressing
 filled to 100%): our own chained hash table over preallocated parallel lists and arrays, sized
 once from the entry limit. A lookup hashes the key once (the builtin hash, in C), walks a short
-chain comparing bytes, and on a hit allocates nothing unless the whole-seconds age changed since
-the entry was last rendered (then one copy with the TTLs patched, reused for the rest of that
-second).
+chain comparing bytes, and on a hit allocates nothing: each entry keeps its reply (2 bytes of ID +
+the image) in a buffer made when it is stored, whose TTLs are patched in place when the entry's
+age passes a whole second.
 """
 
 from array import array
@@ -26,6 +26,7 @@ MIN_BUCKETS = const(16)
 MAX_BUCKETS = const(65536)  # MicroPython hashes bytes to 16 bits: more buckets would stay empty
 MAX_TTL = const(86400)  # seconds: longer TTLs are cut to a day (ages stay far below tick wrap)
 NEG_MAX_TTL = const(10800)  # seconds: negative answers at most 3 hours (RFC 2308 5)
+TCP_MAX = const(65535)  # the longest reply get() hands out (a DNS message)
 
 
 def ttl_offsets(img, start):
@@ -79,9 +80,8 @@ class Cache:
         self.ttls = [None] * n  # (offset, ttl, offset, ttl, ...)
         self.born = [0] * n  # now (ms) when stored
         self.life = [0] * n  # ms the entry may be served: smallest TTL * 1000
-        self.stamp = [-1] * n  # whole seconds of age of the rendered copy
-        self.rendered = [None] * n
-        self.out = [None] * n  # 2 bytes of ID + rendered: the hit path's reply, reused
+        self.stamp = [-1] * n  # whole seconds of age the TTLs in out are counted down for
+        self.out = [None] * n  # 2 bytes of ID + the image, TTLs counted down: the reply, reused
         self.kind = bytearray(n)  # the caller's tag (positive, no-data, no-domain)
         self.mru = -1
         self.lru = -1
@@ -93,9 +93,19 @@ class Cache:
         self.evictions = 0
 
     # --- the hit path -------------------------------------------------------------------------
-    def get(self, key, now):
-        """The rendered image for key at time now (ms), or None."""
-        i = self.heads[hash(key) & self.mask]
+    def reply(self, q, now, limit, start=12, _hash=hash, _len=len):
+        """The whole reply to the query q whose bytes from start on are a key (a plain query:
+        start 12, the question right after the header), at time now (ms): a bytearray owned by
+        the cache (ID copied from q) that the caller sends at once and never keeps, or None
+        (miss, expired, or longer than limit bytes). A hit allocates nothing but the key slice:
+        each entry's reply buffer is made when it is stored, and its TTLs are patched in place
+        when the entry's age passes a whole second. (MicroPython's allocator scans its heap
+        from the first free block for every allocation of two blocks or more, so long-lived
+        objects made while serving fragment the heap and slow down every later allocation, the
+        socket layer's included.) _hash, _len: the builtins as locals (MicroPython looks a
+        builtin up by a linear search of the builtins table on every use)."""
+        key = q[start:]
+        i = self.heads[_hash(key) & self.mask]
         keys = self.keys
         chain = self.chain
         while i >= 0:
@@ -103,68 +113,51 @@ class Cache:
                 break
             i = chain[i]
         else:
-            self.misses += 1
             return None
         age = now - self.born[i]
         if age >= self.life[i]:
             self._remove(i)
-            self.misses += 1
             return None
+        o = self.out[i]
         sec = age // 1000
-        if self.stamp[i] != sec:
-            self._render(i, sec)
+        if self.stamp[i] != sec:  # a new whole second of age: count the TTLs down in place
+            t = self.ttls[i]
+            for j in range(0, _len(t), 2):
+                pack_into(">I", o, t[j] + 2, t[j + 1] - sec)
+            self.stamp[i] = sec
         m = self.mru
         if i != m:  # move to the most recently used end (inlined _unlink + _push)
             older = self.older
             newer = self.newer
-            o = older[i]
-            w = newer[i]  # not -1: i is not the most recent
-            if o >= 0:
-                newer[o] = w
+            w = older[i]
+            n = newer[i]  # not -1: i is not the most recent
+            if w >= 0:
+                newer[w] = n
             else:
-                self.lru = w
-            older[w] = o
+                self.lru = n
+            older[n] = w
             older[i] = m
             newer[i] = -1
             newer[m] = i
             self.mru = i
-        self.hits += 1
-        return self.rendered[i]
-
-    def reply(self, q, now, limit):
-        """The whole reply to the plain query q (bytes) whose bytes after the header are a key:
-        a bytearray owned by the cache (ID copied from q) that the caller sends at once and
-        never keeps, or None (miss, or longer than limit). After the first hit of each second
-        of an entry's age this allocates nothing but the key slice: MicroPython's allocator
-        scans its heap from the first free block for every allocation of two blocks or more,
-        so each allocation on the hit path costs time that grows with the cache."""
-        img = self.get(q[12:], now)
-        if img is None:
-            return None
-        i = self.mru  # get() made the entry the most recently used
-        o = self.out[i]
-        if o is None:
-            o = bytearray(2)
-            o += img
-            self.out[i] = o
-        if len(o) > limit:
+        if _len(o) > limit:
             return None
         o[0] = q[0]
         o[1] = q[1]
+        self.hits += 1
         return o
 
-    def _render(self, i, sec):
-        img = self.imgs[i]
-        t = self.ttls[i]
-        if sec == 0:
-            self.rendered[i] = img
-        else:
-            b = bytearray(img)
-            for j in range(0, len(t), 2):
-                pack_into(">I", b, t[j], t[j + 1] - sec)
-            self.rendered[i] = bytes(b)
-        self.out[i] = None  # made again on the next reply()
-        self.stamp[i] = sec
+    def get(self, key, now):
+        """The image (the message after its ID) for key at time now (ms), TTLs counted down,
+        or None."""
+        o = self.reply(key, now, TCP_MAX, 0)
+        if o is None:
+            self.misses += 1
+            return None
+        i = self.mru  # reply() made the entry the most recently used
+        if self.stamp[i] == 0:
+            return self.imgs[i]
+        return bytes(o)[2:]
 
     # --- LRU list -----------------------------------------------------------------------------
     def _unlink(self, i):
@@ -204,7 +197,7 @@ class Cache:
     def _remove(self, i):
         self._unchain(i)
         self._unlink(i)
-        self.keys[i] = self.imgs[i] = self.rendered[i] = self.ttls[i] = self.out[i] = None
+        self.keys[i] = self.imgs[i] = self.ttls[i] = self.out[i] = None
         self.chain[i] = self.free
         self.free = i
         self.count -= 1
@@ -238,8 +231,9 @@ class Cache:
         self.born[i] = now
         self.life[i] = life_s * 1000
         self.stamp[i] = 0
-        self.rendered[i] = img
-        self.out[i] = None
+        o = bytearray(2)
+        o += img
+        self.out[i] = o
         self.kind[i] = kind
         b = hash(key) & self.mask
         self.chain[i] = self.heads[b]

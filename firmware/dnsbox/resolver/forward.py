@@ -25,7 +25,7 @@ import struct
 from dnsbox.compat import const
 from dnsbox.resolver import scrub as _scrub
 from dnsbox.resolver.cache import MAX_TTL, NEG_MAX_TTL, Cache, ttl_offsets
-from dnsbox.resolver.local import Local, allowed, under
+from dnsbox.resolver.local import Local, under
 from dnsbox.wire import message as _msg
 from dnsbox.wire import rcode as _rc
 from dnsbox.wire.errors import WireError
@@ -154,6 +154,7 @@ class Forwarder:
         from dnsbox.resolver import front  # front imports this module's render/error
 
         self._screen = front.screen
+        self._cached = front.cached
         self.ups = []  # [(ip, port)]
         self.routes = []  # [(domain lower-case wire or None, [upstream indices])]
         for dom, ip, port in settings.upstreams():
@@ -169,8 +170,6 @@ class Forwarder:
         self.fails = [0] * len(self.ups)  # recent failures per upstream (orders the attempts)
         self.local = Local(settings)
         self.nets = nets
-        self.net_addrs = tuple([n[0] for n in nets])  # the same, for the hit path
-        self.net_masks = tuple([n[1] for n in nets])
         self.rng = rng
         self.auth = auth
         self.zones = list(zones)
@@ -190,34 +189,9 @@ class Forwarder:
     def query(self, q, proto, client, ip, now):
         """Response bytes for query q from client (ip: its IPv4 address as an int), or None
         (dropped, or waiting for an upstream: the answer comes later as an action)."""
-        # The hit path, inlined (MicroPython: every call costs): a plain query (QR=0, opcode 0,
-        # Z=0, RD=1, CD=0, one question, no other records) from an allowed client whose exact
-        # question bytes are a cache key, over UDP without EDNS, answer within 512 bytes.
-        # Measured on MicroPython 1.25 with 20,000 entries: what costs is allocation (each
-        # allocation of two or more GC blocks scans the fragmented heap from its first free
-        # block: ~70 us of CPU per query when the reply was a fresh q[:2] + img), so the hit
-        # path allocates only the key slice; see Cache.reply.
-        n = len(q)
-        if (n >= 17 and (q[2] & 0xF9) == 1 and not q[3] & 0x50 and q[5] == 1
-                and not q[4] | q[6] | q[7] | q[8] | q[9] | q[10] | q[11] and proto == UDP):
-            addrs = self.net_addrs
-            masks = self.net_masks
-            k = len(addrs) - 1
-            while k >= 0:
-                if ip & masks[k] == addrs[k]:
-                    r = self.cache.reply(q, now, UDP_PLAIN)
-                    if r is not None:
-                        return r  # the cache's buffer: sent at once by the serving loop
-                    break
-                k -= 1
-        return self._query(q, proto, client, ip, now)
-
-    def _query(self, q, proto, client, ip, now):
-        qend, payload = header_ok(q)
-        if qend > 0 and allowed(self.nets, ip):
-            img = self.cache.get(q[12:qend], now)
-            if img is not None:
-                return render(img, q[:2], q[12:qend], (q[2] << 8) | q[3], payload, proto)
+        r = self._cached(self, q, proto, ip, now)
+        if r is not None:
+            return r
         return self._slow(q, proto, client, ip, now)
 
     def _slow(self, q, proto, client, ip, now):

@@ -1,5 +1,7 @@
 """The stages every resolver front (forwarder, recursor) runs on a client query before its own
-work, in order; each may answer and end the query:
+work. First cached(): a well-formed query from an allowed client whose exact question (case as
+sent) is in the response cache gets its answer at once. Then screen(), in order; each stage may
+answer and end the query:
 
 1. not a query (QR set, shorter than a header): drop (RFC 1035 4.1.1)
 2. undecodable question: FORMERR; opcode other than QUERY: NOTIMP; counts: FORMERR
@@ -11,7 +13,7 @@ work, in order; each may answer and end the query:
 8. local names (host-record=, address=, local=)
 9. the response cache
 """
-from dnsbox.resolver.forward import error, render
+from dnsbox.resolver.forward import error, header_ok, render
 from dnsbox.resolver.local import allowed, under
 from dnsbox.wire import message as _msg
 from dnsbox.wire import rcode as _rc
@@ -36,6 +38,18 @@ def local_answer(q, p, qbytes, payload, proto, loc):
     m.question.append(Question(p.qname, p.qtype, p.qclass))
     m.answer = loc[1]
     return render(_msg.encode(m)[2:], q[:2], qbytes, p.flags, payload, proto)
+
+
+def cached(r, q, proto, ip, now):
+    """The reply from front r's cache (r.cache, r.nets) if q is a query with one question and
+    nothing but an optional OPT, from an allowed client, whose question bytes as sent are a
+    cache key; else None."""
+    qend, payload = header_ok(q)
+    if qend > 0 and allowed(r.nets, ip):
+        img = r.cache.get(q[12:qend], now)
+        if img is not None:
+            return render(img, q[:2], q[12:qend], (q[2] << 8) | q[3], payload, proto)
+    return None
 
 
 def screen(r, q, proto, ip, now, not_resolved=NOT_RESOLVED, special=None):

@@ -18,7 +18,7 @@ from dnsbox.compat import const
 from dnsbox.resolver import front
 from dnsbox.resolver.cache import Cache, ttl_offsets
 from dnsbox.resolver.delegation import RRCache
-from dnsbox.resolver.forward import error, header_ok, render
+from dnsbox.resolver.forward import error, render
 from dnsbox.resolver.iterate import (EDE_NO_REACHABLE_AUTHORITY, EDE_OTHER, FAIL_TTL_S, Ask,
                                       Env, Iteration, Result)
 from dnsbox.resolver.local import Local, allowed
@@ -31,7 +31,6 @@ from dnsbox.wire.rr import Question
 
 UDP = const(0)
 TCP = const(1)
-UDP_PLAIN = const(512)
 MAX_INFLIGHT = const(64)  # questions being resolved at once; more get SERVFAIL at once
 MAX_WAITERS = const(32)  # clients waiting for one question
 MAX_RESOLVE_MS = const(10000)  # a question still unresolved after this gets SERVFAIL
@@ -71,18 +70,9 @@ class Recursor:
 
     # --- client queries ---------------------------------------------------------------------
     def query(self, q, proto, client, ip, now):
-        n = len(q)
-        if (n >= 17 and (q[2] & 0xF9) == 1 and not q[3] & 0x50 and q[5] == 1
-                and not q[4] | q[6] | q[7] | q[8] | q[9] | q[10] | q[11] and proto == UDP):
-            if allowed(self.nets, ip):  # the cache hit path (as the forwarder's)
-                r = self.cache.reply(q, now, UDP_PLAIN)
-                if r is not None:
-                    return r  # the cache's buffer: sent at once by the serving loop
-        qend, payload = header_ok(q)
-        if qend > 0 and allowed(self.nets, ip):
-            img = self.cache.get(q[12:qend], now)
-            if img is not None:
-                return render(img, q[:2], q[12:qend], (q[2] << 8) | q[3], payload, proto)
+        r = front.cached(self, q, proto, ip, now)
+        if r is not None:
+            return r
         return self._slow(q, proto, client, ip, now)
 
     def _slow(self, q, proto, client, ip, now):
