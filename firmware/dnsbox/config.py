@@ -51,7 +51,7 @@ DNSMASQ_OTHER = (
     "add-cpe-id", "rev-server", "bogus-nxdomain", "ignore-address", "alias", "clear-on-reload",
     "dhcp-range", "dhcp-host", "dhcp-option", "dhcp-boot", "dhcp-authoritative", "dhcp-leasefile",
     "enable-tftp", "tftp-root", "enable-ra", "keep-in-foreground", "no-daemon", "cache-rr",
-    "strip-mac", "strip-subnet", "umbrella", "do-0x20-encode", "no-round-robin", "localmx",
+    "strip-mac", "strip-subnet", "umbrella", "no-round-robin", "localmx",
     "selfmx", "server-file", "servers-file", "address-file", "no-poll", "fast-dns-retry",
 )
 # dnsmasq options whose behaviour is what dnsbox always does: accepted, nothing to set.
@@ -93,6 +93,7 @@ class Config:
         self.allow = None  # [(network int, mask int)]; None: own subnet and loopback
         self.domain_needed = False
         self.bogus_priv = False
+        self.do_0x20 = False  # random case in upstream questions, echoed case checked
         self.cache_size = CACHE_DEFAULT
         self.hints = None  # [(ns name, ip, port)] from hints=; None: the compiled-in root hints
         # client mode (server=, port= are shared with the other modes)
@@ -491,6 +492,7 @@ SETTINGS = {
     "hints": (_set_hints, False, False),
     "domain-needed": (_flag("domain_needed"), False, True),
     "bogus-priv": (_flag("bogus_priv"), False, True),
+    "do-0x20-encode": (_flag("do_0x20"), False, True),
     "domain": (_set_domain, False, False),
     "type": (_set_type, False, False),
 }

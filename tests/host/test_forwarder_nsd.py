@@ -123,6 +123,25 @@ def test_answers_match_nsd_and_come_from_the_cache(nsd):
         r.stop()
 
 
+def test_0x20_towards_nsd(nsd):
+    """do-0x20-encode: NSD echoes the random case, so every answer is accepted (a mismatch would
+    be ignored and end in SERVFAIL after the retries), and no random case reaches the client."""
+    port, proc = nsd
+    r = Resolver(["mode=resolver", "server=127.0.0.1#%d" % port, "do-0x20-encode"])
+    try:
+        for name, t in (("www.nsd.test.", "A"), ("alias.nsd.test.", "A"),
+                        ("mail.nsd.test.", "MX"), ("nothere.nsd.test.", "A")):
+            mine = r.ask(name, t)
+            theirs = direct(port, name, t)
+            assert mine.rcode() == theirs.rcode(), name
+            assert rrsets(mine) == rrsets(theirs), (name, t)
+            assert all(n == n.lower() for n, _t, _r in rrsets(mine)), name
+        m = r.ask("big.nsd.test.", "TXT", tcp=True)  # TC, then TCP with a fresh case
+        assert m.rcode() == 0 and len(m.answer[0]) == 1
+    finally:
+        r.stop()
+
+
 def test_cached_answers_survive_the_upstream(nsd, tmp_path):
     port, proc = nsd
     r = Resolver(["mode=resolver", "server=127.0.0.1#%d" % port])

@@ -3,7 +3,8 @@ servers in memory (tests/unit/iterhelp.py): referrals, glue, NS lookups, chains,
 answers, TCP, server selection, the scrub and every named limit."""
 
 from dnsbox.resolver import iterate as I
-from dnsbox.resolver.iterate import Ask, Env, Iteration, randomise_case
+from dnsbox.resolver.iterate import Ask, Env, Iteration
+from dnsbox.wire.name import randomise_case
 from dnsbox.resolver.servers import Servers
 from dnsbox.wire import message as M
 from dnsbox.wire import rcode as R

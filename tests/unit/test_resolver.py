@@ -169,6 +169,41 @@ def test_mismatched_answers_are_ignored_and_the_wait_goes_on():
     assert M.decode(ask(f, "www.example.org.", now=3)).answer[0].rdata.to_text() == "192.0.2.80"
 
 
+def test_0x20_random_case_must_be_echoed_exactly():
+    f = fwd("do-0x20-encode")
+    ask(f, "WwW.Example.ORG.")
+    s = take(f, "send")[0]
+    sent = M.decode(s[4]).question[0].name
+    assert sent.lc == Name.from_text("www.example.org.").lc and sent.wire != sent.lc
+    good = [A("www.example.org.", 300, (192, 0, 2, 80))]
+    evil = [A("www.example.org.", 300, (6, 6, 6, 6))]
+    f.upstream_reply(s[1], reply(s, evil, qname="www.example.org."), UP1, 1)  # case not echoed
+    f.upstream_reply(s[1], reply(s, evil, qname="WWW.EXAMPLE.ORG."), UP1, 1)
+    assert f.actions == [] and f.inflight and f.stats["ignored"] == 2
+    f.tick(1000)  # the retry draws a fresh case
+    s2 = take(f, "send")[0]
+    sent2 = M.decode(s2[4]).question[0].name
+    assert sent2.lc == sent.lc and sent2.wire != sent.wire
+    f.upstream_reply(s2[1], reply(s, good), UP1, 1001)  # the first attempt's case: not this one's
+    assert take(f, "answer") == [] and f.stats["ignored"] == 3
+    f.upstream_reply(s[1], reply(s, good), UP1, 1002)  # the question as sent, random case and all
+    m = M.decode(take(f, "answer")[0][3])
+    assert [r.to_text() for r in m.answer] == ["WwW.Example.ORG. 300 IN A 192.0.2.80"]
+    m = M.decode(ask(f, "www.example.org.", now=1500))  # cached: no random case in it
+    assert [r.to_text() for r in m.answer] == ["www.example.org. 300 IN A 192.0.2.80"]
+
+
+def test_without_0x20_the_echoed_case_may_differ():
+    f = fwd()
+    ask(f, "www.example.org.")
+    s = take(f, "send")[0]
+    assert M.decode(s[4]).question[0].name.wire == Name.from_text("www.example.org.").wire
+    f.upstream_reply(s[1], reply(s, [A("www.example.org.", 300, (192, 0, 2, 80))],
+                                 qname="WWW.EXAMPLE.ORG."), UP1, 1)
+    m = M.decode(take(f, "answer")[0][3])
+    assert [r.to_text() for r in m.answer] == ["www.example.org. 300 IN A 192.0.2.80"]
+
+
 def test_identical_questions_in_flight_are_sent_once():
     f = fwd()
     assert ask(f, "same.example.org.", client="c1", qid=1) is None

@@ -14,9 +14,10 @@ from a cryptographic source (os.urandom); both are passed in, so tests are deter
 
 Per query: zones first (the authoritative server, to everyone), then recursion for allowed
 clients only (others: REFUSED): local names, the cache, then upstreams. Identical questions in
-flight are sent once; every attempt gets a fresh ID (and, in the glue, a fresh source port);
-an answer is accepted only if source address, port, ID and question match, and anything else is
-ignored while the wait goes on. UDP answers with TC are asked again over TCP. When every
+flight are sent once; every attempt gets a fresh ID (and, in the glue, a fresh source port) and,
+with do-0x20-encode, a fresh random case of the question name; an answer is accepted only if
+source address, port, ID and question match (the name case-exact with 0x20), and anything else
+is ignored while the wait goes on. UDP answers with TC are asked again over TCP. When every
 upstream failed: SERVFAIL with an Extended DNS Error (RFC 8914) saying why.
 """
 
@@ -29,7 +30,7 @@ from dnsbox.resolver.local import Local, under
 from dnsbox.wire import message as _msg
 from dnsbox.wire import rcode as _rc
 from dnsbox.wire.errors import WireError
-from dnsbox.wire.name import ROOT, Name
+from dnsbox.wire.name import ROOT, Name, randomise_case
 from dnsbox.wire.rr import Question
 
 UDP = const(0)  # the same numbers as dnsbox.net.server and dnsbox.auth
@@ -71,7 +72,8 @@ class Waiter:
 
 
 class Pending:
-    """One question in flight: its attempts (token -> (upstream index, id, proto))."""
+    """One question in flight: its attempts (token -> (upstream index, id, proto, the question
+    name as sent))."""
 
     def __init__(self, key, qname, qtype, qclass, plan, bailiwick):
         self.key = key
@@ -171,6 +173,7 @@ class Forwarder:
         self.local = Local(settings)
         self.nets = nets
         self.rng = rng
+        self.use0x20 = settings.do_0x20  # random case towards upstreams (do-0x20-encode)
         self.auth = auth
         self.zones = list(zones)
         self.cache = cache if cache is not None else Cache(settings.cache_size)
@@ -252,11 +255,15 @@ class Forwarder:
         self.next_token += 1
         rnd = self.rng(2)
         qid = (rnd[0] << 8) | rnd[1]
-        pend.attempts[tok] = (ui, qid, proto)
+        qname = pend.key[:-4]
+        if self.use0x20:
+            qname = randomise_case(qname, self.rng)
+        pend.attempts[tok] = (ui, qid, proto, qname)
         self.tokens[tok] = pend
         pend.deadline = now + (self.tcp_attempt_ms if proto == TCP else self.attempt_ms)
         wire = bytearray(struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 1))  # RD, one question
-        wire += pend.key
+        wire += qname
+        wire += pend.key[-4:]
         wire += _OPT  # EDNS, payload 1232 (DNS flag day 2020), DO clear
         ip, port = self.ups[ui]
         self.actions.append(("send", tok, ip, port, bytes(wire), proto))
@@ -319,13 +326,22 @@ class Forwarder:
         pend = self.tokens.get(token)
         if pend is None:
             return
-        ui, qid, proto = pend.attempts[token]
+        ui, qid, proto, sent = pend.attempts[token]
         if src != self.ups[ui]:
             self.stats["ignored"] += 1
             return  # not from the upstream we asked: keep waiting
         if len(data) < 12 or ((data[0] << 8) | data[1]) != qid or not data[2] & 0x80:
             self.stats["ignored"] += 1
             return
+        # The question name comes first (never compressed): with 0x20 exactly the case we sent.
+        # It is put back in lower case before decoding, so that names compressed against it
+        # carry no random case into the cache.
+        n = len(sent)
+        qn = data[12 : 12 + n]
+        if (qn != sent) if self.use0x20 else (qn.lower() != pend.key[:n]):
+            self.stats["ignored"] += 1
+            return
+        data = data[:12] + pend.key[:n] + data[12 + n :]
         try:
             m = _msg.decode(data, partial=bool(data[2] & 0x02))
         except WireError:

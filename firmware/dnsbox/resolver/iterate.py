@@ -36,7 +36,7 @@ from dnsbox.wire import message as _msg
 from dnsbox.wire import rcode as _rc
 from dnsbox.wire import types as _t
 from dnsbox.wire.errors import WireError
-from dnsbox.wire.name import Name
+from dnsbox.wire.name import Name, randomise_case
 from dnsbox.wire.rd_std import CNAME as _CNAME
 from dnsbox.wire.rd_std import ipv4_to_text
 from dnsbox.wire.rr import RR
@@ -136,18 +136,6 @@ class Env:
 
     def port_of(self, ip):
         return self.ports.get(ip, self.port)
-
-
-def randomise_case(wire, rng):
-    """wire with each ASCII letter's case taken from a random bit (length bytes are < 64, so
-    never letters)."""
-    bits = rng((len(wire) + 7) // 8)
-    out = bytearray(wire)
-    for i in range(len(out)):
-        c = out[i] | 0x20
-        if 0x61 <= c <= 0x7A:
-            out[i] = c ^ (0x20 if bits[i >> 3] & (1 << (i & 7)) else 0)
-    return bytes(out)
 
 
 def _suffix(name, n):

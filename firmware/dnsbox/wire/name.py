@@ -168,6 +168,18 @@ class Name:
 ROOT = Name(b"\x00")
 
 
+def randomise_case(wire, rng):
+    """wire with each ASCII letter's case taken from a random bit (length bytes are < 64, so
+    never letters): DNS 0x20, a case the answer must echo (draft-vixie-dnsext-dns0x20)."""
+    bits = rng((len(wire) + 7) // 8)
+    out = bytearray(wire)
+    for i in range(len(out)):
+        c = out[i] | 0x20
+        if 0x61 <= c <= 0x7A:
+            out[i] = c ^ (0x20 if bits[i >> 3] & (1 << (i & 7)) else 0)
+    return bytes(out)
+
+
 def label_to_text(lab):
     """One label in presentation form (without the dot)."""
     try:
