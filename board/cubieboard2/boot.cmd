@@ -23,6 +23,7 @@ setenv host-record
 setenv local
 setenv domain-needed
 setenv bogus-priv
+setenv do-0x20-encode
 setenv cache-size
 setenv allow
 setenv extra
@@ -49,6 +50,7 @@ if test -n "${host-record}"; then setenv bootargs "${bootargs} host-record=${hos
 if test -n "${local}"; then setenv bootargs "${bootargs} local=${local}"; fi
 if test -n "${domain-needed}"; then setenv bootargs "${bootargs} domain-needed=${domain-needed}"; fi
 if test -n "${bogus-priv}"; then setenv bootargs "${bootargs} bogus-priv=${bogus-priv}"; fi
+if test -n "${do-0x20-encode}"; then setenv bootargs "${bootargs} do-0x20-encode=${do-0x20-encode}"; fi
 if test -n "${cache-size}"; then setenv bootargs "${bootargs} cache-size=${cache-size}"; fi
 if test -n "${allow}"; then setenv bootargs "${bootargs} allow=${allow}"; fi
 # Anything else (a second server=, client mode's domain= and type=): passed on as written.

@@ -233,7 +233,7 @@ def test_boot_script_sets_every_documented_variable(cb2):
 
 def boot_script_defaults(text):
     out = {}
-    for m in re.finditer(r"^setenv ([a-z][a-z-]*)(?: (\S+))?$", text, re.M):
+    for m in re.finditer(r"^setenv ([a-z][a-z0-9-]*)(?: (\S+))?$", text, re.M):
         out[m.group(1)] = m.group(2) or ""
     return out
 

@@ -170,6 +170,59 @@ def test_handler_failure_drops_one_datagram(srv):
     assert s.faults == 1
 
 
+class StarvedSocket:
+    """The loop's UDP socket, whose next recvfrom fails as MicroPython's does when the heap has
+    no free run as long as the read buffer (MemoryError); later calls go through."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.failures = 1
+
+    def fileno(self):
+        return self.sock.fileno()
+
+    def recvfrom(self, n):
+        if self.failures:
+            self.failures -= 1
+            raise MemoryError("memory allocation failed, allocating %d bytes" % n)
+        return self.sock.recvfrom(n)
+
+    def sendto(self, data, peer):
+        return self.sock.sendto(data, peer)
+
+    def close(self):
+        self.sock.close()
+
+
+def test_memory_error_in_the_socket_layer_does_not_stop_the_loop(srv):
+    s, port = srv
+    s.udp = StarvedSocket(s.udp)
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.settimeout(2)
+    u.sendto(b"first", ("127.0.0.1", port))
+    # the failed read left the datagram queued: the next round answers it
+    assert u.recvfrom(100)[0] == b"R0first"
+    assert s.faults == 1 and s.udp.failures == 0
+    c = tcp(port)  # TCP is still served too
+    c.sendall(frame(b"tcp"))
+    assert read_frame(c) == b"R1tcp"
+    c.close()
+
+
+def test_a_failing_tcp_handler_drops_its_connection_only(srv):
+    s, port = srv
+    c = tcp(port)
+    c.sendall(frame(b"boom"))
+    c.settimeout(2)
+    assert c.recv(10) == b""  # closed: its state is not trusted after the failure
+    c.close()
+    assert s.faults == 1
+    c = tcp(port)
+    c.sendall(frame(b"again"))
+    assert read_frame(c) == b"R1again"
+    c.close()
+
+
 def test_protocol_numbers_agree_with_the_handlers():
     from dnsbox import auth
     from dnsbox.resolver import forward

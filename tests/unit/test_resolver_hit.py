@@ -1,7 +1,7 @@
 """The serving loop's fast path (dnsbox.net.upstream.Resolver.hit): which queries the cache's reply
-buffer answers directly, and which go on to the forwarder. The loop's sockets are bound on
-loopback (port 0) but no datagram is sent: hit() is called as the loop calls it, with a raw
-sockaddr_in peer (MicroPython's form, which the fast path reads)."""
+buffer answers directly, and which go on to the forwarder. No sockets: the glue is attached to a
+bare object in place of the serving loop (it only sets the loop's hooks on it), and hit() is
+called as the loop calls it, with a raw sockaddr_in peer (MicroPython's form, which it reads)."""
 from dnsbox import compat
 from dnsbox.net import server as net
 from dnsbox.net import upstream
@@ -13,6 +13,12 @@ from tests.unit.test_resolver import A, fwd, query, reply, take
 
 LOOP_PEER = b"\x02\x00\x13\x88\x7f\x00\x00\x01" + bytes(8)  # 127.0.0.1 port 5000
 FOREIGN_PEER = b"\x02\x00\x13\x88\xc6\x33\x64\x07" + bytes(8)  # 198.51.100.7
+
+
+class Loop:
+    """Where the glue sets the serving loop's hooks (handler, with_peer, timer, fast)."""
+
+    fast = None
 
 
 def cached_forwarder():
@@ -28,46 +34,40 @@ def cached_forwarder():
 
 def test_fast_path_answers_plain_hits_and_passes_the_rest_on():
     f = cached_forwarder()
-    loop = net.Server(None, "127.0.0.1", 0, peer=True)
-    try:
-        r = upstream.Resolver(f, loop)
-        assert loop.fast == (r.hit if compat.MICROPYTHON else None)
-        r._now = 2500  # the clock reading of the poll round
-        out = r.hit(query("www.example.org.", qid=0x4242), LOOP_PEER)
-        m = M.decode(bytes(out))
-        assert m.id == 0x4242 and m.qr and m.ra and m.rd and m.rcode == 0
-        assert [x.to_text() for x in m.answer] == ["www.example.org. 298 IN A 192.0.2.80"]
-        assert r.hit(query("www.example.org.", qid=7), LOOP_PEER) is out  # one buffer, reused
-        # the handler's turn: a foreign client, EDNS, RD clear, another case, a miss, junk
-        assert r.hit(query("www.example.org."), FOREIGN_PEER) is None
-        assert r.hit(query("www.example.org.", edns=E.Edns(1232)), LOOP_PEER) is None
-        assert r.hit(query("www.example.org.", rd=False), LOOP_PEER) is None
-        assert r.hit(query("WWW.example.org."), LOOP_PEER) is None
-        assert r.hit(query("other.example.org."), LOOP_PEER) is None
-        assert r.hit(query("www.example.org.", T.AAAA), LOOP_PEER) is None
-        assert r.hit(b"\x00\x01\x01\x00\x00\x01", LOOP_PEER) is None
-        resp = bytearray(query("www.example.org."))
-        resp[2] |= 0x80  # a response sent to us: never answered
-        assert r.hit(bytes(resp), LOOP_PEER) is None
-        r._now = 300000  # expired: gone from the cache, the forwarder asks upstream again
-        assert r.hit(query("www.example.org."), LOOP_PEER) is None
-        assert len(f.cache) == 0
-    finally:
-        loop.close()
+    loop = Loop()
+    r = upstream.Resolver(f, loop)
+    assert loop.handler == r.handle and loop.timer is r and loop.with_peer
+    assert loop.fast == (r.hit if compat.MICROPYTHON else None)
+    r._now = 2500  # the clock reading of the poll round
+    out = r.hit(query("www.example.org.", qid=0x4242), LOOP_PEER)
+    m = M.decode(bytes(out))
+    assert m.id == 0x4242 and m.qr and m.ra and m.rd and m.rcode == 0
+    assert [x.to_text() for x in m.answer] == ["www.example.org. 298 IN A 192.0.2.80"]
+    assert r.hit(query("www.example.org.", qid=7), LOOP_PEER) is out  # one buffer, reused
+    # the handler's turn: a foreign client, EDNS, RD clear, another case, a miss, junk
+    assert r.hit(query("www.example.org."), FOREIGN_PEER) is None
+    assert r.hit(query("www.example.org.", edns=E.Edns(1232)), LOOP_PEER) is None
+    assert r.hit(query("www.example.org.", rd=False), LOOP_PEER) is None
+    assert r.hit(query("WWW.example.org."), LOOP_PEER) is None
+    assert r.hit(query("other.example.org."), LOOP_PEER) is None
+    assert r.hit(query("www.example.org.", T.AAAA), LOOP_PEER) is None
+    assert r.hit(b"\x00\x01\x01\x00\x00\x01", LOOP_PEER) is None
+    resp = bytearray(query("www.example.org."))
+    resp[2] |= 0x80  # a response sent to us: never answered
+    assert r.hit(bytes(resp), LOOP_PEER) is None
+    r._now = 300000  # expired: gone from the cache, the forwarder asks upstream again
+    assert r.hit(query("www.example.org."), LOOP_PEER) is None
+    assert len(f.cache) == 0
 
 
 def test_refused_for_foreign_clients_through_the_handler():
     f = cached_forwarder()
-    loop = net.Server(None, "127.0.0.1", 0, peer=True)
-    try:
-        r = upstream.Resolver(f, loop)
-        r._now = 1000
-        out = r.handle(query("www.example.org."), net.UDP, ("198.51.100.7", 5000))
-        m = M.decode(out)
-        assert m.rcode == 5 and m.answer == []  # REFUSED: never an open resolver
-        out = r.handle(query("www.example.org."), net.UDP, ("127.0.0.1", 5000))
-        assert [x.to_text() for x in M.decode(out).answer] == [
-            "www.example.org. 299 IN A 192.0.2.80"]
-        assert Name.from_text("www.example.org.").lc + b"\x00\x01\x00\x01" in f.cache.lru_keys()
-    finally:
-        loop.close()
+    r = upstream.Resolver(f, Loop())
+    r._now = 1000
+    out = r.handle(query("www.example.org."), net.UDP, ("198.51.100.7", 5000))
+    m = M.decode(out)
+    assert m.rcode == 5 and m.answer == []  # REFUSED: never an open resolver
+    out = r.handle(query("www.example.org."), net.UDP, ("127.0.0.1", 5000))
+    assert [x.to_text() for x in M.decode(out).answer] == [
+        "www.example.org. 299 IN A 192.0.2.80"]
+    assert Name.from_text("www.example.org.").lc + b"\x00\x01\x00\x01" in f.cache.lru_keys()

@@ -11,8 +11,12 @@ queries) join the same poll with watch(sock, callback); a timer object (timeout_
 bounds the poll sleep, and its tick() runs every time poll returns, before the events are
 served (so it can read the clock once for the whole batch).
 Nothing here blocks: a slow or silent TCP client holds one connection slot until the idle
-timeout, and never delays anyone else.
+timeout, and never delays anyone else. Nothing here stops the loop either: a failure while
+serving one event (a handler's bug, a MemoryError in a socket call when the heap has no free run
+long enough for its buffer) loses that datagram, frame or connection, is counted in faults and
+logged (the first FAULTS_LOGGED), and after a MemoryError the heap is collected.
 """
+import gc
 import select
 import socket
 
@@ -112,14 +116,21 @@ class Server:
             for obj, ev in events:
                 # MicroPython's poll returns the registered object, CPython's the descriptor.
                 fd = obj if isinstance(obj, int) else obj.fileno()
-                if fd == self.udp.fileno():
-                    self._serve_udp()
-                elif fd == self.tcp.fileno():
-                    self._accept()
-                elif fd in self.extra:
-                    self.extra[fd][1](ev)
-                else:
-                    self._serve_conn(fd, ev)
+                try:
+                    if fd == self.udp.fileno():
+                        self._serve_udp()
+                    elif fd == self.tcp.fileno():
+                        self._accept()
+                    elif fd in self.extra:
+                        self.extra[fd][1](ev)
+                    else:
+                        self._serve_conn(fd, ev)
+                except Exception as e:  # this event is lost; the server goes on
+                    self._fault(e, "serving loop", "event dropped")
+                    if fd in self.conns:
+                        self._drop(fd)  # its state may be half updated
+                    if isinstance(e, MemoryError):
+                        gc.collect()
             if self.conns and clock.since_ms(last_sweep) >= POLL_MS:
                 last_sweep = clock.now_ms()
                 self._sweep(last_sweep)
@@ -142,7 +153,7 @@ class Server:
                 if r is None:
                     r = handler(data, UDP, peer) if with_peer else handler(data, UDP)
             except Exception as e:  # a bug or MemoryError drops this datagram, not the server
-                self._fault(e)
+                self._fault(e, "query handler", "datagram dropped")
                 continue
             if r is not None:
                 try:
@@ -151,12 +162,12 @@ class Server:
                     pass  # send buffer full or peer unreachable: UDP may drop
         self.stats[0] += n
 
-    def _fault(self, e):
+    def _fault(self, e, where, lost):
         self.faults += 1
         if self.faults <= FAULTS_LOGGED:
             from dnsbox import log
 
-            log.log("query handler failed: %s %s (datagram dropped)" % (type(e).__name__, e))
+            log.log("%s failed: %s %s (%s)" % (where, type(e).__name__, e, lost))
 
     def _accept(self):
         try:

@@ -26,7 +26,8 @@ MIN_BUCKETS = const(16)
 MAX_BUCKETS = const(65536)  # MicroPython hashes bytes to 16 bits: more buckets would stay empty
 MAX_TTL = const(86400)  # seconds: longer TTLs are cut to a day (ages stay far below tick wrap)
 NEG_MAX_TTL = const(10800)  # seconds: negative answers at most 3 hours (RFC 2308 5)
-TCP_MAX = const(65535)  # the longest reply get() hands out (a DNS message)
+_hash = hash  # module globals: found faster than builtins (see the hit path below)
+_len = len
 
 
 def ttl_offsets(img, start):
@@ -93,68 +94,90 @@ class Cache:
         self.evictions = 0
 
     # --- the hit path -------------------------------------------------------------------------
-    def reply(self, q, now, limit, start=12, _hash=hash, _len=len):
-        """The whole reply to the query q whose bytes from start on are a key (a plain query:
-        start 12, the question right after the header), at time now (ms): a bytearray owned by
-        the cache (ID copied from q) that the caller sends at once and never keeps, or None
-        (miss, expired, or longer than limit bytes). A hit allocates nothing but the key slice:
-        each entry's reply buffer is made when it is stored, and its TTLs are patched in place
-        when the entry's age passes a whole second. (MicroPython's allocator scans its heap
-        from the first free block for every allocation of two blocks or more, so long-lived
-        objects made while serving fragment the heap and slow down every later allocation, the
-        socket layer's included.) _hash, _len: the builtins as locals (MicroPython looks a
-        builtin up by a linear search of the builtins table on every use)."""
-        key = q[start:]
+    # MicroPython gives a function whose locals and value stack need more than 11 slots a frame
+    # on the heap, allocated and freed on every call; freeing it moves the allocator's search
+    # start back to the frame, and every later allocation of that call then scans the garbage
+    # made since the last collection. So each function of the hit path (reply, _hit, _front)
+    # stays within 11 slots (tests/host/test_hot_frames.py checks it), and the builtins are
+    # module globals (_hash, _len): a builtin is otherwise found by a linear search.
+    def reply(self, q, now, limit):
+        """The whole reply to the plain query q (bytes), whose bytes after the header are a
+        key, at time now (ms): a bytearray owned by the cache (ID copied from q) that the
+        caller sends at once and never keeps, or None (miss, expired, or longer than limit
+        bytes). A hit allocates nothing but the key slice: each entry's reply buffer is made
+        when it is stored, and its TTLs are patched in place when the entry's age passes a
+        whole second (allocating while serving would fragment the heap and slow down every
+        later allocation, the socket layer's included)."""
+        key = q[12:]
         i = self.heads[_hash(key) & self.mask]
-        keys = self.keys
-        chain = self.chain
         while i >= 0:
-            if keys[i] == key:
-                break
-            i = chain[i]
-        else:
-            return None
+            if self.keys[i] == key:
+                o = self._hit(i, now)
+                if o is None or _len(o) > limit:
+                    return None
+                o[0] = q[0]
+                o[1] = q[1]
+                return o
+            i = self.chain[i]
+        return None
+
+    def _hit(self, i, now):
+        """Entry i's reply buffer at time now, TTLs counted down, made the most recently used;
+        None if it expired (then it is removed)."""
         age = now - self.born[i]
         if age >= self.life[i]:
             self._remove(i)
             return None
-        o = self.out[i]
         sec = age // 1000
-        if self.stamp[i] != sec:  # a new whole second of age: count the TTLs down in place
-            t = self.ttls[i]
-            for j in range(0, _len(t), 2):
-                pack_into(">I", o, t[j] + 2, t[j + 1] - sec)
-            self.stamp[i] = sec
-        m = self.mru
-        if i != m:  # move to the most recently used end (inlined _unlink + _push)
-            older = self.older
-            newer = self.newer
-            w = older[i]
-            n = newer[i]  # not -1: i is not the most recent
-            if w >= 0:
-                newer[w] = n
-            else:
-                self.lru = n
-            older[n] = w
-            older[i] = m
-            newer[i] = -1
-            newer[m] = i
-            self.mru = i
-        if _len(o) > limit:
-            return None
-        o[0] = q[0]
-        o[1] = q[1]
+        if self.stamp[i] != sec:
+            self._count_down(i, sec)
+        if i != self.mru:
+            self._front(i)
         self.hits += 1
-        return o
+        return self.out[i]
+
+    def _count_down(self, i, sec):
+        """Patch entry i's reply buffer: every TTL as stored minus sec seconds."""
+        o = self.out[i]
+        t = self.ttls[i]
+        for j in range(0, _len(t), 2):
+            pack_into(">I", o, t[j] + 2, t[j + 1] - sec)
+        self.stamp[i] = sec
+
+    def _front(self, i):
+        """Move entry i (not the most recent) to the most recently used end."""
+        older = self.older
+        newer = self.newer
+        o = older[i]
+        w = newer[i]  # not -1: i is not the most recent
+        if o >= 0:
+            newer[o] = w
+        else:
+            self.lru = w
+        older[w] = o
+        m = self.mru
+        older[i] = m
+        newer[i] = -1
+        newer[m] = i
+        self.mru = i
+
+    def _find(self, key):
+        """The slot holding key, or -1."""
+        i = self.heads[_hash(key) & self.mask]
+        while i >= 0:
+            if self.keys[i] == key:
+                return i
+            i = self.chain[i]
+        return -1
 
     def get(self, key, now):
         """The image (the message after its ID) for key at time now (ms), TTLs counted down,
         or None."""
-        o = self.reply(key, now, TCP_MAX, 0)
+        i = self._find(key)
+        o = None if i < 0 else self._hit(i, now)
         if o is None:
             self.misses += 1
             return None
-        i = self.mru  # reply() made the entry the most recently used
         if self.stamp[i] == 0:
             return self.imgs[i]
         return bytes(o)[2:]
@@ -182,7 +205,7 @@ class Cache:
         self.mru = i
 
     def _unchain(self, i):
-        b = hash(self.keys[i]) & self.mask
+        b = _hash(self.keys[i]) & self.mask
         j = self.heads[b]
         if j == i:
             self.heads[b] = self.chain[i]
@@ -235,7 +258,7 @@ class Cache:
         o += img
         self.out[i] = o
         self.kind[i] = kind
-        b = hash(key) & self.mask
+        b = _hash(key) & self.mask
         self.chain[i] = self.heads[b]
         self.heads[b] = i
         self._push(i)
@@ -243,13 +266,11 @@ class Cache:
         return True
 
     def remove(self, key):
-        i = self.heads[hash(key) & self.mask]
-        while i >= 0:
-            if self.keys[i] == key:
-                self._remove(i)
-                return True
-            i = self.chain[i]
-        return False
+        i = self._find(key)
+        if i < 0:
+            return False
+        self._remove(i)
+        return True
 
     def __len__(self):
         return self.count
