@@ -27,6 +27,9 @@ W=$B/bench-forward
 SRV_CPU=${SRV_CPU:-0}
 GEN_CPU=${GEN_CPU:-1}
 OUTSTANDING=${DP_OUTSTANDING:-100}
+# Extra dnsperf flags for the measured runs, e.g. DP_EXTRA=-e (queries with EDNS, as most stub
+# resolvers and dig send them) or DP_EXTRA=-D (EDNS with the DO bit).
+read -r -a DP_EXTRA_ARGS <<<"${DP_EXTRA:-}"
 CACHE=20000
 MPY_HEAP=${MPY_HEAP:-32M}
 BPORT=5330
@@ -172,7 +175,8 @@ for name in "${SERVERS[@]}"; do
         c0=$(cpu_ticks "$SPID")
         n0=$(cpu_ticks "$NSD_PID")
         taskset -c "$GEN_CPU" dnsperf -s 127.0.0.1 -p "$port" -d "$DATA/queries.txt" -c 1 -T 1 \
-            -q "$OUTSTANDING" -t 2 -l "$SECONDS_RUN" >"$W/$name-run$run.txt" 2>&1 || true
+            -q "$OUTSTANDING" -t 2 -l "$SECONDS_RUN" ${DP_EXTRA_ARGS[@]+"${DP_EXTRA_ARGS[@]}"} \
+            >"$W/$name-run$run.txt" 2>&1 || true
         c1=$(cpu_ticks "$SPID")
         n1=$(cpu_ticks "$NSD_PID")
         qps=$(awk '/Queries per second/ {printf "%d", $4}' "$W/$name-run$run.txt")
@@ -188,5 +192,5 @@ for name in "${SERVERS[@]}"; do
     wait "$SPID" 2>/dev/null || true
 done
 echo
-echo "dnsperf -c 1 -T 1 -q $OUTSTANDING -t 2 -l $SECONDS_RUN, server on CPU $SRV_CPU, dnsperf and NSD on CPU $GEN_CPU;"
+echo "dnsperf -c 1 -T 1 -q $OUTSTANDING -t 2 -l $SECONDS_RUN ${DP_EXTRA:-}, server on CPU $SRV_CPU, dnsperf and NSD on CPU $GEN_CPU;"
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (a shared machine: compare µs/query)"

@@ -22,8 +22,8 @@ TIMEOUT_S = 60
 
 # module (under firmware/dnsbox) -> the functions run for every query on a hot path
 HOT = {
-    "resolver/cache.py": ("reply", "_hit", "_front"),
-    "net/upstream.py": ("hit",),
+    "resolver/cache.py": ("reply", "_hit", "_front", "_with_opt"),
+    "net/upstream.py": ("hit", "opt_limit"),
     "auth/server.py": ("handle", "_plain", "_reply"),
 }
 

@@ -46,7 +46,6 @@ def test_fast_path_answers_plain_hits_and_passes_the_rest_on():
     assert r.hit(query("www.example.org.", qid=7), LOOP_PEER) is out  # one buffer, reused
     # the handler's turn: a foreign client, EDNS, RD clear, another case, a miss, junk
     assert r.hit(query("www.example.org."), FOREIGN_PEER) is None
-    assert r.hit(query("www.example.org.", edns=E.Edns(1232)), LOOP_PEER) is None
     assert r.hit(query("www.example.org.", rd=False), LOOP_PEER) is None
     assert r.hit(query("WWW.example.org."), LOOP_PEER) is None
     assert r.hit(query("other.example.org."), LOOP_PEER) is None
@@ -58,6 +57,31 @@ def test_fast_path_answers_plain_hits_and_passes_the_rest_on():
     r._now = 300000  # expired: gone from the cache, the forwarder asks upstream again
     assert r.hit(query("www.example.org."), LOOP_PEER) is None
     assert len(f.cache) == 0
+
+
+def test_fast_path_with_a_bare_opt_record():
+    f = cached_forwarder()
+    r = upstream.Resolver(f, Loop())
+    r._now = 1500
+    out = r.hit(query("www.example.org.", qid=9, edns=E.Edns(4096)), LOOP_PEER)
+    m = M.decode(bytes(out))
+    assert m.id == 9 and m.edns is not None and m.edns.payload == 1232 and not m.edns.do
+    assert [x.to_text() for x in m.answer] == ["www.example.org. 299 IN A 192.0.2.80"]
+    plain = r.hit(query("www.example.org."), LOOP_PEER)
+    assert M.decode(bytes(plain)).edns is None and len(out) == len(plain) + 11
+    r._now = 4500  # both buffers counted down together
+    m = M.decode(bytes(r.hit(query("www.example.org.", edns=E.Edns(512, 0, True)), LOOP_PEER)))
+    assert [x.ttl for x in m.answer] == [296] and m.edns.payload == 1232
+    assert [x.ttl for x in M.decode(bytes(r.hit(query("www.example.org."), LOOP_PEER))).answer] \
+        == [296]
+    # the general path's: options (a cookie), another EDNS version, anything after the OPT
+    cookie = E.Edns(1232, 0, False, 0, [E.Cookie(bytes(8))])
+    assert r.hit(query("www.example.org.", edns=cookie), LOOP_PEER) is None
+    assert r.hit(query("www.example.org.", edns=E.Edns(1232, 1)), LOOP_PEER) is None
+    assert r.hit(query("www.example.org.", edns=E.Edns(1232)) + b"\x00", LOOP_PEER) is None
+    assert upstream.opt_limit(query("x.", edns=E.Edns(100))) == 512
+    assert upstream.opt_limit(query("x.", edns=E.Edns(1000))) == 1000
+    assert upstream.opt_limit(query("x.", edns=E.Edns(65535))) == 1232
 
 
 def test_refused_for_foreign_clients_through_the_handler():

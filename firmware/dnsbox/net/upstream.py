@@ -27,6 +27,7 @@ UDP_READ = const(4096)  # bytes read from one upstream datagram (we advertise 12
 # one arrives cut, fails to decode and is ignored)
 FAULTS_LOGGED = const(20)  # internal errors logged on the console (then only counted)
 UDP_PLAIN = const(512)  # a reply without EDNS (RFC 1035 4.2.1)
+UDP_MAX = const(1232)  # our UDP reply ceiling with EDNS (as dnsbox.resolver.forward's)
 READS_PER_WAKE = const(8)  # datagrams read from one upstream socket per poll wake-up
 TCP_MAX_ANSWER = const(65537)  # 2-byte length + the largest DNS message
 _len = len  # a module global: found faster than the builtin (see dnsbox.resolver.cache)
@@ -53,6 +54,19 @@ def peer_tuple(peer):
 def random_port(rng):
     b = rng(2)
     return PORT_LOW + ((b[0] << 8) | b[1]) % (65536 - PORT_LOW)
+
+
+def opt_limit(q):
+    """For a query whose ARCOUNT is not 0: the UDP reply size its OPT record allows (its payload
+    size within 512..1232, RFC 6891 6.2.5), if the record is one bare OPT ending the message
+    (ARCOUNT 1, root owner, type 41, extended rcode 0, version 0, no options; any flags, DO
+    included: cached answers carry no DNSSEC records either way); else -1 (the handler's)."""
+    n = _len(q)
+    if (q[11] != 1 or n < 28 or q[n - 11] | q[n - 10] | q[n - 6] | q[n - 5] | q[n - 2] | q[n - 1]
+            or q[n - 9] != 41):
+        return -1
+    p = (q[n - 8] << 8) | q[n - 7]
+    return UDP_MAX if p > UDP_MAX else (UDP_PLAIN if p < UDP_PLAIN else p)
 
 
 class _Attempt:
@@ -97,20 +111,24 @@ class Resolver:
     # --- the serving loop's handler and timer -----------------------------------------------
     def hit(self, q, peer):
         """The loop's fast path (MicroPython: peer is a raw sockaddr_in): the cache's reply
-        buffer for a plain query (QR=0, opcode 0, RD=1, CD=0, Z=0, one question, no other
-        records, so no EDNS: the answer must fit 512 bytes) from an allowed client whose exact
+        buffer for a plain query (QR=0, opcode 0, RD=1, CD=0, Z=0, one question, nothing else
+        but an optional bare OPT record: see opt_limit) from an allowed client whose exact
         question bytes are a cache key; else None and the handler takes it. The time is the one
         read when poll returned (tick): a batch of datagrams shares one clock reading. A small
         frame (at most 11 slots, no try: see dnsbox.resolver.cache); a fault reaches the
         serving loop, which drops the datagram and goes on."""
-        if (_len(q) >= 17 and (q[2] & 0xF9) == 1 and not q[3] & 0x50 and q[5] == 1
-                and not q[4] | q[6] | q[7] | q[8] | q[9] | q[10] | q[11]):
-            ip = (peer[4] << 24) | (peer[5] << 16) | (peer[6] << 8) | peer[7]
-            k = self.nets_n
-            while k > 0:
-                k -= 1
-                if ip & self.net_masks[k] == self.net_addrs[k]:
-                    return self.cache.reply(q, self._now, UDP_PLAIN)
+        if (_len(q) < 17 or (q[2] & 0xF9) != 1 or q[3] & 0x50 or q[5] != 1
+                or q[4] | q[6] | q[7] | q[8] | q[9] | q[10]):
+            return None
+        lim = opt_limit(q) if q[11] else UDP_PLAIN
+        if lim < 0:
+            return None
+        ip = (peer[4] << 24) | (peer[5] << 16) | (peer[6] << 8) | peer[7]
+        k = self.nets_n
+        while k > 0:
+            k -= 1
+            if ip & self.net_masks[k] == self.net_addrs[k]:
+                return self.cache.reply(q, self._now, lim)
         return None
 
     def handle(self, q, proto, client):

@@ -29,6 +29,7 @@ from dnsbox.resolver.cache import MAX_TTL, NEG_MAX_TTL, Cache, ttl_offsets
 from dnsbox.resolver.local import Local, under
 from dnsbox.wire import message as _msg
 from dnsbox.wire import rcode as _rc
+from dnsbox.wire.edns import PLAIN_OPT
 from dnsbox.wire.errors import WireError
 from dnsbox.wire.name import ROOT, Name, randomise_case
 from dnsbox.wire.rr import Question
@@ -52,7 +53,7 @@ EDE_NO_REACHABLE_AUTHORITY = const(22)
 EDE_NETWORK_ERROR = const(23)
 EDE_NOT_READY = const(14)
 
-_OPT = b"\x00\x00\x29\x04\xd0\x00\x00\x00\x00\x00\x00"  # OPT: payload 1232, DO clear, no options
+_OPT = PLAIN_OPT  # our OPT: payload 1232, DO clear, no options
 _OPT_LEN = const(11)
 
 # Answer kinds stored in the cache's tag (for statistics).

@@ -34,6 +34,7 @@ from dnsbox.resolver.delegation import Delegation
 from dnsbox.resolver.servers import TCP_TIMEOUT_MS
 from dnsbox.wire import message as _msg
 from dnsbox.wire import rcode as _rc
+from dnsbox.wire.edns import PLAIN_OPT
 from dnsbox.wire import types as _t
 from dnsbox.wire.errors import WireError
 from dnsbox.wire.name import Name, randomise_case
@@ -64,7 +65,7 @@ EDE_OTHER = const(0)
 EDE_NO_REACHABLE_AUTHORITY = const(22)
 EDE_NETWORK_ERROR = const(23)
 
-_OPT = b"\x00\x00\x29\x04\xd0\x00\x00\x00\x00\x00\x00"  # EDNS payload 1232, DO clear
+_OPT = PLAIN_OPT  # EDNS payload 1232, DO clear
 
 
 class Ask:

@@ -21,6 +21,9 @@ EDE = const(15)
 
 DO = const(0x8000)  # the DNSSEC OK bit in the OPT flags (RFC 3225)
 MIN_PAYLOAD = const(512)  # smaller advertised sizes are treated as 512 (RFC 6891 6.2.5)
+# Our own OPT record in wire form: root owner, type 41, payload 1232 (DNS flag day 2020), no
+# extended rcode, version 0, DO clear, no options. Appended to queries upstream and to answers.
+PLAIN_OPT = b"\x00\x00\x29\x04\xd0\x00\x00\x00\x00\x00\x00"
 
 
 class Option:
