@@ -100,10 +100,11 @@ def measure(size, hits):
             gc.disable()
             a0 = gc.mem_alloc()
         done = 0
+        reply = c.reply  # bound once, as the serving glue (dnsbox.net.upstream) does
         t0 = now_us()
         for _r in range(reps):
             for q in order:
-                if c.reply(q, 1500, 512) is None:
+                if reply(q, 1500, 512) is None:
                     raise SystemExit("unexpected miss")
                 done += 1
                 if done >= hits:

@@ -22,7 +22,7 @@ TIMEOUT_S = 60
 
 # module (under firmware/dnsbox) -> the functions run for every query on a hot path
 HOT = {
-    "resolver/cache.py": ("reply", "_hit", "_front", "_with_opt"),
+    "resolver/cache.py": ("reply", "_hit", "_front", "_with_opt"),  # _hit etc.: module functions
     "net/upstream.py": ("hit", "opt_limit"),
     "auth/server.py": ("handle", "_plain", "_reply"),
 }

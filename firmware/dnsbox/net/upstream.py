@@ -90,7 +90,7 @@ class Resolver:
         self.addrs = {}  # (ip, port) -> sockaddr
         self._raw = clock.now_ms()
         self._now = 0
-        self.cache = fw.cache
+        self.reply = fw.cache.reply  # bound once: see dnsbox.resolver.cache on method lookups
         self.net_addrs = tuple([n[0] for n in fw.nets])  # allowed client networks, for hit()
         self.net_masks = tuple([n[1] for n in fw.nets])
         self.nets_n = len(fw.nets)
@@ -128,7 +128,7 @@ class Resolver:
         while k > 0:
             k -= 1
             if ip & self.net_masks[k] == self.net_addrs[k]:
-                return self.cache.reply(q, self._now, lim)
+                return self.reply(q, self._now, lim)
         return None
 
     def handle(self, q, proto, client):

@@ -32,6 +32,65 @@ _hash = hash  # module globals: found faster than builtins (see the hit path bel
 _len = len
 
 
+def _hit(c, i, now):
+    """Entry i's reply buffer at time now, TTLs counted down, made the most recently used;
+    None if it expired (then it is removed)."""
+    age = now - c.born[i]
+    if age >= c.life[i]:
+        c._remove(i)
+        return None
+    sec = age // 1000
+    if c.stamp[i] != sec:
+        _count_down(c, i, sec)
+    if i != c.mru:
+        _front(c, i)
+    c.hits += 1
+    return c.out[i]
+
+
+def _count_down(c, i, sec):
+    """Patch entry i's reply buffers: every TTL as stored minus sec seconds."""
+    o = c.out[i]
+    e = c.outopt[i]
+    t = c.ttls[i]
+    for j in range(0, _len(t), 2):
+        pack_into(">I", o, t[j] + 2, t[j + 1] - sec)
+        if e is not None:
+            pack_into(">I", e, t[j] + 2, t[j + 1] - sec)
+    c.stamp[i] = sec
+
+
+def _with_opt(c, i):
+    """Entry i's reply buffer for a client that sent an OPT record: the plain one with ours
+    appended (ARCOUNT + 1; the stored images hold fewer than 255 additional records), made on
+    the first such hit and counted down with the plain one from then on."""
+    e = c.outopt[i]
+    if e is None:
+        e = bytearray(c.out[i])
+        e[11] += 1
+        e += PLAIN_OPT
+        c.outopt[i] = e
+    return e
+
+
+def _front(c, i):
+    """Move entry i (not the most recent) to the most recently used end."""
+    older = c.older
+    newer = c.newer
+    o = older[i]
+    w = newer[i]  # not -1: i is not the most recent
+    if o >= 0:
+        newer[o] = w
+    else:
+        c.lru = w
+    older[w] = o
+    m = c.mru
+    older[i] = m
+    newer[i] = -1
+    newer[m] = i
+    c.mru = i
+
+
 def ttl_offsets(img, start):
     """Offsets of the TTL fields of every record in a message image.
 
@@ -97,28 +156,33 @@ class Cache:
         self.evictions = 0
 
     # --- the hit path -------------------------------------------------------------------------
-    # MicroPython gives a function whose locals and value stack need more than 11 slots a frame
-    # on the heap, allocated and freed on every call; freeing it moves the allocator's search
-    # start back to the frame, and every later allocation of that call then scans the garbage
-    # made since the last collection. So each function of the hit path (reply, _hit, _front)
-    # stays within 11 slots (tests/host/test_hot_frames.py checks it), and the builtins are
-    # module globals (_hash, _len): a builtin is otherwise found by a linear search.
+    # Two MicroPython costs shape it (tools/bench_cache.py shows both):
+    # - a function whose locals and value stack need more than 11 slots gets its frame on the
+    #   heap, allocated and freed on every call; freeing it sends the allocator's search start
+    #   back to the frame, and every later allocation of that call then scans the garbage made
+    #   since the last collection. Each function of the hit path stays within 11 slots
+    #   (tests/host/test_hot_frames.py checks it).
+    # - an instance's attributes live in an open-addressing table that grows only when full,
+    #   and a method call first looks the name up among them: a miss that probes the whole
+    #   table. So the helpers below are module functions taking the cache (and the serving
+    #   glue keeps reply as a bound method); builtins are module globals (_hash, _len), since a
+    #   builtin is otherwise found by a linear search.
     def reply(self, q, now, limit):
         """The whole reply to the plain query q (bytes), whose bytes after the header are a key
         (with ARCOUNT 1: a key and then a bare 11-byte OPT record, which the caller checked),
         at time now (ms): a bytearray owned by the cache (ID copied from q; with our OPT record
         when q had one) that the caller sends at once and never keeps, or None (miss, expired,
-        or longer than limit bytes). A hit allocates nothing but the key slice: each entry's reply buffer is made
-        when it is stored, and its TTLs are patched in place when the entry's age passes a
-        whole second (allocating while serving would fragment the heap and slow down every
-        later allocation, the socket layer's included)."""
+        or longer than limit bytes). A hit allocates nothing but the key slice: each entry's
+        reply buffer is made when it is stored, and its TTLs are patched in place when the
+        entry's age passes a whole second (allocating while serving would fragment the heap
+        and slow down every later allocation, the socket layer's included)."""
         key = q[12:-11] if q[11] else q[12:]
         i = self.heads[_hash(key) & self.mask]
         while i >= 0:
             if self.keys[i] == key:
-                o = self._hit(i, now)
+                o = _hit(self, i, now)
                 if o is not None and q[11]:
-                    o = self._with_opt(i)
+                    o = _with_opt(self, i)
                 if o is None or _len(o) > limit:
                     return None
                 o[0] = q[0]
@@ -126,61 +190,6 @@ class Cache:
                 return o
             i = self.chain[i]
         return None
-
-    def _hit(self, i, now):
-        """Entry i's reply buffer at time now, TTLs counted down, made the most recently used;
-        None if it expired (then it is removed)."""
-        age = now - self.born[i]
-        if age >= self.life[i]:
-            self._remove(i)
-            return None
-        sec = age // 1000
-        if self.stamp[i] != sec:
-            self._count_down(i, sec)
-        if i != self.mru:
-            self._front(i)
-        self.hits += 1
-        return self.out[i]
-
-    def _count_down(self, i, sec):
-        """Patch entry i's reply buffers: every TTL as stored minus sec seconds."""
-        o = self.out[i]
-        e = self.outopt[i]
-        t = self.ttls[i]
-        for j in range(0, _len(t), 2):
-            pack_into(">I", o, t[j] + 2, t[j + 1] - sec)
-            if e is not None:
-                pack_into(">I", e, t[j] + 2, t[j + 1] - sec)
-        self.stamp[i] = sec
-
-    def _with_opt(self, i):
-        """Entry i's reply buffer for a client that sent an OPT record: the plain one with ours
-        appended (ARCOUNT + 1; the stored images hold fewer than 255 additional records), made
-        on the first such hit and counted down with the plain one from then on."""
-        e = self.outopt[i]
-        if e is None:
-            e = bytearray(self.out[i])
-            e[11] += 1
-            e += PLAIN_OPT
-            self.outopt[i] = e
-        return e
-
-    def _front(self, i):
-        """Move entry i (not the most recent) to the most recently used end."""
-        older = self.older
-        newer = self.newer
-        o = older[i]
-        w = newer[i]  # not -1: i is not the most recent
-        if o >= 0:
-            newer[o] = w
-        else:
-            self.lru = w
-        older[w] = o
-        m = self.mru
-        older[i] = m
-        newer[i] = -1
-        newer[m] = i
-        self.mru = i
 
     def _find(self, key):
         """The slot holding key, or -1."""
@@ -195,7 +204,7 @@ class Cache:
         """The image (the message after its ID) for key at time now (ms), TTLs counted down,
         or None."""
         i = self._find(key)
-        o = None if i < 0 else self._hit(i, now)
+        o = None if i < 0 else _hit(self, i, now)
         if o is None:
             self.misses += 1
             return None
