@@ -62,12 +62,14 @@ def _count_down(c, i, sec):
 
 def _with_opt(c, i):
     """Entry i's reply buffer for a client that sent an OPT record: the plain one with ours
-    appended (ARCOUNT + 1; the stored images hold fewer than 255 additional records), made on
-    the first such hit and counted down with the plain one from then on."""
+    appended (ARCOUNT + 1), made on the first such hit and counted down with the plain one from
+    then on."""
     e = c.outopt[i]
     if e is None:
         e = bytearray(c.out[i])
-        e[11] += 1
+        n = ((e[10] << 8) | e[11]) + 1  # ARCOUNT: a record takes 11+ bytes, so n < 65536
+        e[10] = n >> 8
+        e[11] = n & 255
         e += PLAIN_OPT
         c.outopt[i] = e
     return e
