@@ -85,35 +85,9 @@ start() {  # NAME -> sets PORT and SPID
             > "$run/log" 2>&1 &
         ;;
     nsd)
-        cat > "$run/nsd.conf" <<EOF
-server:
-  ip-address: 127.0.0.1
-  port: $PORT
-  do-ip6: no
-  server-count: 1
-  reuseport: no
-  username: ""
-  chroot: ""
-  zonesdir: ""
-  database: ""
-  zonelistfile: "$run/zone.list"
-  xfrdfile: "$run/xfrd.state"
-  xfrdir: "$run"
-  pidfile: "$run/nsd.pid"
-  logfile: "$run/nsd.log"
-  verbosity: 1
-  hide-version: yes
-  minimal-responses: yes
-  round-robin: no
-  tcp-count: 16
-  rrl-ratelimit: 0
-  rrl-whitelist-ratelimit: 0
-remote-control:
-  control-enable: no
-zone:
-  name: "bench.test"
-  zonefile: "$DATA/bench.test.zone"
-EOF
+        python3 "$ROOT/tools/nsdconf.py" "$run" 127.0.0.1 "$PORT" -z "bench.test=$DATA/bench.test.zone" \
+            -o "hide-version: yes" -o "minimal-responses: yes" -o "round-robin: no" \
+            -o "tcp-count: 16" >"$run/nsd.conf"
         taskset -c "$SRV_CPU" nsd -d -c "$run/nsd.conf" > "$run/log" 2>&1 &
         ;;
     dnsmasq)

@@ -70,35 +70,10 @@ wait_ready() { # PORT PID
 
 # ---------------------------------------------------------------- the upstream: NSD
 mkdir -p "$W/nsd"
-cat >"$W/nsd/nsd.conf" <<EOF
-server:
-  ip-address: 127.0.0.1
-  port: $BPORT
-  do-ip6: no
-  server-count: 1
-  reuseport: no
-  username: ""
-  chroot: ""
-  zonesdir: ""
-  database: ""
-  zonelistfile: "$W/nsd/zone.list"
-  xfrdfile: "$W/nsd/xfrd.state"
-  xfrdir: "$W/nsd"
-  pidfile: "$W/nsd/nsd.pid"
-  logfile: "$W/nsd/nsd.log"
-  verbosity: 1
-  minimal-responses: yes
-  rrl-ratelimit: 0
-  rrl-whitelist-ratelimit: 0
-remote-control:
-  control-enable: no
-zone:
-  name: "bench.test"
-  zonefile: "$DATA/bench.test.zone"
-EOF
-for i in 0 1 2 3; do
-    printf 'zone:\n  name: "dlg%d.bench.test"\n  zonefile: "%s"\n' "$i" "$DATA/dlg$i.bench.test.zone" >>"$W/nsd/nsd.conf"
-done
+ZONEARGS=(-z "bench.test=$DATA/bench.test.zone")
+for i in 0 1 2 3; do ZONEARGS+=(-z "dlg$i.bench.test=$DATA/dlg$i.bench.test.zone"); done
+python3 "$ROOT/tools/nsdconf.py" "$W/nsd" 127.0.0.1 "$BPORT" "${ZONEARGS[@]}" \
+    -o "minimal-responses: yes" >"$W/nsd/nsd.conf"
 taskset -c "$GEN_CPU" nsd -d -c "$W/nsd/nsd.conf" >"$W/nsd.log" 2>&1 &
 NSD_PID=$!
 PIDS+=("$NSD_PID")

@@ -22,6 +22,8 @@ import subprocess
 import sys
 import time
 
+from nsdconf import nsd_conf
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ZONES = os.path.join(ROOT, "tests", "testnet")
 RUN = os.path.join(ROOT, "build", "testnet")
@@ -157,36 +159,11 @@ class TestNet:
     def _nsd(self, ip, zones):
         d = os.path.join(self.run_dir, ip)
         os.makedirs(d, exist_ok=True)
-        conf = [
-            "server:",
-            "  ip-address: %s" % ip,
-            "  port: %d" % self.port,
-            "  do-ip6: no",
-            "  server-count: 1",
-            "  reuseport: no",
-            '  username: ""',
-            '  chroot: ""',
-            '  zonesdir: ""',
-            '  database: ""',
-            '  zonelistfile: "%s/zone.list"' % d,
-            '  xfrdfile: "%s/xfrd.state"' % d,
-            '  xfrdir: "%s"' % d,
-            '  pidfile: "%s/nsd.pid"' % d,
-            '  logfile: "%s/nsd.log"' % d,
-            "  verbosity: 1",
-            "  hide-version: yes",
-            "  minimal-responses: no",
-            "  refuse-any: yes",
-            "  rrl-ratelimit: 0",
-            "  rrl-whitelist-ratelimit: 0",
-            "remote-control:",
-            "  control-enable: no",
-        ]
-        for origin, path in zones:
-            conf += ["zone:", '  name: "%s"' % origin, '  zonefile: "%s"' % path]
+        conf = nsd_conf(d, ip, self.port, zones,
+                        ["hide-version: yes", "minimal-responses: no", "refuse-any: yes"])
         cf = os.path.join(d, "nsd.conf")
         with open(cf, "w") as f:
-            f.write("\n".join(conf) + "\n")
+            f.write(conf)
         p = subprocess.Popen(["/usr/sbin/nsd", "-d", "-c", cf], stdout=subprocess.DEVNULL,
                              stderr=open(os.path.join(d, "stderr"), "w"))
         self.procs.append(("nsd " + ip, p))

@@ -53,6 +53,7 @@ from dnsbox.auth import TCP, UDP  # noqa: E402
 from dnsbox.auth.server import Server  # noqa: E402
 from dnsbox.zone.compile import compile_files  # noqa: E402
 from dnsbox.zonedb import open_blob  # noqa: E402
+from nsdconf import nsd_conf  # noqa: E402
 
 ZONE_DIR = os.path.join(ROOT, "tests", "zones", "diff")
 NSD_START_S = 20  # seconds NSD may take to answer its first query
@@ -87,35 +88,10 @@ class _NSD:
         self.dir = tempfile.mkdtemp(prefix="dnsbox-nsd-")
         self.port = _free_port()
         d = self.dir
-        conf = [
-            "server:",
-            "  ip-address: 127.0.0.1",
-            "  port: %d" % self.port,
-            "  do-ip6: no",
-            "  server-count: 1",
-            "  reuseport: no",
-            '  username: ""',
-            '  chroot: ""',
-            '  zonesdir: ""',
-            '  database: ""',
-            '  zonelistfile: "%s/zone.list"' % d,
-            '  xfrdfile: "%s/xfrd.state"' % d,
-            '  xfrdir: "%s"' % d,
-            '  pidfile: "%s/nsd.pid"' % d,
-            '  logfile: "%s/nsd.log"' % d,
-            "  verbosity: 1",
-            "  hide-version: yes",
-            "  minimal-responses: yes",
-            "  round-robin: no",
-            "  rrl-ratelimit: 0",
-            "  rrl-whitelist-ratelimit: 0",
-            "remote-control:",
-            "  control-enable: no",
-        ]
-        for origin, path in zones:
-            conf += ["zone:", '  name: "%s"' % origin, '  zonefile: "%s"' % path]
+        conf = nsd_conf(d, "127.0.0.1", self.port, zones,
+                        ["hide-version: yes", "minimal-responses: yes", "round-robin: no"])
         with open(os.path.join(d, "nsd.conf"), "w") as f:
-            f.write("\n".join(conf) + "\n")
+            f.write(conf)
         self.proc = subprocess.Popen(
             ["nsd", "-d", "-c", os.path.join(d, "nsd.conf")],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -14,6 +14,7 @@ import dns.query
 import dns.rcode
 import pytest
 
+from nsdconf import nsd_conf
 from tests.host.test_forwarder import Resolver, _free
 
 NSD = shutil.which("nsd") or "/usr/sbin/nsd"
@@ -43,30 +44,8 @@ def nsd(tmp_path_factory):
         if _free(port):
             break
     (d / "nsd.test.zone").write_text(ZONE)
-    (d / "nsd.conf").write_text("""server:
-  ip-address: 127.0.0.1
-  port: %d
-  do-ip6: no
-  server-count: 1
-  reuseport: no
-  username: ""
-  chroot: ""
-  zonesdir: ""
-  database: ""
-  zonelistfile: "%s/zone.list"
-  xfrdfile: "%s/xfrd.state"
-  xfrdir: "%s"
-  pidfile: "%s/nsd.pid"
-  logfile: "%s/nsd.log"
-  verbosity: 1
-  rrl-ratelimit: 0
-  rrl-whitelist-ratelimit: 0
-remote-control:
-  control-enable: no
-zone:
-  name: "nsd.test"
-  zonefile: "%s/nsd.test.zone"
-""" % ((port,) + (str(d),) * 6))
+    (d / "nsd.conf").write_text(nsd_conf(str(d), "127.0.0.1", port,
+                                         [("nsd.test", str(d / "nsd.test.zone"))]))
     proc = subprocess.Popen([NSD, "-d", "-c", str(d / "nsd.conf")], stdout=subprocess.DEVNULL,
                             stderr=subprocess.STDOUT)
     deadline = time.monotonic() + START_TIMEOUT_S

@@ -12,24 +12,13 @@ from dnsbox.wire import rd_std
 from dnsbox.wire import types as _t
 from dnsbox.wire.name import Name
 from dnsbox.wire.rr import RR
+from dnsbox.zonedb.lookup import label_offsets
 
 LOCAL_TTL = const(0)  # TTL of local answers (dnsmasq's local-ttl default)
 
 # Reverse zones of private and special IPv4 ranges (bogus-priv: never forwarded, RFC 6303).
 _PRIVATE_REVERSE = ["10", "168.192", "254.169"] + ["%d.172" % i for i in range(16, 32)]
 _PRIVATE_REVERSE = [config.domain_wire(d + ".in-addr.arpa") for d in _PRIVATE_REVERSE]
-
-
-def suffixes(lname):
-    """Offsets of every label start of a wire name (not the root)."""
-    out = []
-    i = 0
-    n = lname[0]
-    while n:
-        out.append(i)
-        i += n + 1
-        n = lname[i]
-    return out
 
 
 def under(lname, domain):
@@ -39,7 +28,7 @@ def under(lname, domain):
     d = len(lname) - len(domain)
     if d == 0:
         return True
-    for o in suffixes(lname):
+    for o in label_offsets(lname):  # ends with the root (len - 1): matches domain "."
         if o == d:
             return True
     return False

@@ -1,0 +1,61 @@
+"""The NSD configuration the tests and test beds use: one foreground NSD (nsd -d -c FILE) on one
+address and port, every file (zone list, xfrd state, pid, log) in its own run directory, no
+chroot, no user switch, no database, no remote control, no rate limiting; zones from files.
+
+  text = nsd_conf(run_dir, ip, port, [(origin, zone file path)], ["minimal-responses: yes"])
+  python3 tools/nsdconf.py RUN_DIR IP PORT [-z ORIGIN=ZONEFILE]... [-o "KEY: VALUE"]...  (prints it)
+"""
+
+
+def nsd_conf(run_dir, ip, port, zones, options=()):
+    """The nsd.conf text; options: more `key: value` lines for the server section."""
+    d = run_dir
+    conf = [
+        "server:",
+        "  ip-address: %s" % ip,
+        "  port: %d" % port,
+        "  do-ip6: no",
+        "  server-count: 1",
+        "  reuseport: no",
+        '  username: ""',
+        '  chroot: ""',
+        '  zonesdir: ""',
+        '  database: ""',
+        '  zonelistfile: "%s/zone.list"' % d,
+        '  xfrdfile: "%s/xfrd.state"' % d,
+        '  xfrdir: "%s"' % d,
+        '  pidfile: "%s/nsd.pid"' % d,
+        '  logfile: "%s/nsd.log"' % d,
+        "  verbosity: 1",
+        "  rrl-ratelimit: 0",
+        "  rrl-whitelist-ratelimit: 0",
+    ]
+    conf += ["  " + o for o in options]
+    conf += ["remote-control:", "  control-enable: no"]
+    for origin, path in zones:
+        conf += ["zone:", '  name: "%s"' % origin, '  zonefile: "%s"' % path]
+    return "\n".join(conf) + "\n"
+
+
+def main(argv):
+    """nsdconf.py RUN_DIR IP PORT [-z ORIGIN=ZONEFILE]... [-o 'KEY: VALUE']... : print it."""
+    if len(argv) < 3 or len(argv) % 2 == 0:
+        print("usage: nsdconf.py RUN_DIR IP PORT [-z ORIGIN=ZONEFILE]... [-o 'KEY: VALUE']...")
+        return 2
+    zones, options = [], []
+    for flag, value in zip(argv[3::2], argv[4::2]):
+        if flag == "-z" and "=" in value:
+            zones.append(tuple(value.split("=", 1)))
+        elif flag == "-o":
+            options.append(value)
+        else:
+            print("nsdconf.py: unknown %s %s" % (flag, value))
+            return 2
+    print(nsd_conf(argv[0], argv[1], int(argv[2]), zones, options), end="")
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main(sys.argv[1:]))
