@@ -43,6 +43,15 @@ def tcp(port):
     return c
 
 
+def tcp_ask(port, body):
+    """One framed query on a new connection; its framed answer."""
+    c = tcp(port)
+    c.sendall(frame(body))
+    r = read_frame(c)
+    c.close()
+    return r
+
+
 def frame(b):
     return struct.pack("!H", len(b)) + b
 
@@ -137,10 +146,7 @@ def test_connection_limit(srv):
     for h in held:
         h.close()
     time.sleep(0.1)
-    c = tcp(port)  # slots are free again
-    c.sendall(frame(b"ok"))
-    assert read_frame(c) == b"R1ok"
-    c.close()
+    assert tcp_ask(port, b"ok") == b"R1ok"  # slots are free again
 
 
 def test_client_that_never_reads(srv):
@@ -203,10 +209,7 @@ def test_memory_error_in_the_socket_layer_does_not_stop_the_loop(srv):
     # the failed read left the datagram queued: the next round answers it
     assert u.recvfrom(100)[0] == b"R0first"
     assert s.faults == 1 and s.udp.failures == 0
-    c = tcp(port)  # TCP is still served too
-    c.sendall(frame(b"tcp"))
-    assert read_frame(c) == b"R1tcp"
-    c.close()
+    assert tcp_ask(port, b"tcp") == b"R1tcp"  # TCP is still served too
 
 
 def test_a_failing_tcp_handler_drops_its_connection_only(srv):
@@ -217,10 +220,7 @@ def test_a_failing_tcp_handler_drops_its_connection_only(srv):
     assert c.recv(10) == b""  # closed: its state is not trusted after the failure
     c.close()
     assert s.faults == 1
-    c = tcp(port)
-    c.sendall(frame(b"again"))
-    assert read_frame(c) == b"R1again"
-    c.close()
+    assert tcp_ask(port, b"again") == b"R1again"
 
 
 def test_protocol_numbers_agree_with_the_handlers():
