@@ -18,6 +18,7 @@ No socket, no clock: the net loop calls handle() and sends what it returns.
 from dnsbox.auth import TCP, UDP  # noqa: F401 - main.py reads both from this module
 from dnsbox.auth import answer as _answer
 from dnsbox.compat import const
+from dnsbox.wire.edns import PLAIN_OPT
 from dnsbox.zonedb import F_CNAME, F_DELEG, F_DNAME, F_WILD, K_SYNTH, NODE_SUFFIX
 
 UDP_MAX = const(1232)  # bytes: our UDP payload ceiling (DNS flag day 2020), also advertised
@@ -26,7 +27,11 @@ TCP_MAX = const(65535)  # bytes: one TCP message (RFC 7766 8)
 MIN_QUERY = const(17)  # header + root name + type + class
 MAX_KEY = const(259)  # name (255) + type + class
 
-_OPT_PLAIN = b"\x00\x00\x29\x04\xd0\x00\x00\x00\x00\x00\x00"  # OPT, payload 1232, DO clear
+_OPT_PLAIN = PLAIN_OPT  # OPT, payload 1232, DO clear
+# Builtins as module globals: MicroPython finds a builtin by a linear search of its table.
+_len = len
+_type = type
+_bytes = bytes
 _OPT_DO = b"\x00\x00\x29\x04\xd0\x00\x00\x80\x00\x00\x00"  # the same with DO echoed (RFC 3225)
 
 
@@ -34,16 +39,17 @@ class Server:
     def __init__(self, db, nsid=None):
         self.db = db
         self.blob = db.blob
+        self.find = db.find  # bound once: a method call on db first misses in its attributes
         self.nsid = nsid
         self.general = _answer.General(db, nsid)
 
     def handle(self, q, proto):
         """Response bytes for the query bytes q, or None to send nothing."""
-        if type(q) is not bytes:
-            q = bytes(q)
+        if _type(q) is not _bytes:
+            q = _bytes(q)
         # Plain query: QR=0, opcode 0, QDCOUNT=1, ANCOUNT=NSCOUNT=0, ARCOUNT 0 or 1, Z=0.
         if (
-            len(q) < MIN_QUERY
+            _len(q) < MIN_QUERY
             or q[2] & 0xF8
             or q[4] | q[6] | q[7] | q[8] | q[9] | q[10]
             or q[5] != 1
@@ -68,11 +74,11 @@ class Server:
 
     def _plain(self, q, proto):
         """No EDNS: the question runs to the end of the query."""
-        e = self.db.find(q[12:])
+        e = self.find(q[12:])
         if e < 0:
-            return self._lower(q, len(q), proto)
+            return self._lower(q, _len(q), proto)
         if q[2] != 1 or q[3] & 0x10:
-            return self._copy(q, e, len(q), proto)
+            return self._copy(q, e, _len(q), proto)
         return self._reply(q, e, proto)
 
     def _reply(self, q, e, proto):
@@ -85,7 +91,7 @@ class Server:
 
     def _edns(self, q, proto):
         """A bare OPT (no options) at the end: root owner, type 41, version 0, no rdata."""
-        n = len(q)
+        n = _len(q)
         if (
             q[11] != 1
             or n < MIN_QUERY + 11
@@ -93,7 +99,7 @@ class Server:
             or q[n - 9] != 41
         ):
             return None
-        e = self.db.find(q[12 : n - 11])
+        e = self.find(q[12 : n - 11])
         if e < 0:
             return self._lower(q, n - 11, proto)
         return self._copy(q, e, n - 11, proto)
@@ -101,11 +107,11 @@ class Server:
     def _lower(self, q, qend, proto):
         """Miss on the key as asked: try it in lower case, then the negative paths."""
         key = q[12:qend]
-        if len(key) > MAX_KEY:
+        if _len(key) > MAX_KEY:
             return None
         lkey = key[:-4].lower() + key[-4:]  # the name only: type 65 is 'A' in ASCII
         if lkey != key:
-            e = self.db.find(lkey)
+            e = self.find(lkey)
             if e >= 0:
                 return self._copy(q, e, qend, proto)
         return self._negative(q, lkey, proto)
@@ -115,19 +121,19 @@ class Server:
         (qend < len(q): the query ends with a bare OPT, checked by _edns)."""
         b = self.blob
         end = e + ((b[e] << 8) | b[e + 1])
-        if b[e + 2] > K_SYNTH or end - e - 2 + len(q) - qend > _limit(q, qend, proto):
+        if b[e + 2] > K_SYNTH or end - e - 2 + _len(q) - qend > _limit(q, qend, proto):
             return None
         r = bytearray(q[:2])
         r += b[e + 4 : end]
         r[2] = (r[2] & 0xFE) | (q[2] & 1)  # RD copied (RFC 1035 4.1.1)
         r[3] = (r[3] & 0xEF) | (q[3] & 0x10)  # CD copied (RFC 4035 3.1.6)
         r[12:qend] = q[12:qend]  # the question as asked: case preserved
-        if qend < len(q):
+        if qend < _len(q):
             if r[11] == 255:
                 return None
             r[11] += 1
             r += _OPT_DO if q[-4] & 0x80 else _OPT_PLAIN
-        return bytes(r)
+        return _bytes(r)
 
     def _general(self, q, proto):
         """The general path, with a last guard: a bug there answers SERVFAIL, never raises
@@ -135,9 +141,9 @@ class Server:
         try:
             return self.general.handle(q, proto)
         except Exception:  # noqa: BLE001 - the one place that turns a bug into SERVFAIL
-            if len(q) < 12:
+            if _len(q) < 12:
                 return None
-            return bytes((q[0], q[1], 0x80 | (q[2] & 0x79), 2)) + bytes(8)
+            return _bytes((q[0], q[1], 0x80 | (q[2] & 0x79), 2)) + _bytes(8)
 
     def _negative(self, q, lkey, proto):
         """NODATA / NXDOMAIN / referral from a precomputed block; None: use the general path."""
@@ -153,7 +159,7 @@ class Server:
         b = self.blob
         p = e + 14 + b[e + 3]  # the node body: flags, zone, referral block
         flags = b[p]
-        ln = len(lkey) - 4
+        ln = _len(lkey) - 4
         if flags & F_DELEG:
             if o == 0 and qtype == 43:
                 return None  # DS at the cut: the parent side answers, general path
@@ -172,7 +178,7 @@ class Server:
         """(node entry, label offset) of the closest encloser of the node key nkey (a name +
         NODE_SUFFIX), walking up label by label; None if the name is malformed or not ours."""
         find = self.db.find
-        last = len(nkey) - 5  # where the root label must be
+        last = _len(nkey) - 5  # where the root label must be
         o = 0
         while o <= last:
             c = nkey[o]
@@ -193,7 +199,7 @@ class Server:
         r = bytearray(q[:2])
         r += b[h : h + 10]
         r += q[12:qend]
-        start = len(r)
+        start = _len(r)
         r += b[h + 10 : off + ((b[off] << 8) | b[off + 1])]
         k = ln - ((b[off + 2] << 8) | b[off + 3])
         if k:  # the name is k bytes longer than the block's base: move every pointer by k
@@ -206,12 +212,12 @@ class Server:
                 i += 2
         r[2] = (r[2] & 0xFE) | (q[2] & 1)
         r[3] = (q[3] & 0x10) | (rcode if rcode > 0 else 0)
-        if qend < len(q):
+        if qend < _len(q):
             r[11] += 1
             r += _OPT_DO if q[-4] & 0x80 else _OPT_PLAIN
-        if len(r) > _limit(q, qend, proto):
+        if _len(r) > _limit(q, qend, proto):
             return None
-        return bytes(r)
+        return _bytes(r)
 
 
 _IGNORED_NOT = (3, 8, 11, 15)  # NSID (answered when configured), ECS, keepalive, EDE: validated
@@ -221,7 +227,7 @@ def _strip_options(q, nsid):
     """The query with its OPT options removed, when the general path would ignore them all
     (COOKIE of a valid length, RFC 7873 5.2; padding; unknown codes): the answer is the same,
     so the bare-OPT fast path can serve it. None when an option needs the general path."""
-    n = len(q)
+    n = _len(q)
     i = 12
     while i < n and q[i]:  # the question name (labels checked by the lookup that follows)
         if q[i] > 63:
@@ -251,7 +257,7 @@ def _limit(q, qend, proto):
     within 512..1232 (RFC 6891 6.2.5, our ceiling UDP_MAX)."""
     if proto == TCP:
         return TCP_MAX
-    if qend == len(q):
+    if qend == _len(q):
         return UDP_PLAIN
     n = (q[-8] << 8) | q[-7]
     return UDP_MAX if n > UDP_MAX else (UDP_PLAIN if n < UDP_PLAIN else n)

@@ -10,6 +10,8 @@ from struct import unpack_from
 
 from dnsbox.compat import const
 
+_len = len  # a module global: found faster than the builtin (hot path: find)
+
 MAGIC = b"DNSBOXZB"
 VERSION = const(1)
 HASH_DJB2X16 = const(1)  # the only hash of version 1 (see docs/blob.md)
@@ -95,7 +97,7 @@ class Db:
         s = self.buckets + 4 * (self.hash(key) & self.mask)
         s, e = unpack_from(">II", b, s)
         while s < e:
-            if b[s + 3] == len(key) and b.startswith(key, s + 14):
+            if b[s + 3] == _len(key) and b.startswith(key, s + 14):
                 return s
             s += (b[s] << 8) | b[s + 1]
         return -1
