@@ -98,19 +98,24 @@ def find_debian_source():
 
 # The machine's own apt.conf.d still applies (proxy, validity and similar access settings).
 def write_config(top):
-    top = os.path.abspath(top)
     uri, key = find_debian_source()
     if not os.path.exists(key):
         raise SystemExit("apt_private: keyring %s named by the machine's apt entry is missing" % key)
+    return write_tree(top, "armhf", "tools/apt_private.py",
+                      "deb [arch=armhf signed-by=%s] %s %s main\n"
+                      "deb-src [signed-by=%s] %s %s main\n"
+                      % (key, uri, BINARY_SUITE, key, uri, SOURCE_SUITE))
+
+
+def write_tree(top, arch, writer, source_lines):
+    """A private apt tree under top (lists, cache, sources.list with source_lines, apt.conf for
+    architecture arch); returns the apt.conf path. writer: the tool named in sources.list."""
+    top = os.path.abspath(top)
     for d in ("lists/partial", "cache/archives/partial", "etc/preferences.d"):
         os.makedirs(os.path.join(top, d), exist_ok=True)
     sources = os.path.join(top, "etc", "sources.list")
-    text = (
-        "# written by tools/apt_private.py from the machine's own apt configuration\n"
-        "deb [arch=armhf signed-by=%s] %s %s main\n"
-        "deb-src [signed-by=%s] %s %s main\n" % (key, uri, BINARY_SUITE, key, uri, SOURCE_SUITE)
-    )
-    _write_if_changed(sources, text)
+    _write_if_changed(sources, "# written by %s from the machine's own apt configuration\n%s"
+                      % (writer, source_lines))
     conf = os.path.join(top, "apt.conf")
     conf_text = "".join(
         '%s "%s";\n' % kv
@@ -122,8 +127,8 @@ def write_config(top):
             ("Dir::State::Lists", os.path.join(top, "lists")),
             ("Dir::State::status", "/dev/null"),
             ("Dir::Cache", os.path.join(top, "cache")),
-            ("APT::Architecture", "armhf"),
-            ("APT::Architectures", "armhf"),
+            ("APT::Architecture", arch),
+            ("APT::Architectures", arch),
             ("Debug::NoLocking", "true"),
             ("Acquire::Retries", "3"),
             ("Acquire::Languages", "none"),

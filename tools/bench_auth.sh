@@ -55,23 +55,7 @@ stop() {
 trap stop EXIT
 
 free_port() {  # a UDP+TCP port on 127.0.0.1 nobody uses right now (other helpers run servers)
-    python3 - <<'PY'
-import socket
-for _ in range(50):
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    u.bind(("127.0.0.1", 0))
-    p = u.getsockname()[1]
-    t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        t.bind(("127.0.0.1", p))
-    except OSError:
-        continue
-    finally:
-        t.close()
-        u.close()
-    print(p)
-    break
-PY
+    PYTHONPATH="$ROOT/tools" python3 -c 'from ports import free_port; print(free_port())'
 }
 
 start() {  # NAME -> sets PORT and SPID

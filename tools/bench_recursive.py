@@ -28,6 +28,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 import testnet  # noqa: E402
+from ports import free_port  # noqa: E402
 
 MPY = os.path.join(os.environ.get("DNSBOX_BUILD") or os.path.join(ROOT, "build"), "host",
                    "dnsbox")  # DNSBOX_BUILD as in build.sh
@@ -36,14 +37,6 @@ WINDOW = 16  # distinct-name queries outstanding at once
 NAMES_MAX_S = 300  # the distinct-name phase stops after this long whatever happened
 QUERY_TIMEOUT_S = 12
 STATS_TIMEOUT_S = 10  # the counters query (a full GC of a big heap comes first)
-
-
-def free_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def encode_query(name, qtype, qid, qclass=1):

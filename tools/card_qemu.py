@@ -113,29 +113,9 @@ def private_apt_host(top):
 
     uri, key = apt_private.find_debian_source()
     arch = run(["dpkg", "--print-architecture"]).strip()
-    for d in ("lists/partial", "cache/archives/partial", "etc/preferences.d"):
-        os.makedirs(os.path.join(top, d), exist_ok=True)
-    sources = os.path.join(top, "etc", "sources.list")
-    _write(sources, "# written by tools/card_qemu.py from the machine's own apt configuration\n"
-           "deb [arch=%s signed-by=%s] %s %s main\n" % (arch, key, uri, BACKPORTS))
-    conf = os.path.join(top, "apt.conf")
-    items = (
-        ("Dir::Etc::SourceList", sources),
-        ("Dir::Etc::SourceParts", "/dev/null"),
-        ("Dir::Etc::PreferencesParts", os.path.join(top, "etc", "preferences.d")),
-        ("Dir::Etc::Preferences", "/dev/null"),
-        ("Dir::State::Lists", os.path.join(top, "lists")),
-        ("Dir::State::status", "/dev/null"),
-        ("Dir::Cache", os.path.join(top, "cache")),
-        ("APT::Architecture", arch),
-        ("APT::Architectures", arch),
-        ("Debug::NoLocking", "true"),
-        ("Acquire::Retries", "3"),
-        ("Acquire::Languages", "none"),
-        ("APT::Sandbox::User", "root"),
-    )
-    _write(conf, "".join('%s "%s";\n' % kv for kv in items))
-    return conf
+    return apt_private.write_tree(top, arch, "tools/card_qemu.py",
+                                  "deb [arch=%s signed-by=%s] %s %s main\n"
+                                  % (arch, key, uri, BACKPORTS))
 
 
 def _write(path, text):

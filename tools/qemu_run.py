@@ -22,23 +22,12 @@ import sys
 import threading
 import time
 
+from card_image import read_env_file
+
 DEFAULT_HOST_PORT = 5353
 GUEST_DNS_PORT = 53
 STOP_WAIT_S = 5  # seconds qemu gets to exit after SIGTERM/SIGINT before SIGKILL
 CONSOLE_KEEP = 2000  # console lines kept in memory by Guest
-
-
-def read_board(board_dir):
-    """KEY=VALUE lines of board.env (values may hold spaces; # comments)."""
-    out = {}
-    with open(os.path.join(board_dir, "board.env")) as f:
-        for line in f:
-            line = line.strip()
-            if not line or line.startswith("#") or "=" not in line:
-                continue
-            k, v = line.split("=", 1)
-            out[k.strip()] = v.strip()
-    return out
 
 
 def guest_port(words):
@@ -54,7 +43,7 @@ def guest_port(words):
 
 def command(board_dir, image_dir, words=(), host_port=DEFAULT_HOST_PORT, mem=None,
             interactive=False, host_ip="127.0.0.1"):
-    board = read_board(board_dir)
+    board = read_env_file(os.path.join(board_dir, "board.env"))
     append = " ".join([board["APPEND_BASE"]] + list(words))
     gport = guest_port(words)
     fwd = "hostfwd=udp:%s:%d-:%d,hostfwd=tcp:%s:%d-:%d" % (

@@ -54,20 +54,13 @@ from dnsbox.auth.server import Server  # noqa: E402
 from dnsbox.zone.compile import compile_files  # noqa: E402
 from dnsbox.zonedb import open_blob  # noqa: E402
 from nsdconf import nsd_conf  # noqa: E402
+from ports import free_port  # noqa: E402
 
 ZONE_DIR = os.path.join(ROOT, "tests", "zones", "diff")
 NSD_START_S = 20  # seconds NSD may take to answer its first query
 QUERY_TIMEOUT_S = 2.0
 MIN_QUERIES = 1000
 TYPES = ("A", "AAAA", "NS", "SOA", "MX", "TXT", "CNAME", "SRV", "PTR", "CAA", "DS", "DNAME")
-
-
-def _free_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 NSD_TRIES = 3  # start attempts (a free port can be taken by another process before NSD binds)
@@ -86,7 +79,7 @@ def _start_nsd(zones):
 class _NSD:
     def __init__(self, zones):
         self.dir = tempfile.mkdtemp(prefix="dnsbox-nsd-")
-        self.port = _free_port()
+        self.port = free_port()
         d = self.dir
         conf = nsd_conf(d, "127.0.0.1", self.port, zones,
                         ["hide-version: yes", "minimal-responses: yes", "round-robin: no"])

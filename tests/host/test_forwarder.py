@@ -7,7 +7,6 @@ wrong source port, malformed bytes, out-of-bailiwick extras), SERVFAIL with EDE,
 foreign clients, local names, config errors reported, fresh IDs and source ports.
 """
 import os
-import random
 import socket
 import subprocess
 import threading
@@ -20,6 +19,7 @@ import dns.query
 import dns.rcode
 import pytest
 
+from ports import free_port
 from tests.host.fakeupstream import FakeUpstream
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -34,10 +34,7 @@ class Resolver:
 
     def __init__(self, words):
         assert os.path.isfile(BINARY), "%s missing: run ./build.sh first" % BINARY
-        for _ in range(20):
-            self.port = random.randrange(20000, 60000)
-            if _free(self.port):
-                break
+        self.port = free_port()
         self.proc = subprocess.Popen(
             [BINARY, "-m", "dnsbox.main", "--host", "port=%d" % self.port] + list(words),
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -74,18 +71,6 @@ class Resolver:
                 self.proc.kill()
                 self.proc.wait(3)
         self._t.join(2)
-
-
-def _free(port):
-    for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
-        s = socket.socket(socket.AF_INET, kind)
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        finally:
-            s.close()
-    return True
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 started by the test on a free loopback port, with its own config, zone, pid and database files
 in a temporary directory, stopped by PID. Answers are compared with NSD's own."""
 import os
-import random
 import shutil
 import subprocess
 import time
@@ -15,7 +14,8 @@ import dns.rcode
 import pytest
 
 from nsdconf import nsd_conf
-from tests.host.test_forwarder import Resolver, _free
+from ports import free_port
+from tests.host.test_forwarder import Resolver
 
 NSD = shutil.which("nsd") or "/usr/sbin/nsd"
 START_TIMEOUT_S = 10
@@ -39,10 +39,7 @@ def nsd(tmp_path_factory):
     if not os.path.exists(NSD):
         pytest.fail("nsd missing (apt-get install nsd)")
     d = tmp_path_factory.mktemp("nsd")
-    for _ in range(20):
-        port = random.randrange(20000, 60000)
-        if _free(port):
-            break
+    port = free_port()
     (d / "nsd.test.zone").write_text(ZONE)
     (d / "nsd.conf").write_text(nsd_conf(str(d), "127.0.0.1", port,
                                          [("nsd.test", str(d / "nsd.test.zone"))]))

@@ -6,7 +6,6 @@ the MicroPython host binary with the source tree (MICROPYPATH=firmware), and as 
 armhf firmware binary under qemu-arm-static (skipped if that binary predates this code); each
 stopped by PID (and by its own max-s). Queries with dnspython. DNSBOX_BUILD as in build.sh."""
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 import testnet  # noqa: E402
+from ports import free_port  # noqa: E402
 
 BUILD = os.environ.get("DNSBOX_BUILD") or os.path.join(ROOT, "build")
 MPY = os.path.join(BUILD, "host", "dnsbox")
@@ -57,14 +57,6 @@ EXPECT = {
     ("www.short.test.", "A"): ("NOERROR", ["www.short.test. A 192.0.2.5"]),
     ("nosuchtld.", "A"): ("NXDOMAIN", []),
 }
-
-
-def free_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def start_resolver(kind, port, hints, extra=()):

@@ -18,7 +18,7 @@ No socket, no clock: the net loop calls handle() and sends what it returns.
 from dnsbox.auth import TCP, UDP  # noqa: F401 - main.py reads both from this module
 from dnsbox.auth import answer as _answer
 from dnsbox.compat import const
-from dnsbox.wire.edns import PLAIN_OPT
+from dnsbox.wire.edns import PLAIN_OPT, bare_opt_payload
 from dnsbox.zonedb import F_CNAME, F_DELEG, F_DNAME, F_WILD, K_SYNTH, NODE_SUFFIX
 
 UDP_MAX = const(1232)  # bytes: our UDP payload ceiling (DNS flag day 2020), also advertised
@@ -91,14 +91,9 @@ class Server:
 
     def _edns(self, q, proto):
         """A bare OPT (no options) at the end: root owner, type 41, version 0, no rdata."""
-        n = _len(q)
-        if (
-            q[11] != 1
-            or n < MIN_QUERY + 11
-            or q[n - 11] | q[n - 10] | q[n - 6] | q[n - 5] | q[n - 2] | q[n - 1]
-            or q[n - 9] != 41
-        ):
+        if bare_opt_payload(q) < 0:
             return None
+        n = _len(q)
         e = self.find(q[12 : n - 11])
         if e < 0:
             return self._lower(q, n - 11, proto)

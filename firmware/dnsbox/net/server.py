@@ -5,11 +5,11 @@ The handler applies the size limits of the protocol itself; this module only mov
 With Server(..., peer=True) the handler is called as handler(query_bytes, proto, client) where
 client is the UDP peer address or the TCP connection (its .peer is the address); a handler that
 returns None may answer later with respond(proto, client, bytes). A fast path may be set as
-server.fast(query_bytes, peer) -> response or None: each UDP datagram goes to it first, and to the
-handler only when it returns None (a cache hit answered without the handler's layers). Other sockets (upstream
-queries) join the same poll with watch(sock, callback); a timer object (timeout_ms(), tick())
-bounds the poll sleep, and its tick() runs every time poll returns, before the events are
-served (so it can read the clock once for the whole batch).
+server.fast(query_bytes, peer) -> response or None: each UDP datagram goes to it first, and to
+the handler only when it returns None (a cache hit answered without the handler's layers).
+Other sockets (upstream queries) join the same poll with watch(sock, callback); a timer object
+(timeout_ms(), tick()) bounds the poll sleep, and its tick() runs every time poll returns,
+before the events are served (so it can read the clock once for the whole batch).
 Nothing here blocks: a slow or silent TCP client holds one connection slot until the idle
 timeout, and never delays anyone else. Nothing here stops the loop either: a failure while
 serving one event (a handler's bug, a MemoryError in a socket call when the heap has no free run

@@ -20,6 +20,7 @@ import socket
 from dnsbox import clock
 from dnsbox.compat import MICROPYTHON, const
 from dnsbox.net.server import TCP, UDP
+from dnsbox.wire.edns import bare_opt_payload
 
 PORT_TRIES = const(16)  # random source ports tried per attempt before giving up
 PORT_LOW = const(1024)  # source ports are drawn from PORT_LOW..65535
@@ -58,14 +59,12 @@ def random_port(rng):
 
 def opt_limit(q):
     """For a query whose ARCOUNT is not 0: the UDP reply size its OPT record allows (its payload
-    size within 512..1232, RFC 6891 6.2.5), if the record is one bare OPT ending the message
-    (ARCOUNT 1, root owner, type 41, extended rcode 0, version 0, no options; any flags, DO
-    included: cached answers carry no DNSSEC records either way); else -1 (the handler's)."""
-    n = _len(q)
-    if (q[11] != 1 or n < 28 or q[n - 11] | q[n - 10] | q[n - 6] | q[n - 5] | q[n - 2] | q[n - 1]
-            or q[n - 9] != 41):
+    size within 512..1232, RFC 6891 6.2.5) if the record is a bare OPT ending the message (see
+    dnsbox.wire.edns.bare_opt_payload; DO is allowed: cached answers carry no DNSSEC records
+    either way); else -1 (the handler's)."""
+    p = bare_opt_payload(q)
+    if p < 0:
         return -1
-    p = (q[n - 8] << 8) | q[n - 7]
     return UDP_MAX if p > UDP_MAX else (UDP_PLAIN if p < UDP_PLAIN else p)
 
 
@@ -93,7 +92,6 @@ class Resolver:
         self.reply = fw.cache.reply  # bound once: see dnsbox.resolver.cache on method lookups
         self.net_addrs = tuple([n[0] for n in fw.nets])  # allowed client networks, for hit()
         self.net_masks = tuple([n[1] for n in fw.nets])
-        self.nets_n = len(fw.nets)
         server.handler = self.handle
         server.with_peer = True
         server.timer = self
@@ -124,7 +122,7 @@ class Resolver:
         if lim < 0:
             return None
         ip = (peer[4] << 24) | (peer[5] << 16) | (peer[6] << 8) | peer[7]
-        k = self.nets_n
+        k = _len(self.net_addrs)
         while k > 0:
             k -= 1
             if ip & self.net_masks[k] == self.net_addrs[k]:
@@ -136,11 +134,7 @@ class Resolver:
         fw = self.fw
         peer = client if proto == UDP else client.peer
         try:
-            if isinstance(peer, tuple):
-                ip = peer_ip(peer)
-            else:
-                ip = (peer[4] << 24) | (peer[5] << 16) | (peer[6] << 8) | peer[7]
-            r = fw.query(q, proto, client, ip, self._now)
+            r = fw.query(q, proto, client, peer_ip(peer), self._now)
             if fw.actions:
                 self.run()
         except Exception as e:  # a bug or MemoryError must not stop the server: drop this one

@@ -29,7 +29,7 @@ from dnsbox.resolver.cache import MAX_TTL, NEG_MAX_TTL, Cache, ttl_offsets
 from dnsbox.resolver.local import Local, under
 from dnsbox.wire import message as _msg
 from dnsbox.wire import rcode as _rc
-from dnsbox.wire.edns import PLAIN_OPT
+from dnsbox.wire.edns import PLAIN_OPT, bare_opt_payload
 from dnsbox.wire.errors import WireError
 from dnsbox.wire.name import ROOT, Name, randomise_case
 from dnsbox.wire.rr import Question
@@ -98,12 +98,8 @@ def header_ok(q):
         return -1, -1
     if q[11] == 0:
         return n, -1
-    # A bare OPT at the end: root owner, type 41, version 0, no rdata.
-    if q[11] != 1 or n < 28 or q[n - 11] | q[n - 10] | q[n - 6] | q[n - 5] | q[n - 2] | q[n - 1]:
-        return -1, -1
-    if q[n - 9] != 41:
-        return -1, -1
-    return n - 11, (q[n - 8] << 8) | q[n - 7]
+    p = bare_opt_payload(q)
+    return (-1, -1) if p < 0 else (n - 11, p)
 
 
 def render(img, qid, qbytes, flags, payload, proto):
