@@ -495,7 +495,7 @@ test)
     build_all
     step "test: python3 -m pytest tests/ -q"
     rc=0
-    DNSBOX_BUILD="$B" python3 -m pytest tests/ -q || rc=$?
+    DNSBOX_BUILD="$B" DNSBOX_TEST_PROFILE=repeatable python3 -m pytest tests/ -q || rc=$?
     if [ "$rc" = 5 ]; then
         die "pytest collected no tests"
     fi

@@ -277,7 +277,9 @@ def edns_options(draw):
     if draw(st.booleans()):
         opts.append(dns.edns.NSIDOption(draw(st.binary(max_size=10))))
     if draw(st.booleans()):
-        text = draw(st.one_of(st.none(), st.text(max_size=10)))
+        # dnspython drops one trailing NUL of the text when it decodes (RFC 8914: the text
+        # MAY be NUL-terminated), so a text ending in NUL would not survive its round trip
+        text = draw(st.one_of(st.none(), st.text(max_size=10).filter(lambda t: t[-1:] != "\0")))
         opts.append(dns.edns.EDEOption(draw(u16), text or None))
     if draw(st.booleans()):
         opts.append(dns.edns.GenericOption(12, bytes(draw(st.integers(0, 20)))))
