@@ -3,6 +3,7 @@ address and port, every file (zone list, xfrd state, pid, log) in its own run di
 chroot, no user switch, no database, no remote control, no rate limiting; zones from files.
 
   text = nsd_conf(run_dir, ip, port, [(origin, zone file path)], ["minimal-responses: yes"])
+  (a zone may carry a third item: its own option lines, e.g. ["request-xfr: ..."])
   python3 tools/nsdconf.py RUN_DIR IP PORT [-z ORIGIN=ZONEFILE]... [-o "KEY: VALUE"]...  (prints it)
 """
 
@@ -32,8 +33,9 @@ def nsd_conf(run_dir, ip, port, zones, options=()):
     ]
     conf += ["  " + o for o in options]
     conf += ["remote-control:", "  control-enable: no"]
-    for origin, path in zones:
-        conf += ["zone:", '  name: "%s"' % origin, '  zonefile: "%s"' % path]
+    for z in zones:  # (origin, zone file) or (origin, zone file, [zone option lines])
+        conf += ["zone:", '  name: "%s"' % z[0], '  zonefile: "%s"' % z[1]]
+        conf += ["  " + o for o in (z[2] if len(z) > 2 else ())]
     return "\n".join(conf) + "\n"
 
 

@@ -2,10 +2,10 @@
 
 A setting is `key=value` or a bare flag (`domain-needed`). Option names are dnsmasq's where
 dnsmasq has the feature (server=, address=, host-record=, local=, domain-needed, bogus-priv,
-cache-size=, port=), so a dnsmasq user recognises them. The config file compiled into the image
-(dnsbox.siteconf.TEXT) is read first, then the boot variables: a boot variable overrides the
-file's value, and for the list options (server=, address=, host-record=, local=, allow=) the
-first boot variable of that name replaces the file's whole list.
+cache-size=, port=, auth-peer=), so a dnsmasq user recognises them. The config file compiled
+into the image (dnsbox.siteconf.TEXT) is read first, then the boot variables: a boot variable
+overrides the file's value, and for the list options (server=, address=, host-record=, local=,
+allow=, auth-peer=) the first boot variable of that name replaces the file's whole list.
 
 Parsing never raises: every bad word becomes a Problem naming the option and where it came from
 (config line N or boot variable), and the setting keeps its safe default. A setting with no safe
@@ -21,6 +21,7 @@ MAX_LINES = 1024  # lines of a config file
 MAX_SERVERS = 16  # upstream servers (server=), all domains together
 MAX_LOCAL = 256  # address=, host-record=, local= entries together
 MAX_ALLOW = 16  # networks in allow=
+MAX_PEERS = 16  # networks in auth-peer=
 CACHE_DEFAULT = 4096  # cache entries unless cache-size= says otherwise
 CACHE_MAX = 65536  # cache-size= ceiling (each entry holds one response, ~100-600 bytes)
 HOST_TTL = 0  # TTL of local answers (dnsmasq's local-ttl default is 0)
@@ -34,7 +35,7 @@ KERNEL_WORDS = (
 )
 
 MODES = ("auth", "resolver", "client")  # modes this firmware implements
-LIST_KEYS = ("server", "address", "host-record", "local", "allow")
+LIST_KEYS = ("server", "address", "host-record", "local", "allow", "auth-peer")
 
 # dnsmasq options this firmware does not implement: reported by name, never silently ignored.
 DNSMASQ_OTHER = (
@@ -91,6 +92,7 @@ class Config:
         self.hosts = []  # [(name lower-case wire, ipv4 bytes or None, ipv6 bytes or None)]
         self.locals = []  # [domain lower-case wire]: answered locally only, never forwarded
         self.allow = None  # [(network int, mask int)]; None: own subnet and loopback
+        self.peers = []  # [(network int, mask int)] that may transfer zones (AXFR/IXFR over TCP)
         self.domain_needed = False
         self.bogus_priv = False
         self.do_0x20 = False  # random case in upstream questions, echoed case checked
@@ -174,6 +176,16 @@ def parse_network(text):
         raise ValueError("not an IPv4 network: %r" % text)
     m = mask_of(prefix)
     return ipv4_int(b) & m, m
+
+
+def allowed(nets, ip):
+    """True if the IPv4 address ip (an int) is in one of nets [(network, mask)]."""
+    k = len(nets) - 1
+    while k >= 0:
+        if ip & nets[k][1] == nets[k][0]:
+            return True
+        k -= 1
+    return False
 
 
 def domain_wire(text):
@@ -422,6 +434,20 @@ def _set_allow(cfg, value):
     return ""
 
 
+def _set_peers(cfg, value):
+    # auth-peer=IP[/LEN][,IP..]: dnsmasq's secondaries allowed to transfer (networks too here)
+    nets = []
+    for part in value.split(","):
+        try:
+            nets.append(parse_network(part))
+        except ValueError as e:
+            return str(e)
+    if len(cfg.peers) + len(nets) > MAX_PEERS:
+        return "more than %d networks" % MAX_PEERS
+    cfg.peers = cfg.peers + nets
+    return ""
+
+
 def _set_cache_size(cfg, value):
     if not value.isdigit() or len(value) > 7:
         return "not a number of entries"
@@ -488,6 +514,7 @@ SETTINGS = {
     "host-record": (_set_host_record, False, False),
     "local": (_set_local, False, False),
     "allow": (_set_allow, False, False),
+    "auth-peer": (_set_peers, False, False),
     "cache-size": (_set_cache_size, False, False),
     "hints": (_set_hints, False, False),
     "domain-needed": (_flag("domain_needed"), False, True),
@@ -496,7 +523,10 @@ SETTINGS = {
     "domain": (_set_domain, False, False),
     "type": (_set_type, False, False),
 }
-_ATTR = {"server": "servers", "address": "addresses", "host-record": "hosts", "local": "locals"}
+_ATTR = {
+    "server": "servers", "address": "addresses", "host-record": "hosts", "local": "locals",
+    "auth-peer": "peers",
+}
 
 
 def _problem(cfg, key, value, reason, fatal, where):

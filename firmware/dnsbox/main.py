@@ -108,11 +108,17 @@ def main(argv):
     from dnsbox.auth import server as auth
     from dnsbox.net import server as net
 
-    srv = auth.Server(db, nsid=cfg.hostname)
+    srv = auth.Server(db, nsid=cfg.hostname, peers=cfg.peers)
     try:  # auth and net number UDP/TCP alike (tests/host/test_net_server.py checks it)
         loop = net.Server(srv.handle, bind_ip, cfg.port)
     except OSError as e:
         halt(host, "cannot listen on %s port %d: %s" % (bind_ip, cfg.port, e))
+    if cfg.peers:  # zone transfers: TCP frames go where the client's address is known
+        handle_tcp = srv.handle_tcp
+        peer_ip = net.peer_ip
+        loop.tcp_handler = lambda q, conn: handle_tcp(q, peer_ip(conn.peer))
+        log.log("zone transfers (AXFR, IXFR) over TCP for %s" % ", ".join(
+            _net_text(n) for n in cfg.peers))
     log.ready("mode=%s, %d zones, listening on %s port %d (udp, tcp)" % (
         cfg.mode, len(names), bind_ip, cfg.port))
     loop.serve()
@@ -152,6 +158,8 @@ def resolver_mode(cfg, host, bind_ip):
     from dnsbox.resolver import forward, local
 
     db = load_zones(host, optional=True)
+    if cfg.peers:
+        log.log("auth-peer= is ignored in resolver mode: zone transfers are offered in mode=auth")
     srv = None
     apexes = []
     if db is not None:

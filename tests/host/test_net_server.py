@@ -229,3 +229,58 @@ def test_protocol_numbers_agree_with_the_handlers():
 
     # main.py hands Server.handle to the loop as it is: the numbering must be one
     assert (auth.UDP, auth.TCP) == (net.UDP, net.TCP) == (forward.UDP, forward.TCP)
+
+
+def _streaming(n, size, fail_after=-1):
+    """A tcp_handler: b'many' starts a stream of n responses of `size` bytes (index first);
+    other frames get the plain handler's TCP answer. Records the peers it saw."""
+    peers = []
+
+    def gen():
+        for i in range(n):
+            if i == fail_after:
+                raise ValueError("stream failure made by the test")
+            yield struct.pack("!I", i) + bytes((i & 255,)) * (size - 4)
+
+    def tcp_handler(q, conn):
+        peers.append(conn.peer)
+        if bytes(q[:4]) == b"many":
+            return gen()
+        return handler(q, net.TCP)
+
+    return tcp_handler, peers
+
+
+def test_stream_is_sent_in_order_then_the_next_query(srv):
+    s, port = srv
+    n, size = 300, 6000  # 1.8 MB: many times the bytes the loop keeps pending per connection
+    s.tcp_handler, peers = _streaming(n, size)
+    c = tcp(port)
+    c.sendall(frame(b"many") + frame(b"after"))
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.settimeout(2)
+    for i in range(n):
+        body = read_frame(c)
+        assert len(body) == size and struct.unpack("!I", body[:4])[0] == i
+        assert body[4:] == bytes((i & 255,)) * (size - 4)
+        if i == 10:  # a slow reader mid-stream does not hold up other clients
+            u.sendto(b"udp", ("127.0.0.1", port))
+            assert u.recvfrom(100)[0] == b"R0udp"
+    assert read_frame(c) == b"R1after"  # the pipelined query waited for the stream's end
+    assert tcp_ask(port, b"fresh") == b"R1fresh"
+    c.close()
+    assert peers and all(p[0] == "127.0.0.1" for p in peers)
+
+
+def test_a_failing_stream_closes_its_connection_only(srv):
+    s, port = srv
+    s.tcp_handler, _ = _streaming(50, 100, fail_after=3)
+    c = tcp(port)
+    c.sendall(frame(b"many"))
+    for i in range(3):
+        assert struct.unpack("!I", read_frame(c)[:4])[0] == i
+    with pytest.raises(EOFError):  # closed: the client sees a transfer cut short, never a gap
+        read_frame(c)
+    c.close()
+    assert s.faults == 1
+    assert tcp_ask(port, b"again") == b"R1again"

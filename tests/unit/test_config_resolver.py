@@ -97,6 +97,24 @@ def test_allow_networks():
         assert keys(c) == ["allow"] and c.allow is None, bad
 
 
+def test_auth_peer_networks():
+    assert config.parse([]).peers == []  # no transfers by default
+    c = config.parse(["auth-peer=192.0.2.53,10.0.0.0/8", "auth-peer=198.51.100.1"])
+    assert c.problems == []
+    assert c.peers == [(0xC0000235, 0xFFFFFFFF), (0x0A000000, 0xFF000000),
+                       (0xC6336401, 0xFFFFFFFF)]
+    for bad in ("any", "10.0.0.0/40", "2001:db8::1", "192.0.2.1#53"):
+        c = config.parse(["auth-peer=" + bad])
+        assert keys(c) == ["auth-peer"] and c.peers == [], bad
+        assert not c.problems[0].fatal
+    many = ",".join("10.0.0.%d" % i for i in range(config.MAX_PEERS + 1))
+    c = config.parse(["auth-peer=" + many])
+    assert keys(c) == ["auth-peer"] and "more than 16" in c.problems[0].reason and c.peers == []
+    # a boot variable replaces the config file's list
+    c = config.parse(["auth-peer=192.0.2.9"], conf_text="auth-peer=192.0.2.1\nauth-peer=192.0.2.2\n")
+    assert c.peers == [(0xC0000209, 0xFFFFFFFF)]
+
+
 def test_dnsmasq_options_not_implemented_are_named():
     c = config.parse(["dhcp-range=192.168.0.50,192.168.0.150,12h", "log-queries", "no-resolv"])
     assert keys(c) == ["dhcp-range", "log-queries"]

@@ -3,7 +3,8 @@ outcomes, ONE mapping from outcome to sections + rcode, then encoding within the
 
 Stages: header (RFC 1035 4.1.1) -> decode or FORMERR -> opcode (NOTIMP) -> question count
 (RFC 9619) -> EDNS version (RFC 6891 6.1.3 BADVERS) -> class (CH: id.server, RFC 4892) ->
-query type (AXFR/IXFR refused, meta types) -> lookup -> answer -> encode/truncate.
+query type (AXFR/IXFR: zone transfer to the allowed peers, dnsbox.auth.transfer) -> lookup ->
+answer -> encode/truncate.
 """
 
 import struct
@@ -42,8 +43,11 @@ def _soa_negative(rrs):
 
 
 class General:
-    def __init__(self, db, nsid=None):
+    """peers: [(network, mask)] that may transfer zones over TCP (auth-peer=); empty: none."""
+
+    def __init__(self, db, nsid=None, peers=()):
         self.db = db
+        self.peers = peers
         if isinstance(nsid, str):
             nsid = nsid.encode()
         self.nsid = nsid or None
@@ -78,7 +82,9 @@ class General:
         return out
 
     # --- the stages -------------------------------------------------------------------------
-    def handle(self, q, proto):
+    def handle(self, q, proto, peer=None):
+        """Response bytes, None (send nothing) or, for a zone transfer, a generator of messages.
+        peer: the client's IPv4 address as an int (TCP), None if unknown."""
         if len(q) < 12:
             return None  # no header to answer to
         if q[2] & 0x80:
@@ -100,7 +106,7 @@ class General:
             r.rcode = _rc.NOTIMP  # no NOTIFY/UPDATE here; sections of other opcodes differ,
             r.question = []  # so nothing of the query is echoed (as NSD does)
             return self._encode(r, limit)
-        if len(m.question) != 1 or m.answer or m.authority:
+        if len(m.question) != 1 or m.answer or (m.authority and m.question[0].qtype != _t.IXFR):
             r.rcode = _rc.FORMERR
             return self._encode(r, limit)
         if m.edns is not None and m.edns.version > 0:
@@ -115,12 +121,41 @@ class General:
             return self._encode(r, limit)
         qt = qu.qtype
         if qt == _t.AXFR or qt == _t.IXFR:
-            r.rcode = _rc.REFUSED  # no transfers are offered
-            return self._encode(r, limit)
+            return self._transfer(m, r, proto, peer, limit)
         self.collect(r, qu.name, qt)
         if qu.qclass == _t.CLASS_ANY:
             r.aa = False  # QCLASS * (RFC 1035 3.2.5): IN data, not authoritative for "all"
         return self._encode(r, limit, r.rcode == _rc.NOERROR and not r.aa and r.authority)
+
+    def _transfer(self, m, r, proto, peer, limit):
+        """AXFR / IXFR (RFC 5936, RFC 1995): the checks in NSD's order of answers, then one SOA
+        or the whole zone. IXFR over UDP gets the current SOA only (RFC 1995 2: the client
+        then asks over TCP); an IXFR from an older serial gets the whole zone."""
+        from dnsbox.auth import transfer as _xfr  # here: the import chain stays shallow (see
+        from dnsbox.config import allowed  # HACKING.md) and no transfer, no module loaded
+
+        qu = m.question[0]
+        if qu.qtype == _t.AXFR and proto != TCP:
+            r.rcode = _rc.NOTIMP  # no AXFR over UDP (RFC 5936 4.2)
+            return self._encode(r, limit)
+        if not self.peers or proto == TCP and (peer is None or not allowed(self.peers, peer)):
+            r.rcode = _rc.REFUSED
+            return self._encode(r, limit)
+        zi = _xfr.zone_at(self.db, qu.name.wire.lower())
+        if zi < 0:
+            r.rcode = _rc.NOTAUTH  # not a zone apex we serve (RFC 5936 2.2.1, as NSD)
+            return self._encode(r, limit)
+        if qu.qtype == _t.IXFR:
+            theirs = _ixfr_serial(m)
+            if theirs < 0:
+                r.rcode = _rc.FORMERR  # RFC 1995 3: the client's SOA is in the authority section
+                return self._encode(r, limit)
+            soa = _xfr.soa_of(self.db, zi)
+            if proto != TCP or not _xfr.newer(soa.rdata.serial, theirs):
+                r.aa = True
+                r.answer = [soa]
+                return self._encode(r, limit)
+        return _xfr.messages(self.db, zi, m.id, qu, m.edns is not None)
 
     def _encode(self, r, limit, glue_needed=False):
         try:
@@ -265,6 +300,14 @@ class General:
                 seen.append(lt)
         if seen:
             r.additional.extend(self.addresses(seen))
+
+
+def _ixfr_serial(m):
+    """The serial of the one SOA record in an IXFR query's authority section, or -1."""
+    a = m.authority
+    if len(a) != 1 or a[0].rtype != _t.SOA or a[0].name != m.question[0].name:
+        return -1
+    return a[0].rdata.serial
 
 
 def _cname(target):

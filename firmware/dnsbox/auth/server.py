@@ -12,7 +12,9 @@ at build time, see dnsbox.zone.blob):
 3. general (dnsbox.auth.answer): everything else (wildcards, DNAME, CNAME with rare types, ANY,
    EDNS options, truncation, errors), on the codec's Message.
 
-No socket, no clock: the net loop calls handle() and sends what it returns.
+No socket, no clock: the net loop calls handle() and sends what it returns. TCP frames may go
+to handle_tcp(query, client_ip) instead: the same answers, and zone transfers (AXFR/IXFR) for the
+peers allowed by auth-peer=, returned as a generator of messages (dnsbox.auth.transfer).
 """
 
 from dnsbox.auth import TCP, UDP  # noqa: F401 - main.py reads both from this module
@@ -36,12 +38,20 @@ _OPT_DO = b"\x00\x00\x29\x04\xd0\x00\x00\x80\x00\x00\x00"  # the same with DO ec
 
 
 class Server:
-    def __init__(self, db, nsid=None):
+    def __init__(self, db, nsid=None, peers=()):
         self.db = db
         self.blob = db.blob
         self.find = db.find  # bound once: a method call on db first misses in its attributes
         self.nsid = nsid
-        self.general = _answer.General(db, nsid)
+        self.general = _answer.General(db, nsid, peers)
+
+    def handle_tcp(self, q, ip):
+        """handle() for a TCP frame from the IPv4 address ip (an int): a transfer request goes
+        to the general path with the address (its access check), anything else to handle()."""
+        t = _question_type(q)
+        if t == 252 or t == 251:  # AXFR, IXFR
+            return self._general(q, TCP, ip)
+        return self.handle(q, TCP)
 
     def handle(self, q, proto):
         """Response bytes for the query bytes q, or None to send nothing."""
@@ -130,11 +140,11 @@ class Server:
             r += _OPT_DO if q[-4] & 0x80 else _OPT_PLAIN
         return _bytes(r)
 
-    def _general(self, q, proto):
+    def _general(self, q, proto, ip=None):
         """The general path, with a last guard: a bug there answers SERVFAIL, never raises
         into the serving loop (RFC 1035 4.1.1: the server failed)."""
         try:
-            return self.general.handle(q, proto)
+            return self.general.handle(q, proto, ip)
         except Exception:  # noqa: BLE001 - the one place that turns a bug into SERVFAIL
             if _len(q) < 12:
                 return None
@@ -245,6 +255,21 @@ def _strip_options(q, nsid):
         if code == 10 and (ln < 8 or 8 < ln < 16 or ln > 40):
             return None  # a malformed cookie is FORMERR (RFC 7873 5.2.2): general path
     return q[: o + 9] + b"\x00\x00"
+
+
+def _question_type(q):
+    """QTYPE of the first question (-1 if the query has none or its name is malformed)."""
+    n = _len(q)
+    if n < MIN_QUERY or not (q[4] | q[5]):
+        return -1
+    i = 12
+    while i < n and q[i]:
+        if q[i] > 63:
+            return -1
+        i += q[i] + 1
+    if i + 4 >= n:
+        return -1
+    return (q[i + 1] << 8) | q[i + 2]
 
 
 def _limit(q, qend, proto):

@@ -7,6 +7,9 @@ client is the UDP peer address or the TCP connection (its .peer is the address);
 returns None may answer later with respond(proto, client, bytes). A fast path may be set as
 server.fast(query_bytes, peer) -> response or None: each UDP datagram goes to it first, and to
 the handler only when it returns None (a cache hit answered without the handler's layers).
+TCP frames go to server.tcp_handler(query_bytes, conn) instead when one is set; what it returns
+may also be an iterator of responses (a zone transfer): they are sent in order as the connection
+drains, at most TCP_MAX_PENDING bytes ahead, and the connection's next queries wait for the end.
 Other sockets (upstream queries) join the same poll with watch(sock, callback); a timer object
 (timeout_ms(), tick()) bounds the poll sleep, and its tick() runs every time poll returns,
 before the events are served (so it can read the clock once for the whole batch).
@@ -46,6 +49,15 @@ _SO_RCVBUF = 8
 _EAGAIN = 11
 
 
+def peer_ip(peer):
+    """IPv4 address of a peer as an int: MicroPython gives a raw sockaddr_in (bytes),
+    CPython an (ip, port) tuple."""
+    if isinstance(peer, tuple):
+        p = peer[0].split(".")
+        return (int(p[0]) << 24) | (int(p[1]) << 16) | (int(p[2]) << 8) | int(p[3])
+    return (peer[4] << 24) | (peer[5] << 16) | (peer[6] << 8) | peer[7]
+
+
 class _Conn:
     """One TCP client: bytes read but not yet framed, bytes answered but not yet sent."""
 
@@ -55,6 +67,7 @@ class _Conn:
         self.peer = peer
         self.inbuf = b""
         self.out = b""
+        self.stream = None  # an iterator of responses still being sent (a zone transfer)
         self.last = now
         self.eof = False
 
@@ -71,6 +84,7 @@ class Server:
         self.handler = handler
         self.with_peer = peer
         self.fast = None  # fast(query_bytes, peer) -> response or None (then the handler)
+        self.tcp_handler = None  # tcp_handler(query_bytes, conn) -> response, iterator or None
         self.extra = {}  # fd -> (socket, callback(events)): sockets watched for other modules
         self.timer = None  # object with timeout_ms() (-1: none) and tick(), or None
         self.udp = _bind(socket.SOCK_DGRAM, ip, port)
@@ -225,11 +239,17 @@ class Server:
         if not self._flush(c):
             self._drop(fd)
             return
-        if c.eof and not c.out:
+        if c.eof and not c.out and c.stream is None:
             self._drop(fd)
             return
-        # Back-pressure: while a lot is unsent, stop reading; wait for the socket to drain.
-        want = select.POLLIN if len(c.out) < TCP_MAX_PENDING and not c.eof else 0
+        self._rearm(c)
+
+    def _rearm(self, c):
+        # Back-pressure: while a lot is unsent or a stream runs, stop reading; wait for the
+        # socket to drain.
+        want = 0
+        if len(c.out) < TCP_MAX_PENDING and not c.eof and c.stream is None:
+            want = select.POLLIN
         if c.out:
             want |= select.POLLOUT
         self.poll.modify(c.sock, want)
@@ -239,21 +259,56 @@ class Server:
         buf = c.inbuf
         pos = 0
         out = []
-        while len(buf) - pos >= 2 and len(c.out) < TCP_MAX_PENDING:
+        while len(buf) - pos >= 2 and len(c.out) < TCP_MAX_PENDING and c.stream is None:
             n = (buf[pos] << 8) | buf[pos + 1]
             if len(buf) - pos - 2 < n:
                 break
-            if self.with_peer:
+            if self.tcp_handler is not None:
+                r = self.tcp_handler(buf[pos + 2 : pos + 2 + n], c)
+            elif self.with_peer:
                 r = self.handler(buf[pos + 2 : pos + 2 + n], TCP, c)
             else:
                 r = self.handler(buf[pos + 2 : pos + 2 + n], TCP)
             pos += 2 + n
             self.stats[1] += 1
-            if r is not None and len(r) <= 65535:
+            if r is None:
+                continue
+            if not isinstance(r, (bytes, bytearray)):
+                c.stream = r  # sent by _pull after what is already framed
+            elif len(r) <= 65535:
                 out.append(bytes((len(r) >> 8, len(r) & 255)))
                 out.append(r)
         if pos:
             c.inbuf = buf[pos:]
+        if out:
+            c.out += b"".join(out)
+        if c.stream is not None:
+            self._pull(c)
+
+    def _pull(self, c):
+        """Frame responses of c's stream until TCP_MAX_PENDING bytes wait or it ends."""
+        s = c.stream
+        out = []
+        pending = len(c.out)
+        while pending < TCP_MAX_PENDING:
+            try:
+                r = next(s)
+                if len(r) > 65535:
+                    raise ValueError("stream response of %d bytes" % len(r))
+            except StopIteration:
+                c.stream = None
+                break
+            except Exception as e:  # what was framed goes out, then the connection closes:
+                c.stream = None  # the client sees the stream cut short, never a gap in it
+                c.inbuf = b""
+                c.eof = True
+                self._fault(e, "response stream", "connection closed")
+                if isinstance(e, MemoryError):
+                    gc.collect()
+                break
+            out.append(bytes((len(r) >> 8, len(r) & 255)))
+            out.append(r)
+            pending += 2 + len(r)
         if out:
             c.out += b"".join(out)
 
@@ -273,10 +328,7 @@ class Server:
         if not self._flush(c):
             self._drop(c.fd)
             return
-        want = select.POLLIN if len(c.out) < TCP_MAX_PENDING and not c.eof else 0
-        if c.out:
-            want |= select.POLLOUT
-        self.poll.modify(c.sock, want)
+        self._rearm(c)
 
     def watch(self, sock, callback, events=select.POLLIN):
         """Add another socket to the poll: callback(events) runs when it is ready."""
@@ -305,6 +357,10 @@ class Server:
                     return True
                 c.out = c.out[n:]
                 c.last = clock.now_ms()
+            if c.stream is not None:
+                self._pull(c)
+                if c.out:
+                    continue
             before = len(c.inbuf)
             if before < 2:
                 return True

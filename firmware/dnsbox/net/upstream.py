@@ -19,7 +19,7 @@ import socket
 
 from dnsbox import clock
 from dnsbox.compat import MICROPYTHON, const
-from dnsbox.net.server import TCP, UDP
+from dnsbox.net.server import TCP, UDP, peer_ip
 from dnsbox.wire.edns import bare_opt_payload
 
 PORT_TRIES = const(16)  # random source ports tried per attempt before giving up
@@ -34,15 +34,6 @@ TCP_MAX_ANSWER = const(65537)  # 2-byte length + the largest DNS message
 _len = len  # a module global: found faster than the builtin (see dnsbox.resolver.cache)
 _EINPROGRESS = const(115)
 _EAGAIN = const(11)
-
-
-def peer_ip(peer):
-    """IPv4 address of a peer as an int: MicroPython gives a raw sockaddr_in (bytes),
-    CPython an (ip, port) tuple."""
-    if isinstance(peer, tuple):
-        p = peer[0].split(".")
-        return (int(p[0]) << 24) | (int(p[1]) << 16) | (int(p[2]) << 8) | int(p[3])
-    return (peer[4] << 24) | (peer[5] << 16) | (peer[6] << 8) | peer[7]
 
 
 def peer_tuple(peer):

@@ -26,7 +26,8 @@ import struct
 from dnsbox.compat import const
 from dnsbox.resolver import scrub as _scrub
 from dnsbox.resolver.cache import MAX_TTL, NEG_MAX_TTL, Cache, ttl_offsets
-from dnsbox.resolver.local import Local, under
+from dnsbox.resolver.local import Local
+from dnsbox.zonedb.lookup import under
 from dnsbox.wire import message as _msg
 from dnsbox.wire import rcode as _rc
 from dnsbox.wire.edns import PLAIN_OPT, bare_opt_payload

@@ -14,7 +14,8 @@ answer and end the query:
 9. the response cache
 """
 from dnsbox.resolver.forward import error, header_ok, render
-from dnsbox.resolver.local import allowed, under
+from dnsbox.config import allowed
+from dnsbox.zonedb.lookup import under
 from dnsbox.wire import message as _msg
 from dnsbox.wire import rcode as _rc
 from dnsbox.wire import types as _t

@@ -1,5 +1,5 @@
 """Local names of resolver mode (dnsmasq's host-record=, address=, local=, domain-needed,
-bogus-priv) and the allowed-client check. Pure: names in, (rcode, records) out.
+bogus-priv). Pure: names in, (rcode, records) out.
 
 lookup(lname, qtype) returns None when the name is not local (it may be forwarded), else
 (rcode, answer records): an address answer, NODATA (NOERROR with no records) or NXDOMAIN.
@@ -12,26 +12,13 @@ from dnsbox.wire import rd_std
 from dnsbox.wire import types as _t
 from dnsbox.wire.name import Name
 from dnsbox.wire.rr import RR
-from dnsbox.zonedb.lookup import label_offsets
+from dnsbox.zonedb.lookup import under
 
 LOCAL_TTL = const(0)  # TTL of local answers (dnsmasq's local-ttl default)
 
 # Reverse zones of private and special IPv4 ranges (bogus-priv: never forwarded, RFC 6303).
 _PRIVATE_REVERSE = ["10", "168.192", "254.169"] + ["%d.172" % i for i in range(16, 32)]
 _PRIVATE_REVERSE = [config.domain_wire(d + ".in-addr.arpa") for d in _PRIVATE_REVERSE]
-
-
-def under(lname, domain):
-    """True if lower-case wire name lname is domain or below it."""
-    if not lname.endswith(domain):
-        return False
-    d = len(lname) - len(domain)
-    if d == 0:
-        return True
-    for o in label_offsets(lname):  # ends with the root (len - 1): matches domain "."
-        if o == d:
-            return True
-    return False
 
 
 class Local:
@@ -82,16 +69,6 @@ def _records(lname, qtype, v4, v6):
     if v6 is not None and (qtype == _t.AAAA or qtype == _t.ANY):
         out.append(RR(name, _t.AAAA, _t.CLASS_IN, LOCAL_TTL, rd_std.AAAA(v6)))
     return out
-
-
-def allowed(nets, ip):
-    """True if the IPv4 address ip (an int) is in one of nets [(network, mask)]."""
-    k = len(nets) - 1
-    while k >= 0:
-        if ip & nets[k][1] == nets[k][0]:
-            return True
-        k -= 1
-    return False
 
 
 def default_nets(ip_text, netmask_text):

@@ -21,7 +21,8 @@ from dnsbox.resolver.delegation import RRCache
 from dnsbox.resolver.forward import error, render
 from dnsbox.resolver.iterate import (EDE_NO_REACHABLE_AUTHORITY, EDE_OTHER, FAIL_TTL_S, Ask,
                                       Env, Iteration, Result)
-from dnsbox.resolver.local import Local, allowed
+from dnsbox.config import allowed
+from dnsbox.resolver.local import Local
 from dnsbox.resolver.servers import Servers
 from dnsbox.wire import message as _msg
 from dnsbox.wire import rcode as _rc

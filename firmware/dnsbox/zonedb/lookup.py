@@ -121,3 +121,16 @@ def lookup(db, lname, qtype):
                 return _at_node(db, we, wname, qtype, True)
         return Outcome(NXDOMAIN, zone, e, sfx, False, types, flags)
     return Outcome(NOT_AUTH)
+
+
+def under(lname, domain):
+    """True if lower-case wire name lname is domain or below it."""
+    if not lname.endswith(domain):
+        return False
+    d = len(lname) - len(domain)
+    if d == 0:
+        return True
+    for o in label_offsets(lname):  # ends with the root (len - 1): matches domain "."
+        if o == d:
+            return True
+    return False

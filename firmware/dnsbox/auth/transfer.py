@@ -1,0 +1,169 @@
+"""Zone transfer out (RFC 5936 AXFR; RFC 1995 IXFR, answered with the whole zone as RFC 1995 4
+allows: the blob keeps one version): the zone's records read from the blob, as a generator of DNS
+messages that the TCP loop pulls while the connection drains (nothing is held but one message).
+
+The blob keeps no per-zone record list, so a transfer walks every entry once (docs/blob.md) and
+takes the RRsets its zone holds: authoritative RRsets, delegation NS, DS at cuts, glue. A zone we
+also serve below it is stored once, as the child: the parent's delegation NS and glue for it are
+not in the blob, so the parent's transfer carries the child apex's NS RRset and the child's
+address RRsets of those NS targets that lie in the child (what the parent's referral must say).
+
+Pure: no sockets; the caller checks who may transfer (dnsbox.auth.answer).
+"""
+
+from dnsbox.compat import const
+from dnsbox.wire import edns as _edns
+from dnsbox.wire import message as _msg
+from dnsbox.wire import types as _t
+from dnsbox.zonedb import F_APEX, K_ANSWER, K_DELEG_NS, K_GLUE
+from dnsbox.zonedb.lookup import under
+
+XFR_MESSAGE = const(16384)  # bytes of records packed into one message before the next starts
+TCP_MAX = const(65535)  # bytes: one DNS message over TCP
+_SERIAL_HALF = const(0x80000000)
+
+
+def zone_at(db, lname):
+    """Index of the zone whose apex is the lower-case wire name lname, or -1."""
+    for i in range(db.nzones):
+        if db.zone(i)[0].lower() == lname:
+            return i
+    return -1
+
+
+def soa_of(db, zi):
+    """The SOA record of zone zi (one RR)."""
+    apex = db.zone(zi)[0].lower()
+    return _records(db, db.find(_key(apex, _t.SOA)), apex, _t.SOA)[0]
+
+
+def newer(a, b):
+    """True if serial a is newer than serial b (RFC 1982 3.2, 32-bit serial arithmetic)."""
+    d = (a - b) & 0xFFFFFFFF
+    return 0 < d < _SERIAL_HALF
+
+
+def messages(db, zi, qid, question, with_opt):
+    """The transfer of zone zi: DNS messages (bytes) with ID qid; the question only in the first
+    (RFC 5936 2.2.1), our OPT in each when the query had EDNS. SOA first and last."""
+    soa = soa_of(db, zi)
+    batch = [soa]
+    size = 0
+    first = True
+    for n, rrs in rrsets(db, zi):
+        if batch and size + n > XFR_MESSAGE:
+            yield _message(qid, question if first else None, batch, with_opt)
+            first = False
+            batch = []
+            size = 0
+        batch.extend(rrs)
+        size += n
+    if size > XFR_MESSAGE:
+        yield _message(qid, question if first else None, batch, with_opt)
+        first = False
+        batch = []
+    batch.append(soa)
+    yield _message(qid, question if first else None, batch, with_opt)
+
+
+def rrsets(db, zi):
+    """(size in the blob, records) of every RRset of zone zi but its SOA, in blob order."""
+    apex = db.zone(zi)[0].lower()
+    children = _children(db, zi, apex)
+    for c in children:  # delegations to zones we serve too: the child's NS and its glue
+        for item in _child_delegation(db, c):
+            yield item
+    for e in db.entries():
+        k = db.kind(e)
+        if k != K_ANSWER and k != K_DELEG_NS and k != K_GLUE:
+            continue
+        key = db.key(e)
+        lname = key[:-4]
+        rtype = (key[-4] << 8) | key[-3]
+        if rtype == _t.SOA and lname == apex or not under(lname, apex):
+            continue
+        if _owner_zone(db, lname, rtype, k) == zi:
+            yield _len_of(db, e), _records(db, e, lname, rtype)
+
+
+def _children(db, zi, apex):
+    """Apexes of the zones we serve whose closest enclosing zone is zi."""
+    out = []
+    for i in range(db.nzones):
+        if i == zi:
+            continue
+        a = db.zone(i)[0].lower()
+        if a != apex and under(a, apex) and _enclosing(db, a[a[0] + 1 :])[1] == zi:
+            out.append(a)
+    return out
+
+
+def _child_delegation(db, capex):
+    e = db.find(_key(capex, _t.NS))
+    ns = _records(db, e, capex, _t.NS)
+    yield _len_of(db, e), ns
+    seen = []
+    for r in ns:
+        t = r.rdata.target.wire.lower()
+        if t in seen or not under(t, capex):
+            continue
+        seen.append(t)
+        for rtype in (_t.A, _t.AAAA):
+            g = db.find(_key(t, rtype))
+            if g >= 0 and db.kind(g) == K_ANSWER:
+                yield _len_of(db, g), _records(db, g, t, rtype)
+
+
+def _owner_zone(db, lname, rtype, kind):
+    """The zone index whose transfer carries the RRset (lname, rtype) of entry kind `kind`."""
+    if kind == K_GLUE:
+        return _enclosing(db, lname)[1]  # the cut above it (or at it) is in that zone
+    e = db.node(lname)
+    if e < 0:
+        return -1
+    flags, zone, _ref = db.node_head(e)
+    if rtype == _t.DS and flags & F_APEX:  # a child apex's DS is the parent's (RFC 4035 2.4)
+        return _enclosing(db, lname[lname[0] + 1 :])[1]
+    return zone
+
+
+def _enclosing(db, lname):
+    """(node entry, zone index) of the closest node at or above lname; (-1, -1) if none."""
+    o = 0
+    while True:
+        e = db.node(lname[o:])
+        if e >= 0:
+            return e, db.node_head(e)[1]
+        if not lname[o]:
+            return -1, -1
+        o += lname[o] + 1
+
+
+def _key(lname, rtype):
+    return lname + bytes((rtype >> 8, rtype & 0xFF)) + b"\x00\x01"
+
+
+def _len_of(db, e):
+    b = db.blob
+    return (b[e] << 8) | b[e + 1]
+
+
+def _records(db, e, lname, rtype):
+    """The records (lname, rtype) held in answer-like entry e."""
+    m = _msg.decode(b"\x00\x00" + db.response(e))
+    return [r for r in m.answer if r.rtype == rtype and r.name.wire == lname]
+
+
+def _message(qid, question, rrs, with_opt):
+    m = _msg.Message(qid)
+    m.qr = True
+    m.aa = True
+    if question is not None:
+        m.question = [question]
+    m.answer = rrs
+    if with_opt:
+        m.edns = _edns.Edns(1232, 0, False)
+    w = _msg.encode(m, TCP_MAX)
+    if w[2] & 0x02:  # TC: a record did not fit; never send a transfer with records missing
+        raise ValueError("zone transfer message over %d bytes" % TCP_MAX)
+    return w
