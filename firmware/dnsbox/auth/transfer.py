@@ -18,7 +18,10 @@ from dnsbox.wire import types as _t
 from dnsbox.zonedb import F_APEX, K_ANSWER, K_DELEG_NS, K_GLUE
 from dnsbox.zonedb.lookup import under
 
-XFR_MESSAGE = const(16384)  # bytes of records packed into one message before the next starts
+# Records are packed into one message while their size bound stays within this many bytes (the
+# bound: the blob entry's size plus the owner name written out in full; compression makes the
+# message about half of it). An RRset larger than this goes alone in its message.
+XFR_MESSAGE = const(32768)
 TCP_MAX = const(65535)  # bytes: one DNS message over TCP
 _SERIAL_HALF = const(0x80000000)
 
@@ -46,11 +49,14 @@ def newer(a, b):
 def messages(db, zi, qid, question, with_opt):
     """The transfer of zone zi: DNS messages (bytes) with ID qid; the question only in the first
     (RFC 5936 2.2.1), our OPT in each when the query had EDNS. SOA first and last."""
-    soa = soa_of(db, zi)
-    batch = [soa]
-    size = 0
+    apex = db.zone(zi)[0].lower()
+    e = db.find(_key(apex, _t.SOA))
+    soa = _records(db, e, apex, _t.SOA)
+    soa_n = _len_of(db, e) + len(apex)
+    batch = list(soa)
+    size = soa_n
     first = True
-    for n, rrs in rrsets(db, zi):
+    for n, rrs in _chain(rrsets(db, zi), ((soa_n, soa),)):
         if batch and size + n > XFR_MESSAGE:
             yield _message(qid, question if first else None, batch, with_opt)
             first = False
@@ -58,16 +64,18 @@ def messages(db, zi, qid, question, with_opt):
             size = 0
         batch.extend(rrs)
         size += n
-    if size > XFR_MESSAGE:
-        yield _message(qid, question if first else None, batch, with_opt)
-        first = False
-        batch = []
-    batch.append(soa)
     yield _message(qid, question if first else None, batch, with_opt)
 
 
+def _chain(a, b):
+    for x in a:
+        yield x
+    for x in b:
+        yield x
+
+
 def rrsets(db, zi):
-    """(size in the blob, records) of every RRset of zone zi but its SOA, in blob order."""
+    """(size bound, records) of every RRset of zone zi but its SOA, in blob order."""
     apex = db.zone(zi)[0].lower()
     children = _children(db, zi, apex)
     for c in children:  # delegations to zones we serve too: the child's NS and its glue
@@ -83,7 +91,7 @@ def rrsets(db, zi):
         if rtype == _t.SOA and lname == apex or not under(lname, apex):
             continue
         if _owner_zone(db, lname, rtype, k) == zi:
-            yield _len_of(db, e), _records(db, e, lname, rtype)
+            yield _len_of(db, e) + len(lname), _records(db, e, lname, rtype)
 
 
 def _children(db, zi, apex):
@@ -101,7 +109,7 @@ def _children(db, zi, apex):
 def _child_delegation(db, capex):
     e = db.find(_key(capex, _t.NS))
     ns = _records(db, e, capex, _t.NS)
-    yield _len_of(db, e), ns
+    yield _len_of(db, e) + len(capex), ns
     seen = []
     for r in ns:
         t = r.rdata.target.wire.lower()
@@ -111,7 +119,7 @@ def _child_delegation(db, capex):
         for rtype in (_t.A, _t.AAAA):
             g = db.find(_key(t, rtype))
             if g >= 0 and db.kind(g) == K_ANSWER:
-                yield _len_of(db, g), _records(db, g, t, rtype)
+                yield _len_of(db, g) + len(t), _records(db, g, t, rtype)
 
 
 def _owner_zone(db, lname, rtype, kind):

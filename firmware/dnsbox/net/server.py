@@ -9,7 +9,7 @@ server.fast(query_bytes, peer) -> response or None: each UDP datagram goes to it
 the handler only when it returns None (a cache hit answered without the handler's layers).
 TCP frames go to server.tcp_handler(query_bytes, conn) instead when one is set; what it returns
 may also be an iterator of responses (a zone transfer): they are sent in order as the connection
-drains, at most TCP_MAX_PENDING bytes ahead, and the connection's next queries wait for the end.
+drains, at most STREAM_AHEAD bytes ahead, and the connection's next queries wait for the end.
 Other sockets (upstream queries) join the same poll with watch(sock, callback); a timer object
 (timeout_ms(), tick()) bounds the poll sleep, and its tick() runs every time poll returns,
 before the events are served (so it can read the clock once for the whole batch).
@@ -40,6 +40,7 @@ TCP_MAX_CONNS = 64  # open client connections; more are accepted and closed at o
 TCP_IDLE_MS = 10000  # RFC 7766 6.2.3: close idle connections (seconds, not minutes)
 TCP_READ = 4096  # bytes read per recv call
 TCP_MAX_PENDING = 131072  # unsent response bytes per connection before we stop reading from it
+STREAM_AHEAD = 32768  # bytes of a stream (zone transfer) framed ahead of what the socket took
 TCP_BACKLOG = 16  # listen() backlog
 FAULTS_LOGGED = 20  # handler failures logged on the console; later ones are only counted
 POLL_MS = 1000  # longest sleep in poll(); also how often idle connections are swept
@@ -286,11 +287,12 @@ class Server:
             self._pull(c)
 
     def _pull(self, c):
-        """Frame responses of c's stream until TCP_MAX_PENDING bytes wait or it ends."""
+        """Frame responses of c's stream until STREAM_AHEAD bytes wait or it ends (a small
+        window: the kernel's socket buffer holds the rest, and no big buffer is made here)."""
         s = c.stream
         out = []
         pending = len(c.out)
-        while pending < TCP_MAX_PENDING:
+        while pending < STREAM_AHEAD:
             try:
                 r = next(s)
                 if len(r) > 65535:
