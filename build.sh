@@ -105,7 +105,8 @@ ensure_apt() {
         qemu-arm-static:qemu-user-static xz:xz-utils depmod:kmod modprobe:kmod dig:dnsutils \
         dpkg-deb:dpkg apt-get:apt python3:python3 /usr/sbin/nsd:nsd /usr/sbin/unbound:unbound \
         /usr/share/dns/root.hints:dns-root-data \
-        mcopy:mtools mkfs.vfat:dosfstools sfdisk:fdisk mkimage:u-boot-tools bmaptool:bmap-tools; do
+        mcopy:mtools mkfs.vfat:dosfstools sfdisk:fdisk mkimage:u-boot-tools bmaptool:bmap-tools \
+        openssl:openssl; do
         cmd=${pair%%:*}
         pkg=${pair#*:}
         case $cmd in
@@ -296,6 +297,28 @@ roothints() {
     stamp_set roothints "$key"
 }
 
+# The DNS-over-TLS certificate, frozen as module `tlscert`: TLS_CERT= and TLS_KEY= (PEM files)
+# name your own; without them a self-signed one is made once in build/tls/ and kept.
+tlscert() {
+    local out=$B/gen/tlscert.py args=()
+    if [ -n "${TLS_CERT-}${TLS_KEY-}" ]; then
+        [ -f "${TLS_CERT-}" ] && [ -f "${TLS_KEY-}" ] || die "TLS_CERT and TLS_KEY must both name PEM files"
+        args=(--cert "$TLS_CERT" --key "$TLS_KEY")
+    fi
+    if stamp_ok tlscert "$(tlscert_key)" && [ -f "$out" ]; then
+        return 0
+    fi
+    step "TLS certificate: python3 tools/tlscert.py -o $out"
+    rm -f "$out"
+    python3 tools/tlscert.py -o "$out" --dir "$B/tls" "${args[@]+"${args[@]}"}" ||
+        die "TLS certificate: failed (message above)"
+    stamp_set tlscert "$(tlscert_key)" # after the run: a first run makes build/tls/
+}
+
+tlscert_key() {
+    if [ -n "${TLS_CERT-}" ]; then digest tools/tlscert.py "$TLS_CERT" "$TLS_KEY"; else digest tools/tlscert.py "$B/tls"; fi
+}
+
 # ---------------------------------------------------------------- firmware binaries
 
 # firmware TARGET: TARGET is host (x86_64, dynamic) or armhf (static, cross compiled).
@@ -430,6 +453,7 @@ build_all() {
     unpack_micropython
     crunch
     roothints
+    tlscert
     firmware host
     firmware armhf
     image
@@ -446,6 +470,7 @@ build_host() {
     fetch
     unpack_micropython
     crunch
+    tlscert
     firmware host
 }
 

@@ -6,6 +6,7 @@
 # - the compiled zone blob as the top-level module `zoneblob` (build/gen/zoneblob.py, written by
 #   tools/crunch.py; DNSBOX_GEN_DIR overrides the directory, used by build.sh for other build dirs);
 # - the root hints as the top-level module `roothints` (build/gen/roothints.py, tools/hints.py);
+# - the DNS-over-TLS certificate and key as the top-level module `tlscert` (tools/tlscert.py);
 # - asyncio from MicroPython's extmod.
 import os
 
@@ -35,3 +36,5 @@ if os.path.exists(os.path.join(_gen, "zoneblob.py")):
     module("zoneblob.py", base_path=_gen)
 if os.path.exists(os.path.join(_gen, "roothints.py")):
     module("roothints.py", base_path=_gen)
+if os.path.exists(os.path.join(_gen, "tlscert.py")):
+    module("tlscert.py", base_path=_gen)

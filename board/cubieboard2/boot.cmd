@@ -27,6 +27,7 @@ setenv do-0x20-encode
 setenv cache-size
 setenv allow
 setenv auth-peer
+setenv tls-port
 setenv extra
 
 # u-boot types its own "netmask" variable as an IP address and would refuse "netmask=24":
@@ -55,6 +56,7 @@ if test -n "${do-0x20-encode}"; then setenv bootargs "${bootargs} do-0x20-encode
 if test -n "${cache-size}"; then setenv bootargs "${bootargs} cache-size=${cache-size}"; fi
 if test -n "${allow}"; then setenv bootargs "${bootargs} allow=${allow}"; fi
 if test -n "${auth-peer}"; then setenv bootargs "${bootargs} auth-peer=${auth-peer}"; fi
+if test -n "${tls-port}"; then setenv bootargs "${bootargs} tls-port=${tls-port}"; fi
 # Anything else (a second server=, client mode's domain= and type=): passed on as written.
 if test -n "${extra}"; then setenv bootargs "${bootargs} ${extra}"; fi
 echo "dnsbox: kernel command line: ${bootargs}"

@@ -93,6 +93,7 @@ class Config:
         self.locals = []  # [domain lower-case wire]: answered locally only, never forwarded
         self.allow = None  # [(network int, mask int)]; None: own subnet and loopback
         self.peers = []  # [(network int, mask int)] that may transfer zones (AXFR/IXFR over TCP)
+        self.tls_port = 0  # DNS over TLS (RFC 7858) port; 0: off
         self.domain_needed = False
         self.bogus_priv = False
         self.do_0x20 = False  # random case in upstream questions, echoed case checked
@@ -267,6 +268,18 @@ def _set_mode(cfg, value):
 def _set_port(cfg, value):
     try:
         cfg.port = _port(value)
+    except ValueError as e:
+        return str(e)
+    return ""
+
+
+def _set_tls_port(cfg, value):
+    # tls-port=N (Unbound's name; dnsmasq has no DNS over TLS); 0 turns it off
+    if value == "0":
+        cfg.tls_port = 0
+        return ""
+    try:
+        cfg.tls_port = _port(value)
     except ValueError as e:
         return str(e)
     return ""
@@ -515,6 +528,7 @@ SETTINGS = {
     "local": (_set_local, False, False),
     "allow": (_set_allow, False, False),
     "auth-peer": (_set_peers, False, False),
+    "tls-port": (_set_tls_port, False, False),
     "cache-size": (_set_cache_size, False, False),
     "hints": (_set_hints, False, False),
     "domain-needed": (_flag("domain_needed"), False, True),

@@ -119,9 +119,32 @@ def main(argv):
         loop.tcp_handler = lambda q, conn: handle_tcp(q, peer_ip(conn.peer))
         log.log("zone transfers (AXFR, IXFR) over TCP for %s" % ", ".join(
             _net_text(n) for n in cfg.peers))
-    log.ready("mode=%s, %d zones, listening on %s port %d (udp, tcp)" % (
-        cfg.mode, len(names), bind_ip, cfg.port))
+    listen_tls(loop, cfg, bind_ip, host)
+    log.ready("mode=%s, %d zones, listening on %s port %d (udp, tcp)%s" % (
+        cfg.mode, len(names), bind_ip, cfg.port, _tls_text(cfg)))
     loop.serve()
+
+
+def listen_tls(loop, cfg, bind_ip, host):
+    """DNS over TLS on cfg.tls_port with the firmware's certificate (module tlscert)."""
+    if not cfg.tls_port:
+        return
+    try:
+        import tlscert
+    except ImportError:
+        halt(host, "tls-port=%d: this firmware has no TLS certificate (module tlscert; "
+             "./build.sh makes one)" % cfg.tls_port)
+    from dnsbox.net import tls
+
+    try:
+        loop.listen_tls(bind_ip, cfg.tls_port, tls.context(tlscert.CERT, tlscert.KEY))
+    except (OSError, ValueError) as e:
+        halt(host, "cannot serve DNS over TLS on %s port %d: %s" % (bind_ip, cfg.tls_port, e))
+    log.log("DNS over TLS on port %d, certificate SPKI pin sha256/%s" % (cfg.tls_port, tlscert.PIN))
+
+
+def _tls_text(cfg):
+    return ", port %d (tls)" % cfg.tls_port if cfg.tls_port else ""
 
 
 def _dhcp_netmask(default):
@@ -184,8 +207,9 @@ def resolver_mode(cfg, host, bind_ip):
     except OSError as e:
         halt(host, "cannot listen on %s port %d: %s" % (bind_ip, cfg.port, e))
     upstream.Resolver(fw, loop)
-    log.ready("mode=resolver, %d zones, %d upstreams, listening on %s port %d (udp, tcp)" % (
-        len(apexes), len(ups), bind_ip, cfg.port))
+    listen_tls(loop, cfg, bind_ip, host)
+    log.ready("mode=resolver, %d zones, %d upstreams, listening on %s port %d (udp, tcp)%s" % (
+        len(apexes), len(ups), bind_ip, cfg.port, _tls_text(cfg)))
     loop.serve()
 
 
@@ -200,8 +224,9 @@ def recursive_mode(cfg, host, bind_ip, nets, srv, apexes, roots):
     log.log("resolver: recursive from %d root hints (%s), cache %d entries, recursion for %s" % (
         len(roots), ", ".join("%s#%d" % (h[1], h[2]) for h in roots[:3]), cfg.cache_size,
         ", ".join(_net_text(n) for n in nets)))
-    log.ready("mode=resolver (recursive), %d zones, listening on %s port %d (udp, tcp)" % (
-        len(apexes), bind_ip, cfg.port))
+    listen_tls(loop, cfg, bind_ip, host)
+    log.ready("mode=resolver (recursive), %d zones, listening on %s port %d (udp, tcp)%s" % (
+        len(apexes), bind_ip, cfg.port, _tls_text(cfg)))
     loop.serve()
 
 

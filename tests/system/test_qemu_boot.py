@@ -94,8 +94,11 @@ def boot(words, log_name, wait="dnsbox ready"):
     last = ""
     for _ in range(PORT_TRIES):
         port = free_port()
-        cmd = qemu_run.command(BOARD_DIR, IMAGE_DIR, words, host_port=port)
+        tls_port = free_port()  # forwarded only when words has tls-port=
+        cmd = qemu_run.command(BOARD_DIR, IMAGE_DIR, words, host_port=port,
+                               tls_host_port=tls_port)
         guest = qemu_run.Guest(cmd, log_path=os.path.join(log_dir, log_name))
+        guest.tls_port = tls_port
         if wait is None or guest.wait_for(wait, BOOT_TIMEOUT_S):
             return guest, port
         exited = guest.proc.poll() is not None
@@ -121,7 +124,7 @@ def guest():
         pytest.fail("the appliance did not boot (see the first failing test)")
     try:
         # the host reaches the guest through qemu's user network, from its gateway 10.0.2.2
-        g, port = boot(["auth-peer=10.0.2.2"], "qemu-default.log")
+        g, port = boot(["auth-peer=10.0.2.2", "tls-port=853"], "qemu-default.log")
     except BaseException:
         _boot_failure.append(True)
         raise
@@ -237,6 +240,18 @@ def test_zone_transfer_from_the_guest(guest, zone):
     r = dns.query.udp(dns.message.make_query(ORIGIN, "AXFR"), "127.0.0.1", port=port,
                       timeout=QUERY_TIMEOUT_S)
     assert r.rcode() == dns.rcode.NOTIMP
+
+
+def test_dns_over_tls_from_the_guest(guest):
+    """DNS over TLS on the guest's port 853 with the certificate the build froze in, verified
+    by dig against build/tls/dnsbox.crt (the build's self-signed one)."""
+    g, _port = guest
+    cert = os.path.join(BUILD, "tls", "dnsbox.crt")
+    out = subprocess.run(["dig", "+tls", "+tls-ca=%s" % cert, "+tls-hostname=dnsbox",
+                          "@127.0.0.1", "-p", str(g.tls_port), "www.example.com", "A", "+short",
+                          "+tries=1", "+time=10"], capture_output=True, text=True, timeout=60)
+    assert sorted(out.stdout.split()) == ["192.0.2.80", "192.0.2.81"], out.stdout + out.stderr
+    assert "DNS over TLS on port 853, certificate SPKI pin sha256/" in g.console()
 
 
 @pytest.mark.parametrize("tcp", [False, True], ids=["udp", "tcp"])

@@ -115,6 +115,15 @@ def test_auth_peer_networks():
     assert c.peers == [(0xC0000209, 0xFFFFFFFF)]
 
 
+def test_tls_port():
+    assert config.parse([]).tls_port == 0  # off unless asked for
+    assert config.parse(["tls-port=853"]).tls_port == 853
+    assert config.parse(["tls-port=853", "tls-port=0"]).tls_port == 0
+    for bad in ("65536", "-1", "dot", "85 3"):
+        c = config.parse(["tls-port=" + bad])
+        assert keys(c) == ["tls-port"] and c.tls_port == 0 and not c.problems[0].fatal, bad
+
+
 def test_dnsmasq_options_not_implemented_are_named():
     c = config.parse(["dhcp-range=192.168.0.50,192.168.0.150,12h", "log-queries", "no-resolv"])
     assert keys(c) == ["dhcp-range", "log-queries"]

@@ -7,6 +7,8 @@ client is the UDP peer address or the TCP connection (its .peer is the address);
 returns None may answer later with respond(proto, client, bytes). A fast path may be set as
 server.fast(query_bytes, peer) -> response or None: each UDP datagram goes to it first, and to
 the handler only when it returns None (a cache hit answered without the handler's layers).
+listen_tls(ip, port, ctx) adds DNS over TLS (RFC 7858): its connections are served as TCP ones
+(the handlers see TCP), through dnsbox.net.tls.
 TCP frames go to server.tcp_handler(query_bytes, conn) instead when one is set; what it returns
 may also be an iterator of responses (a zone transfer): they are sent in order as the connection
 drains, at most STREAM_AHEAD bytes ahead, and the connection's next queries wait for the end.
@@ -41,6 +43,8 @@ TCP_IDLE_MS = 10000  # RFC 7766 6.2.3: close idle connections (seconds, not minu
 TCP_READ = 4096  # bytes read per recv call
 TCP_MAX_PENDING = 131072  # unsent response bytes per connection before we stop reading from it
 STREAM_AHEAD = 32768  # bytes of a stream (zone transfer) framed ahead of what the socket took
+TLS_MAX_CONNS = 16  # TLS connections at once (each holds ~35 KB of TLS buffers; handshakes cost)
+TLS_READS = 8  # TLS reads per poll event (CPython's poll does not see data the TLS layer holds)
 TCP_BACKLOG = 16  # listen() backlog
 FAULTS_LOGGED = 20  # handler failures logged on the console; later ones are only counted
 POLL_MS = 1000  # longest sleep in poll(); also how often idle connections are swept
@@ -59,6 +63,12 @@ def peer_ip(peer):
     return (peer[4] << 24) | (peer[5] << 16) | (peer[6] << 8) | peer[7]
 
 
+def _tls():
+    from dnsbox.net import tls  # only when DNS over TLS is on: the module imports tls/ssl
+
+    return tls
+
+
 class _Conn:
     """One TCP client: bytes read but not yet framed, bytes answered but not yet sent."""
 
@@ -71,6 +81,8 @@ class _Conn:
         self.stream = None  # an iterator of responses still being sent (a zone transfer)
         self.last = now
         self.eof = False
+        self.tls = None  # a dnsbox.net.tls.Conn for DNS over TLS
+        self.pobj = sock  # what is registered with poll (the TLS socket for TLS)
 
 
 def _bind(kind, ip, port):
@@ -86,6 +98,9 @@ class Server:
         self.with_peer = peer
         self.fast = None  # fast(query_bytes, peer) -> response or None (then the handler)
         self.tcp_handler = None  # tcp_handler(query_bytes, conn) -> response, iterator or None
+        self.tls_sock = None  # DNS over TLS listener (listen_tls)
+        self.tls_ctx = None
+        self.tls_objs = {}  # TLS socket -> fd (MicroPython's TLS sockets have no fileno())
         self.extra = {}  # fd -> (socket, callback(events)): sockets watched for other modules
         self.timer = None  # object with timeout_ms() (-1: none) and tick(), or None
         self.udp = _bind(socket.SOCK_DGRAM, ip, port)
@@ -105,6 +120,15 @@ class Server:
         self.stopped = False  # set by stop(): serve() returns after the current poll round
         self.stats = [0, 0, 0]  # udp queries, tcp queries, tcp connections refused (limit)
 
+    def listen_tls(self, ip, port, ctx):
+        """Accept DNS over TLS on ip:port with the server context ctx (dnsbox.net.tls)."""
+        s = _bind(socket.SOCK_STREAM, ip, port)
+        s.listen(TCP_BACKLOG)
+        s.setblocking(False)
+        self.tls_sock = s
+        self.tls_ctx = ctx
+        self.poll.register(s, select.POLLIN)
+
     def stop(self):
         self.stopped = True
 
@@ -113,6 +137,8 @@ class Server:
             self._drop(fd)
         self.udp.close()
         self.tcp.close()
+        if self.tls_sock is not None:
+            self.tls_sock.close()
 
     def serve(self, max_loops=-1):
         """Serve until max_loops poll rounds have passed (-1: for ever)."""
@@ -130,12 +156,19 @@ class Server:
                 self.timer.tick()
             for obj, ev in events:
                 # MicroPython's poll returns the registered object, CPython's the descriptor.
-                fd = obj if isinstance(obj, int) else obj.fileno()
+                if isinstance(obj, int):
+                    fd = obj
+                elif obj in self.tls_objs:
+                    fd = self.tls_objs[obj]
+                else:
+                    fd = obj.fileno()
                 try:
                     if fd == self.udp.fileno():
                         self._serve_udp()
                     elif fd == self.tcp.fileno():
                         self._accept()
+                    elif self.tls_sock is not None and fd == self.tls_sock.fileno():
+                        self._accept_tls()
                     elif fd in self.extra:
                         self.extra[fd][1](ev)
                     else:
@@ -198,14 +231,41 @@ class Server:
         self.conns[fd] = _Conn(s, clock.now_ms(), peer)
         self.poll.register(s, select.POLLIN)
 
+    def _accept_tls(self):
+        try:
+            s, peer = self.tls_sock.accept()
+        except OSError:
+            return
+        if len(self.conns) >= TCP_MAX_CONNS or len(self.tls_objs) >= TLS_MAX_CONNS:
+            self.stats[2] += 1
+            s.close()
+            return
+        s.setblocking(False)
+        fd = s.fileno()
+        try:
+            t = _tls().Conn(self.tls_ctx, s)
+        except Exception as e:
+            s.close()
+            self._fault(e, "TLS accept", "connection closed")
+            return
+        c = _Conn(s, clock.now_ms(), peer)
+        c.tls = t
+        c.pobj = t.poll_obj
+        self.conns[fd] = c
+        self.tls_objs[t.poll_obj] = fd
+        self.poll.register(t.poll_obj, select.POLLIN)
+
     def _drop(self, fd):
         c = self.conns.pop(fd, None)
         if c is None:
             return
         try:
-            self.poll.unregister(c.sock)
+            self.poll.unregister(c.pobj)
         except (OSError, KeyError, ValueError):
             pass
+        if c.tls is not None:
+            self.tls_objs.pop(c.pobj, None)
+            c.tls.close()
         c.sock.close()
 
     def _sweep(self, now):
@@ -221,7 +281,11 @@ class Server:
         if ev & (select.POLLERR | select.POLLHUP) and not ev & select.POLLIN:
             self._drop(fd)
             return
-        if ev & select.POLLIN and not c.eof:
+        if c.tls is not None:
+            if not self._read_tls(c):
+                self._drop(fd)
+                return
+        elif ev & select.POLLIN and not c.eof:
             try:
                 data = c.sock.recv(TCP_READ)
             except OSError as e:
@@ -251,9 +315,31 @@ class Server:
         want = 0
         if len(c.out) < TCP_MAX_PENDING and not c.eof and c.stream is None:
             want = select.POLLIN
-        if c.out:
+        if c.out or (c.tls is not None and c.tls.want_write):
             want |= select.POLLOUT
-        self.poll.modify(c.sock, want)
+        self.poll.modify(c.pobj, want)
+
+    def _read_tls(self, c):
+        """Read what the TLS layer has (this also drives its handshake); False: drop c."""
+        if c.eof or c.stream is not None or len(c.out) >= TCP_MAX_PENDING:
+            return True
+        n = 0
+        while n < TLS_READS:
+            n += 1
+            try:
+                data = c.tls.read(TCP_READ)
+            except OSError:
+                return False  # a failed handshake or an alert: nothing more to say to it
+            if data is None:
+                break
+            if not data:
+                c.eof = True
+                break
+            c.last = clock.now_ms()
+            c.inbuf += data
+        if c.inbuf:
+            self._answer_frames(c)
+        return True
 
     def _answer_frames(self, c):
         """Answer every complete 2-byte-length frame in c.inbuf (pipelining, RFC 7766 6.2.1.1)."""
@@ -352,7 +438,7 @@ class Server:
         while True:
             while c.out:
                 try:
-                    n = c.sock.send(c.out)
+                    n = c.sock.send(c.out) if c.tls is None else c.tls.write(c.out)
                 except OSError as e:
                     return bool(e.args and e.args[0] == _EAGAIN)
                 if not n:
