@@ -46,6 +46,7 @@ def main(argv):
     sys.path.insert(0, os.path.join(root, "tools"))
     from nsdconf import nsd_conf
     from ports import free_port
+    from proctree import cpu_seconds as cpu
 
     rounds = int(argv[0]) if argv else 5
     if not 1 <= rounds <= MAX_ROUNDS:
@@ -73,27 +74,6 @@ def main(argv):
             size += len(m.to_wire())
             n += sum(len(rr) for rr in m.answer)
         return time.monotonic() - t, n, msgs, size
-
-    def cpu(pid):
-        """CPU seconds of pid and all its descendants (NSD answers from a forked grandchild)."""
-        procs = {}
-        for d in os.listdir("/proc"):
-            if d.isdigit():
-                try:
-                    with open("/proc/%s/stat" % d) as f:
-                        fields = f.read().rsplit(")", 1)[1].split()
-                except OSError:
-                    continue
-                procs[int(d)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
-        tree = {pid}
-        grew = True
-        while grew:
-            grew = False
-            for p, (pp, _t) in procs.items():
-                if pp in tree and p not in tree:
-                    tree.add(p)
-                    grew = True
-        return sum(procs[p][1] for p in tree if p in procs) / os.sysconf("SC_CLK_TCK")
 
     def wait_ready(port, proc):
         end = time.monotonic() + 60

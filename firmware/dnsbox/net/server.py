@@ -51,6 +51,8 @@ POLL_MS = 1000  # longest sleep in poll(); also how often idle connections are s
 
 _SOL_SOCKET = 1  # Linux values: MicroPython's socket module does not name SO_RCVBUF
 _SO_RCVBUF = 8
+_IPPROTO_TCP = 6
+_TCP_NODELAY = 1  # answers go out at once, not held back by Nagle's algorithm (RFC 7766 10)
 _EAGAIN = 11
 
 
@@ -61,6 +63,13 @@ def peer_ip(peer):
         p = peer[0].split(".")
         return (int(p[0]) << 24) | (int(p[1]) << 16) | (int(p[2]) << 8) | int(p[3])
     return (peer[4] << 24) | (peer[5] << 16) | (peer[6] << 8) | peer[7]
+
+
+def _nodelay(s):
+    try:
+        s.setsockopt(_IPPROTO_TCP, _TCP_NODELAY, 1)
+    except OSError:
+        pass  # answers still go out, a little later
 
 
 def _tls():
@@ -227,6 +236,7 @@ class Server:
             s.close()
             return
         s.setblocking(False)
+        _nodelay(s)
         fd = s.fileno()
         self.conns[fd] = _Conn(s, clock.now_ms(), peer)
         self.poll.register(s, select.POLLIN)
@@ -241,6 +251,7 @@ class Server:
             s.close()
             return
         s.setblocking(False)
+        _nodelay(s)
         fd = s.fileno()
         try:
             t = _tls().Conn(self.tls_ctx, s)
