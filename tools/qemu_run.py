@@ -9,7 +9,8 @@ The kernel command line is the board's APPEND_BASE followed by the user's boot v
 words override earlier ones in the firmware). Host 127.0.0.1:PORT (UDP and TCP) is forwarded to
 the guest's DNS port (the last valid `port=` boot variable, else 53); with a `tls-port=N` boot
 variable, host 127.0.0.1:TLS_PORT (--tls-port, default 8853) goes to guest TCP port N (DNS over
-TLS). The console is this
+TLS), and with `https-port=N` host 127.0.0.1:HTTPS_PORT (--https-port, default 8443) to guest
+port N (DNS over HTTPS). The console is this
 terminal; Ctrl-C stops qemu (and so does killing the PID written to --pidfile).
 
 As a library (tests, tools/bench_boot.py): `command(...)` builds the argument list and
@@ -28,6 +29,7 @@ from card_image import read_env_file
 
 DEFAULT_HOST_PORT = 5353
 DEFAULT_TLS_HOST_PORT = 8853  # host side of the DNS-over-TLS forward (guest: tls-port=)
+DEFAULT_HTTPS_HOST_PORT = 8443  # host side of the DNS-over-HTTPS forward (guest: https-port=)
 GUEST_DNS_PORT = 53
 STOP_WAIT_S = 5  # seconds qemu gets to exit after SIGTERM/SIGINT before SIGKILL
 CONSOLE_KEEP = 2000  # console lines kept in memory by Guest
@@ -44,26 +46,28 @@ def guest_port(words):
     return port
 
 
-def guest_tls_port(words):
-    """The guest's tls-port= (the last well-formed one), or 0 (off)."""
+def guest_tls_port(words, key="tls-port"):
+    """The guest's tls-port= (or https-port= with that key): the last well-formed one, or 0."""
     port = 0
     for w in words:
-        if w.startswith("tls-port="):
-            v = w[9:]
+        if w.startswith(key + "="):
+            v = w[len(key) + 1 :]
             if v.isdigit() and int(v) < 65536:
                 port = int(v)
     return port
 
 
 def command(board_dir, image_dir, words=(), host_port=DEFAULT_HOST_PORT, mem=None,
-            interactive=False, host_ip="127.0.0.1", tls_host_port=DEFAULT_TLS_HOST_PORT):
+            interactive=False, host_ip="127.0.0.1", tls_host_port=DEFAULT_TLS_HOST_PORT,
+            https_host_port=DEFAULT_HTTPS_HOST_PORT):
     board = read_env_file(os.path.join(board_dir, "board.env"))
     append = " ".join([board["APPEND_BASE"]] + list(words))
     gport = guest_port(words)
     fwd = "hostfwd=udp:%s:%d-:%d,hostfwd=tcp:%s:%d-:%d" % (
         host_ip, host_port, gport, host_ip, host_port, gport)
-    if guest_tls_port(words):
-        fwd += ",hostfwd=tcp:%s:%d-:%d" % (host_ip, tls_host_port, guest_tls_port(words))
+    for key, hport in (("tls-port", tls_host_port), ("https-port", https_host_port)):
+        if guest_tls_port(words, key):
+            fwd += ",hostfwd=tcp:%s:%d-:%d" % (host_ip, hport, guest_tls_port(words, key))
     cmd = [
         board.get("QEMU_SYSTEM", "qemu-system-arm"),
         "-M", board.get("QEMU_MACHINE", "virt"),
@@ -174,6 +178,8 @@ def main(argv):
     ap.add_argument("--mem", type=int, default=None, help="guest RAM in MB (board default)")
     ap.add_argument("--tls-port", type=int, default=DEFAULT_TLS_HOST_PORT,
                     help="host loopback port for the guest's tls-port= (DNS over TLS)")
+    ap.add_argument("--https-port", type=int, default=DEFAULT_HTTPS_HOST_PORT,
+                    help="host loopback port for the guest's https-port= (DNS over HTTPS)")
     ap.add_argument("words", nargs="*", help="boot variables key=value")
     args = ap.parse_args(argv)
     for w in args.words:
@@ -186,13 +192,15 @@ def main(argv):
               file=sys.stderr)
         return 1
     cmd = command(args.board, args.image, args.words, args.port, args.mem, interactive=True,
-                  tls_host_port=args.tls_port)
+                  tls_host_port=args.tls_port, https_host_port=args.https_port)
     print("qemu_run: %s" % " ".join(shlex.quote(c) for c in cmd), flush=True)
     print("qemu_run: DNS on 127.0.0.1:%d (udp, tcp) -> guest port %d" % (
         args.port, guest_port(args.words)), flush=True)
-    if guest_tls_port(args.words):
-        print("qemu_run: DNS over TLS on 127.0.0.1:%d -> guest port %d" % (
-            args.tls_port, guest_tls_port(args.words)), flush=True)
+    for key, hport, what in (("tls-port", args.tls_port, "TLS"),
+                             ("https-port", args.https_port, "HTTPS")):
+        if guest_tls_port(args.words, key):
+            print("qemu_run: DNS over %s on 127.0.0.1:%d -> guest port %d" % (
+                what, hport, guest_tls_port(args.words, key)), flush=True)
     # qemu shares our process group: Ctrl-C reaches it directly; we only wait for it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     proc = subprocess.Popen(cmd)

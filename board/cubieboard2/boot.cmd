@@ -28,6 +28,8 @@ setenv cache-size
 setenv allow
 setenv auth-peer
 setenv tls-port
+setenv https-port
+setenv http-endpoint
 setenv extra
 
 # u-boot types its own "netmask" variable as an IP address and would refuse "netmask=24":
@@ -57,6 +59,8 @@ if test -n "${cache-size}"; then setenv bootargs "${bootargs} cache-size=${cache
 if test -n "${allow}"; then setenv bootargs "${bootargs} allow=${allow}"; fi
 if test -n "${auth-peer}"; then setenv bootargs "${bootargs} auth-peer=${auth-peer}"; fi
 if test -n "${tls-port}"; then setenv bootargs "${bootargs} tls-port=${tls-port}"; fi
+if test -n "${https-port}"; then setenv bootargs "${bootargs} https-port=${https-port}"; fi
+if test -n "${http-endpoint}"; then setenv bootargs "${bootargs} http-endpoint=${http-endpoint}"; fi
 # Anything else (a second server=, client mode's domain= and type=): passed on as written.
 if test -n "${extra}"; then setenv bootargs "${bootargs} ${extra}"; fi
 echo "dnsbox: kernel command line: ${bootargs}"

@@ -94,6 +94,8 @@ class Config:
         self.allow = None  # [(network int, mask int)]; None: own subnet and loopback
         self.peers = []  # [(network int, mask int)] that may transfer zones (AXFR/IXFR over TCP)
         self.tls_port = 0  # DNS over TLS (RFC 7858) port; 0: off
+        self.https_port = 0  # DNS over HTTPS (RFC 8484) port; 0: off
+        self.http_endpoint = "/dns-query"  # its URL path
         self.domain_needed = False
         self.bogus_priv = False
         self.do_0x20 = False  # random case in upstream questions, echoed case checked
@@ -273,15 +275,31 @@ def _set_port(cfg, value):
     return ""
 
 
-def _set_tls_port(cfg, value):
-    # tls-port=N (Unbound's name; dnsmasq has no DNS over TLS); 0 turns it off
-    if value == "0":
-        cfg.tls_port = 0
+def _port_or_off(attr):
+    # tls-port=N, https-port=N (Unbound's names; dnsmasq has neither); 0 turns it off
+    def setter(cfg, value):
+        if value == "0":
+            setattr(cfg, attr, 0)
+            return ""
+        try:
+            setattr(cfg, attr, _port(value))
+        except ValueError as e:
+            return str(e)
         return ""
-    try:
-        cfg.tls_port = _port(value)
-    except ValueError as e:
-        return str(e)
+
+    return setter
+
+
+MAX_ENDPOINT = 100  # characters of http-endpoint=
+
+
+def _set_endpoint(cfg, value):
+    if value[0] != "/" or len(value) > MAX_ENDPOINT:
+        return "a URL path starting with / (at most %d characters)" % MAX_ENDPOINT
+    for c in value:
+        if c <= " " or c > "~" or c in "?#%":
+            return "only printable characters, no spaces, '?', '#' or '%'"
+    cfg.http_endpoint = value
     return ""
 
 
@@ -528,7 +546,9 @@ SETTINGS = {
     "local": (_set_local, False, False),
     "allow": (_set_allow, False, False),
     "auth-peer": (_set_peers, False, False),
-    "tls-port": (_set_tls_port, False, False),
+    "tls-port": (_port_or_off("tls_port"), False, False),
+    "https-port": (_port_or_off("https_port"), False, False),
+    "http-endpoint": (_set_endpoint, False, False),
     "cache-size": (_set_cache_size, False, False),
     "hints": (_set_hints, False, False),
     "domain-needed": (_flag("domain_needed"), False, True),

@@ -126,25 +126,36 @@ def main(argv):
 
 
 def listen_tls(loop, cfg, bind_ip, host):
-    """DNS over TLS on cfg.tls_port with the firmware's certificate (module tlscert)."""
-    if not cfg.tls_port:
+    """DNS over TLS on cfg.tls_port and DNS over HTTPS on cfg.https_port, with the firmware's
+    certificate (module tlscert)."""
+    if not cfg.tls_port and not cfg.https_port:
         return
     try:
         import tlscert
     except ImportError:
-        halt(host, "tls-port=%d: this firmware has no TLS certificate (module tlscert; "
-             "./build.sh makes one)" % cfg.tls_port)
+        halt(host, "tls-port/https-port: this firmware has no TLS certificate (module tlscert; "
+             "./build.sh makes one)")
     from dnsbox.net import tls
 
-    try:
-        loop.listen_tls(bind_ip, cfg.tls_port, tls.context(tlscert.CERT, tlscert.KEY))
-    except (OSError, ValueError) as e:
-        halt(host, "cannot serve DNS over TLS on %s port %d: %s" % (bind_ip, cfg.tls_port, e))
-    log.log("DNS over TLS on port %d, certificate SPKI pin sha256/%s" % (cfg.tls_port, tlscert.PIN))
+    for port, endpoint, what in ((cfg.tls_port, None, "DNS over TLS"),
+                                 (cfg.https_port, cfg.http_endpoint.encode(), "DNS over HTTPS")):
+        if not port:
+            continue
+        try:
+            loop.listen_tls(bind_ip, port, tls.context(tlscert.CERT, tlscert.KEY), endpoint)
+        except (OSError, ValueError) as e:
+            halt(host, "cannot serve %s on %s port %d: %s" % (what, bind_ip, port, e))
+        log.log("%s on port %d%s, certificate SPKI pin sha256/%s" % (
+            what, port, "" if endpoint is None else " at " + cfg.http_endpoint, tlscert.PIN))
 
 
 def _tls_text(cfg):
-    return ", port %d (tls)" % cfg.tls_port if cfg.tls_port else ""
+    out = ""
+    if cfg.tls_port:
+        out += ", port %d (tls)" % cfg.tls_port
+    if cfg.https_port:
+        out += ", port %d (https)" % cfg.https_port
+    return out
 
 
 def _dhcp_netmask(default):

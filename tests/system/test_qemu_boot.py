@@ -94,11 +94,11 @@ def boot(words, log_name, wait="dnsbox ready"):
     last = ""
     for _ in range(PORT_TRIES):
         port = free_port()
-        tls_port = free_port()  # forwarded only when words has tls-port=
+        tls_port, https_port = free_port(), free_port()  # forwarded when words ask for them
         cmd = qemu_run.command(BOARD_DIR, IMAGE_DIR, words, host_port=port,
-                               tls_host_port=tls_port)
+                               tls_host_port=tls_port, https_host_port=https_port)
         guest = qemu_run.Guest(cmd, log_path=os.path.join(log_dir, log_name))
-        guest.tls_port = tls_port
+        guest.tls_port, guest.https_port = tls_port, https_port
         if wait is None or guest.wait_for(wait, BOOT_TIMEOUT_S):
             return guest, port
         exited = guest.proc.poll() is not None
@@ -124,7 +124,8 @@ def guest():
         pytest.fail("the appliance did not boot (see the first failing test)")
     try:
         # the host reaches the guest through qemu's user network, from its gateway 10.0.2.2
-        g, port = boot(["auth-peer=10.0.2.2", "tls-port=853"], "qemu-default.log")
+        g, port = boot(["auth-peer=10.0.2.2", "tls-port=853", "https-port=443"],
+                       "qemu-default.log")
     except BaseException:
         _boot_failure.append(True)
         raise
@@ -252,6 +253,28 @@ def test_dns_over_tls_from_the_guest(guest):
                           "+tries=1", "+time=10"], capture_output=True, text=True, timeout=60)
     assert sorted(out.stdout.split()) == ["192.0.2.80", "192.0.2.81"], out.stdout + out.stderr
     assert "DNS over TLS on port 853, certificate SPKI pin sha256/" in g.console()
+
+
+def test_dns_over_https_from_the_guest(guest):
+    """DNS over HTTPS (RFC 8484 GET) on the guest's port 443, the certificate verified."""
+    import base64
+    import http.client
+    import ssl
+
+    g, _port = guest
+    ctx = ssl.create_default_context(cafile=os.path.join(BUILD, "tls", "dnsbox.crt"))
+    ctx.check_hostname = False  # the certificate names "dnsbox"; its chain is verified
+    c = http.client.HTTPSConnection("127.0.0.1", g.https_port, timeout=30, context=ctx)
+    w = dns.message.make_query("www.example.com.", "A").to_wire()
+    c.request("GET", "/dns-query?dns=" + base64.urlsafe_b64encode(w).decode().rstrip("="))
+    r = c.getresponse()
+    body = r.read()
+    c.close()
+    assert r.status == 200 and r.getheader("Content-Type") == "application/dns-message"
+    m = dns.message.from_wire(body)
+    assert sorted(rd.to_text() for rrset in m.answer for rd in rrset) == ["192.0.2.80",
+                                                                         "192.0.2.81"]
+    assert r.getheader("Cache-Control") == "max-age=300"
 
 
 @pytest.mark.parametrize("tcp", [False, True], ids=["udp", "tcp"])

@@ -124,6 +124,18 @@ def test_tls_port():
         assert keys(c) == ["tls-port"] and c.tls_port == 0 and not c.problems[0].fatal, bad
 
 
+def test_https_port_and_endpoint():
+    c = config.parse([])
+    assert c.https_port == 0 and c.http_endpoint == "/dns-query"
+    c = config.parse(["https-port=443", "http-endpoint=/q"])
+    assert c.problems == [] and c.https_port == 443 and c.http_endpoint == "/q"
+    for bad in ("dns-query", "/a b", "/a?b", "/" + "x" * config.MAX_ENDPOINT, "/caf\u00e9"):
+        c = config.parse(["http-endpoint=" + bad])
+        assert keys(c) == ["http-endpoint"] and c.http_endpoint == "/dns-query", bad
+    c = config.parse(["https-port=99999"])
+    assert keys(c) == ["https-port"] and c.https_port == 0
+
+
 def test_dnsmasq_options_not_implemented_are_named():
     c = config.parse(["dhcp-range=192.168.0.50,192.168.0.150,12h", "log-queries", "no-resolv"])
     assert keys(c) == ["dhcp-range", "log-queries"]

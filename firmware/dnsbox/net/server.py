@@ -8,7 +8,9 @@ returns None may answer later with respond(proto, client, bytes). A fast path ma
 server.fast(query_bytes, peer) -> response or None: each UDP datagram goes to it first, and to
 the handler only when it returns None (a cache hit answered without the handler's layers).
 listen_tls(ip, port, ctx) adds DNS over TLS (RFC 7858): its connections are served as TCP ones
-(the handlers see TCP), through dnsbox.net.tls.
+(the handlers see TCP), through dnsbox.net.tls. listen_tls(ip, port, ctx, b"/dns-query") adds
+DNS over HTTPS (RFC 8484, HTTP/1.1, dnsbox.net.doh) instead: one request at a time per
+connection (HTTP/1.1 answers in order), each query handed to the handler as a TCP one.
 TCP frames go to server.tcp_handler(query_bytes, conn) instead when one is set; what it returns
 may also be an iterator of responses (a zone transfer): they are sent in order as the connection
 drains, at most STREAM_AHEAD bytes ahead, and the connection's next queries wait for the end.
@@ -44,7 +46,7 @@ TCP_READ = 4096  # bytes read per recv call
 TCP_MAX_PENDING = 131072  # unsent response bytes per connection before we stop reading from it
 STREAM_AHEAD = 32768  # bytes of a stream (zone transfer) framed ahead of what the socket took
 TLS_MAX_CONNS = 16  # TLS connections at once (each holds ~35 KB of TLS buffers; handshakes cost)
-TLS_READS = 8  # TLS reads per poll event (CPython's poll does not see data the TLS layer holds)
+TLS_READS = 8  # TLS reads (of a whole record each) per poll event; the rest waits in the socket
 TCP_BACKLOG = 16  # listen() backlog
 FAULTS_LOGGED = 20  # handler failures logged on the console; later ones are only counted
 POLL_MS = 1000  # longest sleep in poll(); also how often idle connections are swept
@@ -72,6 +74,12 @@ def _nodelay(s):
         pass  # answers still go out, a little later
 
 
+def _doh():
+    from dnsbox.net import doh  # only when DNS over HTTPS is on
+
+    return doh
+
+
 def _tls():
     from dnsbox.net import tls  # only when DNS over TLS is on: the module imports tls/ssl
 
@@ -92,6 +100,9 @@ class _Conn:
         self.eof = False
         self.tls = None  # a dnsbox.net.tls.Conn for DNS over TLS
         self.pobj = sock  # what is registered with poll (the TLS socket for TLS)
+        self.http = None  # DNS over HTTPS: the endpoint path (bytes)
+        self.busy = False  # HTTP: a query's answer is awaited (respond()); no next request yet
+        self.keep = True  # HTTP: keep the connection after the awaited answer
 
 
 def _bind(kind, ip, port):
@@ -107,9 +118,8 @@ class Server:
         self.with_peer = peer
         self.fast = None  # fast(query_bytes, peer) -> response or None (then the handler)
         self.tcp_handler = None  # tcp_handler(query_bytes, conn) -> response, iterator or None
-        self.tls_sock = None  # DNS over TLS listener (listen_tls)
-        self.tls_ctx = None
-        self.tls_objs = {}  # TLS socket -> fd (MicroPython's TLS sockets have no fileno())
+        self.tls_socks = {}  # fd -> (listener, TLS context, HTTP endpoint or None): listen_tls
+        self.tls_count = 0  # open TLS connections
         self.extra = {}  # fd -> (socket, callback(events)): sockets watched for other modules
         self.timer = None  # object with timeout_ms() (-1: none) and tick(), or None
         self.udp = _bind(socket.SOCK_DGRAM, ip, port)
@@ -129,13 +139,13 @@ class Server:
         self.stopped = False  # set by stop(): serve() returns after the current poll round
         self.stats = [0, 0, 0]  # udp queries, tcp queries, tcp connections refused (limit)
 
-    def listen_tls(self, ip, port, ctx):
-        """Accept DNS over TLS on ip:port with the server context ctx (dnsbox.net.tls)."""
+    def listen_tls(self, ip, port, ctx, endpoint=None):
+        """Accept DNS over TLS on ip:port with the server context ctx (dnsbox.net.tls); with
+        an endpoint (bytes, the URL path) DNS over HTTPS there instead."""
         s = _bind(socket.SOCK_STREAM, ip, port)
         s.listen(TCP_BACKLOG)
         s.setblocking(False)
-        self.tls_sock = s
-        self.tls_ctx = ctx
+        self.tls_socks[s.fileno()] = (s, ctx, endpoint)
         self.poll.register(s, select.POLLIN)
 
     def stop(self):
@@ -146,8 +156,8 @@ class Server:
             self._drop(fd)
         self.udp.close()
         self.tcp.close()
-        if self.tls_sock is not None:
-            self.tls_sock.close()
+        for t in self.tls_socks.values():
+            t[0].close()
 
     def serve(self, max_loops=-1):
         """Serve until max_loops poll rounds have passed (-1: for ever)."""
@@ -165,19 +175,14 @@ class Server:
                 self.timer.tick()
             for obj, ev in events:
                 # MicroPython's poll returns the registered object, CPython's the descriptor.
-                if isinstance(obj, int):
-                    fd = obj
-                elif obj in self.tls_objs:
-                    fd = self.tls_objs[obj]
-                else:
-                    fd = obj.fileno()
+                fd = obj if isinstance(obj, int) else obj.fileno()
                 try:
                     if fd == self.udp.fileno():
                         self._serve_udp()
                     elif fd == self.tcp.fileno():
                         self._accept()
-                    elif self.tls_sock is not None and fd == self.tls_sock.fileno():
-                        self._accept_tls()
+                    elif fd in self.tls_socks:
+                        self._accept_tls(self.tls_socks[fd])
                     elif fd in self.extra:
                         self.extra[fd][1](ev)
                     else:
@@ -241,12 +246,12 @@ class Server:
         self.conns[fd] = _Conn(s, clock.now_ms(), peer)
         self.poll.register(s, select.POLLIN)
 
-    def _accept_tls(self):
+    def _accept_tls(self, listener):
         try:
-            s, peer = self.tls_sock.accept()
+            s, peer = listener[0].accept()
         except OSError:
             return
-        if len(self.conns) >= TCP_MAX_CONNS or len(self.tls_objs) >= TLS_MAX_CONNS:
+        if len(self.conns) >= TCP_MAX_CONNS or self.tls_count >= TLS_MAX_CONNS:
             self.stats[2] += 1
             s.close()
             return
@@ -254,7 +259,7 @@ class Server:
         _nodelay(s)
         fd = s.fileno()
         try:
-            t = _tls().Conn(self.tls_ctx, s)
+            t = _tls().Conn(listener[1], s)
         except Exception as e:
             s.close()
             self._fault(e, "TLS accept", "connection closed")
@@ -262,8 +267,9 @@ class Server:
         c = _Conn(s, clock.now_ms(), peer)
         c.tls = t
         c.pobj = t.poll_obj
+        c.http = listener[2]
         self.conns[fd] = c
-        self.tls_objs[t.poll_obj] = fd
+        self.tls_count += 1
         self.poll.register(t.poll_obj, select.POLLIN)
 
     def _drop(self, fd):
@@ -275,7 +281,7 @@ class Server:
         except (OSError, KeyError, ValueError):
             pass
         if c.tls is not None:
-            self.tls_objs.pop(c.pobj, None)
+            self.tls_count -= 1
             c.tls.close()
         c.sock.close()
 
@@ -315,7 +321,7 @@ class Server:
         if not self._flush(c):
             self._drop(fd)
             return
-        if c.eof and not c.out and c.stream is None:
+        if c.eof and not c.out and c.stream is None and not c.busy:
             self._drop(fd)
             return
         self._rearm(c)
@@ -324,7 +330,7 @@ class Server:
         # Back-pressure: while a lot is unsent or a stream runs, stop reading; wait for the
         # socket to drain.
         want = 0
-        if len(c.out) < TCP_MAX_PENDING and not c.eof and c.stream is None:
+        if len(c.out) < TCP_MAX_PENDING and not c.eof and c.stream is None and not c.busy:
             want = select.POLLIN
         if c.out or (c.tls is not None and c.tls.want_write):
             want |= select.POLLOUT
@@ -338,7 +344,7 @@ class Server:
         while n < TLS_READS:
             n += 1
             try:
-                data = c.tls.read(TCP_READ)
+                data = c.tls.read(c.tls.READ_SIZE)
             except OSError:
                 return False  # a failed handshake or an alert: nothing more to say to it
             if data is None:
@@ -354,6 +360,8 @@ class Server:
 
     def _answer_frames(self, c):
         """Answer every complete 2-byte-length frame in c.inbuf (pipelining, RFC 7766 6.2.1.1)."""
+        if c.http is not None:
+            return self._answer_http(c)
         buf = c.inbuf
         pos = 0
         out = []
@@ -382,6 +390,32 @@ class Server:
             c.out += b"".join(out)
         if c.stream is not None:
             self._pull(c)
+
+    def _answer_http(self, c):
+        """Answer the HTTP requests in c.inbuf in order, one at a time (dnsbox.net.doh)."""
+        doh = _doh()
+        out = []
+        while not c.busy and not c.eof and c.inbuf and len(c.out) < TCP_MAX_PENDING:
+            n, q, keep, err = doh.request(c.inbuf, c.http)
+            if not n:
+                break
+            c.inbuf = c.inbuf[n:]
+            if err is None:
+                self.stats[1] += 1
+                r = self.handler(q, TCP, c) if self.with_peer else self.handler(q, TCP)
+                if r is None and self.with_peer:
+                    c.busy = True  # the answer comes through respond()
+                    c.keep = keep
+                    break
+                if isinstance(r, (bytes, bytearray)):
+                    err = doh.answer(r, keep)
+                else:  # dropped, or a stream (a transfer is not offered over HTTP)
+                    err = doh.error(400, keep)
+            out.append(err)
+            if not keep:
+                c.eof = True  # closed once this response is out
+        if out:
+            c.out += b"".join(out)
 
     def _pull(self, c):
         """Frame responses of c's stream until STREAM_AHEAD bytes wait or it ends (a small
@@ -423,7 +457,14 @@ class Server:
         c = client
         if self.conns.get(c.fd) is not c or len(data) > 65535:
             return
-        c.out += bytes((len(data) >> 8, len(data) & 255)) + data
+        if c.http is not None:
+            c.out += _doh().answer(data, c.keep)
+            c.busy = False
+            if not c.keep:
+                c.eof = True
+            self._answer_http(c)  # requests that waited for this answer
+        else:
+            c.out += bytes((len(data) >> 8, len(data) & 255)) + data
         if not self._flush(c):
             self._drop(c.fd)
             return

@@ -6,8 +6,15 @@ mbedTLS, TLS 1.2) and CPython (`ssl`, for the tests):
   conn.read(n)  -> bytes, b"" at the end of the stream, or None (would block)
   conn.write(b) -> bytes taken (0: would block)
   conn.want_write: True when the TLS layer waits to send (handshake): poll for POLLOUT too
-  conn.poll_obj: what to register with select.poll
+  conn.poll_obj: what to register with select.poll (a socket with a file descriptor)
 A TLS failure (bad handshake, alert) raises OSError (ssl.SSLError is one on CPython).
+
+On MicroPython the raw socket is what poll watches, never the TLS socket: MicroPython 1.25's
+poll keeps objects without a file descriptor (its TLS sockets) next to an array of pollfds, and
+when that array moves as it grows, it rewrites those objects' (null) pollfd pointers into wild
+ones: the next register or modify writes through one and the process dies (SIGSEGV, seen here
+with a fourth listener). Watching the descriptor loses one thing, data the TLS layer holds
+decrypted but unread; reads of READ_SIZE (a whole TLS record) leave none.
 """
 
 try:
@@ -20,6 +27,7 @@ except ImportError:
     _MPY = False
 
 WRITE_CHUNK = 16384  # bytes handed to one TLS write: one record's worth (RFC 8446 5.1)
+READ_SIZE = 16384  # bytes asked of one TLS read: a whole record's plaintext, nothing left over
 
 
 def context(cert_der, key_der):
@@ -56,12 +64,15 @@ def _pem(label, der):
 
 
 class Conn:
+    READ_SIZE = READ_SIZE
+
     def __init__(self, ctx, sock):
         self.want_write = False
         self.pending = 0  # bytes of the last write that would block: the retry passes the same
         self.shaken = _MPY  # MicroPython hands the handshake to the first read/write
         self.s = ctx.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
-        self.poll_obj = self.s
+        # CPython's TLS socket takes over the descriptor (the raw one is detached)
+        self.poll_obj = sock if _MPY else self.s
 
     def _handshake(self):
         """CPython: drive the handshake; True once it is done."""

@@ -1,0 +1,165 @@
+"""DNS over HTTPS (RFC 8484) over HTTP/1.1 (RFC 9112): requests in, DNS queries out, and the
+HTTP responses around DNS answers. Pure: bytes in, bytes out; the serving loop does the I/O.
+
+  n, query, keep, err = request(buf, endpoint)
+      n: bytes of buf the request used (0: incomplete, wait for more);
+      query: the DNS message (bytes) or None; err: an HTTP error response (bytes) or None;
+      keep: False when the connection closes after the response (HTTP/1.0, Connection: close,
+      or an error that leaves the stream unreadable).
+  answer(dns_message, keep) -> the 200 response (application/dns-message, Cache-Control
+      max-age = the smallest TTL of the answer, else the authority section, RFC 8484 5.1).
+
+GET /endpoint?dns=BASE64URL and POST /endpoint with Content-Type application/dns-message.
+HTTP/2 is not offered (MicroPython's TLS has no ALPN); clients that speak HTTP/1.1 work (curl,
+most DoH proxies).
+"""
+import binascii
+
+from dnsbox.compat import const
+
+MAX_HEAD = const(8192)  # bytes of request line + headers
+MAX_HEADERS = const(64)  # header lines
+MAX_BODY = const(65535)  # a DNS message
+MIN_QUERY = const(12)  # a DNS header
+MEDIA = b"application/dns-message"
+_REASONS = {
+    200: b"OK", 400: b"Bad Request", 404: b"Not Found", 405: b"Method Not Allowed",
+    411: b"Length Required", 413: b"Content Too Large", 415: b"Unsupported Media Type",
+    431: b"Request Header Fields Too Large", 501: b"Not Implemented",
+    505: b"HTTP Version Not Supported",
+}
+
+
+def error(status, keep=False):
+    """A small text/plain error response."""
+    body = _REASONS.get(status, b"Error") + b"\n"
+    extra = b"Allow: GET, POST\r\n" if status == 405 else b""
+    return _response(status, b"text/plain", body, keep, extra)
+
+
+def answer(msg, keep=True):
+    age = min_ttl(msg)
+    return _response(200, MEDIA, msg, keep, b"Cache-Control: max-age=%d\r\n" % age)
+
+
+def _response(status, ctype, body, keep, extra=b""):
+    return b"".join((
+        b"HTTP/1.1 %d %s\r\n" % (status, _REASONS.get(status, b"Error")),
+        b"Content-Type: ", ctype, b"\r\n",
+        b"Content-Length: %d\r\n" % len(body),
+        extra,
+        b"" if keep else b"Connection: close\r\n",
+        b"\r\n", body))
+
+
+def request(buf, endpoint):
+    """Parse one request at the start of buf (see the module docstring)."""
+    end = buf.find(b"\r\n\r\n")
+    if end < 0:
+        if len(buf) > MAX_HEAD:
+            return len(buf), None, False, error(431)
+        return 0, None, True, None
+    if end > MAX_HEAD:
+        return len(buf), None, False, error(431)
+    lines = buf[:end].split(b"\r\n")
+    if len(lines) > MAX_HEADERS + 1:
+        return len(buf), None, False, error(431)
+    parts = lines[0].split(b" ")
+    if len(parts) != 3 or not parts[2].startswith(b"HTTP/1."):
+        return len(buf), None, False, error(400 if len(parts) != 3 else 505)
+    method, target, version = parts
+    headers = {}
+    for line in lines[1:]:
+        k, sep, v = line.partition(b":")
+        if not sep or not k or k != k.strip():
+            return len(buf), None, False, error(400)
+        headers[k.lower()] = v.strip()
+    keep = version == b"HTTP/1.1"
+    conn = headers.get(b"connection", b"").lower()
+    if conn == b"close":
+        keep = False
+    elif conn == b"keep-alive":
+        keep = True
+    if b"transfer-encoding" in headers:
+        return len(buf), None, False, error(501)  # chunked bodies: not for DNS messages
+    n = end + 4
+    length = headers.get(b"content-length")
+    size = 0
+    if length is not None:
+        if not length.isdigit() or len(length) > 6:
+            return len(buf), None, False, error(400)
+        size = int(length)
+        if size > MAX_BODY:
+            return len(buf), None, False, error(413)
+        if len(buf) < n + size:
+            return 0, None, True, None
+    body = buf[n : n + size]
+    n += size
+    path, _q, query = target.partition(b"?")
+    if path != endpoint:
+        return n, None, keep, error(404, keep)
+    if method == b"GET":
+        q = _dns_param(query)
+        if q is None:
+            return n, None, keep, error(400, keep)
+    elif method == b"POST":
+        if length is None:
+            return n, None, False, error(411)
+        ctype = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+        if ctype != MEDIA:
+            return n, None, keep, error(415, keep)
+        q = body
+    else:
+        return n, None, keep, error(405, keep)
+    if len(q) < MIN_QUERY or q[2] & 0x80:
+        return n, None, keep, error(400, keep)  # not a DNS query
+    return n, q, keep, None
+
+
+def _dns_param(query):
+    """The DNS message of a `dns=` parameter (base64url, padding optional), or None."""
+    for p in query.split(b"&"):
+        if p.startswith(b"dns="):
+            v = p[4:]
+            if not v or len(v) > (MAX_BODY * 4) // 3 + 4:
+                return None
+            v = v.replace(b"-", b"+").replace(b"_", b"/")
+            v += b"=" * (-len(v) % 4)
+            try:
+                return binascii.a2b_base64(v)
+            except ValueError:  # binascii.Error is one on CPython
+                return None
+    return None
+
+
+def min_ttl(msg):
+    """The smallest TTL in the answer section, else in the authority section, else 0. Reads
+    the record headers only; a malformed message gives 0."""
+    try:
+        an = (msg[6] << 8) | msg[7]
+        ns = (msg[8] << 8) | msg[9]
+        off = 12
+        for _ in range((msg[4] << 8) | msg[5]):
+            off = _skip_name(msg, off) + 4
+        best = -1
+        for i in range(an + ns):
+            if i == an and best >= 0:
+                break
+            off = _skip_name(msg, off)
+            ttl = (msg[off + 4] << 24) | (msg[off + 5] << 16) | (msg[off + 6] << 8) | msg[off + 7]
+            if best < 0 or ttl < best:
+                best = ttl
+            off += 10 + ((msg[off + 8] << 8) | msg[off + 9])
+        return best if best > 0 else 0
+    except IndexError:
+        return 0
+
+
+def _skip_name(msg, off):
+    while True:
+        c = msg[off]
+        if c >= 0xC0:
+            return off + 2
+        if c == 0:
+            return off + 1
+        off += c + 1
