@@ -106,7 +106,7 @@ ensure_apt() {
         dpkg-deb:dpkg apt-get:apt python3:python3 /usr/sbin/nsd:nsd /usr/sbin/unbound:unbound \
         /usr/share/dns/root.hints:dns-root-data \
         mcopy:mtools mkfs.vfat:dosfstools sfdisk:fdisk mkimage:u-boot-tools bmaptool:bmap-tools \
-        openssl:openssl; do
+        openssl:openssl busybox:busybox; do
         cmd=${pair%%:*}
         pkg=${pair#*:}
         case $cmd in

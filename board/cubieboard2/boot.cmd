@@ -30,6 +30,9 @@ setenv auth-peer
 setenv tls-port
 setenv https-port
 setenv http-endpoint
+setenv dhcp-range
+setenv dhcp-host
+setenv dhcp-option
 setenv extra
 
 # u-boot types its own "netmask" variable as an IP address and would refuse "netmask=24":
@@ -61,6 +64,9 @@ if test -n "${auth-peer}"; then setenv bootargs "${bootargs} auth-peer=${auth-pe
 if test -n "${tls-port}"; then setenv bootargs "${bootargs} tls-port=${tls-port}"; fi
 if test -n "${https-port}"; then setenv bootargs "${bootargs} https-port=${https-port}"; fi
 if test -n "${http-endpoint}"; then setenv bootargs "${bootargs} http-endpoint=${http-endpoint}"; fi
+if test -n "${dhcp-range}"; then setenv bootargs "${bootargs} dhcp-range=${dhcp-range}"; fi
+if test -n "${dhcp-host}"; then setenv bootargs "${bootargs} dhcp-host=${dhcp-host}"; fi
+if test -n "${dhcp-option}"; then setenv bootargs "${bootargs} dhcp-option=${dhcp-option}"; fi
 # Anything else (a second server=, client mode's domain= and type=): passed on as written.
 if test -n "${extra}"; then setenv bootargs "${bootargs} ${extra}"; fi
 echo "dnsbox: kernel command line: ${bootargs}"

@@ -22,6 +22,11 @@ MAX_SERVERS = 16  # upstream servers (server=), all domains together
 MAX_LOCAL = 256  # address=, host-record=, local= entries together
 MAX_ALLOW = 16  # networks in allow=
 MAX_PEERS = 16  # networks in auth-peer=
+MAX_DHCP_HOSTS = 256  # dhcp-host= entries
+MAX_DHCP_DNS = 4  # addresses in dhcp-option=6
+LEASE_DEFAULT = 3600  # DHCP lease seconds unless dhcp-range= says otherwise (dnsmasq's 1h)
+LEASE_MIN = 120  # shortest lease accepted (dnsmasq's 2 minutes)
+LEASE_MAX = 31536000  # longest: a year ("infinite" is not offered)
 CACHE_DEFAULT = 4096  # cache entries unless cache-size= says otherwise
 CACHE_MAX = 65536  # cache-size= ceiling (each entry holds one response, ~100-600 bytes)
 HOST_TTL = 0  # TTL of local answers (dnsmasq's local-ttl default is 0)
@@ -35,7 +40,7 @@ KERNEL_WORDS = (
 )
 
 MODES = ("auth", "resolver", "client")  # modes this firmware implements
-LIST_KEYS = ("server", "address", "host-record", "local", "allow", "auth-peer")
+LIST_KEYS = ("server", "address", "host-record", "local", "allow", "auth-peer", "dhcp-host")
 
 # dnsmasq options this firmware does not implement: reported by name, never silently ignored.
 DNSMASQ_OTHER = (
@@ -50,7 +55,7 @@ DNSMASQ_OTHER = (
     "log-facility", "log-async", "dns-forward-max", "query-port", "min-port", "max-port",
     "edns-packet-max", "ipset", "nftset", "connmark-allowlist", "add-mac", "add-subnet",
     "add-cpe-id", "rev-server", "bogus-nxdomain", "ignore-address", "alias", "clear-on-reload",
-    "dhcp-range", "dhcp-host", "dhcp-option", "dhcp-boot", "dhcp-authoritative", "dhcp-leasefile",
+    "dhcp-boot", "dhcp-authoritative", "dhcp-leasefile",
     "enable-tftp", "tftp-root", "enable-ra", "keep-in-foreground", "no-daemon", "cache-rr",
     "strip-mac", "strip-subnet", "umbrella", "no-round-robin", "localmx",
     "selfmx", "server-file", "servers-file", "address-file", "no-poll", "fast-dns-retry",
@@ -94,6 +99,12 @@ class Config:
         self.allow = None  # [(network int, mask int)]; None: own subnet and loopback
         self.peers = []  # [(network int, mask int)] that may transfer zones (AXFR/IXFR over TCP)
         self.tls_port = 0  # DNS over TLS (RFC 7858) port; 0: off
+        # DHCP server (dnsmasq's options): off unless dhcp-range= is given
+        self.dhcp_range = None  # (first ip int, last ip int, netmask int or None, lease s)
+        self.dhcp_hosts = []  # [(mac bytes, ip int, name or None)]
+        self.dhcp_router = None  # ip int (None: gw=), 0: none
+        self.dhcp_dns = None  # [ip int] (None: the appliance in resolver mode)
+        self.dhcp_domain = None  # domain for option 15 and for the DNS names of leases
         self.https_port = 0  # DNS over HTTPS (RFC 8484) port; 0: off
         self.http_endpoint = "/dns-query"  # its URL path
         self.domain_needed = False
@@ -479,6 +490,109 @@ def _set_peers(cfg, value):
     return ""
 
 
+def _ip_int(text):
+    b = parse_ipv4(text)
+    if b is None:
+        raise ValueError("not an IPv4 address: %r" % text)
+    return ipv4_int(b)
+
+
+def _lease_seconds(text):
+    """'3600', '45m', '12h', '2d' -> seconds within LEASE_MIN..LEASE_MAX; ValueError."""
+    unit = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}.get(text[-1:].lower())
+    num = text[:-1] if unit else text
+    if not num.isdigit() or len(num) > 8:
+        raise ValueError("not a lease time (seconds, or a number with s, m, h, d or w)")
+    v = int(num) * (unit or 1)
+    if not LEASE_MIN <= v <= LEASE_MAX:
+        raise ValueError("lease time out of range %d s .. %d s" % (LEASE_MIN, LEASE_MAX))
+    return v
+
+
+def _set_dhcp_range(cfg, value):
+    # dhcp-range=START,END[,NETMASK][,LEASE]
+    parts = value.split(",")
+    if not 2 <= len(parts) <= 4:
+        return "dhcp-range=START,END[,NETMASK][,LEASE] (IPv4)"
+    try:
+        first, last = _ip_int(parts[0]), _ip_int(parts[1])
+        mask = None
+        lease = LEASE_DEFAULT
+        rest = parts[2:]
+        if rest and "." in rest[0]:
+            mb = parse_ipv4(rest.pop(0))
+            if mb is None or prefix_of(mb) < 0:
+                raise ValueError("not a netmask: %r" % parts[2])
+            mask = ipv4_int(mb)
+        if rest:
+            lease = _lease_seconds(rest[0])
+    except ValueError as e:
+        return str(e)
+    if last < first:
+        return "the range ends before it starts"
+    cfg.dhcp_range = (first, last, mask, lease)
+    return ""
+
+
+def _mac_bytes(text):
+    parts = text.split(":")
+    if len(parts) != 6 or any(len(p) != 2 or p[0] not in _HEX or p[1] not in _HEX for p in parts):
+        raise ValueError("not a MAC address: %r" % text)
+    return bytes(int(p, 16) for p in parts)
+
+
+def _set_dhcp_host(cfg, value):
+    # dhcp-host=MAC,IP[,NAME] (the IP and the name in either order)
+    parts = value.split(",")
+    if not 2 <= len(parts) <= 3:
+        return "dhcp-host=MAC,IP[,NAME]"
+    try:
+        mac = _mac_bytes(parts[0].lower())
+        ip = None
+        name = None
+        for p in parts[1:]:
+            if parse_ipv4(p) is not None:
+                ip = _ip_int(p)
+            else:
+                domain_wire(p)
+                if "." in p:
+                    raise ValueError("a host name is one label: %r" % p)
+                name = p.lower()
+        if ip is None:
+            raise ValueError("no IPv4 address")
+    except ValueError as e:
+        return str(e)
+    if len(cfg.dhcp_hosts) >= MAX_DHCP_HOSTS:
+        return "more than %d dhcp-host entries" % MAX_DHCP_HOSTS
+    cfg.dhcp_hosts = cfg.dhcp_hosts + [(mac, ip, name)]
+    return ""
+
+
+_DHCP_OPTIONS = {"3": "router", "6": "dns-server", "15": "domain-name"}
+
+
+def _set_dhcp_option(cfg, value):
+    # dhcp-option=3,IP | option:router,IP | 6,IP[,IP..] | option:dns-server,.. | 15,NAME
+    code, sep, rest = value.partition(",")
+    code = code[7:] if code.startswith("option:") else _DHCP_OPTIONS.get(code, code)
+    if code not in _DHCP_OPTIONS.values():
+        return "option %s is not offered by dnsbox (router, dns-server, domain-name are)" % code
+    try:
+        if code == "router":
+            cfg.dhcp_router = _ip_int(rest) if rest else 0
+        elif code == "dns-server":
+            ips = [_ip_int(x) for x in rest.split(",")] if rest else []
+            if len(ips) > MAX_DHCP_DNS:
+                raise ValueError("more than %d addresses" % MAX_DHCP_DNS)
+            cfg.dhcp_dns = ips
+        else:
+            domain_wire(rest)
+            cfg.dhcp_domain = rest.lower().rstrip(".") or None
+    except ValueError as e:
+        return str(e)
+    return ""
+
+
 def _set_cache_size(cfg, value):
     if not value.isdigit() or len(value) > 7:
         return "not a number of entries"
@@ -547,6 +661,9 @@ SETTINGS = {
     "allow": (_set_allow, False, False),
     "auth-peer": (_set_peers, False, False),
     "tls-port": (_port_or_off("tls_port"), False, False),
+    "dhcp-range": (_set_dhcp_range, False, False),
+    "dhcp-host": (_set_dhcp_host, False, False),
+    "dhcp-option": (_set_dhcp_option, False, False),
     "https-port": (_port_or_off("https_port"), False, False),
     "http-endpoint": (_set_endpoint, False, False),
     "cache-size": (_set_cache_size, False, False),
@@ -559,7 +676,7 @@ SETTINGS = {
 }
 _ATTR = {
     "server": "servers", "address": "addresses", "host-record": "hosts", "local": "locals",
-    "auth-peer": "peers",
+    "auth-peer": "peers", "dhcp-host": "dhcp_hosts",
 }
 
 

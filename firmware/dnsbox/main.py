@@ -120,6 +120,7 @@ def main(argv):
         log.log("zone transfers (AXFR, IXFR) over TCP for %s" % ", ".join(
             _net_text(n) for n in cfg.peers))
     listen_tls(loop, cfg, bind_ip, host)
+    start_dhcp(loop, cfg, None)
     log.ready("mode=%s, %d zones, listening on %s port %d (udp, tcp)%s" % (
         cfg.mode, len(names), bind_ip, cfg.port, _tls_text(cfg)))
     loop.serve()
@@ -147,6 +148,18 @@ def listen_tls(loop, cfg, bind_ip, host):
             halt(host, "cannot serve %s on %s port %d: %s" % (what, bind_ip, port, e))
         log.log("%s on port %d%s, certificate SPKI pin sha256/%s" % (
             what, port, "" if endpoint is None else " at " + cfg.http_endpoint, tlscert.PIN))
+
+
+def start_dhcp(loop, cfg, local):
+    """The DHCP server when dhcp-range= is set; a failure is logged and DNS goes on."""
+    if cfg.dhcp_range is None:
+        return
+    from dnsbox.dhcp import serve as dhcp
+
+    try:
+        dhcp.start(loop, cfg, local)
+    except (OSError, ValueError) as e:
+        log.log("DHCP not started: %s" % e)
 
 
 def _tls_text(cfg):
@@ -219,6 +232,7 @@ def resolver_mode(cfg, host, bind_ip):
         halt(host, "cannot listen on %s port %d: %s" % (bind_ip, cfg.port, e))
     upstream.Resolver(fw, loop)
     listen_tls(loop, cfg, bind_ip, host)
+    start_dhcp(loop, cfg, fw.local)
     log.ready("mode=resolver, %d zones, %d upstreams, listening on %s port %d (udp, tcp)%s" % (
         len(apexes), len(ups), bind_ip, cfg.port, _tls_text(cfg)))
     loop.serve()
@@ -236,6 +250,7 @@ def recursive_mode(cfg, host, bind_ip, nets, srv, apexes, roots):
         len(roots), ", ".join("%s#%d" % (h[1], h[2]) for h in roots[:3]), cfg.cache_size,
         ", ".join(_net_text(n) for n in nets)))
     listen_tls(loop, cfg, bind_ip, host)
+    start_dhcp(loop, cfg, _rec.local)
     log.ready("mode=resolver (recursive), %d zones, listening on %s port %d (udp, tcp)%s" % (
         len(apexes), bind_ip, cfg.port, _tls_text(cfg)))
     loop.serve()

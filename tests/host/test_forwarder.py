@@ -258,11 +258,11 @@ def test_default_is_not_an_open_resolver(up):
 
 def test_config_errors_reported(up):
     r = Resolver(["mode=resolver", "server=127.0.0.1#%d" % up.port, "server=1.2.3",
-                  "dhcp-range=1,2", "colour=blue", "cache-size=lots"])
+                  "dhcp-boot=pxelinux.0", "colour=blue", "cache-size=lots"])
     try:
         log = "\n".join(r.lines)
         assert "boot variable server=1.2.3: not an IPv4 address" in log
-        assert "boot variable dhcp-range=1,2: dnsmasq option not implemented" in log
+        assert "boot variable dhcp-boot=pxelinux.0: dnsmasq option not implemented" in log
         assert "boot variable colour=blue: unknown option" in log
         assert "boot variable cache-size=lots: not a number of entries" in log
         assert addrs(r.ask("ok.example.")) == ["192.0.2.1"]  # still serves with the rest

@@ -136,9 +136,35 @@ def test_https_port_and_endpoint():
     assert keys(c) == ["https-port"] and c.https_port == 0
 
 
+def test_dhcp_options():
+    c = config.parse(["dhcp-range=192.168.7.50,192.168.7.99,255.255.255.0,12h",
+                      "dhcp-host=02:00:00:00:00:07,192.168.7.7,printer",
+                      "dhcp-host=02:00:00:00:00:08,scanner,192.168.7.8",
+                      "dhcp-option=option:router,192.168.7.1", "dhcp-option=6,192.168.7.2,192.168.7.3",
+                      "dhcp-option=15,Lan."])
+    assert c.problems == []
+    assert c.dhcp_range == (0xC0A80732, 0xC0A80763, 0xFFFFFF00, 43200)
+    assert c.dhcp_hosts == [(b"\x02\x00\x00\x00\x00\x07", 0xC0A80707, "printer"),
+                            (b"\x02\x00\x00\x00\x00\x08", 0xC0A80708, "scanner")]
+    assert (c.dhcp_router, c.dhcp_dns, c.dhcp_domain) == (0xC0A80701, [0xC0A80702, 0xC0A80703],
+                                                          "lan")
+    assert config.parse(["dhcp-range=10.0.0.1,10.0.0.9"]).dhcp_range[2:] == (None, 3600)
+    assert config.parse(["dhcp-range=10.0.0.1,10.0.0.9,45m"]).dhcp_range[3] == 2700
+    assert config.parse(["dhcp-option=3"]).dhcp_router == 0  # no router offered
+    for bad in ("dhcp-range=10.0.0.9,10.0.0.1", "dhcp-range=10.0.0.1", "dhcp-range=10.0.0.1,x",
+                "dhcp-range=10.0.0.1,10.0.0.9,255.0.255.0", "dhcp-range=10.0.0.1,10.0.0.9,30s",
+                "dhcp-range=10.0.0.1,10.0.0.9,forever", "dhcp-host=02:00:00:00:00,10.0.0.2",
+                "dhcp-host=02:00:00:00:00:01,pc", "dhcp-host=02:00:00:00:00:01,10.0.0.2,a.b",
+                "dhcp-option=42,10.0.0.1", "dhcp-option=option:router,x",
+                "dhcp-option=6,1.1.1.1,1.1.1.2,1.1.1.3,1.1.1.4,1.1.1.5"):
+        c = config.parse([bad])
+        assert keys(c) == [bad.split("=")[0]] and not c.problems[0].fatal, bad
+        assert c.dhcp_range is None and c.dhcp_hosts == [], bad
+
+
 def test_dnsmasq_options_not_implemented_are_named():
-    c = config.parse(["dhcp-range=192.168.0.50,192.168.0.150,12h", "log-queries", "no-resolv"])
-    assert keys(c) == ["dhcp-range", "log-queries"]
+    c = config.parse(["enable-tftp", "log-queries", "no-resolv"])
+    assert keys(c) == ["enable-tftp", "log-queries"]
     for p in c.problems:
         assert "dnsmasq option not implemented" in p.reason
         assert not p.fatal
@@ -153,13 +179,13 @@ def test_config_file_lines_and_errors_name_the_line():
         "  domain-needed  ",
         "colour=blue",
         "cache-size=many",
-        "dhcp-range=1,2",
+        "dhcp-boot=pxelinux.0",
     ])
     c = config.parse([], conf_text=text)
     assert c.mode == "resolver" and c.servers == [(None, "192.0.2.53", 53)]
     assert c.domain_needed
     assert [(p.key, p.where) for p in c.problems] == [("colour", 6), ("cache-size", 7),
-                                                      ("dhcp-range", 8)]
+                                                      ("dhcp-boot", 8)]
     assert str(c.problems[0]) == "config line 6: colour=blue: unknown option (ignored)"
     assert "dnsmasq option not implemented" in str(c.problems[2])
 

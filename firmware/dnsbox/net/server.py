@@ -122,6 +122,7 @@ class Server:
         self.tls_count = 0  # open TLS connections
         self.extra = {}  # fd -> (socket, callback(events)): sockets watched for other modules
         self.timer = None  # object with timeout_ms() (-1: none) and tick(), or None
+        self.periodic = []  # callables run about every POLL_MS (DHCP lease expiry)
         self.udp = _bind(socket.SOCK_DGRAM, ip, port)
         try:
             self.udp.setsockopt(_SOL_SOCKET, _SO_RCVBUF, UDP_RCVBUF)
@@ -193,9 +194,14 @@ class Server:
                         self._drop(fd)  # its state may be half updated
                     if isinstance(e, MemoryError):
                         gc.collect()
-            if self.conns and clock.since_ms(last_sweep) >= POLL_MS:
+            if (self.conns or self.periodic) and clock.since_ms(last_sweep) >= POLL_MS:
                 last_sweep = clock.now_ms()
                 self._sweep(last_sweep)
+                for f in self.periodic:
+                    try:
+                        f()
+                    except Exception as e:
+                        self._fault(e, "periodic task", "round skipped")
 
     def _serve_udp(self):
         recvfrom = self.udp.recvfrom
