@@ -110,6 +110,7 @@ class Config:
         self.domain_needed = False
         self.bogus_priv = False
         self.do_0x20 = False  # random case in upstream questions, echoed case checked
+        self.dns64 = None  # (prefix bytes, length): DNS64 synthesis (dns64-prefix=), or off
         self.cache_size = CACHE_DEFAULT
         self.hints = None  # [(ns name, ip, port)] from hints=; None: the compiled-in root hints
         # client mode (server=, port= are shared with the other modes)
@@ -593,6 +594,20 @@ def _set_dhcp_option(cfg, value):
     return ""
 
 
+def _set_dns64(cfg, value):
+    # dns64-prefix=PREFIX/LEN (Unbound's name); "off" turns it off
+    if value == "off":
+        cfg.dns64 = None
+        return ""
+    from dnsbox.resolver import dns64
+
+    try:
+        cfg.dns64 = dns64.parse_prefix(value, parse_ipv6)
+    except ValueError as e:
+        return str(e)
+    return ""
+
+
 def _set_cache_size(cfg, value):
     if not value.isdigit() or len(value) > 7:
         return "not a number of entries"
@@ -671,6 +686,7 @@ SETTINGS = {
     "domain-needed": (_flag("domain_needed"), False, True),
     "bogus-priv": (_flag("bogus_priv"), False, True),
     "do-0x20-encode": (_flag("do_0x20"), False, True),
+    "dns64-prefix": (_set_dns64, False, False),
     "domain": (_set_domain, False, False),
     "type": (_set_type, False, False),
 }

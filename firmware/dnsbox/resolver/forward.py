@@ -24,12 +24,14 @@ upstream failed: SERVFAIL with an Extended DNS Error (RFC 8914) saying why.
 import struct
 
 from dnsbox.compat import const
+from dnsbox.resolver import dns64 as _dns64
 from dnsbox.resolver import scrub as _scrub
 from dnsbox.resolver.cache import MAX_TTL, NEG_MAX_TTL, Cache, ttl_offsets
 from dnsbox.resolver.local import Local
 from dnsbox.zonedb.lookup import under
 from dnsbox.wire import message as _msg
 from dnsbox.wire import rcode as _rc
+from dnsbox.wire import types as _t
 from dnsbox.wire.edns import PLAIN_OPT, bare_opt_payload
 from dnsbox.wire.errors import WireError
 from dnsbox.wire.name import ROOT, Name, randomise_case
@@ -89,6 +91,7 @@ class Pending:
         self.waiters = []
         self.deadline = 0
         self.reasons = []
+        self.followers = []  # DNS64: AAAA questions waiting for this A answer (see _dns64)
 
 
 def header_ok(q):
@@ -172,6 +175,7 @@ class Forwarder:
         self.nets = nets
         self.rng = rng
         self.use0x20 = settings.do_0x20  # random case towards upstreams (do-0x20-encode)
+        self.dns64 = settings.dns64  # (prefix bytes, length) or None: dnsbox.resolver.dns64
         self.auth = auth
         self.zones = list(zones)
         self.cache = cache if cache is not None else Cache(settings.cache_size)
@@ -287,6 +291,8 @@ class Forwarder:
             self.actions.append(("answer", w.client, w.proto,
                                  error(w.qid, w.flags, w.qbytes, _rc.SERVFAIL, w.payload,
                                        (code, text))))
+        for f in pend.followers:  # DNS64 without an A answer: the AAAA NODATA stands
+            self._answer(f[2], f[3], 0, now, 0, None)
         self._finish(pend)
 
     def _finish(self, pend):
@@ -372,15 +378,54 @@ class Forwarder:
         r.answer = s.answer
         r.authority = s.authority
         img = _msg.encode(r)[2:]
-        start = 10 + len(pend.key)
-        if s.life > 0:
+        if (self.dns64 is not None and s.kind == _scrub.NODATA and pend.qtype == _t.AAAA
+                and pend.qclass == _t.CLASS_IN):
+            self._dns64(pend, img, s.life, now)  # not cached: the synthesized answer will be
+            return
+        self._answer(pend.waiters, img, s.life, now, _KIND[s.kind], pend.key)
+        for f in pend.followers:
+            self._synthesized(f, s.answer, now)
+        self._finish(pend)
+
+    def _answer(self, waiters, img, life, now, kind, key):
+        """Cache img under key (when life > 0 and key is given) and answer the waiters."""
+        if key is not None and life > 0:
             pairs = []
-            offs = ttl_offsets(img, start)
-            for o in offs:
+            for o in ttl_offsets(img, 10 + len(key)):
                 pairs.append(o)
                 pairs.append((img[o] << 24) | (img[o + 1] << 16) | (img[o + 2] << 8) | img[o + 3])
-            self.cache.put(pend.key, img, tuple(pairs), s.life, now, _KIND[s.kind])
-        for w in pend.waiters:
+            self.cache.put(key, img, tuple(pairs), life, now, kind)
+        for w in waiters:
             self.actions.append(("answer", w.client, w.proto,
                                  render(img, w.qid, w.qbytes, w.flags, w.payload, w.proto)))
+
+    # --- DNS64 (RFC 6147) -----------------------------------------------------------------
+    def _dns64(self, pend, nodata_img, neg_life, now):
+        """The AAAA answer was NODATA: ask A for the name (or take it from the cache) and
+        answer the AAAA waiters from it (_synthesized)."""
+        f = (pend.key, pend.qname, pend.waiters, nodata_img, neg_life)
         self._finish(pend)
+        akey = pend.key[:-4] + b"\x00\x01\x00\x01"
+        img = self.cache.get(akey, now)
+        if img is not None:
+            self._synthesized(f, _msg.decode(b"\x00\x00" + img).answer, now)
+            return
+        apend = self.inflight.get(akey)
+        if apend is None:
+            plan, bailiwick = self._plan(akey[:-4])
+            apend = Pending(akey, pend.qname, _t.A, _t.CLASS_IN, plan, bailiwick)
+            self.inflight[akey] = apend
+            self._send(apend, now)
+        apend.followers.append(f)
+
+    def _synthesized(self, f, a_answer, now):
+        key, qname, waiters, nodata_img, neg_life = f
+        rrs = _dns64.synthesize(a_answer, qname, self.dns64[0], self.dns64[1], neg_life)
+        if rrs is None:  # no A either: the AAAA NODATA is the answer
+            self._answer(waiters, nodata_img, neg_life, now, _KIND[_scrub.NODATA], key)
+            return
+        r = _msg.Message(0, 0x8180)
+        r.question.append(Question(qname, _t.AAAA, _t.CLASS_IN))
+        r.answer = rrs
+        life = min(rr.ttl for rr in rrs)
+        self._answer(waiters, _msg.encode(r)[2:], life, now, _KIND[_scrub.POSITIVE], key)
