@@ -113,8 +113,9 @@ def udhcpc(net, *extra):
         return dict(line.strip().split("=", 1) for line in f if "=" in line)
 
 
-def dig(net, name):
-    r = sh("ip", "netns", "exec", net["cli"], "dig", "@" + SERVER_IP, name, "A", "+short",
+def dig(net, *question):
+    q = list(question) if len(question) > 1 else [question[0], "A"]
+    r = sh("ip", "netns", "exec", net["cli"], "dig", "@" + SERVER_IP, *q, "+short",
            "+tries=1", "+time=3", check=False)
     return r.stdout.split()
 
@@ -139,6 +140,7 @@ def test_lease_options_names_fixed_address_and_release(appliance):
     assert dig(net, "laptop.lan") == ["198.51.100.50"]
     assert dig(net, "laptop") == ["198.51.100.50"]
     assert dig(net, "printer.lan") == ["198.51.100.7"]  # dhcp-host's name, from the start
+    assert dig(net, "-x", "198.51.100.50") == ["laptop.lan."]  # and the reverse
     # the same client again: the same address
     assert udhcpc(net, "-x", "hostname:laptop")["ip"] == "198.51.100.50"
     # a client that releases its lease when it stops (-R, then SIGTERM): the name goes too
@@ -154,6 +156,7 @@ def test_lease_options_names_fixed_address_and_release(appliance):
         c.terminate()
         c.wait(10)
     assert eventually(lambda: dig(net, "laptop.lan") == [])
+    assert dig(net, "-x", "198.51.100.50") == []
     # another MAC: the fixed address and its name
     sh("ip", "-n", net["cli"], "link", "set", net["cdev"], "address", FIXED_MAC)
     got = udhcpc(net, "-x", "hostname:ignored")

@@ -377,6 +377,12 @@ def test_local_names():
     assert M.decode(ask(f, "printer.lan.")).rcode == RC.NXDOMAIN  # local=: never forwarded
     assert M.decode(ask(f, "plainname.")).rcode == RC.NXDOMAIN  # domain-needed
     assert M.decode(ask(f, "5.1.168.192.in-addr.arpa.", T.PTR)).rcode == RC.NXDOMAIN
+    # the host-record's addresses answer PTR with its name (before bogus-priv, as dnsmasq)
+    m = M.decode(ask(f, "1.1.168.192.in-addr.arpa.", T.PTR))
+    assert [r.to_text() for r in m.answer] == ["1.1.168.192.in-addr.arpa. 0 IN PTR router.lan."]
+    v6 = "1.0." + "0." * 28 + "d.f.ip6.arpa."
+    assert M.decode(ask(f, v6, T.PTR)).answer[0].rdata.to_text() == "router.lan."
+    assert M.decode(ask(f, "1.1.168.192.in-addr.arpa.", T.TXT)).answer == []  # NODATA
     assert f.actions == []
     assert M.decode(ask(f, "router.lan.", ip=FOREIGN)).rcode == RC.REFUSED
 

@@ -18,12 +18,14 @@ _SO_BINDTODEVICE = const(25)
 
 
 class Names:
-    """Leases' host names as local names of the resolver (its dnsbox.resolver.local.Local)."""
+    """Leases' host names as local names of the resolver (its dnsbox.resolver.local.Local):
+    A records for NAME and NAME.DOMAIN, and the PTR of the address to the longer one."""
 
     def __init__(self, local, domain):
         self.local = local
         self.domain = domain
         self.mine = {}  # lname -> ip: the entries this object added
+        self.ptrs = {}  # reverse name -> host name: the PTRs this object added
 
     def _wires(self, label):
         out = [config.domain_wire(label)]
@@ -32,14 +34,25 @@ class Names:
         return out
 
     def __call__(self, label, ip):
-        for w in self._wires(label):
+        from dnsbox.resolver.local import reverse_name
+
+        wires = self._wires(label)
+        for w in wires:
             if ip is None:
                 if w in self.mine:
-                    del self.mine[w]
+                    rev = reverse_name(P.ip_bytes(self.mine.pop(w)))
                     self.local.hosts.pop(w, None)
+                    if self.ptrs.get(rev) == w:
+                        del self.ptrs[rev]
+                        self.local.ptrs.pop(rev, None)
             elif w not in self.local.hosts or w in self.mine:  # host-record= entries win
                 self.mine[w] = ip
                 self.local.hosts[w] = (P.ip_bytes(ip), None)
+        if ip is not None and wires[-1] in self.mine:
+            rev = reverse_name(P.ip_bytes(ip))
+            if rev not in self.local.ptrs or rev in self.ptrs:
+                self.ptrs[rev] = wires[-1]
+                self.local.ptrs[rev] = wires[-1]
         self.local.empty = False
 
 

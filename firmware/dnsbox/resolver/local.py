@@ -21,12 +21,29 @@ _PRIVATE_REVERSE = ["10", "168.192", "254.169"] + ["%d.172" % i for i in range(1
 _PRIVATE_REVERSE = [config.domain_wire(d + ".in-addr.arpa") for d in _PRIVATE_REVERSE]
 
 
+def reverse_name(addr):
+    """The in-addr.arpa / ip6.arpa name (lower-case wire) of a 4- or 16-byte address."""
+    if len(addr) == 4:
+        labels = ["%d" % b for b in reversed(addr)] + ["in-addr", "arpa"]
+    else:
+        labels = []
+        for b in reversed(addr):
+            labels.append("%x" % (b & 15))
+            labels.append("%x" % (b >> 4))
+        labels += ["ip6", "arpa"]
+    return b"".join(bytes((len(x),)) + x.encode() for x in labels) + b"\x00"
+
+
 class Local:
     def __init__(self, cfg):
         self.hosts = {}
+        self.ptrs = {}  # reverse name -> host name (wire): PTR answers, as dnsmasq gives
         for name, v4, v6 in cfg.hosts:
             old = self.hosts.get(name, (None, None))
             self.hosts[name] = (v4 or old[0], v6 or old[1])
+            for a in (v4, v6):
+                if a is not None and reverse_name(a) not in self.ptrs:
+                    self.ptrs[reverse_name(a)] = name  # the first name of an address
         self.addresses = cfg.addresses
         self.locals = cfg.locals
         self.domain_needed = cfg.domain_needed
@@ -38,6 +55,12 @@ class Local:
         h = self.hosts.get(lname)
         if h is not None:
             return _rc.NOERROR, _records(lname, qtype, h[0], h[1])
+        t = self.ptrs.get(lname)
+        if t is not None:
+            if qtype != _t.PTR and qtype != _t.ANY:
+                return _rc.NOERROR, []
+            return _rc.NOERROR, [RR(Name(lname, lname), _t.PTR, _t.CLASS_IN, LOCAL_TTL,
+                                    rd_std.PTR(Name(t, t)))]
         best = None
         for dom, ip in self.addresses:
             if under(lname, dom) and (best is None or len(dom) > len(best[0])):
