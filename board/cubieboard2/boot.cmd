@@ -34,6 +34,7 @@ setenv dhcp-range
 setenv dhcp-host
 setenv dhcp-option
 setenv dns64-prefix
+setenv mdns-bridge
 setenv extra
 
 # u-boot types its own "netmask" variable as an IP address and would refuse "netmask=24":
@@ -69,6 +70,7 @@ if test -n "${dhcp-range}"; then setenv bootargs "${bootargs} dhcp-range=${dhcp-
 if test -n "${dhcp-host}"; then setenv bootargs "${bootargs} dhcp-host=${dhcp-host}"; fi
 if test -n "${dhcp-option}"; then setenv bootargs "${bootargs} dhcp-option=${dhcp-option}"; fi
 if test -n "${dns64-prefix}"; then setenv bootargs "${bootargs} dns64-prefix=${dns64-prefix}"; fi
+if test -n "${mdns-bridge}"; then setenv bootargs "${bootargs} mdns-bridge=${mdns-bridge}"; fi
 # Anything else (a second server=, client mode's domain= and type=): passed on as written.
 if test -n "${extra}"; then setenv bootargs "${bootargs} ${extra}"; fi
 echo "dnsbox: kernel command line: ${bootargs}"

@@ -111,6 +111,7 @@ class Config:
         self.bogus_priv = False
         self.do_0x20 = False  # random case in upstream questions, echoed case checked
         self.dns64 = None  # (prefix bytes, length): DNS64 synthesis (dns64-prefix=), or off
+        self.mdns = False  # names under .local asked on the link by multicast DNS (mdns-bridge)
         self.cache_size = CACHE_DEFAULT
         self.hints = None  # [(ns name, ip, port)] from hints=; None: the compiled-in root hints
         # client mode (server=, port= are shared with the other modes)
@@ -687,6 +688,7 @@ SETTINGS = {
     "bogus-priv": (_flag("bogus_priv"), False, True),
     "do-0x20-encode": (_flag("do_0x20"), False, True),
     "dns64-prefix": (_set_dns64, False, False),
+    "mdns-bridge": (_flag("mdns"), False, True),
     "domain": (_set_domain, False, False),
     "type": (_set_type, False, False),
 }

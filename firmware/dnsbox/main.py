@@ -219,20 +219,22 @@ def resolver_mode(cfg, host, bind_ip):
 
         roots = cfg.hints or hints.default()  # without any: the forwarder, SERVFAIL as before
         if roots:
-            if cfg.dns64 is not None:
-                log.log("dns64-prefix= is applied when forwarding (server=), not when recursing")
+            if cfg.dns64 is not None or cfg.mdns:
+                log.log("dns64-prefix= and mdns-bridge apply when forwarding (server=), "
+                        "not when recursing")
             return recursive_mode(cfg, host, bind_ip, nets, srv, apexes, roots)
     fw = forward.Forwarder(cfg, nets, os.urandom, srv, apexes)
     ups = ["%s#%d" % u for u in fw.ups]
     log.log("resolver: upstreams %s, cache %d entries, %d local names, recursion for %s%s" % (
         ", ".join(ups) if ups else "none (set server=IP)", cfg.cache_size,
         len(cfg.hosts) + len(cfg.addresses) + len(cfg.locals),
-        ", ".join(_net_text(n) for n in nets), ", DNS64" if cfg.dns64 else ""))
+        ", ".join(_net_text(n) for n in nets), (", DNS64" if cfg.dns64 else "") +
+        (", .local by multicast DNS" if fw.mdns_ui >= 0 else "")))
     try:
         loop = net.Server(None, bind_ip, cfg.port, peer=True)
     except OSError as e:
         halt(host, "cannot listen on %s port %d: %s" % (bind_ip, cfg.port, e))
-    upstream.Resolver(fw, loop)
+    upstream.Resolver(fw, loop, mcast_if=cfg.ip if fw.mdns_ui >= 0 else None)
     listen_tls(loop, cfg, bind_ip, host)
     start_dhcp(loop, cfg, fw.local)
     log.ready("mode=resolver, %d zones, %d upstreams, listening on %s port %d (udp, tcp)%s" % (

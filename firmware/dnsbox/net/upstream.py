@@ -33,7 +33,15 @@ READS_PER_WAKE = const(8)  # datagrams read from one upstream socket per poll wa
 TCP_MAX_ANSWER = const(65537)  # 2-byte length + the largest DNS message
 _len = len  # a module global: found faster than the builtin (see dnsbox.resolver.cache)
 _EINPROGRESS = const(115)
+_IPPROTO_IP = const(0)  # Linux values (MicroPython's socket module does not name them)
+_IP_MULTICAST_IF = const(32)
+_IP_MULTICAST_TTL = const(33)
 _EAGAIN = const(11)
+
+
+def _first_octet(ip):
+    d = ip.find(".")
+    return int(ip[:d]) if d > 0 and ip[:d].isdigit() else 0
 
 
 def peer_tuple(peer):
@@ -71,8 +79,9 @@ class _Attempt:
 
 
 class Resolver:
-    def __init__(self, fw, server, rng=os.urandom, bind_ip="0.0.0.0"):
+    def __init__(self, fw, server, rng=os.urandom, bind_ip="0.0.0.0", mcast_if=None):
         self.fw = fw
+        self.mcast_if = mcast_if  # the interface address multicast questions leave from
         self.server = server
         self.rng = rng
         self.bind_ip = bind_ip
@@ -202,6 +211,8 @@ class Resolver:
                 s.close()
                 return "no free source port"
             s.setblocking(False)
+            if 224 <= _first_octet(ip) <= 239:
+                self._multicast(s)
             try:
                 s.sendto(wire, dest)
             except OSError as e:
@@ -224,6 +235,17 @@ class Resolver:
         self.server.watch(s, lambda ev, at=at: self._guard(self._tcp_ready, at, ev),
                           select.POLLOUT)
         return None
+
+    def _multicast(self, s):
+        """A multicast question (mDNS): TTL 255 (RFC 6762 11), out of the appliance's
+        interface (without a default route the kernel finds no way out)."""
+        try:
+            s.setsockopt(_IPPROTO_IP, _IP_MULTICAST_TTL, 255)
+            if self.mcast_if:
+                p = self.mcast_if.split(".")
+                s.setsockopt(_IPPROTO_IP, _IP_MULTICAST_IF, bytes([int(x) for x in p]))
+        except (OSError, ValueError, IndexError):
+            pass  # the send reports what is wrong
 
     def _guard(self, fn, at, ev):
         try:

@@ -24,6 +24,7 @@ upstream failed: SERVFAIL with an Extended DNS Error (RFC 8914) saying why.
 import struct
 
 from dnsbox.compat import const
+from dnsbox.config import allowed
 from dnsbox.resolver import dns64 as _dns64
 from dnsbox.resolver import scrub as _scrub
 from dnsbox.resolver.cache import MAX_TTL, NEG_MAX_TTL, Cache, ttl_offsets
@@ -51,6 +52,13 @@ UDP_PLAIN = const(512)  # without EDNS (RFC 1035 4.2.1)
 TCP_MAX = const(65535)
 
 # Extended DNS Error codes (RFC 8914 4).
+# The .local bridge (mdns-bridge): one-shot multicast DNS queries (RFC 6762 5.1) from our own
+# port, answered by unicast ("legacy unicast", RFC 6762 6.7) by the host that has the name.
+MDNS_IP = "224.0.0.251"
+MDNS_PORT = const(5353)
+MDNS_DOMAIN = b"\x05local\x00"
+MDNS_TRIES = const(2)  # queries sent for one question
+MDNS_ATTEMPT_MS = const(500)  # wait for an answer to each (no answer at all: NXDOMAIN)
 EDE_OTHER = const(0)
 EDE_NO_REACHABLE_AUTHORITY = const(22)
 EDE_NETWORK_ERROR = const(23)
@@ -131,6 +139,12 @@ def render(img, qid, qbytes, flags, payload, proto):
     return bytes(r)
 
 
+def _from_nets(nets, ip_text):
+    p = ip_text.split(".")
+    ip = (int(p[0]) << 24) | (int(p[1]) << 16) | (int(p[2]) << 8) | int(p[3])
+    return allowed(nets, ip)
+
+
 def error(qid, flags, qbytes, rcode, payload, ede=None):
     """An error response from the query's header and question bytes (which may be b"").
     ede: (info code, text) added when the client sent EDNS (RFC 8914 needs an OPT)."""
@@ -170,6 +184,11 @@ class Forwarder:
                     break
             else:
                 self.routes.append((dom, [ui]))
+        self.mdns_ui = -1  # the upstream index of the .local bridge, -1: off
+        if settings.mdns and not any(r[0] == MDNS_DOMAIN for r in self.routes):
+            self.ups.append((MDNS_IP, MDNS_PORT))
+            self.mdns_ui = len(self.ups) - 1
+            self.routes.append((MDNS_DOMAIN, [self.mdns_ui]))
         self.fails = [0] * len(self.ups)  # recent failures per upstream (orders the attempts)
         self.local = Local(settings)
         self.nets = nets
@@ -241,6 +260,8 @@ class Forwarder:
         if best is None:
             return [], ROOT
         uis = best[1]
+        if uis == [self.mdns_ui]:
+            return [(self.mdns_ui, UDP)] * MDNS_TRIES, Name(best[0], best[0])
         # fewest recent failures first, configuration order among equals (MicroPython's sort
         # is not stable: the position is part of the key)
         order = sorted([(self.fails[uis[i]], i, uis[i]) for i in range(len(uis))])
@@ -258,12 +279,17 @@ class Forwarder:
         rnd = self.rng(2)
         qid = (rnd[0] << 8) | rnd[1]
         qname = pend.key[:-4]
-        if self.use0x20:
+        mdns = ui == self.mdns_ui
+        if self.use0x20 and not mdns:  # mDNS responders need not echo the case
             qname = randomise_case(qname, self.rng)
         pend.attempts[tok] = (ui, qid, proto, qname)
         self.tokens[tok] = pend
-        pend.deadline = now + (self.tcp_attempt_ms if proto == TCP else self.attempt_ms)
-        wire = bytearray(struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 1))  # RD, one question
+        if mdns:
+            pend.deadline = now + MDNS_ATTEMPT_MS
+        else:
+            pend.deadline = now + (self.tcp_attempt_ms if proto == TCP else self.attempt_ms)
+        # RD for upstream resolvers; clear in multicast queries (RFC 6762 18.6)
+        wire = bytearray(struct.pack(">HHHHHH", qid, 0 if mdns else 0x0100, 1, 0, 0, 1))
         wire += qname
         wire += pend.key[-4:]
         wire += _OPT  # EDNS, payload 1232 (DNS flag day 2020), DO clear
@@ -281,6 +307,18 @@ class Forwarder:
         if pend.step < len(pend.plan) and len(pend.attempts) < MAX_ATTEMPTS:
             self._send(pend, now)
             return
+        if ui == self.mdns_ui and "timed out" in reason:
+            # no host on the link answered for the name: it does not exist (not cached)
+            for w in pend.waiters:
+                self.actions.append(("answer", w.client, w.proto,
+                                     error(w.qid, w.flags, w.qbytes, _rc.NXDOMAIN, w.payload)))
+        else:
+            self._servfail(pend)
+        for f in pend.followers:  # DNS64 without an A answer: the AAAA NODATA stands
+            self._answer(f[2], f[3], 0, now, 0, None)
+        self._finish(pend)
+
+    def _servfail(self, pend):
         self.stats["servfail"] += 1
         code = EDE_NO_REACHABLE_AUTHORITY
         for r in pend.reasons:
@@ -291,9 +329,6 @@ class Forwarder:
             self.actions.append(("answer", w.client, w.proto,
                                  error(w.qid, w.flags, w.qbytes, _rc.SERVFAIL, w.payload,
                                        (code, text))))
-        for f in pend.followers:  # DNS64 without an A answer: the AAAA NODATA stands
-            self._answer(f[2], f[3], 0, now, 0, None)
-        self._finish(pend)
 
     def _finish(self, pend):
         for tok in pend.attempts:
@@ -331,7 +366,11 @@ class Forwarder:
         if pend is None:
             return
         ui, qid, proto, sent = pend.attempts[token]
-        if src != self.ups[ui]:
+        if ui == self.mdns_ui:
+            if src[1] != MDNS_PORT or not _from_nets(self.nets, src[0]):
+                self.stats["ignored"] += 1
+                return  # an mDNS answer comes from a host of an allowed network, port 5353
+        elif src != self.ups[ui]:
             self.stats["ignored"] += 1
             return  # not from the upstream we asked: keep waiting
         if len(data) < 12 or ((data[0] << 8) | data[1]) != qid or not data[2] & 0x80:
@@ -357,7 +396,7 @@ class Forwarder:
             self.stats["ignored"] += 1
             return  # an answer to another question (spoofing attempt or confusion)
         if m.tc:
-            if proto == UDP:  # truncated: ask the same upstream over TCP (RFC 7766 5)
+            if proto == UDP and ui != self.mdns_ui:  # truncated: ask the same upstream over TCP (RFC 7766 5)
                 self.stats["tcp"] += 1
                 pend.plan.insert(pend.step + 1, (ui, TCP))
                 pend.step += 1
