@@ -40,14 +40,18 @@ def self_signed(directory):
     return cert, key
 
 
+def spki_pin(cert_der):
+    """The base64 SHA-256 of a certificate's SubjectPublicKeyInfo (RFC 7858 4.2, RFC 7469)."""
+    pub = _openssl(["x509", "-inform", "DER", "-pubkey", "-noout"], cert_der)
+    spki = _openssl(["pkey", "-pubin", "-outform", "DER"], pub)
+    return base64.b64encode(hashlib.sha256(spki).digest()).decode()
+
+
 def material(cert_path, key_path):
     """(cert DER, key DER, pin) from PEM files."""
     cert = _openssl(["x509", "-in", cert_path, "-outform", "DER"])
     key = _openssl(["pkcs8", "-topk8", "-nocrypt", "-in", key_path, "-outform", "DER"])
-    pub = _openssl(["x509", "-inform", "DER", "-pubkey", "-noout"], cert)
-    spki = _openssl(["pkey", "-pubin", "-outform", "DER"], pub)
-    pin = base64.b64encode(hashlib.sha256(spki).digest()).decode()
-    return cert, key, pin
+    return cert, key, spki_pin(cert)
 
 
 def module_text(cert, key, pin):

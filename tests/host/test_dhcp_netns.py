@@ -13,6 +13,7 @@ import time
 import pytest
 
 from tests.host.test_forwarder import BINARY
+from tests.host.test_recursive import stop
 
 SERVER_IP = "198.51.100.1"
 WAIT_S = 20  # the firmware's start, one DHCP exchange
@@ -90,12 +91,7 @@ def appliance(net):
         text = f.read()
     assert "dnsbox ready" in text and "DHCP: 198.51.100.50 - 198.51.100.59" in text, text
     yield net, path
-    p.terminate()
-    try:
-        p.wait(5)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        p.wait(5)
+    stop(p)
     log.close()
 
 

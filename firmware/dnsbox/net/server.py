@@ -237,32 +237,33 @@ class Server:
 
             log.log("%s failed: %s %s (%s)" % (where, type(e).__name__, e, lost))
 
-    def _accept(self):
+    def _take(self, listener, limit_reached):
+        """(socket, peer) of a new connection on listener, non-blocking and without Nagle; None
+        when there is none, or when limit_reached (it is closed at once and counted)."""
         try:
-            s, peer = self.tcp.accept()
+            s, peer = listener.accept()
         except OSError:
-            return
-        if len(self.conns) >= TCP_MAX_CONNS:
+            return None
+        if limit_reached or len(self.conns) >= TCP_MAX_CONNS:
             self.stats[2] += 1
             s.close()
-            return
+            return None
         s.setblocking(False)
         _nodelay(s)
-        fd = s.fileno()
-        self.conns[fd] = _Conn(s, clock.now_ms(), peer)
-        self.poll.register(s, select.POLLIN)
+        return s, peer
+
+    def _accept(self):
+        got = self._take(self.tcp, False)
+        if got is not None:
+            s, peer = got
+            self.conns[s.fileno()] = _Conn(s, clock.now_ms(), peer)
+            self.poll.register(s, select.POLLIN)
 
     def _accept_tls(self, listener):
-        try:
-            s, peer = listener[0].accept()
-        except OSError:
+        got = self._take(listener[0], self.tls_count >= TLS_MAX_CONNS)
+        if got is None:
             return
-        if len(self.conns) >= TCP_MAX_CONNS or self.tls_count >= TLS_MAX_CONNS:
-            self.stats[2] += 1
-            s.close()
-            return
-        s.setblocking(False)
-        _nodelay(s)
+        s, peer = got
         fd = s.fileno()
         try:
             t = _tls().Conn(listener[1], s)
