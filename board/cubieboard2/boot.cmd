@@ -27,6 +27,7 @@ setenv do-0x20-encode
 setenv cache-size
 setenv allow
 setenv auth-peer
+setenv also-notify
 setenv tls-port
 setenv https-port
 setenv http-endpoint
@@ -63,6 +64,7 @@ if test -n "${do-0x20-encode}"; then setenv bootargs "${bootargs} do-0x20-encode
 if test -n "${cache-size}"; then setenv bootargs "${bootargs} cache-size=${cache-size}"; fi
 if test -n "${allow}"; then setenv bootargs "${bootargs} allow=${allow}"; fi
 if test -n "${auth-peer}"; then setenv bootargs "${bootargs} auth-peer=${auth-peer}"; fi
+if test -n "${also-notify}"; then setenv bootargs "${bootargs} also-notify=${also-notify}"; fi
 if test -n "${tls-port}"; then setenv bootargs "${bootargs} tls-port=${tls-port}"; fi
 if test -n "${https-port}"; then setenv bootargs "${bootargs} https-port=${https-port}"; fi
 if test -n "${http-endpoint}"; then setenv bootargs "${bootargs} http-endpoint=${http-endpoint}"; fi

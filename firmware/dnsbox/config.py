@@ -22,6 +22,7 @@ MAX_SERVERS = 16  # upstream servers (server=), all domains together
 MAX_LOCAL = 256  # address=, host-record=, local= entries together
 MAX_ALLOW = 16  # networks in allow=
 MAX_PEERS = 16  # networks in auth-peer=
+MAX_NOTIFY = 16  # secondaries in also-notify=
 MAX_DHCP_HOSTS = 256  # dhcp-host= entries
 MAX_DHCP_DNS = 4  # addresses in dhcp-option=6
 LEASE_DEFAULT = 3600  # DHCP lease seconds unless dhcp-range= says otherwise (dnsmasq's 1h)
@@ -40,7 +41,8 @@ KERNEL_WORDS = (
 )
 
 MODES = ("auth", "resolver", "client")  # modes this firmware implements
-LIST_KEYS = ("server", "address", "host-record", "local", "allow", "auth-peer", "dhcp-host")
+LIST_KEYS = ("server", "address", "host-record", "local", "allow", "auth-peer", "dhcp-host",
+             "also-notify")
 
 # dnsmasq options this firmware does not implement: reported by name, never silently ignored.
 DNSMASQ_OTHER = (
@@ -99,6 +101,7 @@ class Config:
         self.allow = None  # [(network int, mask int)]; None: own subnet and loopback
         self.peers = []  # [(network int, mask int)] that may transfer zones (AXFR/IXFR over TCP)
         self.tls_port = 0  # DNS over TLS (RFC 7858) port; 0: off
+        self.notify = []  # [(ip text, port)]: secondaries sent NOTIFY at start (also-notify=)
         # DHCP server (dnsmasq's options): off unless dhcp-range= is given
         self.dhcp_range = None  # (first ip int, last ip int, netmask int or None, lease s)
         self.dhcp_hosts = []  # [(mac bytes, ip int, name or None)]
@@ -609,6 +612,18 @@ def _set_dns64(cfg, value):
     return ""
 
 
+def _set_notify(cfg, value):
+    # also-notify=IP[#port][,IP[#port]..] (BIND's and NSD's name)
+    try:
+        targets = [_ip_port(x) for x in value.split(",")]
+    except ValueError as e:
+        return str(e)
+    if len(cfg.notify) + len(targets) > MAX_NOTIFY:
+        return "more than %d secondaries" % MAX_NOTIFY
+    cfg.notify = cfg.notify + targets
+    return ""
+
+
 def _set_cache_size(cfg, value):
     if not value.isdigit() or len(value) > 7:
         return "not a number of entries"
@@ -676,6 +691,7 @@ SETTINGS = {
     "local": (_set_local, False, False),
     "allow": (_set_allow, False, False),
     "auth-peer": (_set_peers, False, False),
+    "also-notify": (_set_notify, False, False),
     "tls-port": (_port_or_off("tls_port"), False, False),
     "dhcp-range": (_set_dhcp_range, False, False),
     "dhcp-host": (_set_dhcp_host, False, False),
@@ -694,7 +710,7 @@ SETTINGS = {
 }
 _ATTR = {
     "server": "servers", "address": "addresses", "host-record": "hosts", "local": "locals",
-    "auth-peer": "peers", "dhcp-host": "dhcp_hosts",
+    "auth-peer": "peers", "dhcp-host": "dhcp_hosts", "also-notify": "notify",
 }
 
 

@@ -121,6 +121,12 @@ def main(argv):
             _net_text(n) for n in cfg.peers))
     listen_tls(loop, cfg, bind_ip, host)
     start_dhcp(loop, cfg, None)
+    if cfg.notify:
+        import os
+
+        from dnsbox.net import notifier
+
+        notifier.start(loop, db, cfg.notify, os.urandom)
     log.ready("mode=%s, %d zones, listening on %s port %d (udp, tcp)%s" % (
         cfg.mode, len(names), bind_ip, cfg.port, _tls_text(cfg)))
     loop.serve()

@@ -8,7 +8,9 @@ import socket
 import subprocess
 import time
 
+import dns.flags
 import dns.message
+import dns.opcode
 import dns.query
 import dns.rdatatype
 import dns.rcode
@@ -119,7 +121,61 @@ def test_nsd_as_secondary(primary, tmp_path):
         r = dns.query.udp(dns.message.make_query("www.example.com.", "A"), "127.0.0.1",
                           port=port, timeout=Q_TIMEOUT_S)
         assert sorted(rd.to_text() for rd in r.answer[0]) == ["192.0.2.80", "192.0.2.81"]
+        # NOTIFY from another instance (also-notify=): NSD takes it (allow-notify) and says so
+        other = Resolver(["mode=auth", "also-notify=127.0.0.1#%d" % port])
+        try:
+            end = time.monotonic() + 10
+            while time.monotonic() < end and not any("NOTIFY" in x for x in other.lines):
+                time.sleep(0.1)
+            assert any(": answered" in x for x in other.lines if "NOTIFY" in x), other.lines
+            log = (tmp_path / "nsd.log").read_text()
+            assert "notify for example.com. from 127.0.0.1 serial 2026112501" in log, log
+        finally:
+            other.stop()
     finally:
         if proc.poll() is None:
             proc.terminate()
             proc.wait(5)
+
+
+def test_notify_at_start_is_resent_until_answered():
+    """also-notify=: the firmware sends NOTIFY for its zone at start; this secondary drops the
+    first one and answers the second (a new ID); the firmware logs the outcome and stops."""
+    import socket
+    import threading
+
+    sec = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sec.bind(("127.0.0.1", 0))
+    sec.settimeout(10)
+    got = []
+
+    def secondary():
+        try:
+            for _ in range(2):
+                data, src = sec.recvfrom(4096)
+                got.append((dns.message.from_wire(data), data, src))
+            m, data, src = got[-1]
+            r = dns.message.make_response(m)
+            sec.sendto(r.to_wire(), src)
+        except OSError:
+            pass
+
+    t = threading.Thread(target=secondary, daemon=True)
+    t.start()
+    fw = Resolver(["mode=auth", "also-notify=127.0.0.1#%d" % sec.getsockname()[1]])
+    try:
+        t.join(15)
+        assert len(got) == 2
+        for m, data, _src in got:
+            assert m.opcode() == dns.opcode.NOTIFY and m.flags & dns.flags.AA
+            assert m.question[0].name.to_text() == ORIGIN and m.question[0].rdtype == 6
+            assert m.answer[0].rdtype == 6  # the SOA, with the serial
+        assert got[0][0].id != got[1][0].id and got[0][2] == got[1][2]  # resent, one socket
+        end = time.monotonic() + 5
+        while time.monotonic() < end and not any("NOTIFY" in x for x in fw.lines):
+            time.sleep(0.1)
+        assert any("NOTIFY example.com. to 127.0.0.1#%d: answered" % sec.getsockname()[1] in x
+                   for x in fw.lines), fw.lines
+    finally:
+        fw.stop()
+        sec.close()
