@@ -28,6 +28,8 @@ setenv cache-size
 setenv allow
 setenv auth-peer
 setenv also-notify
+setenv update-zone
+setenv allow-update
 setenv tls-port
 setenv https-port
 setenv http-endpoint
@@ -65,6 +67,8 @@ if test -n "${cache-size}"; then setenv bootargs "${bootargs} cache-size=${cache
 if test -n "${allow}"; then setenv bootargs "${bootargs} allow=${allow}"; fi
 if test -n "${auth-peer}"; then setenv bootargs "${bootargs} auth-peer=${auth-peer}"; fi
 if test -n "${also-notify}"; then setenv bootargs "${bootargs} also-notify=${also-notify}"; fi
+if test -n "${update-zone}"; then setenv bootargs "${bootargs} update-zone=${update-zone}"; fi
+if test -n "${allow-update}"; then setenv bootargs "${bootargs} allow-update=${allow-update}"; fi
 if test -n "${tls-port}"; then setenv bootargs "${bootargs} tls-port=${tls-port}"; fi
 if test -n "${https-port}"; then setenv bootargs "${bootargs} https-port=${https-port}"; fi
 if test -n "${http-endpoint}"; then setenv bootargs "${bootargs} http-endpoint=${http-endpoint}"; fi

@@ -23,6 +23,7 @@ MAX_LOCAL = 256  # address=, host-record=, local= entries together
 MAX_ALLOW = 16  # networks in allow=
 MAX_PEERS = 16  # networks in auth-peer=
 MAX_NOTIFY = 16  # secondaries in also-notify=
+MAX_UPDATERS = 16  # networks in allow-update=
 MAX_DHCP_HOSTS = 256  # dhcp-host= entries
 MAX_DHCP_DNS = 4  # addresses in dhcp-option=6
 LEASE_DEFAULT = 3600  # DHCP lease seconds unless dhcp-range= says otherwise (dnsmasq's 1h)
@@ -42,7 +43,7 @@ KERNEL_WORDS = (
 
 MODES = ("auth", "resolver", "client")  # modes this firmware implements
 LIST_KEYS = ("server", "address", "host-record", "local", "allow", "auth-peer", "dhcp-host",
-             "also-notify")
+             "also-notify", "allow-update")
 
 # dnsmasq options this firmware does not implement: reported by name, never silently ignored.
 DNSMASQ_OTHER = (
@@ -102,6 +103,8 @@ class Config:
         self.peers = []  # [(network int, mask int)] that may transfer zones (AXFR/IXFR over TCP)
         self.tls_port = 0  # DNS over TLS (RFC 7858) port; 0: off
         self.notify = []  # [(ip text, port)]: secondaries sent NOTIFY at start (also-notify=)
+        self.update_zone = None  # the in-memory zone changed by DNS UPDATE (update-zone=)
+        self.updaters = []  # [(network, mask)] that may send UPDATE over TCP (allow-update=)
         # DHCP server (dnsmasq's options): off unless dhcp-range= is given
         self.dhcp_range = None  # (first ip int, last ip int, netmask int or None, lease s)
         self.dhcp_hosts = []  # [(mac bytes, ip int, name or None)]
@@ -612,6 +615,31 @@ def _set_dns64(cfg, value):
     return ""
 
 
+def _set_update_zone(cfg, value):
+    try:
+        domain_wire(value)
+    except ValueError as e:
+        return str(e)
+    if value.strip(".") == "":
+        return "not the root"
+    cfg.update_zone = value if value.endswith(".") else value + "."
+    return ""
+
+
+def _set_updaters(cfg, value):
+    # allow-update=NET[/LEN][,NET..] (BIND's name)
+    nets = []
+    for part in value.split(","):
+        try:
+            nets.append(parse_network(part))
+        except ValueError as e:
+            return str(e)
+    if len(cfg.updaters) + len(nets) > MAX_UPDATERS:
+        return "more than %d networks" % MAX_UPDATERS
+    cfg.updaters = cfg.updaters + nets
+    return ""
+
+
 def _set_notify(cfg, value):
     # also-notify=IP[#port][,IP[#port]..] (BIND's and NSD's name)
     try:
@@ -692,6 +720,8 @@ SETTINGS = {
     "allow": (_set_allow, False, False),
     "auth-peer": (_set_peers, False, False),
     "also-notify": (_set_notify, False, False),
+    "update-zone": (_set_update_zone, False, False),
+    "allow-update": (_set_updaters, False, False),
     "tls-port": (_port_or_off("tls_port"), False, False),
     "dhcp-range": (_set_dhcp_range, False, False),
     "dhcp-host": (_set_dhcp_host, False, False),
@@ -711,6 +741,7 @@ SETTINGS = {
 _ATTR = {
     "server": "servers", "address": "addresses", "host-record": "hosts", "local": "locals",
     "auth-peer": "peers", "dhcp-host": "dhcp_hosts", "also-notify": "notify",
+    "allow-update": "updaters",
 }
 
 

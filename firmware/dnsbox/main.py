@@ -108,15 +108,17 @@ def main(argv):
     from dnsbox.auth import server as auth
     from dnsbox.net import server as net
 
-    srv = auth.Server(db, nsid=cfg.hostname, peers=cfg.peers)
+    dyn = dyn_zone(cfg, db)
+    srv = auth.Server(db, nsid=cfg.hostname, peers=cfg.peers, dyn=dyn, updaters=cfg.updaters)
     try:  # auth and net number UDP/TCP alike (tests/host/test_net_server.py checks it)
         loop = net.Server(srv.handle, bind_ip, cfg.port)
     except OSError as e:
         halt(host, "cannot listen on %s port %d: %s" % (bind_ip, cfg.port, e))
-    if cfg.peers:  # zone transfers: TCP frames go where the client's address is known
+    if cfg.peers or dyn is not None:  # transfers, updates: TCP frames with the client's address
         handle_tcp = srv.handle_tcp
         peer_ip = net.peer_ip
         loop.tcp_handler = lambda q, conn: handle_tcp(q, peer_ip(conn.peer))
+    if cfg.peers:
         log.log("zone transfers (AXFR, IXFR) over TCP for %s" % ", ".join(
             _net_text(n) for n in cfg.peers))
     listen_tls(loop, cfg, bind_ip, host)
@@ -175,6 +177,25 @@ def _tls_text(cfg):
     if cfg.https_port:
         out += ", port %d (https)" % cfg.https_port
     return out
+
+
+def dyn_zone(cfg, db):
+    """The in-memory zone of update-zone= (None without one, or when it overlaps a compiled
+    zone: the compiled zone's answers are precomputed and would hide its changes)."""
+    if cfg.update_zone is None:
+        return None
+    from dnsbox.auth.dynzone import DynZone
+
+    dyn = DynZone(cfg.update_zone, config.parse_ipv4(cfg.ip or ""))
+    for i in range(db.nzones):
+        apex = db.zone(i)[0].lower()
+        if dyn.contains(apex) or DynZone(db.zone_names()[i]).contains(dyn.lc):
+            log.log("update-zone=%s overlaps the compiled zone %s: not served" % (
+                cfg.update_zone, db.zone_names()[i]))
+            return None
+    log.log("update-zone %s: in memory, DNS UPDATE over TCP from %s" % (
+        cfg.update_zone, ", ".join(_net_text(n) for n in cfg.updaters) or "nobody (allow-update=)"))
+    return dyn
 
 
 def _dhcp_netmask(default):

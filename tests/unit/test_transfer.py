@@ -120,16 +120,16 @@ def test_axfr_case_of_question_kept():
 
 def test_axfr_of_big_zone_spans_messages():
     lines = ["$ORIGIN big.test.", "$TTL 60", "@ SOA ns h 1 1 1 1 1", "@ NS ns", "ns A 192.0.2.1"]
-    for i in range(300):
+    for i in range(200):
         lines.append("host%d A 10.%d.%d.1" % (i, i >> 8, i & 255))
         lines.append('host%d TXT "%s"' % (i, "x" * 100))
     text = "\n".join(lines) + "\n"
     msgs = _transfer(_server([(text, "big.test.")], keep=False), query("big.test.", T.AXFR))
-    assert len(msgs) >= 3
+    assert len(msgs) >= 2
     sizes = [len(M.encode(m)) for m in msgs]
     assert max(sizes) <= X.XFR_MESSAGE
     rrs = _records(msgs)
-    assert len(rrs) == 603 + 1
+    assert len(rrs) == 403 + 1
     assert _texts(rrs[:-1]) == _zone_texts(text, "big.test.")
 
 

@@ -45,9 +45,11 @@ def _soa_negative(rrs):
 class General:
     """peers: [(network, mask)] that may transfer zones over TCP (auth-peer=); empty: none."""
 
-    def __init__(self, db, nsid=None, peers=()):
+    def __init__(self, db, nsid=None, peers=(), dyn=None, updaters=()):
         self.db = db
         self.peers = peers
+        self.dyn = dyn  # a dnsbox.auth.dynzone.DynZone (update-zone=) or None
+        self.updaters = updaters  # [(network, mask)] that may UPDATE it (over TCP)
         if isinstance(nsid, str):
             nsid = nsid.encode()
         self.nsid = nsid or None
@@ -89,6 +91,8 @@ class General:
             return None  # no header to answer to
         if q[2] & 0x80:
             return None  # a response: never answer it (RFC 1035 7.3? avoids loops)
+        if (q[2] >> 3) & 0xF == 5 and self.dyn is not None:
+            return self._update(q, proto, peer)  # its records may have no rdata: own parser
         try:
             m = _msg.decode(q)
         except WireError:
@@ -126,6 +130,14 @@ class General:
         if qu.qclass == _t.CLASS_ANY:
             r.aa = False  # QCLASS * (RFC 1035 3.2.5): IN data, not authoritative for "all"
         return self._encode(r, limit, r.rcode == _rc.NOERROR and not r.aa and r.authority)
+
+    def _update(self, q, proto, peer):
+        """DNS UPDATE (RFC 2136) of the dynamic zone: over TCP from allow-update= networks."""
+        from dnsbox.config import allowed
+
+        if proto != TCP or peer is None or not allowed(self.updaters, peer):
+            return self.dyn.refuse(q)
+        return self.dyn.update(q)
 
     def _transfer(self, m, r, proto, peer, limit):
         """AXFR / IXFR (RFC 5936, RFC 1995): the checks in NSD's order of answers, then one SOA
@@ -223,7 +235,10 @@ class General:
         k = o.kind
         if k == _lk.NOT_AUTH:
             if step == 0:
-                r.rcode = _rc.REFUSED
+                if self.dyn is not None and self.dyn.contains(lname):
+                    self.dyn.answer(r, name, qtype)  # the in-memory zone of update-zone=
+                else:
+                    r.rcode = _rc.REFUSED
             return None
         if step == 0:
             r.aa = k != _lk.DELEGATION

@@ -14,7 +14,8 @@ at build time, see dnsbox.zone.blob):
 
 No socket, no clock: the net loop calls handle() and sends what it returns. TCP frames may go
 to handle_tcp(query, client_ip) instead: the same answers, and zone transfers (AXFR/IXFR) for the
-peers allowed by auth-peer=, returned as a generator of messages (dnsbox.auth.transfer).
+peers allowed by auth-peer=, returned as a generator of messages (dnsbox.auth.transfer), and
+DNS UPDATE of the in-memory zone (dnsbox.auth.dynzone) for the networks of allow-update=.
 """
 
 from dnsbox.auth import TCP, UDP  # noqa: F401 - main.py reads both from this module
@@ -38,18 +39,18 @@ _OPT_DO = b"\x00\x00\x29\x04\xd0\x00\x00\x80\x00\x00\x00"  # the same with DO ec
 
 
 class Server:
-    def __init__(self, db, nsid=None, peers=()):
+    def __init__(self, db, nsid=None, peers=(), dyn=None, updaters=()):
         self.db = db
         self.blob = db.blob
         self.find = db.find  # bound once: a method call on db first misses in its attributes
         self.nsid = nsid
-        self.general = _answer.General(db, nsid, peers)
+        self.general = _answer.General(db, nsid, peers, dyn, updaters)
 
     def handle_tcp(self, q, ip):
         """handle() for a TCP frame from the IPv4 address ip (an int): a transfer request goes
         to the general path with the address (its access check), anything else to handle()."""
         t = _question_type(q)
-        if t == 252 or t == 251:  # AXFR, IXFR
+        if t == 252 or t == 251 or (_len(q) > 2 and (q[2] >> 3) & 0xF == 5):  # AXFR, IXFR, UPDATE
             return self._general(q, TCP, ip)
         return self.handle(q, TCP)
 

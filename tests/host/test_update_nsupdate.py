@@ -1,0 +1,91 @@
+"""DNS UPDATE end to end: BIND's nsupdate (a real client) against the frozen host firmware with
+update-zone= and allow-update=: adds and deletes seen by dig, prerequisites, the serial, and
+the refusals (UDP, a source outside allow-update=, a zone that overlaps a compiled one)."""
+import subprocess
+
+import dns.message
+import dns.query
+import dns.rcode
+import pytest
+
+from tests.host.test_forwarder import Resolver
+
+ZONE = "dyn.test."
+
+
+@pytest.fixture(scope="module")
+def fw():
+    r = Resolver(["mode=auth", "update-zone=" + ZONE, "allow-update=127.0.0.1"])
+    yield r
+    r.stop()
+
+
+def nsupdate(fw, lines, tcp=True, local=None, zone=ZONE):
+    script = ["server 127.0.0.1 %d" % fw.port]
+    if local:
+        script.append("local %s" % local)
+    script += ["zone " + zone] + lines + ["send"]
+    p = subprocess.run(["nsupdate"] + (["-v"] if tcp else []) + ["-t", "5"],
+                       input="\n".join(script) + "\n", capture_output=True, text=True, timeout=30)
+    return p.returncode, p.stdout + p.stderr
+
+
+def rrs(fw, name, rdtype):
+    m = fw.ask(name, rdtype)
+    return dns.rcode.to_text(m.rcode()), sorted(r.to_text() for rr in m.answer for r in rr)
+
+
+def serial(fw):
+    return fw.ask(ZONE, "SOA").answer[0][0].serial
+
+
+def test_add_then_delete_with_nsupdate(fw):
+    s0 = serial(fw)
+    rc, out = nsupdate(fw, ["update add laptop.dyn.test. 300 A 192.0.2.10",
+                            "update add laptop.dyn.test. 300 AAAA 2001:db8::10",
+                            'update add laptop.dyn.test. 300 TXT "owner: alice"'])
+    assert rc == 0, out
+    assert rrs(fw, "laptop.dyn.test.", "A") == ("NOERROR", ["192.0.2.10"])
+    assert rrs(fw, "laptop.dyn.test.", "AAAA") == ("NOERROR", ["2001:db8::10"])
+    assert serial(fw) == s0 + 1
+    m = dns.query.tcp(dns.message.make_query("laptop.dyn.test.", "TXT"), "127.0.0.1",
+                      port=fw.port, timeout=5)
+    assert m.answer[0][0].to_text() == '"owner: alice"'
+    rc, out = nsupdate(fw, ["update delete laptop.dyn.test. AAAA"])
+    assert rc == 0 and rrs(fw, "laptop.dyn.test.", "AAAA") == ("NOERROR", [])
+    rc, out = nsupdate(fw, ["update delete laptop.dyn.test."])
+    assert rc == 0 and rrs(fw, "laptop.dyn.test.", "A") == ("NXDOMAIN", [])
+    assert serial(fw) == s0 + 3
+
+
+def test_prerequisites_with_nsupdate(fw):
+    assert nsupdate(fw, ["prereq nxdomain pc.dyn.test.",
+                         "update add pc.dyn.test. 60 A 192.0.2.20"])[0] == 0
+    rc, out = nsupdate(fw, ["prereq nxdomain pc.dyn.test.",
+                            "update add pc.dyn.test. 60 A 192.0.2.21"])
+    assert rc != 0 and "YXDOMAIN" in out
+    rc, out = nsupdate(fw, ["prereq yxrrset pc.dyn.test. A 192.0.2.99",
+                            "update delete pc.dyn.test. A"])
+    assert rc != 0 and "NXRRSET" in out
+    assert rrs(fw, "pc.dyn.test.", "A") == ("NOERROR", ["192.0.2.20"])
+
+
+def test_refusals(fw):
+    rc, out = nsupdate(fw, ["update add u.dyn.test. 60 A 192.0.2.30"], tcp=False)
+    assert rc != 0 and "REFUSED" in out  # over UDP
+    rc, out = nsupdate(fw, ["update add u.dyn.test. 60 A 192.0.2.30"], local="127.0.0.2")
+    assert rc != 0 and "REFUSED" in out  # not in allow-update=
+    assert rrs(fw, "u.dyn.test.", "A") == ("NXDOMAIN", [])
+    assert any("update-zone dyn.test.: in memory, DNS UPDATE over TCP from 127.0.0.1/32" in x
+               for x in fw.lines)
+
+
+def test_a_zone_inside_a_compiled_one_is_not_served():
+    r = Resolver(["mode=auth", "update-zone=dyn.example.com", "allow-update=127.0.0.1"])
+    try:
+        assert any("overlaps the compiled zone example.com." in x for x in r.lines), r.lines
+        rc, out = nsupdate(r, ["update add x.dyn.example.com. 60 A 192.0.2.1"],
+                           zone="dyn.example.com.")
+        assert rc != 0 and "NOTIMP" in out, out  # no zone takes updates there
+    finally:
+        r.stop()
