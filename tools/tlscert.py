@@ -5,9 +5,10 @@
 With --cert and --key (PEM files: a certificate chain's first certificate and its private key)
 those are used. Without them: a self-signed EC P-256 certificate (CN and subjectAltName
 "dnsbox", 10 years) is made once with openssl into --dir and kept there, so rebuilds keep the
-same key and pin. The module holds CERT and KEY (DER bytes; the key as PKCS#8) and PIN: the base64 SHA-256 of the
-certificate's SubjectPublicKeyInfo, the pin a DNS-over-TLS client can be given (RFC 7858 4.2).
-Prints the pin. Exit 1 with a message when openssl fails or a file is unreadable.
+same key and pin. The module holds CERT and KEY (DER bytes; the key as PKCS#8) and PIN: the
+base64 SHA-256 of the certificate's SubjectPublicKeyInfo, the pin a DNS-over-TLS client can be
+given (RFC 7858 4.2). Prints the pin. Exit 1 with a message when openssl fails or a file is
+unreadable.
 """
 import base64
 import hashlib

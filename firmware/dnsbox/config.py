@@ -467,36 +467,6 @@ def _set_local(cfg, value):
     return ""
 
 
-def _set_allow(cfg, value):
-    # allow=NET[/LEN][,NET..] | allow=any (an open resolver: only when asked for in so many words)
-    nets = []
-    for part in value.split(","):
-        if part == "any":
-            nets.append((0, 0))
-            continue
-        try:
-            nets.append(parse_network(part))
-        except ValueError as e:
-            return str(e)
-    if len((cfg.allow or [])) + len(nets) > MAX_ALLOW:
-        return "more than %d networks" % MAX_ALLOW
-    cfg.allow = (cfg.allow or []) + nets
-    return ""
-
-
-def _set_peers(cfg, value):
-    # auth-peer=IP[/LEN][,IP..]: dnsmasq's secondaries allowed to transfer (networks too here)
-    nets = []
-    for part in value.split(","):
-        try:
-            nets.append(parse_network(part))
-        except ValueError as e:
-            return str(e)
-    if len(cfg.peers) + len(nets) > MAX_PEERS:
-        return "more than %d networks" % MAX_PEERS
-    cfg.peers = cfg.peers + nets
-    return ""
-
 
 def _ip_int(text):
     b = parse_ipv4(text)
@@ -626,19 +596,6 @@ def _set_update_zone(cfg, value):
     return ""
 
 
-def _set_updaters(cfg, value):
-    # allow-update=NET[/LEN][,NET..] (BIND's name)
-    nets = []
-    for part in value.split(","):
-        try:
-            nets.append(parse_network(part))
-        except ValueError as e:
-            return str(e)
-    if len(cfg.updaters) + len(nets) > MAX_UPDATERS:
-        return "more than %d networks" % MAX_UPDATERS
-    cfg.updaters = cfg.updaters + nets
-    return ""
-
 
 def _set_notify(cfg, value):
     # also-notify=IP[#port][,IP[#port]..] (BIND's and NSD's name)
@@ -650,6 +607,30 @@ def _set_notify(cfg, value):
         return "more than %d secondaries" % MAX_NOTIFY
     cfg.notify = cfg.notify + targets
     return ""
+
+
+def _net_list(attr, limit, any_ok=False):
+    """The setter of a list of networks: NET[/LEN][,NET..] (allow=, auth-peer=, allow-update=);
+    with any_ok, the word "any" (0.0.0.0/0: for allow=, an open resolver only when asked for in
+    so many words)."""
+
+    def setter(cfg, value):
+        nets = []
+        for part in value.split(","):
+            if any_ok and part == "any":
+                nets.append((0, 0))
+                continue
+            try:
+                nets.append(parse_network(part))
+            except ValueError as e:
+                return str(e)
+        old = getattr(cfg, attr) or []
+        if len(old) + len(nets) > limit:
+            return "more than %d networks" % limit
+        setattr(cfg, attr, old + nets)
+        return ""
+
+    return setter
 
 
 def _set_cache_size(cfg, value):
@@ -717,11 +698,11 @@ SETTINGS = {
     "address": (_set_address, False, False),
     "host-record": (_set_host_record, False, False),
     "local": (_set_local, False, False),
-    "allow": (_set_allow, False, False),
-    "auth-peer": (_set_peers, False, False),
+    "allow": (_net_list("allow", MAX_ALLOW, True), False, False),
+    "auth-peer": (_net_list("peers", MAX_PEERS), False, False),
     "also-notify": (_set_notify, False, False),
     "update-zone": (_set_update_zone, False, False),
-    "allow-update": (_set_updaters, False, False),
+    "allow-update": (_net_list("updaters", MAX_UPDATERS), False, False),
     "tls-port": (_port_or_off("tls_port"), False, False),
     "dhcp-range": (_set_dhcp_range, False, False),
     "dhcp-host": (_set_dhcp_host, False, False),

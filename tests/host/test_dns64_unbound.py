@@ -2,7 +2,6 @@
 module, both in front of the same NSD (Debian's packages, loopback, stopped by PID). The rcode
 and the answer RRsets (owner, type, rdata) must agree; TTLs are checked against RFC 6147 5.1.7
 for ours (min of the A record's TTL and the SOA minimum of the AAAA NODATA)."""
-import os
 import subprocess
 import time
 

@@ -11,7 +11,8 @@ import time
 
 import pytest
 
-from tests.host.test_dhcp_netns import SERVER_IP, eventually, net, sh  # noqa: F401 (fixture)
+from tests.host.test_dhcp_netns import SERVER_IP, eventually, sh
+from tests.host.test_dhcp_netns import net as netns  # noqa: F401 (the fixture, used by name)
 from tests.host.test_forwarder import BINARY
 
 PEER_IP = "198.51.100.2"
@@ -19,7 +20,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 @pytest.fixture
-def bridge(net):  # noqa: F811
+def bridge(netns):  # noqa: F811 (pytest passes the imported fixture by its name)
+    net = netns
     sh("ip", "-n", net["cli"], "addr", "add", PEER_IP + "/24", "dev", net["cdev"])
     qlog = os.path.join(os.path.dirname(net["out"]), "mdns-questions.log")
     open(qlog, "w").close()

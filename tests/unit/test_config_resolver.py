@@ -111,7 +111,8 @@ def test_auth_peer_networks():
     c = config.parse(["auth-peer=" + many])
     assert keys(c) == ["auth-peer"] and "more than 16" in c.problems[0].reason and c.peers == []
     # a boot variable replaces the config file's list
-    c = config.parse(["auth-peer=192.0.2.9"], conf_text="auth-peer=192.0.2.1\nauth-peer=192.0.2.2\n")
+    c = config.parse(["auth-peer=192.0.2.9"],
+                     conf_text="auth-peer=192.0.2.1\nauth-peer=192.0.2.2\n")
     assert c.peers == [(0xC0000209, 0xFFFFFFFF)]
 
 
@@ -140,7 +141,8 @@ def test_dhcp_options():
     c = config.parse(["dhcp-range=192.168.7.50,192.168.7.99,255.255.255.0,12h",
                       "dhcp-host=02:00:00:00:00:07,192.168.7.7,printer",
                       "dhcp-host=02:00:00:00:00:08,scanner,192.168.7.8",
-                      "dhcp-option=option:router,192.168.7.1", "dhcp-option=6,192.168.7.2,192.168.7.3",
+                      "dhcp-option=option:router,192.168.7.1",
+                      "dhcp-option=6,192.168.7.2,192.168.7.3",
                       "dhcp-option=15,Lan."])
     assert c.problems == []
     assert c.dhcp_range == (0xC0A80732, 0xC0A80763, 0xFFFFFF00, 43200)

@@ -116,7 +116,8 @@ def test_a_from_the_cache_and_a_failing():
     s = take(f, "send")[0]
     f.upstream_reply(s[1], reply(s, authority=[SOA("example.org.", 3600, 900)]), UP1, 1000)
     assert take(f, "send") == []  # the A answer came from the cache
-    assert texts(M.decode(take(f, "answer")[0][3])) == ["c.example.org. 299 IN AAAA 64:ff9b::c000:201"]
+    assert texts(M.decode(take(f, "answer")[0][3])) == [
+        "c.example.org. 299 IN AAAA 64:ff9b::c000:201"]
     # the A question fails everywhere: the AAAA NODATA is answered
     ask(f, "d.example.org.", T.AAAA, now=2000)
     s = take(f, "send")[0]

@@ -1,1 +1,1 @@
-"""DHCP server (RFC 2131) for the appliance's network: dnsbox.dhcp.server (pure), .packet, .serve."""
+"""DHCP server (RFC 2131) for the appliance's network: .server (pure), .packet, .serve (I/O)."""

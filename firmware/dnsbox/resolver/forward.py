@@ -396,7 +396,8 @@ class Forwarder:
             self.stats["ignored"] += 1
             return  # an answer to another question (spoofing attempt or confusion)
         if m.tc:
-            if proto == UDP and ui != self.mdns_ui:  # truncated: ask the same upstream over TCP (RFC 7766 5)
+            # truncated: ask the same upstream over TCP (RFC 7766 5); mDNS has no TCP
+            if proto == UDP and ui != self.mdns_ui:
                 self.stats["tcp"] += 1
                 pend.plan.insert(pend.step + 1, (ui, TCP))
                 pend.step += 1
