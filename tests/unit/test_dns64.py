@@ -138,3 +138,38 @@ def test_off_by_default():
     s = take(f, "send")[0]
     f.upstream_reply(s[1], reply(s, authority=[SOA("example.org.", 3600, 120)]), UP1, 0)
     assert M.decode(take(f, "answer")[0][3]).answer == [] and take(f, "send") == []
+
+
+def _recursor():
+    from dnsbox.resolver.recurse import Recursor
+    from tests.unit.iterhelp import counter_rng
+
+    cfg = config.parse(["dns64-prefix=64:ff9b::/96"], host=True)
+    return Recursor(cfg, [(0x7F000000, 0xFF000000)], counter_rng(), [("a.root.", "10.0.0.1", 53)])
+
+
+def test_recursor_synthesizes_too():
+    from tests.unit.iterhelp import Net
+    from tests.unit.test_iterate_recursor import drive, q
+
+    rec, net = _recursor(), Net()
+
+    def aaaa(name):
+        r = rec.query(q(name, T.AAAA), 0, "c", 0x7F000001, net.now)
+        if r is None:
+            out = drive(rec, net)
+            assert len(out) == 1
+            r = out[0][1]
+        return M.decode(r)
+
+    m = aaaa("www.oob.test.")  # A only: synthesized
+    assert m.rcode == 0 and texts(m) == ["www.oob.test. 60 IN AAAA 64:ff9b::c000:202"]
+    m = aaaa("www.example.test.")  # a real AAAA: unchanged
+    assert texts(m) == ["www.example.test. 300 IN AAAA 2001:db8::1"]
+    m = aaaa("alias.example.test.")  # a CNAME to an A-only name: the chain and the AAAA
+    assert [r.rtype for r in m.answer] == [T.CNAME, T.AAAA]
+    assert m.answer[1].rdata.to_text() == "64:ff9b::c000:202"
+    assert aaaa("nothere.example.test.").rcode == RC.NXDOMAIN
+    sent = len(net.sent)
+    assert texts(aaaa("www.oob.test."))[0].endswith("64:ff9b::c000:202")  # from the cache
+    assert len(net.sent) == sent

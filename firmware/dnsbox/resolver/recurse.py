@@ -48,6 +48,7 @@ class Pending:
         self.tok = 0
         self.deadline = 0
         self.started = now
+        self.followers = []  # DNS64: AAAA questions waiting for this A answer
 
 
 class Recursor:
@@ -57,6 +58,7 @@ class Recursor:
     def __init__(self, settings, nets, rng, hints, auth=None, zones=(), cache=None, port=53):
         self.env = Env(hints, rng, Servers(), None, RRCache(), port)
         self.local = Local(settings)
+        self.dns64 = settings.dns64  # (prefix, length) or None (dnsbox.resolver.dns64)
         self.nets = nets
         self.auth = auth
         self.zones = list(zones)
@@ -173,23 +175,67 @@ class Recursor:
             for c, proto, qid, qbytes, flags, payload in pend.waiters:
                 self.actions.append(("answer", c, proto,
                                      error(qid, flags, qbytes, _rc.SERVFAIL, payload, res.ede)))
+            for f in pend.followers:  # DNS64 without an A answer: the AAAA NODATA stands
+                self._answer(f[2], f[3], 0, now, None)
             return
         it = pend.it
+        img = self._image(it.qname, it.qtype, res.rcode, res.answer, res.authority)
+        if (self.dns64 is not None and it.qtype == _t.AAAA and res.rcode == _rc.NOERROR
+                and not [r for r in res.answer if r.rtype == _t.AAAA]):
+            self._dns64(pend, img, res.life, now)  # NODATA: AAAA made from the A records
+            return
+        self._answer(pend.waiters, img, res.life, now, pend.key)
+        for f in pend.followers:
+            self._synthesized(f, res.answer, now)
+
+    def _image(self, qname, qtype, rcode, answer, authority):
         m = _msg.Message(0, 0x8180)
-        m.rcode = res.rcode
-        m.question.append(Question(it.qname, it.qtype, _t.CLASS_IN))
-        m.answer = res.answer
-        m.authority = res.authority
-        img = _msg.encode(m)[2:]
-        if res.life > 0:
+        m.rcode = rcode
+        m.question.append(Question(qname, qtype, _t.CLASS_IN))
+        m.answer = answer
+        m.authority = authority
+        return _msg.encode(m)[2:]
+
+    def _answer(self, waiters, img, life, now, key):
+        """Cache img under key (life > 0, key given) and answer the waiters with it."""
+        if key is not None and life > 0:
             pairs = []
-            for o in ttl_offsets(img, 10 + len(pend.key)):
+            for o in ttl_offsets(img, 10 + len(key)):
                 pairs.append(o)
                 pairs.append((img[o] << 24) | (img[o + 1] << 16) | (img[o + 2] << 8) | img[o + 3])
-            self.cache.put(pend.key, img, tuple(pairs), res.life, now, 1)
-        for c, proto, qid, qbytes, flags, payload in pend.waiters:
+            self.cache.put(key, img, tuple(pairs), life, now, 1)
+        for c, proto, qid, qbytes, flags, payload in waiters:
             self.actions.append(("answer", c, proto, render(img, qid, qbytes, flags, payload,
                                                             proto)))
+
+    # --- DNS64 (RFC 6147), as in dnsbox.resolver.forward -----------------------------------
+    def _dns64(self, pend, nodata_img, neg_life, now):
+        f = (pend.key, pend.it.qname, pend.waiters, nodata_img, neg_life)
+        akey = pend.key[:-4] + b"\x00\x01\x00\x01"
+        img = self.cache.get(akey, now)
+        if img is not None:
+            self._synthesized(f, _msg.decode(b"\x00\x00" + img).answer, now)
+            return
+        apend = self.inflight.get(akey)
+        if apend is None:
+            it = Iteration(self.env, pend.it.qname, _t.A, now)
+            apend = Pending(akey, it, now)
+            self.inflight[akey] = apend
+            apend.followers.append(f)
+            self._drive(apend, it.start(now), now)
+            return
+        apend.followers.append(f)
+
+    def _synthesized(self, f, a_answer, now):
+        from dnsbox.resolver import dns64
+
+        key, qname, waiters, nodata_img, neg_life = f
+        rrs = dns64.synthesize(a_answer, qname, self.dns64[0], self.dns64[1], neg_life)
+        if rrs is None:
+            self._answer(waiters, nodata_img, neg_life, now, key)
+            return
+        life = min(rr.ttl for rr in rrs)
+        self._answer(waiters, self._image(qname, _t.AAAA, _rc.NOERROR, rrs, []), life, now, key)
 
     def upstream_reply(self, token, data, src, now):
         pend = self.tokens.get(token)
