@@ -246,8 +246,6 @@ def resolver_mode(cfg, host, bind_ip):
 
         roots = cfg.hints or hints.default()  # without any: the forwarder, SERVFAIL as before
         if roots:
-            if cfg.mdns:
-                log.log("mdns-bridge applies when forwarding (server=), not when recursing")
             return recursive_mode(cfg, host, bind_ip, nets, srv, apexes, roots)
     fw = forward.Forwarder(cfg, nets, os.urandom, srv, apexes)
     ups = ["%s#%d" % u for u in fw.ups]
@@ -273,12 +271,14 @@ def recursive_mode(cfg, host, bind_ip, nets, srv, apexes, roots):
     from dnsbox.resolver import serve
 
     try:
-        loop, _rec = serve.start(cfg, nets, roots, bind_ip, cfg.port, srv, apexes)
+        loop, _rec = serve.start(cfg, nets, roots, bind_ip, cfg.port, srv, apexes,
+                                 mcast_if=cfg.ip if cfg.mdns else None)
     except OSError as e:
         halt(host, "cannot listen on %s port %d: %s" % (bind_ip, cfg.port, e))
     log.log("resolver: recursive from %d root hints (%s), cache %d entries, recursion for %s%s" % (
         len(roots), ", ".join("%s#%d" % (h[1], h[2]) for h in roots[:3]), cfg.cache_size,
-        ", ".join(_net_text(n) for n in nets), ", DNS64" if cfg.dns64 else ""))
+        ", ".join(_net_text(n) for n in nets), (", DNS64" if cfg.dns64 else "") +
+        (", .local by multicast DNS" if cfg.mdns else "")))
     listen_tls(loop, cfg, bind_ip, host)
     start_dhcp(loop, cfg, _rec.local)
     log.ready("mode=resolver (recursive), %d zones, listening on %s port %d (udp, tcp)%s" % (

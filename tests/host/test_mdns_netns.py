@@ -3,7 +3,7 @@ network namespace, a multicast DNS responder (tests/host/mdns_responder.py) in a
 a veth pair the test makes (TEST-NET-2 addresses that exist only inside them). A .local question
 to the appliance goes out as a one-shot multicast query and the responder's unicast answer comes
 back to the client; an unknown .local name is NXDOMAIN once nobody answered; answers are cached
-for their TTL."""
+for their TTL. Both when forwarding (server=) and when recursing (hints=, no server=)."""
 import os
 import subprocess
 import sys
@@ -19,8 +19,9 @@ PEER_IP = "198.51.100.2"
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-@pytest.fixture
-def bridge(netns):  # noqa: F811 (pytest passes the imported fixture by its name)
+@pytest.fixture(params=["server=127.0.0.1#9", "hints=127.0.0.1#9"], ids=["forwarding",
+                                                                        "recursing"])
+def bridge(netns, request):  # noqa: F811 (pytest passes the imported fixture by its name)
     net = netns
     sh("ip", "-n", net["cli"], "addr", "add", PEER_IP + "/24", "dev", net["cdev"])
     qlog = os.path.join(os.path.dirname(net["out"]), "mdns-questions.log")
@@ -32,7 +33,7 @@ def bridge(netns):  # noqa: F811 (pytest passes the imported fixture by its name
     flog = open(os.path.join(os.path.dirname(net["out"]), "firmware.log"), "w")
     fw = subprocess.Popen(["ip", "netns", "exec", net["srv"], BINARY, "-m", "dnsbox.main",
                            "--host", "ip=" + SERVER_IP, "netmask=255.255.255.0", "port=53",
-                           "mode=resolver", "server=127.0.0.1#9", "mdns-bridge"],
+                           "mode=resolver", request.param, "mdns-bridge"],
                           stdout=flog, stderr=subprocess.STDOUT)
     try:
         assert eventually(lambda: "dnsbox ready" in open(flog.name).read(), 15), open(

@@ -18,12 +18,13 @@ from dnsbox.compat import const
 from dnsbox.resolver import front
 from dnsbox.resolver.cache import Cache, ttl_offsets
 from dnsbox.resolver.delegation import RRCache
-from dnsbox.resolver.forward import error, render
+from dnsbox.resolver.forward import MDNS_DOMAIN, error, render
 from dnsbox.resolver.iterate import (EDE_NO_REACHABLE_AUTHORITY, EDE_OTHER, FAIL_TTL_S, Ask,
                                       Env, Iteration, Result)
 from dnsbox.config import allowed
 from dnsbox.resolver.local import Local
 from dnsbox.resolver.servers import Servers
+from dnsbox.zonedb.lookup import under
 from dnsbox.wire import message as _msg
 from dnsbox.wire import rcode as _rc
 from dnsbox.wire import types as _t
@@ -59,6 +60,8 @@ class Recursor:
         self.env = Env(hints, rng, Servers(), None, RRCache(), port)
         self.local = Local(settings)
         self.dns64 = settings.dns64  # (prefix, length) or None (dnsbox.resolver.dns64)
+        self.mdns = settings.mdns  # .local asked by multicast DNS (dnsbox.resolver.mdnsq)
+        self.rng = rng
         self.nets = nets
         self.auth = auth
         self.zones = list(zones)
@@ -102,7 +105,12 @@ class Recursor:
         if len(self.inflight) >= MAX_INFLIGHT:
             return error(q[:2], p.flags, qbytes, _rc.SERVFAIL, payload,
                          (EDE_OTHER, "too many questions being resolved"))
-        it = Iteration(self.env, Name(lname, lname), p.qtype, now)
+        if self.mdns and under(lname, MDNS_DOMAIN):
+            from dnsbox.resolver.mdnsq import MdnsQuery
+
+            it = MdnsQuery(Name(lname, lname), p.qtype, self.rng, self.nets)
+        else:
+            it = Iteration(self.env, Name(lname, lname), p.qtype, now)
         pend = Pending(key, it, now)
         pend.waiters.append(w)
         self.inflight[key] = pend

@@ -18,7 +18,7 @@ from dnsbox.resolver import hints as _hints
 LOOPS_PER_CHECK = 64  # serving-loop wake-ups between checks of max-s
 
 
-def start(cfg, nets, hints, bind_ip, port, auth=None, zones=(), ns_port=53):
+def start(cfg, nets, hints, bind_ip, port, auth=None, zones=(), ns_port=53, mcast_if=None):
     """A Recursor plugged into a new serving loop (dnsbox.net); returns (loop, recursor)."""
     from dnsbox.net import server as net
     from dnsbox.net import upstream
@@ -26,7 +26,7 @@ def start(cfg, nets, hints, bind_ip, port, auth=None, zones=(), ns_port=53):
 
     rec = Recursor(cfg, nets, os.urandom, hints, auth, zones, port=ns_port)
     loop = net.Server(None, bind_ip, port, peer=True)
-    upstream.Resolver(rec, loop)
+    upstream.Resolver(rec, loop, mcast_if=mcast_if)
     return loop, rec
 
 
