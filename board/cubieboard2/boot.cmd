@@ -30,6 +30,7 @@ setenv auth-peer
 setenv also-notify
 setenv update-zone
 setenv allow-update
+setenv update-key
 setenv tls-port
 setenv https-port
 setenv http-endpoint
@@ -69,6 +70,7 @@ if test -n "${auth-peer}"; then setenv bootargs "${bootargs} auth-peer=${auth-pe
 if test -n "${also-notify}"; then setenv bootargs "${bootargs} also-notify=${also-notify}"; fi
 if test -n "${update-zone}"; then setenv bootargs "${bootargs} update-zone=${update-zone}"; fi
 if test -n "${allow-update}"; then setenv bootargs "${bootargs} allow-update=${allow-update}"; fi
+if test -n "${update-key}"; then setenv bootargs "${bootargs} update-key=${update-key}"; fi
 if test -n "${tls-port}"; then setenv bootargs "${bootargs} tls-port=${tls-port}"; fi
 if test -n "${https-port}"; then setenv bootargs "${bootargs} https-port=${https-port}"; fi
 if test -n "${http-endpoint}"; then setenv bootargs "${bootargs} http-endpoint=${http-endpoint}"; fi

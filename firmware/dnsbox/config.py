@@ -105,6 +105,7 @@ class Config:
         self.notify = []  # [(ip text, port)]: secondaries sent NOTIFY at start (also-notify=)
         self.update_zone = None  # the in-memory zone changed by DNS UPDATE (update-zone=)
         self.updaters = []  # [(network, mask)] that may send UPDATE over TCP (allow-update=)
+        self.update_key = None  # (key name, secret bytes): TSIG HMAC-SHA256 (update-key=)
         # DHCP server (dnsmasq's options): off unless dhcp-range= is given
         self.dhcp_range = None  # (first ip int, last ip int, netmask int or None, lease s)
         self.dhcp_hosts = []  # [(mac bytes, ip int, name or None)]
@@ -597,6 +598,28 @@ def _set_update_zone(cfg, value):
 
 
 
+def _set_update_key(cfg, value):
+    # update-key=[hmac-sha256:]NAME:BASE64 (nsupdate -y's form)
+    import binascii
+
+    parts = value.split(":")
+    if len(parts) == 3:
+        if parts[0].lower() != "hmac-sha256":
+            return "algorithm %s: only hmac-sha256 is offered" % parts[0]
+        parts = parts[1:]
+    if len(parts) != 2 or not parts[0] or not parts[1]:
+        return "update-key=[hmac-sha256:]NAME:BASE64SECRET"
+    try:
+        domain_wire(parts[0])
+        secret = binascii.a2b_base64(parts[1])
+    except ValueError as e:
+        return "bad key: %s" % e
+    if len(secret) < 16:
+        return "the secret is shorter than 16 bytes"
+    cfg.update_key = (parts[0].lower(), secret)
+    return ""
+
+
 def _set_notify(cfg, value):
     # also-notify=IP[#port][,IP[#port]..] (BIND's and NSD's name)
     try:
@@ -703,6 +726,7 @@ SETTINGS = {
     "also-notify": (_set_notify, False, False),
     "update-zone": (_set_update_zone, False, False),
     "allow-update": (_net_list("updaters", MAX_UPDATERS), False, False),
+    "update-key": (_set_update_key, False, False),
     "tls-port": (_port_or_off("tls_port"), False, False),
     "dhcp-range": (_set_dhcp_range, False, False),
     "dhcp-host": (_set_dhcp_host, False, False),

@@ -186,15 +186,25 @@ def dyn_zone(cfg, db):
         return None
     from dnsbox.auth.dynzone import DynZone
 
-    dyn = DynZone(cfg.update_zone, config.parse_ipv4(cfg.ip or ""))
+    key = None
+    if cfg.update_key is not None:
+        from dnsbox.auth.tsig import Key
+
+        key = Key(cfg.update_key[0], cfg.update_key[1])
+    dyn = DynZone(cfg.update_zone, config.parse_ipv4(cfg.ip or ""), key)
     for i in range(db.nzones):
         apex = db.zone(i)[0].lower()
         if dyn.contains(apex) or DynZone(db.zone_names()[i]).contains(dyn.lc):
             log.log("update-zone=%s overlaps the compiled zone %s: not served" % (
                 cfg.update_zone, db.zone_names()[i]))
             return None
-    log.log("update-zone %s: in memory, DNS UPDATE over TCP from %s" % (
-        cfg.update_zone, ", ".join(_net_text(n) for n in cfg.updaters) or "nobody (allow-update=)"))
+    nets = ", ".join(_net_text(n) for n in cfg.updaters)
+    if key is not None:
+        log.log("update-zone %s: in memory, DNS UPDATE signed with key %s (TSIG) from %s" % (
+            cfg.update_zone, key.name.to_text(), nets or "anywhere"))
+    else:
+        log.log("update-zone %s: in memory, DNS UPDATE over TCP from %s" % (
+            cfg.update_zone, nets or "nobody (allow-update=)"))
     return dyn
 
 

@@ -89,3 +89,42 @@ def test_a_zone_inside_a_compiled_one_is_not_served():
         assert rc != 0 and "NOTIMP" in out, out  # no zone takes updates there
     finally:
         r.stop()
+
+
+SECRET_B64 = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="  # 32 bytes
+
+
+def test_tsig_signed_updates():
+    """update-key=: nsupdate -y (over UDP) and dnspython's signed UPDATE are applied, and both
+    check the signature of our response (they fail on a bad one); a wrong secret gets BADSIG,
+    an unsigned update REFUSED."""
+    import dns.tsig
+    import dns.tsigkeyring
+    import dns.update
+
+    r = Resolver(["mode=auth", "update-zone=" + ZONE,
+                  "update-key=hmac-sha256:upd:" + SECRET_B64])
+    try:
+        key = ["-y", "hmac-sha256:upd:" + SECRET_B64]
+        script = "server 127.0.0.1 %d\nzone %s\nupdate add s.dyn.test. 60 A 192.0.2.44\nsend\n" % (
+            r.port, ZONE)
+        p = subprocess.run(["nsupdate"] + key, input=script, capture_output=True, text=True,
+                           timeout=30)
+        assert p.returncode == 0, p.stdout + p.stderr
+        assert rrs(r, "s.dyn.test.", "A") == ("NOERROR", ["192.0.2.44"])
+        ring = dns.tsigkeyring.from_text({"upd.": ("hmac-sha256", SECRET_B64)})
+        u = dns.update.Update(ZONE, keyring=ring, keyname="upd.")
+        u.replace("s", 60, "A", "192.0.2.45")
+        m = dns.query.tcp(u, "127.0.0.1", port=r.port, timeout=5)  # verifies our TSIG
+        assert m.rcode() == dns.rcode.NOERROR and m.had_tsig
+        assert rrs(r, "s.dyn.test.", "A") == ("NOERROR", ["192.0.2.45"])
+        bad = ["-y", "hmac-sha256:upd:" + "eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHg="]
+        p = subprocess.run(["nsupdate"] + bad, input=script, capture_output=True, text=True,
+                           timeout=30)
+        assert p.returncode != 0 and "BADSIG" in p.stdout + p.stderr
+        rc, out = nsupdate(r, ["update add u.dyn.test. 60 A 192.0.2.46"])
+        assert rc != 0 and "REFUSED" in out
+        assert rrs(r, "u.dyn.test.", "A") == ("NXDOMAIN", [])
+        assert any("DNS UPDATE signed with key upd. (TSIG)" in x for x in r.lines)
+    finally:
+        r.stop()

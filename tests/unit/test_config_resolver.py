@@ -164,6 +164,16 @@ def test_dhcp_options():
         assert c.dhcp_range is None and c.dhcp_hosts == [], bad
 
 
+def test_update_key():
+    secret = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+    c = config.parse(["update-key=hmac-sha256:Upd.Example:" + secret])
+    assert c.problems == [] and c.update_key == ("upd.example", b"0123456789abcdef" * 2)
+    assert config.parse(["update-key=upd:" + secret]).update_key[0] == "upd"
+    for bad in ("hmac-md5:k:" + secret, "k", "k:", "k:!!!!", "k:c2hvcnQ=", "a..b:" + secret):
+        c = config.parse(["update-key=" + bad])
+        assert keys(c) == ["update-key"] and c.update_key is None, bad
+
+
 def test_dnsmasq_options_not_implemented_are_named():
     c = config.parse(["enable-tftp", "log-queries", "no-resolv"])
     assert keys(c) == ["enable-tftp", "log-queries"]

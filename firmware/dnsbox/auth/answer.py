@@ -132,9 +132,17 @@ class General:
         return self._encode(r, limit, r.rcode == _rc.NOERROR and not r.aa and r.authority)
 
     def _update(self, q, proto, peer):
-        """DNS UPDATE (RFC 2136) of the dynamic zone: over TCP from allow-update= networks."""
+        """DNS UPDATE (RFC 2136) of the dynamic zone: signed with its key (TSIG) when it has
+        one, from any address or those of allow-update=; without a key over TCP from
+        allow-update= networks only."""
+        import time
+
         from dnsbox.config import allowed
 
+        if self.dyn.key is not None:
+            if self.updaters and (peer is None or not allowed(self.updaters, peer)):
+                return self.dyn.refuse(q)
+            return self.dyn.update(q, int(time.time()))
         if proto != TCP or peer is None or not allowed(self.updaters, peer):
             return self.dyn.refuse(q)
         return self.dyn.update(q)

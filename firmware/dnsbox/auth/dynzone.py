@@ -1,6 +1,8 @@
-"""A dynamic zone kept in memory (update-zone=), changed by DNS UPDATE (RFC 2136) from the
-networks of allow-update=, over TCP only (a spoofed source address cannot complete TCP's
-handshake; TSIG, RFC 8945, is not offered: the appliance has no clock to check its time).
+"""A dynamic zone kept in memory (update-zone=), changed by DNS UPDATE (RFC 2136). Without a
+key (update-key=) updates come over TCP only (a spoofed source address cannot complete TCP's
+handshake) from the networks of allow-update=; with one, every update must be signed with it
+(TSIG HMAC-SHA256, RFC 8945, dnsbox.auth.tsig; the clocks must agree within 5 minutes) and the
+response is signed.
 
 The zone starts with its SOA and one NS (ns.ZONE, with the appliance's address) and holds at
 most MAX_RECORDS records; its content is lost when the appliance restarts. Queries are answered
@@ -8,6 +10,7 @@ from it as an authoritative zone without wildcards or delegations: the RRset, a 
 followed), NODATA or NXDOMAIN with the SOA (an empty non-terminal is NODATA, RFC 8020).
 Pure: bytes in, bytes out.
 """
+from dnsbox.auth import tsig as _tsig
 from dnsbox.compat import const
 from dnsbox.wire import message as _msg
 from dnsbox.wire import rcode as _rc
@@ -28,7 +31,8 @@ _META = (_t.ANY, _t.AXFR, _t.IXFR, _t.OPT, _t.TSIG, 249)  # 249: TKEY
 
 
 class DynZone:
-    def __init__(self, origin_text, ns_ip4=None):
+    def __init__(self, origin_text, ns_ip4=None, key=None):
+        self.key = key  # a dnsbox.auth.tsig.Key: updates must be signed with it
         self.origin = Name.from_text(origin_text)
         self.lc = self.origin.lc
         self.serial = 1
@@ -96,12 +100,26 @@ class DynZone:
         return i == len(longer) - len(suffix)
 
     # --- UPDATE (RFC 2136 3) --------------------------------------------------------------
-    def update(self, q):
-        """The response (bytes) to the UPDATE message q, the zone changed when it succeeds."""
+    def update(self, q, now=0):
+        """The response (bytes) to the UPDATE message q, the zone changed when it succeeds.
+        now: seconds since 1970 (TSIG's time check)."""
         try:
-            qid, flags, zone, prereq, updates = _parse(q)
+            qid, flags, zone, prereq, updates, tstart = _parse(q)
+            f = _tsig.find(q, tstart) if tstart >= 0 else None
         except (WireError, ValueError):
             return _reply(q[:2], (q[2] << 8) | q[3] if len(q) > 3 else 0, None, _rc.FORMERR)
+        if f is not None or self.key is not None:  # signed, or it has to be
+            if f is None:
+                return _reply(qid, flags, zone, _rc.REFUSED)  # unsigned: refused
+            err, rmac = _tsig.check(q, f, self.key, now)
+            if err:
+                return _tsig.sign(_reply(qid, flags, zone, _rc.NOTAUTH), self.key, f, rmac, now,
+                                  err)
+            return _tsig.sign(self._update(qid, flags, zone, prereq, updates), self.key, f, rmac,
+                              now)
+        return self._update(qid, flags, zone, prereq, updates)
+
+    def _update(self, qid, flags, zone, prereq, updates):
         if zone is None or zone[1] != _t.SOA or zone[2] != _t.CLASS_IN or zone[0].lc != self.lc:
             return _reply(qid, flags, zone, _rc.NOTAUTH)
         rc = self._prerequisites(prereq) or self._prescan(updates)
@@ -128,7 +146,7 @@ class DynZone:
     def refuse(self, q):
         """REFUSED (the client may not update), the zone section echoed when it parses."""
         try:
-            qid, flags, zone, _p, _u = _parse(q)
+            qid, flags, zone, _p, _u, _t0 = _parse(q)
         except (WireError, ValueError):
             return _reply(q[:2], 0, None, _rc.FORMERR)
         return _reply(qid, flags, zone, _rc.REFUSED)
@@ -239,8 +257,8 @@ class DynZone:
 
 
 def _parse(q):
-    """(id, flags, (zone name, type, class) or None, prerequisite RRs, update RRs); the
-    records of class ANY/NONE may have no rdata (None)."""
+    """(id, flags, (zone name, type, class) or None, prerequisite RRs, update RRs, offset of a
+    TSIG record ending the message or -1); records of class ANY/NONE may have no rdata (None)."""
     if len(q) < 12:
         raise ValueError("short")
     counts = [(q[i] << 8) | q[i + 1] for i in (4, 6, 8, 10)]
@@ -258,13 +276,23 @@ def _parse(q):
             rr, off = _record(q, off)
             rrs.append(rr)
         sections.append(rrs)
-    for _ in range(counts[3]):  # additional: only an OPT is accepted (TSIG is not offered)
+    tstart = -1
+    for i in range(counts[3]):  # additional: an OPT, and a TSIG as the very last record
+        start = off
+        if i == counts[3] - 1 and _is_tsig(q, off):
+            tstart = start
+            break
         rr, off = _record(q, off)
         if rr.rtype != _t.OPT:
             raise ValueError("additional data")
-    if off != len(q):
+    if tstart < 0 and off != len(q):
         raise ValueError("trailing bytes")
-    return q[:2], (q[2] << 8) | q[3], zone, sections[0], sections[1]
+    return q[:2], (q[2] << 8) | q[3], zone, sections[0], sections[1], tstart
+
+
+def _is_tsig(q, off):
+    _n, p = decode_name(q, off)
+    return p + 2 <= len(q) and ((q[p] << 8) | q[p + 1]) == _t.TSIG
 
 
 def _record(q, off):
