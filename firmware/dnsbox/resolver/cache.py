@@ -273,6 +273,16 @@ class Cache:
         return i
 
     # --- storing ------------------------------------------------------------------------------
+    def store(self, key, img, life_s, now, kind=0):
+        """put() for a response image whose question is key, its records' TTLs read from it."""
+        if life_s <= 0:
+            return False
+        pairs = []
+        for o in ttl_offsets(img, 10 + len(key)):
+            pairs.append(o)
+            pairs.append((img[o] << 24) | (img[o + 1] << 16) | (img[o + 2] << 8) | img[o + 3])
+        return self.put(key, img, tuple(pairs), life_s, now, kind)
+
     def put(self, key, img, ttl_pairs, life_s, now, kind=0):
         """Store img under key. ttl_pairs: (offset, ttl, ...) of every record (TTLs as in img);
         life_s: seconds the entry may be served (0: not stored). Returns True if stored."""

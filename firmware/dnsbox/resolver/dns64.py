@@ -60,3 +60,13 @@ def synthesize(answer, qname, prefix, n, ttl_cap):
             out.append(RR(r.name, _t.AAAA, r.rclass, ttl, rd_std.AAAA(embed(prefix, n,
                                                                               r.rdata.address))))
     return out if found else None
+
+
+def cached_a(cache, aaaa_key, now):
+    """(the A question's cache key, the records of its cached answer or None) for the cache key
+    of an AAAA question (lower-case name, type, class)."""
+    from dnsbox.wire import message as _msg
+
+    akey = aaaa_key[:-4] + b"\x00\x01\x00\x01"
+    img = cache.get(akey, now)
+    return akey, (None if img is None else _msg.decode(b"\x00\x00" + img).answer)

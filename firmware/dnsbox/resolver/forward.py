@@ -27,7 +27,7 @@ from dnsbox.compat import const
 from dnsbox.config import allowed
 from dnsbox.resolver import dns64 as _dns64
 from dnsbox.resolver import scrub as _scrub
-from dnsbox.resolver.cache import MAX_TTL, NEG_MAX_TTL, Cache, ttl_offsets
+from dnsbox.resolver.cache import MAX_TTL, NEG_MAX_TTL, Cache
 from dnsbox.resolver.local import Local
 from dnsbox.zonedb.lookup import under
 from dnsbox.wire import message as _msg
@@ -429,12 +429,8 @@ class Forwarder:
 
     def _answer(self, waiters, img, life, now, kind, key):
         """Cache img under key (when life > 0 and key is given) and answer the waiters."""
-        if key is not None and life > 0:
-            pairs = []
-            for o in ttl_offsets(img, 10 + len(key)):
-                pairs.append(o)
-                pairs.append((img[o] << 24) | (img[o + 1] << 16) | (img[o + 2] << 8) | img[o + 3])
-            self.cache.put(key, img, tuple(pairs), life, now, kind)
+        if key is not None:
+            self.cache.store(key, img, life, now, kind)
         for w in waiters:
             self.actions.append(("answer", w.client, w.proto,
                                  render(img, w.qid, w.qbytes, w.flags, w.payload, w.proto)))
@@ -445,10 +441,9 @@ class Forwarder:
         answer the AAAA waiters from it (_synthesized)."""
         f = (pend.key, pend.qname, pend.waiters, nodata_img, neg_life)
         self._finish(pend)
-        akey = pend.key[:-4] + b"\x00\x01\x00\x01"
-        img = self.cache.get(akey, now)
-        if img is not None:
-            self._synthesized(f, _msg.decode(b"\x00\x00" + img).answer, now)
+        akey, cached = _dns64.cached_a(self.cache, pend.key, now)
+        if cached is not None:
+            self._synthesized(f, cached, now)
             return
         apend = self.inflight.get(akey)
         if apend is None:

@@ -16,7 +16,7 @@ time; every query gets a fresh ID and 0x20 case (iterate.py) and, in the glue, a
 
 from dnsbox.compat import const
 from dnsbox.resolver import front
-from dnsbox.resolver.cache import Cache, ttl_offsets
+from dnsbox.resolver.cache import Cache
 from dnsbox.resolver.delegation import RRCache
 from dnsbox.resolver.forward import MDNS_DOMAIN, error, render
 from dnsbox.resolver.iterate import (EDE_NO_REACHABLE_AUTHORITY, EDE_OTHER, FAIL_TTL_S, Ask,
@@ -206,23 +206,20 @@ class Recursor:
 
     def _answer(self, waiters, img, life, now, key):
         """Cache img under key (life > 0, key given) and answer the waiters with it."""
-        if key is not None and life > 0:
-            pairs = []
-            for o in ttl_offsets(img, 10 + len(key)):
-                pairs.append(o)
-                pairs.append((img[o] << 24) | (img[o + 1] << 16) | (img[o + 2] << 8) | img[o + 3])
-            self.cache.put(key, img, tuple(pairs), life, now, 1)
+        if key is not None:
+            self.cache.store(key, img, life, now, 1)
         for c, proto, qid, qbytes, flags, payload in waiters:
             self.actions.append(("answer", c, proto, render(img, qid, qbytes, flags, payload,
                                                             proto)))
 
     # --- DNS64 (RFC 6147), as in dnsbox.resolver.forward -----------------------------------
     def _dns64(self, pend, nodata_img, neg_life, now):
+        from dnsbox.resolver import dns64
+
         f = (pend.key, pend.it.qname, pend.waiters, nodata_img, neg_life)
-        akey = pend.key[:-4] + b"\x00\x01\x00\x01"
-        img = self.cache.get(akey, now)
-        if img is not None:
-            self._synthesized(f, _msg.decode(b"\x00\x00" + img).answer, now)
+        akey, cached = dns64.cached_a(self.cache, pend.key, now)
+        if cached is not None:
+            self._synthesized(f, cached, now)
             return
         apend = self.inflight.get(akey)
         if apend is None:
