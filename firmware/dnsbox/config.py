@@ -106,6 +106,7 @@ class Config:
         self.update_zone = None  # the in-memory zone changed by DNS UPDATE (update-zone=)
         self.updaters = []  # [(network, mask)] that may send UPDATE over TCP (allow-update=)
         self.update_key = None  # (key name, secret bytes): TSIG HMAC-SHA256 (update-key=)
+        self.xfr_key = None  # (key name, secret bytes): transfers signed with it (xfr-key=)
         # DHCP server (dnsmasq's options): off unless dhcp-range= is given
         self.dhcp_range = None  # (first ip int, last ip int, netmask int or None, lease s)
         self.dhcp_hosts = []  # [(mac bytes, ip int, name or None)]
@@ -598,8 +599,20 @@ def _set_update_zone(cfg, value):
 
 
 
-def _set_update_key(cfg, value):
-    # update-key=[hmac-sha256:]NAME:BASE64 (nsupdate -y's form)
+def _tsig_key(attr):
+    # update-key=, xfr-key=: [hmac-sha256:]NAME:BASE64 (nsupdate -y's form)
+    def setter(cfg, value):
+        key = _parse_tsig_key(value)
+        if isinstance(key, str):
+            return key
+        setattr(cfg, attr, key)
+        return ""
+
+    return setter
+
+
+def _parse_tsig_key(value):
+    """(name, secret bytes), or the reason (str)."""
     import binascii
 
     parts = value.split(":")
@@ -616,8 +629,7 @@ def _set_update_key(cfg, value):
         return "bad key: %s" % e
     if len(secret) < 16:
         return "the secret is shorter than 16 bytes"
-    cfg.update_key = (parts[0].lower(), secret)
-    return ""
+    return parts[0].lower(), secret
 
 
 def _set_notify(cfg, value):
@@ -726,7 +738,8 @@ SETTINGS = {
     "also-notify": (_set_notify, False, False),
     "update-zone": (_set_update_zone, False, False),
     "allow-update": (_net_list("updaters", MAX_UPDATERS), False, False),
-    "update-key": (_set_update_key, False, False),
+    "update-key": (_tsig_key("update_key"), False, False),
+    "xfr-key": (_tsig_key("xfr_key"), False, False),
     "tls-port": (_port_or_off("tls_port"), False, False),
     "dhcp-range": (_set_dhcp_range, False, False),
     "dhcp-host": (_set_dhcp_host, False, False),

@@ -109,12 +109,19 @@ def main(argv):
     from dnsbox.net import server as net
 
     dyn = dyn_zone(cfg, db)
-    srv = auth.Server(db, nsid=cfg.hostname, peers=cfg.peers, dyn=dyn, updaters=cfg.updaters)
+    xfr_key = None
+    if cfg.xfr_key is not None:
+        from dnsbox.auth.tsig import Key
+
+        xfr_key = Key(cfg.xfr_key[0], cfg.xfr_key[1])
+        log.log("zone transfers signed with key %s (TSIG) from anywhere" % xfr_key.name.to_text())
+    srv = auth.Server(db, nsid=cfg.hostname, peers=cfg.peers, dyn=dyn, updaters=cfg.updaters,
+                      xfr_key=xfr_key)
     try:  # auth and net number UDP/TCP alike (tests/host/test_net_server.py checks it)
         loop = net.Server(srv.handle, bind_ip, cfg.port)
     except OSError as e:
         halt(host, "cannot listen on %s port %d: %s" % (bind_ip, cfg.port, e))
-    if cfg.peers or dyn is not None:  # transfers, updates: TCP frames with the client's address
+    if cfg.peers or dyn is not None or xfr_key is not None:  # the client's address matters
         handle_tcp = srv.handle_tcp
         peer_ip = net.peer_ip
         loop.tcp_handler = lambda q, conn: handle_tcp(q, peer_ip(conn.peer))

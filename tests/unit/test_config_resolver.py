@@ -169,6 +169,7 @@ def test_update_key():
     c = config.parse(["update-key=hmac-sha256:Upd.Example:" + secret])
     assert c.problems == [] and c.update_key == ("upd.example", b"0123456789abcdef" * 2)
     assert config.parse(["update-key=upd:" + secret]).update_key[0] == "upd"
+    assert config.parse(["xfr-key=xfr:" + secret]).xfr_key == ("xfr", b"0123456789abcdef" * 2)
     for bad in ("hmac-md5:k:" + secret, "k", "k:", "k:!!!!", "k:c2hvcnQ=", "a..b:" + secret):
         c = config.parse(["update-key=" + bad])
         assert keys(c) == ["update-key"] and c.update_key is None, bad

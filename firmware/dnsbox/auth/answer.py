@@ -45,9 +45,10 @@ def _soa_negative(rrs):
 class General:
     """peers: [(network, mask)] that may transfer zones over TCP (auth-peer=); empty: none."""
 
-    def __init__(self, db, nsid=None, peers=(), dyn=None, updaters=()):
+    def __init__(self, db, nsid=None, peers=(), dyn=None, updaters=(), xfr_key=None):
         self.db = db
         self.peers = peers
+        self.xfr_key = xfr_key  # a dnsbox.auth.tsig.Key: signed transfer requests (xfr-key=)
         self.dyn = dyn  # a dnsbox.auth.dynzone.DynZone (update-zone=) or None
         self.updaters = updaters  # [(network, mask)] that may UPDATE it (over TCP)
         if isinstance(nsid, str):
@@ -125,7 +126,7 @@ class General:
             return self._encode(r, limit)
         qt = qu.qtype
         if qt == _t.AXFR or qt == _t.IXFR:
-            return self._transfer(m, r, proto, peer, limit)
+            return self._transfer(q, m, r, proto, peer, limit)
         self.collect(r, qu.name, qt)
         if qu.qclass == _t.CLASS_ANY:
             r.aa = False  # QCLASS * (RFC 1035 3.2.5): IN data, not authoritative for "all"
@@ -147,7 +148,7 @@ class General:
             return self.dyn.refuse(q)
         return self.dyn.update(q)
 
-    def _transfer(self, m, r, proto, peer, limit):
+    def _transfer(self, q, m, r, proto, peer, limit):
         """AXFR / IXFR (RFC 5936, RFC 1995): the checks in NSD's order of answers, then one SOA
         or the whole zone. IXFR over UDP gets the current SOA only (RFC 1995 2: the client
         then asks over TCP); an IXFR from an older serial gets the whole zone."""
@@ -158,24 +159,44 @@ class General:
         if qu.qtype == _t.AXFR and proto != TCP:
             r.rcode = _rc.NOTIMP  # no AXFR over UDP (RFC 5936 4.2)
             return self._encode(r, limit)
-        if not self.peers or proto == TCP and (peer is None or not allowed(self.peers, peer)):
+        signed = None
+        if m.tsig is not None:  # a signed request: the key decides, not the address
+            from dnsbox.auth import tsig as _tsig
+            import time
+
+            now = int(time.time())
+            try:
+                f = _tsig.find(q, _msg.decode_question(q).tsig_off)
+            except (WireError, ValueError):
+                r.rcode = _rc.FORMERR
+                return self._encode(r, limit)
+            err, rmac = _tsig.check(q, f, self.xfr_key, now)
+            if err:
+                r.rcode = _rc.NOTAUTH
+                return _tsig.sign(self._encode(r, limit), self.xfr_key, f, rmac, now, err)
+            signed = (self.xfr_key, f, rmac, now)
+        elif not self.peers or proto == TCP and (peer is None or not allowed(self.peers, peer)):
             r.rcode = _rc.REFUSED
             return self._encode(r, limit)
         zi = _xfr.zone_at(self.db, qu.name.wire.lower())
         if zi < 0:
             r.rcode = _rc.NOTAUTH  # not a zone apex we serve (RFC 5936 2.2.1, as NSD)
-            return self._encode(r, limit)
+            w = self._encode(r, limit)
+            return w if signed is None else _tsig.sign(w, *signed)
         if qu.qtype == _t.IXFR:
             theirs = _ixfr_serial(m)
             if theirs < 0:
                 r.rcode = _rc.FORMERR  # RFC 1995 3: the client's SOA is in the authority section
-                return self._encode(r, limit)
+                w = self._encode(r, limit)
+                return w if signed is None else _tsig.sign(w, *signed)
             soa = _xfr.soa_of(self.db, zi)
             if proto != TCP or not _xfr.newer(soa.rdata.serial, theirs):
                 r.aa = True
                 r.answer = [soa]
-                return self._encode(r, limit)
-        return _xfr.messages(self.db, zi, m.id, qu, m.edns is not None)
+                w = self._encode(r, limit)
+                return w if signed is None else _tsig.sign(w, *signed)
+        msgs = _xfr.messages(self.db, zi, m.id, qu, m.edns is not None)
+        return msgs if signed is None else _signed_stream(msgs, signed)
 
     def _encode(self, r, limit, glue_needed=False):
         try:
@@ -323,6 +344,22 @@ class General:
                 seen.append(lt)
         if seen:
             r.additional.extend(self.addresses(seen))
+
+
+def _signed_stream(msgs, signed):
+    """The messages of a transfer, each signed: the first as an answer to the request, the
+    others chained to the one before (RFC 8945 5.3.1)."""
+    from dnsbox.auth import tsig as _tsig
+
+    key, f, mac, now = signed
+    first = True
+    for w in msgs:
+        if first:
+            w, mac = _tsig.sign_mac(w, key, f, mac, now)
+            first = False
+        else:
+            w, mac = _tsig.sign_next(w, key, f, mac, now)
+        yield w
 
 
 def _ixfr_serial(m):

@@ -39,12 +39,12 @@ _OPT_DO = b"\x00\x00\x29\x04\xd0\x00\x00\x80\x00\x00\x00"  # the same with DO ec
 
 
 class Server:
-    def __init__(self, db, nsid=None, peers=(), dyn=None, updaters=()):
+    def __init__(self, db, nsid=None, peers=(), dyn=None, updaters=(), xfr_key=None):
         self.db = db
         self.blob = db.blob
         self.find = db.find  # bound once: a method call on db first misses in its attributes
         self.nsid = nsid
-        self.general = _answer.General(db, nsid, peers, dyn, updaters)
+        self.general = _answer.General(db, nsid, peers, dyn, updaters, xfr_key)
 
     def handle_tcp(self, q, ip):
         """handle() for a TCP frame from the IPv4 address ip (an int): a transfer request goes

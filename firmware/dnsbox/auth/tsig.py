@@ -115,6 +115,11 @@ def _same(a, b):
 def sign(resp, key, f, request_mac, now, error=0):
     """resp with a TSIG record for key appended (RFC 8945 5.3); on BADTIME the other data is
     our time (5.2.3). Unsigned (no MAC) for BADKEY and BADSIG (5.3.2)."""
+    return sign_mac(resp, key, f, request_mac, now, error)[0]
+
+
+def sign_mac(resp, key, f, request_mac, now, error=0):
+    """sign(), and the MAC it put in (a multi-message answer chains it: sign_next)."""
     other = struct.pack(">HI", now >> 32, now & 0xFFFFFFFF) if error == BADTIME else b""
     signed = f.signed if error == BADTIME else now
     if error in (BADKEY, BADSIG):
@@ -123,6 +128,19 @@ def sign(resp, key, f, request_mac, now, error=0):
         data = struct.pack(">H", len(request_mac)) + request_mac + resp + \
             _variables(f, signed, error, other)
         mac = hmac_sha256(key.secret, data)
+    return _append(resp, f, signed, mac, error, other), mac
+
+
+def sign_next(resp, key, f, prior_mac, now):
+    """A later message of a multi-message answer (a zone transfer, RFC 8945 5.3.1): the MAC
+    covers the prior message's MAC, this message and the timers only. (bytes, MAC)."""
+    data = struct.pack(">H", len(prior_mac)) + prior_mac + resp + \
+        struct.pack(">HIH", now >> 32, now & 0xFFFFFFFF, f.fudge)
+    mac = hmac_sha256(key.secret, data)
+    return _append(resp, f, now, mac, 0, b""), mac
+
+
+def _append(resp, f, signed, mac, error, other):
     rdata = (f.alg.wire + struct.pack(">HIHH", signed >> 32, signed & 0xFFFFFFFF, f.fudge,
                                       len(mac)) +
              mac + struct.pack(">HHH", f.orig_id, error, len(other)) + other)
