@@ -17,6 +17,7 @@ setenv hostname
 setenv iface eth0
 setenv mac
 setenv conf-file
+setenv ntp-server
 setenv server
 setenv address
 setenv host-record
@@ -58,6 +59,7 @@ if test -n "${gw}"; then setenv bootargs "${bootargs} gw=${gw}"; fi
 if test -n "${hostname}"; then setenv bootargs "${bootargs} hostname=${hostname}"; fi
 if test -n "${mac}"; then setenv bootargs "${bootargs} mac=${mac}"; fi
 if test -n "${conf-file}"; then setenv bootargs "${bootargs} conf-file=${conf-file}"; fi
+if test -n "${ntp-server}"; then setenv bootargs "${bootargs} ntp-server=${ntp-server}"; fi
 if test -n "${server}"; then setenv bootargs "${bootargs} server=${server}"; fi
 if test -n "${address}"; then setenv bootargs "${bootargs} address=${address}"; fi
 if test -n "${host-record}"; then setenv bootargs "${bootargs} host-record=${host-record}"; fi

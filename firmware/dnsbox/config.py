@@ -107,6 +107,7 @@ class Config:
         self.updaters = []  # [(network, mask)] that may send UPDATE over TCP (allow-update=)
         self.update_key = None  # (key name, secret bytes): TSIG HMAC-SHA256 (update-key=)
         self.xfr_key = None  # (key name, secret bytes): transfers signed with it (xfr-key=)
+        self.ntp = None  # (ip text, port): the wall clock's NTP server (ntp-server=), TSIG's time
         # DHCP server (dnsmasq's options): off unless dhcp-range= is given
         self.dhcp_range = None  # (first ip int, last ip int, netmask int or None, lease s)
         self.dhcp_hosts = []  # [(mac bytes, ip int, name or None)]
@@ -632,6 +633,16 @@ def _parse_tsig_key(value):
     return parts[0].lower(), secret
 
 
+def _set_ntp(cfg, value):
+    # ntp-server=IP[#port]
+    try:
+        ip, port = _ip_port(value if "#" in value else value + "#123")
+    except ValueError as e:
+        return str(e)
+    cfg.ntp = (ip, port)
+    return ""
+
+
 def _set_notify(cfg, value):
     # also-notify=IP[#port][,IP[#port]..] (BIND's and NSD's name)
     try:
@@ -740,6 +751,7 @@ SETTINGS = {
     "allow-update": (_net_list("updaters", MAX_UPDATERS), False, False),
     "update-key": (_tsig_key("update_key"), False, False),
     "xfr-key": (_tsig_key("xfr_key"), False, False),
+    "ntp-server": (_set_ntp, False, False),
     "tls-port": (_port_or_off("tls_port"), False, False),
     "dhcp-range": (_set_dhcp_range, False, False),
     "dhcp-host": (_set_dhcp_host, False, False),

@@ -130,6 +130,7 @@ def main(argv):
             _net_text(n) for n in cfg.peers))
     listen_tls(loop, cfg, bind_ip, host)
     start_dhcp(loop, cfg, None)
+    start_ntp(loop, cfg)
     if cfg.notify:
         import os
 
@@ -163,6 +164,20 @@ def listen_tls(loop, cfg, bind_ip, host):
             halt(host, "cannot serve %s on %s port %d: %s" % (what, bind_ip, port, e))
         log.log("%s on port %d%s, certificate SPKI pin sha256/%s" % (
             what, port, "" if endpoint is None else " at " + cfg.http_endpoint, tlscert.PIN))
+
+
+def start_ntp(loop, cfg):
+    """The wall clock from ntp-server= (TSIG checks times against it)."""
+    if cfg.ntp is None:
+        return
+    import os
+
+    from dnsbox import sntp
+
+    try:
+        sntp.start(loop, cfg.ntp[0], cfg.ntp[1], os.urandom, log.log)
+    except OSError as e:
+        log.log("NTP not started: %s" % e)
 
 
 def start_dhcp(loop, cfg, local):
@@ -278,6 +293,7 @@ def resolver_mode(cfg, host, bind_ip):
     upstream.Resolver(fw, loop, mcast_if=cfg.ip if fw.mdns_ui >= 0 else None)
     listen_tls(loop, cfg, bind_ip, host)
     start_dhcp(loop, cfg, fw.local)
+    start_ntp(loop, cfg)
     log.ready("mode=resolver, %d zones, %d upstreams, listening on %s port %d (udp, tcp)%s" % (
         len(apexes), len(ups), bind_ip, cfg.port, _tls_text(cfg)))
     loop.serve()
@@ -298,6 +314,7 @@ def recursive_mode(cfg, host, bind_ip, nets, srv, apexes, roots):
         (", .local by multicast DNS" if cfg.mdns else "")))
     listen_tls(loop, cfg, bind_ip, host)
     start_dhcp(loop, cfg, _rec.local)
+    start_ntp(loop, cfg)
     log.ready("mode=resolver (recursive), %d zones, listening on %s port %d (udp, tcp)%s" % (
         len(apexes), bind_ip, cfg.port, _tls_text(cfg)))
     loop.serve()

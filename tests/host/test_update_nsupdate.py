@@ -128,3 +128,70 @@ def test_tsig_signed_updates():
         assert any("DNS UPDATE signed with key upd. (TSIG)" in x for x in r.lines)
     finally:
         r.stop()
+
+
+class _FakeNtp:
+    """An SNTP server on loopback that tells a time `shift` seconds from the real one."""
+
+    def __init__(self, shift):
+        import socket
+        import struct
+        import threading
+
+        self.s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.s.bind(("127.0.0.1", 0))
+        self.s.settimeout(0.5)
+        self.port = self.s.getsockname()[1]
+        self.asked = 0
+        self.stop = False
+
+        def serve():
+            import time
+
+            while not self.stop:
+                try:
+                    data, src = self.s.recvfrom(512)
+                except OSError:
+                    continue
+                self.asked += 1
+                t = time.time() + shift + 2208988800
+                r = bytes((0x24, 2)) + bytes(22) + data[40:48] + bytes(8) + struct.pack(
+                    ">II", int(t), int((t % 1) * 4294967296))
+                self.s.sendto(r, src)
+
+        self.t = threading.Thread(target=serve, daemon=True)
+        self.t.start()
+
+    def close(self):
+        self.stop = True
+        self.t.join(2)
+        self.s.close()
+
+
+@pytest.mark.parametrize("shift", [0, 7200])
+def test_tsig_time_comes_from_ntp_server(shift):
+    """ntp-server=: the firmware's wall clock follows the NTP server; nsupdate signs with this
+    machine's time, so a server two hours off makes the update BADTIME, a right one works."""
+    import time
+
+    ntp = _FakeNtp(shift)
+    r = Resolver(["mode=auth", "update-zone=" + ZONE, "update-key=hmac-sha256:upd:" + SECRET_B64,
+                  "ntp-server=127.0.0.1#%d" % ntp.port])
+    try:
+        end = time.monotonic() + 10
+        while time.monotonic() < end and not any("clock set from NTP" in x for x in r.lines):
+            time.sleep(0.1)
+        assert any("clock set from NTP 127.0.0.1#%d: offset %+d s" % (ntp.port, shift) in x
+                   for x in r.lines), r.lines
+        script = "server 127.0.0.1 %d\nzone %s\nupdate add n.dyn.test. 60 A 192.0.2.50\nsend\n" % (
+            r.port, ZONE)
+        p = subprocess.run(["nsupdate", "-y", "hmac-sha256:upd:" + SECRET_B64], input=script,
+                           capture_output=True, text=True, timeout=30)
+        if shift:
+            assert p.returncode != 0 and "BADTIME" in p.stdout + p.stderr, p.stdout + p.stderr
+        else:
+            assert p.returncode == 0, p.stdout + p.stderr
+            assert rrs(r, "n.dyn.test.", "A") == ("NOERROR", ["192.0.2.50"])
+    finally:
+        r.stop()
+        ntp.close()

@@ -136,14 +136,13 @@ class General:
         """DNS UPDATE (RFC 2136) of the dynamic zone: signed with its key (TSIG) when it has
         one, from any address or those of allow-update=; without a key over TCP from
         allow-update= networks only."""
-        import time
-
+        from dnsbox import sntp
         from dnsbox.config import allowed
 
         if self.dyn.key is not None:
             if self.updaters and (peer is None or not allowed(self.updaters, peer)):
                 return self.dyn.refuse(q)
-            return self.dyn.update(q, int(time.time()))
+            return self.dyn.update(q, sntp.wall())
         if proto != TCP or peer is None or not allowed(self.updaters, peer):
             return self.dyn.refuse(q)
         return self.dyn.update(q)
@@ -161,10 +160,10 @@ class General:
             return self._encode(r, limit)
         signed = None
         if m.tsig is not None:  # a signed request: the key decides, not the address
+            from dnsbox import sntp
             from dnsbox.auth import tsig as _tsig
-            import time
 
-            now = int(time.time())
+            now = sntp.wall()
             try:
                 f = _tsig.find(q, _msg.decode_question(q).tsig_off)
             except (WireError, ValueError):
