@@ -284,3 +284,26 @@ def test_a_failing_stream_closes_its_connection_only(srv):
     c.close()
     assert s.faults == 1
     assert tcp_ask(port, b"again") == b"R1again"
+
+
+def test_periodic_tasks_run_and_may_remove_themselves(srv):
+    s, port = srv
+    calls = []
+
+    def once():
+        calls.append("once")
+        s.periodic.remove(once)
+
+    def always():
+        calls.append("always")
+
+    def boom():
+        calls.append("boom")
+        raise ValueError("periodic failure made by the test")
+
+    s.periodic.extend([once, always, boom])
+    time.sleep(0.5)  # POLL_MS is 50 ms in these tests: several rounds
+    # the task after the one that removed itself still ran in that round
+    assert calls[:5] == ["once", "always", "boom", "always", "boom"]
+    assert s.faults >= 2  # a failing task is counted each round; the loop goes on
+    assert tcp_ask(port, b"alive") == b"R1alive"

@@ -197,7 +197,7 @@ class Server:
             if (self.conns or self.periodic) and clock.since_ms(last_sweep) >= POLL_MS:
                 last_sweep = clock.now_ms()
                 self._sweep(last_sweep)
-                for f in self.periodic:
+                for f in list(self.periodic):  # a task may remove itself
                     try:
                         f()
                     except Exception as e:
