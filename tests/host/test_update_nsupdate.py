@@ -195,3 +195,21 @@ def test_tsig_time_comes_from_ntp_server(shift):
     finally:
         r.stop()
         ntp.close()
+
+
+def test_the_update_zone_can_be_transferred():
+    import dns.zone
+
+    r = Resolver(["mode=auth", "update-zone=" + ZONE, "allow-update=127.0.0.1",
+                  "auth-peer=127.0.0.1"])
+    try:
+        rc, out = nsupdate(r, ["update add t1.dyn.test. 60 A 192.0.2.61",
+                               "update add t2.dyn.test. 60 AAAA 2001:db8::62"])
+        assert rc == 0, out
+        z = dns.zone.from_xfr(dns.query.xfr("127.0.0.1", ZONE, port=r.port, relativize=False,
+                                            timeout=5, lifetime=10), relativize=False)
+        names = sorted(n.to_text() for n in z.nodes)
+        assert names == ["dyn.test.", "ns.dyn.test.", "t1.dyn.test.", "t2.dyn.test."]
+        assert z.find_rdataset(ZONE, "SOA")[0].serial == 2
+    finally:
+        r.stop()

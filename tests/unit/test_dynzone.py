@@ -159,3 +159,34 @@ def test_record_limit_refuses_all_of_an_update():
             for i in range(D.MAX_UPDATE_RRS)]
     assert rcode(z.update(upd(updates=adds))) == RC.REFUSED
     assert (z.count, z.soa().rdata.serial) == before and ask(z, "more0.dyn.test.", T.A).rcode == 3
+
+
+def test_transfer_of_the_update_zone():
+    from dnsbox.auth.server import Server
+    from tests.unit.authhelp import server
+
+    z = zone()
+    z.update(upd(updates=[rec("pc.dyn.test.", T.A, IN, 60, a("192.0.2.10")),
+                          rec("pc.dyn.test.", T.TXT, IN, 60, b"\x02hi")]))
+    srv = Server(server().db, peers=[(0x7F000000, 0xFF000000)], dyn=z)
+    q = M.encode_query(Name.from_text(ZONE), T.AXFR, T.CLASS_IN, 7, False, None)
+    msgs = [M.decode(w) for w in srv.handle_tcp(q, 0x7F000001)]
+    rrs = [r for m in msgs for r in m.answer]
+    assert rrs[0].rtype == T.SOA and rrs[-1].rtype == T.SOA and rrs[0].rdata.serial == 2
+    assert texts(rrs[1:-1]) == texts([r for r in z.records() if r.rtype != T.SOA])
+    assert msgs[0].id == 7 and msgs[0].aa
+    # an IXFR from the current serial: the SOA alone; from an older one: the zone
+    m = M.decode(q)
+    m.question[0].qtype = T.IXFR
+    n = Name.from_text(ZONE)
+    from dnsbox.wire.rr import RR
+    from dnsbox.wire import rd_std
+
+    m.authority = [RR(n, T.SOA, T.CLASS_IN, 0, rd_std.SOA(n, n, 2, 0, 0, 0, 0))]
+    r = srv.handle_tcp(M.encode(m), 0x7F000001)
+    assert [x.rtype for x in M.decode(r).answer] == [T.SOA]
+    m.authority = [RR(n, T.SOA, T.CLASS_IN, 0, rd_std.SOA(n, n, 1, 0, 0, 0, 0))]
+    assert len([x for w in srv.handle_tcp(M.encode(m), 0x7F000001)
+                for x in M.decode(w).answer]) == len(rrs)
+    # from elsewhere: refused, as for the compiled zones
+    assert M.decode(srv.handle_tcp(q, 0x0A000001)).rcode == RC.REFUSED

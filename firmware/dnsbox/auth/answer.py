@@ -178,7 +178,8 @@ class General:
             r.rcode = _rc.REFUSED
             return self._encode(r, limit)
         zi = _xfr.zone_at(self.db, qu.name.wire.lower())
-        if zi < 0:
+        dyn = self.dyn if zi < 0 and self.dyn is not None and qu.name.lc == self.dyn.lc else None
+        if zi < 0 and dyn is None:
             r.rcode = _rc.NOTAUTH  # not a zone apex we serve (RFC 5936 2.2.1, as NSD)
             w = self._encode(r, limit)
             return w if signed is None else _tsig.sign(w, *signed)
@@ -188,13 +189,18 @@ class General:
                 r.rcode = _rc.FORMERR  # RFC 1995 3: the client's SOA is in the authority section
                 w = self._encode(r, limit)
                 return w if signed is None else _tsig.sign(w, *signed)
-            soa = _xfr.soa_of(self.db, zi)
+            soa = _xfr.soa_of(self.db, zi) if dyn is None else dyn.soa()
             if proto != TCP or not _xfr.newer(soa.rdata.serial, theirs):
                 r.aa = True
                 r.answer = [soa]
                 w = self._encode(r, limit)
                 return w if signed is None else _tsig.sign(w, *signed)
-        msgs = _xfr.messages(self.db, zi, m.id, qu, m.edns is not None)
+        if dyn is None:
+            msgs = _xfr.messages(self.db, zi, m.id, qu, m.edns is not None)
+        else:  # the in-memory zone of update-zone=, as it is now
+            soa = dyn.soa()
+            msgs = _xfr.pack([soa], 2 * len(soa.name.wire) + 10 + len(soa.rdata.to_wire()),
+                             dyn.rrsets(), m.id, qu, m.edns is not None)
         return msgs if signed is None else _signed_stream(msgs, signed)
 
     def _encode(self, r, limit, glue_needed=False):

@@ -57,6 +57,18 @@ class DynZone:
     def soa(self):
         return self.nodes[self.lc][_t.SOA][0]
 
+    def rrsets(self):
+        """(size bound, records) of every RRset but the SOA, for a transfer (auth.transfer.pack):
+        a copy, so that an update while the transfer is sent does not change it."""
+        out = []
+        for lname, node in self.nodes.items():
+            for t, rs in node.items():
+                if t == _t.SOA and lname == self.lc:
+                    continue
+                n = sum(2 * len(r.name.wire) + 10 + len(r.rdata.to_wire()) for r in rs)
+                out.append((n, list(rs)))
+        return out
+
     def contains(self, lname):
         """True if the lower-case wire name is this zone's apex or below it."""
         n = len(self.lc)

@@ -52,11 +52,15 @@ def messages(db, zi, qid, question, with_opt):
     apex = db.zone(zi)[0].lower()
     e = db.find(_key(apex, _t.SOA))
     soa = _records(db, e, apex, _t.SOA)
-    soa_n = _len_of(db, e) + len(apex)
+    return pack(soa, _len_of(db, e) + len(apex), rrsets(db, zi), qid, question, with_opt)
+
+
+def pack(soa, soa_n, sets, qid, question, with_opt):
+    """Transfer messages of the SOA (records, size bound) and the (size bound, records) sets."""
     batch = list(soa)
     size = soa_n
     first = True
-    for n, rrs in _chain(rrsets(db, zi), ((soa_n, soa),)):
+    for n, rrs in _chain(sets, ((soa_n, soa),)):
         if batch and size + n > XFR_MESSAGE:
             yield _message(qid, question if first else None, batch, with_opt)
             first = False
