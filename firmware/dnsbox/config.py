@@ -172,6 +172,11 @@ def ipv4_int(b):
     return (b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]
 
 
+def ip_text(v):
+    """An IPv4 address as an int -> dotted text."""
+    return "%d.%d.%d.%d" % (v >> 24, (v >> 16) & 255, (v >> 8) & 255, v & 255)
+
+
 def prefix_of(mask):
     """Netmask bytes -> prefix length, or -1 if the ones are not contiguous."""
     bits = ipv4_int(mask)
@@ -266,8 +271,7 @@ def _set_netmask(cfg, value):
         n = int(value)
         if n > 32:
             return "prefix length over 32"
-        bits = mask_of(n)
-        cfg.netmask = "%d.%d.%d.%d" % (bits >> 24, (bits >> 16) & 255, (bits >> 8) & 255, bits & 255)
+        cfg.netmask = ip_text(mask_of(n))
         return ""  # already stored in dotted form
     b = parse_ipv4(value)
     if b is None:

@@ -109,11 +109,8 @@ def main(argv):
     from dnsbox.net import server as net
 
     dyn = dyn_zone(cfg, db)
-    xfr_key = None
-    if cfg.xfr_key is not None:
-        from dnsbox.auth.tsig import Key
-
-        xfr_key = Key(cfg.xfr_key[0], cfg.xfr_key[1])
+    xfr_key = _tsig_key(cfg.xfr_key)
+    if xfr_key is not None:
         log.log("zone transfers signed with key %s (TSIG) from anywhere" % xfr_key.name.to_text())
     srv = auth.Server(db, nsid=cfg.hostname, peers=cfg.peers, dyn=dyn, updaters=cfg.updaters,
                       xfr_key=xfr_key)
@@ -128,9 +125,7 @@ def main(argv):
     if cfg.peers:
         log.log("zone transfers (AXFR, IXFR) over TCP for %s" % ", ".join(
             _net_text(n) for n in cfg.peers))
-    listen_tls(loop, cfg, bind_ip, host)
-    start_dhcp(loop, cfg, None)
-    start_ntp(loop, cfg)
+    start_services(loop, cfg, bind_ip, host, None)
     if cfg.notify:
         import os
 
@@ -140,6 +135,27 @@ def main(argv):
     log.ready("mode=%s, %d zones, listening on %s port %d (udp, tcp)%s" % (
         cfg.mode, len(names), bind_ip, cfg.port, _tls_text(cfg)))
     loop.serve()
+
+
+def start_services(loop, cfg, bind_ip, host, local):
+    """What every serving mode adds to its loop when configured: DNS over TLS / HTTPS, the DHCP
+    server (its names in `local`, the resolver's local names, or None) and the NTP clock."""
+    listen_tls(loop, cfg, bind_ip, host)
+    start_dhcp(loop, cfg, local)
+    start_ntp(loop, cfg)
+
+
+def _tsig_key(pair):
+    """A dnsbox.auth.tsig.Key from the (name, secret) of update-key= / xfr-key=, or None."""
+    if pair is None:
+        return None
+    from dnsbox.auth.tsig import Key
+
+    return Key(pair[0], pair[1])
+
+
+def _extras_text(cfg, mdns):
+    return (", DNS64" if cfg.dns64 else "") + (", .local by multicast DNS" if mdns else "")
 
 
 def listen_tls(loop, cfg, bind_ip, host):
@@ -207,16 +223,13 @@ def dyn_zone(cfg, db):
     if cfg.update_zone is None:
         return None
     from dnsbox.auth.dynzone import DynZone
+    from dnsbox.zonedb.lookup import under
 
-    key = None
-    if cfg.update_key is not None:
-        from dnsbox.auth.tsig import Key
-
-        key = Key(cfg.update_key[0], cfg.update_key[1])
+    key = _tsig_key(cfg.update_key)
     dyn = DynZone(cfg.update_zone, config.parse_ipv4(cfg.ip or ""), key)
     for i in range(db.nzones):
         apex = db.zone(i)[0].lower()
-        if dyn.contains(apex) or DynZone(db.zone_names()[i]).contains(dyn.lc):
+        if under(apex, dyn.lc) or under(dyn.lc, apex):
             log.log("update-zone=%s overlaps the compiled zone %s: not served" % (
                 cfg.update_zone, db.zone_names()[i]))
             return None
@@ -235,8 +248,7 @@ def _dhcp_netmask(default):
         with open("/tmp/dhcp.lease") as f:
             lease = f.read().split()
         n = int(lease[1])
-        m = config.mask_of(n)
-        return "%d.%d.%d.%d" % (m >> 24, (m >> 16) & 255, (m >> 8) & 255, m & 255)
+        return config.ip_text(config.mask_of(n))
     except (OSError, ValueError, IndexError):
         return default
 
@@ -284,16 +296,13 @@ def resolver_mode(cfg, host, bind_ip):
     log.log("resolver: upstreams %s, cache %d entries, %d local names, recursion for %s%s" % (
         ", ".join(ups) if ups else "none (set server=IP)", cfg.cache_size,
         len(cfg.hosts) + len(cfg.addresses) + len(cfg.locals),
-        ", ".join(_net_text(n) for n in nets), (", DNS64" if cfg.dns64 else "") +
-        (", .local by multicast DNS" if fw.mdns_ui >= 0 else "")))
+        ", ".join(_net_text(n) for n in nets), _extras_text(cfg, fw.mdns_ui >= 0)))
     try:
         loop = net.Server(None, bind_ip, cfg.port, peer=True)
     except OSError as e:
         halt(host, "cannot listen on %s port %d: %s" % (bind_ip, cfg.port, e))
     upstream.Resolver(fw, loop, mcast_if=cfg.ip if fw.mdns_ui >= 0 else None)
-    listen_tls(loop, cfg, bind_ip, host)
-    start_dhcp(loop, cfg, fw.local)
-    start_ntp(loop, cfg)
+    start_services(loop, cfg, bind_ip, host, fw.local)
     log.ready("mode=resolver, %d zones, %d upstreams, listening on %s port %d (udp, tcp)%s" % (
         len(apexes), len(ups), bind_ip, cfg.port, _tls_text(cfg)))
     loop.serve()
@@ -310,11 +319,8 @@ def recursive_mode(cfg, host, bind_ip, nets, srv, apexes, roots):
         halt(host, "cannot listen on %s port %d: %s" % (bind_ip, cfg.port, e))
     log.log("resolver: recursive from %d root hints (%s), cache %d entries, recursion for %s%s" % (
         len(roots), ", ".join("%s#%d" % (h[1], h[2]) for h in roots[:3]), cfg.cache_size,
-        ", ".join(_net_text(n) for n in nets), (", DNS64" if cfg.dns64 else "") +
-        (", .local by multicast DNS" if cfg.mdns else "")))
-    listen_tls(loop, cfg, bind_ip, host)
-    start_dhcp(loop, cfg, _rec.local)
-    start_ntp(loop, cfg)
+        ", ".join(_net_text(n) for n in nets), _extras_text(cfg, cfg.mdns)))
+    start_services(loop, cfg, bind_ip, host, _rec.local)
     log.ready("mode=resolver (recursive), %d zones, listening on %s port %d (udp, tcp)%s" % (
         len(apexes), bind_ip, cfg.port, _tls_text(cfg)))
     loop.serve()
@@ -325,7 +331,7 @@ def _net_text(n):
     p = 0
     while p < 32 and mask & (0x80000000 >> p):
         p += 1
-    return "%d.%d.%d.%d/%d" % (net >> 24, (net >> 16) & 255, (net >> 8) & 255, net & 255, p)
+    return "%s/%d" % (config.ip_text(net), p)
 
 
 if __name__ == "__main__":

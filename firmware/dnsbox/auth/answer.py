@@ -18,19 +18,20 @@ from dnsbox.wire import types as _t
 from dnsbox.wire.errors import WireError
 from dnsbox.wire.name import Name
 from dnsbox.wire.rr import RR
-from dnsbox.zonedb import K_ANSWER, K_DELEG_NS, K_GLUE, lookup as _lk
+from dnsbox.zonedb import K_ANSWER, K_DELEG_NS, K_GLUE, rrset_key, lookup as _lk
 
 UDP_MAX = const(1232)  # our UDP ceiling and advertised payload size (bytes)
 UDP_PLAIN = const(512)  # UDP limit without EDNS (RFC 1035 4.2.1)
 TCP_MAX = const(65535)
 MAX_CHAIN = const(8)  # CNAME/DNAME links followed in one answer (loop stop)
-_IN_KEY = b"\x00\x01"
 
 _MAX_NAME = const(255)
 
 
-def _key(lname, rtype):
-    return lname + bytes((rtype >> 8, rtype & 0xFF)) + _IN_KEY
+def records_at(db, e, lname, rtype):
+    """The records (lname, rtype) held in the answer-like blob entry e (also for transfers)."""
+    m = _msg.decode(b"\x00\x00" + db.response(e))
+    return [r for r in m.answer if r.rtype == rtype and r.name.wire == lname]
 
 
 def _soa_negative(rrs):
@@ -62,12 +63,10 @@ class General:
     def rrset(self, lname, rtype, kinds=(K_ANSWER,)):
         """Records of (lname, rtype) from an entry of one of `kinds`, or None."""
         db = self.db
-        e = db.find(_key(lname, rtype))
+        e = db.find(rrset_key(lname, rtype))
         if e < 0 or db.kind(e) not in kinds:
             return None
-        m = _msg.decode(b"\x00\x00" + db.response(e))
-        out = [r for r in m.answer if r.rtype == rtype and r.name.wire == lname]
-        return out or None
+        return records_at(db, e, lname, rtype) or None
 
     def zone_soa(self, zone):
         apex = self.db.zone(zone)[0].lower()
@@ -150,19 +149,19 @@ class General:
     def _transfer(self, q, m, r, proto, peer, limit):
         """AXFR / IXFR (RFC 5936, RFC 1995): the checks in NSD's order of answers, then one SOA
         or the whole zone. IXFR over UDP gets the current SOA only (RFC 1995 2: the client
-        then asks over TCP); an IXFR from an older serial gets the whole zone."""
-        from dnsbox.auth import transfer as _xfr  # here: the import chain stays shallow (see
-        from dnsbox.config import allowed  # HACKING.md) and no transfer, no module loaded
+        then asks over TCP); an IXFR from an older serial gets the whole zone. A request signed
+        with xfr-key= (TSIG) is served whatever its address, and every answer to it signed."""
+        from dnsbox import sntp  # here: the import chain stays shallow (see HACKING.md), and
+        from dnsbox.auth import transfer as _xfr  # no transfer, no module loaded
+        from dnsbox.auth import tsig as _tsig
+        from dnsbox.config import allowed
 
         qu = m.question[0]
         if qu.qtype == _t.AXFR and proto != TCP:
             r.rcode = _rc.NOTIMP  # no AXFR over UDP (RFC 5936 4.2)
             return self._encode(r, limit)
-        signed = None
-        if m.tsig is not None:  # a signed request: the key decides, not the address
-            from dnsbox import sntp
-            from dnsbox.auth import tsig as _tsig
-
+        signed = None  # (key, the request's TSIG fields, its MAC, time) for a signed request
+        if m.tsig is not None:
             now = sntp.wall()
             try:
                 f = _tsig.find(q, _msg.decode_question(q).tsig_off)
@@ -177,30 +176,29 @@ class General:
         elif not self.peers or proto == TCP and (peer is None or not allowed(self.peers, peer)):
             r.rcode = _rc.REFUSED
             return self._encode(r, limit)
+
+        def one(w):  # a single-message answer, signed when the request was
+            return w if signed is None else _tsig.sign(w, *signed)
+
         zi = _xfr.zone_at(self.db, qu.name.wire.lower())
         dyn = self.dyn if zi < 0 and self.dyn is not None and qu.name.lc == self.dyn.lc else None
         if zi < 0 and dyn is None:
             r.rcode = _rc.NOTAUTH  # not a zone apex we serve (RFC 5936 2.2.1, as NSD)
-            w = self._encode(r, limit)
-            return w if signed is None else _tsig.sign(w, *signed)
+            return one(self._encode(r, limit))
         if qu.qtype == _t.IXFR:
             theirs = _ixfr_serial(m)
             if theirs < 0:
                 r.rcode = _rc.FORMERR  # RFC 1995 3: the client's SOA is in the authority section
-                w = self._encode(r, limit)
-                return w if signed is None else _tsig.sign(w, *signed)
+                return one(self._encode(r, limit))
             soa = _xfr.soa_of(self.db, zi) if dyn is None else dyn.soa()
             if proto != TCP or not _xfr.newer(soa.rdata.serial, theirs):
                 r.aa = True
                 r.answer = [soa]
-                w = self._encode(r, limit)
-                return w if signed is None else _tsig.sign(w, *signed)
+                return one(self._encode(r, limit))
         if dyn is None:
             msgs = _xfr.messages(self.db, zi, m.id, qu, m.edns is not None)
         else:  # the in-memory zone of update-zone=, as it is now
-            soa = dyn.soa()
-            msgs = _xfr.pack([soa], 2 * len(soa.name.wire) + 10 + len(soa.rdata.to_wire()),
-                             dyn.rrsets(), m.id, qu, m.edns is not None)
+            msgs = dyn.transfer(m.id, qu, m.edns is not None)
         return msgs if signed is None else _signed_stream(msgs, signed)
 
     def _encode(self, r, limit, glue_needed=False):
@@ -354,7 +352,7 @@ class General:
 def _signed_stream(msgs, signed):
     """The messages of a transfer, each signed: the first as an answer to the request, the
     others chained to the one before (RFC 8945 5.3.1)."""
-    from dnsbox.auth import tsig as _tsig
+    from dnsbox.auth import tsig as _tsig  # loaded already: _transfer imports it
 
     key, f, mac, now = signed
     first = True

@@ -20,6 +20,7 @@ from dnsbox.wire import types as _t
 from dnsbox.wire.errors import WireError
 from dnsbox.wire.name import Name, decode_name
 from dnsbox.wire.rr import RR
+from dnsbox.zonedb.lookup import under
 
 MAX_RECORDS = const(4096)  # records in the zone (an update that would pass it is REFUSED)
 MAX_UPDATE_RRS = const(256)  # prerequisite + update records in one UPDATE
@@ -57,29 +58,22 @@ class DynZone:
     def soa(self):
         return self.nodes[self.lc][_t.SOA][0]
 
-    def rrsets(self):
-        """(size bound, records) of every RRset but the SOA, for a transfer (auth.transfer.pack):
-        a copy, so that an update while the transfer is sent does not change it."""
-        out = []
+    def transfer(self, qid, question, with_opt):
+        """The zone as transfer messages (dnsbox.auth.transfer.pack), from a copy of its RRsets:
+        an update while they are sent does not change them."""
+        from dnsbox.auth import transfer
+
+        sets = []
         for lname, node in self.nodes.items():
             for t, rs in node.items():
-                if t == _t.SOA and lname == self.lc:
-                    continue
-                n = sum(2 * len(r.name.wire) + 10 + len(r.rdata.to_wire()) for r in rs)
-                out.append((n, list(rs)))
-        return out
+                if t != _t.SOA or lname != self.lc:
+                    sets.append((_size(rs), list(rs)))
+        soa = [self.soa()]
+        return transfer.pack(soa, _size(soa), sets, qid, question, with_opt)
 
     def contains(self, lname):
         """True if the lower-case wire name is this zone's apex or below it."""
-        n = len(self.lc)
-        if not lname.endswith(self.lc):
-            return False
-        if len(lname) == n:
-            return True
-        i = 0
-        while i < len(lname) - n:  # the suffix must start at a label boundary
-            i += lname[i] + 1
-        return i == len(lname) - n
+        return under(lname, self.lc)
 
     # --- queries ----------------------------------------------------------------------
     def answer(self, r, qname, qtype):
@@ -100,16 +94,9 @@ class DynZone:
 
     def _has_below(self, lname):
         for k in self.nodes:
-            if len(k) > len(lname) and k.endswith(lname) and DynZone._boundary(k, lname):
+            if k != lname and under(k, lname):
                 return True
         return False
-
-    @staticmethod
-    def _boundary(longer, suffix):
-        i = 0
-        while i < len(longer) - len(suffix):
-            i += longer[i] + 1
-        return i == len(longer) - len(suffix)
 
     # --- UPDATE (RFC 2136 3) --------------------------------------------------------------
     def update(self, q, now=0):
@@ -266,6 +253,11 @@ class DynZone:
         if not node:
             del self.nodes[lname]
         return bool(kill)
+
+
+def _size(rrs):
+    """A bound on the wire size of records (names written out, rdata uncompressed)."""
+    return sum(2 * len(r.name.wire) + 10 + len(r.rdata.to_wire()) for r in rrs)
 
 
 def _parse(q):

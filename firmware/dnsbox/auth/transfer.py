@@ -15,7 +15,9 @@ from dnsbox.compat import const
 from dnsbox.wire import edns as _edns
 from dnsbox.wire import message as _msg
 from dnsbox.wire import types as _t
+from dnsbox.auth.answer import records_at as _records
 from dnsbox.zonedb import F_APEX, K_ANSWER, K_DELEG_NS, K_GLUE
+from dnsbox.zonedb import rrset_key as _key
 from dnsbox.zonedb.lookup import under
 
 # Records are packed into one message while their size bound stays within this many bytes (the
@@ -151,19 +153,9 @@ def _enclosing(db, lname):
         o += lname[o] + 1
 
 
-def _key(lname, rtype):
-    return lname + bytes((rtype >> 8, rtype & 0xFF)) + b"\x00\x01"
-
-
 def _len_of(db, e):
     b = db.blob
     return (b[e] << 8) | b[e + 1]
-
-
-def _records(db, e, lname, rtype):
-    """The records (lname, rtype) held in answer-like entry e."""
-    m = _msg.decode(b"\x00\x00" + db.response(e))
-    return [r for r in m.answer if r.rtype == rtype and r.name.wire == lname]
 
 
 def _message(qid, question, rrs, with_opt):

@@ -107,9 +107,7 @@ class Service:
             if dest == BROADCAST_TO:
                 to = self.bcast
             else:
-                ip = P.ip_bytes(dest)
-                to = socket.getaddrinfo("%d.%d.%d.%d" % (ip[0], ip[1], ip[2], ip[3]),
-                                        CLIENT_PORT)[0][-1]
+                to = socket.getaddrinfo(config.ip_text(dest), CLIENT_PORT)[0][-1]
             try:
                 self.sock.sendto(reply, to)
             except OSError:
@@ -143,12 +141,8 @@ def start(loop, cfg, local=None):
             names(name, hip)  # fixed hosts are named from the start
     svc = Service(loop, core, cfg.iface)
     log.log("DHCP: %s - %s, lease %d s, router %s, DNS %s%s" % (
-        _ip(first), _ip(last), lease, _ip(router) if router else "none",
-        ", ".join(_ip(d) for d in dns) or "none",
+        config.ip_text(first), config.ip_text(last), lease,
+        config.ip_text(router) if router else "none",
+        ", ".join(config.ip_text(d) for d in dns) or "none",
         (", names under " + cfg.dhcp_domain) if cfg.dhcp_domain and names else ""))
     return svc
-
-
-def _ip(v):
-    b = P.ip_bytes(v)
-    return "%d.%d.%d.%d" % (b[0], b[1], b[2], b[3])

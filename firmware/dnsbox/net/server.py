@@ -99,7 +99,7 @@ class _Conn:
         self.last = now
         self.eof = False
         self.tls = None  # a dnsbox.net.tls.Conn for DNS over TLS
-        self.pobj = sock  # what is registered with poll (the TLS socket for TLS)
+        self.pobj = sock  # what poll watches (for TLS: dnsbox.net.tls.Conn.poll_obj)
         self.http = None  # DNS over HTTPS: the endpoint path (bytes)
         self.busy = False  # HTTP: a query's answer is awaited (respond()); no next request yet
         self.keep = True  # HTTP: keep the connection after the awaited answer

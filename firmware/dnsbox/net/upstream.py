@@ -19,6 +19,7 @@ import socket
 
 from dnsbox import clock
 from dnsbox.compat import MICROPYTHON, const
+from dnsbox.config import parse_ipv4
 from dnsbox.net.server import TCP, UDP, peer_ip
 from dnsbox.wire.edns import bare_opt_payload
 
@@ -37,11 +38,6 @@ _IPPROTO_IP = const(0)  # Linux values (MicroPython's socket module does not nam
 _IP_MULTICAST_IF = const(32)
 _IP_MULTICAST_TTL = const(33)
 _EAGAIN = const(11)
-
-
-def _first_octet(ip):
-    d = ip.find(".")
-    return int(ip[:d]) if d > 0 and ip[:d].isdigit() else 0
 
 
 def peer_tuple(peer):
@@ -81,7 +77,8 @@ class _Attempt:
 class Resolver:
     def __init__(self, fw, server, rng=os.urandom, bind_ip="0.0.0.0", mcast_if=None):
         self.fw = fw
-        self.mcast_if = mcast_if  # the interface address multicast questions leave from
+        # the interface address multicast questions leave from (4 bytes), or None
+        self.mcast_if = None if mcast_if is None else parse_ipv4(mcast_if)
         self.server = server
         self.rng = rng
         self.bind_ip = bind_ip
@@ -211,7 +208,7 @@ class Resolver:
                 s.close()
                 return "no free source port"
             s.setblocking(False)
-            if 224 <= _first_octet(ip) <= 239:
+            if 224 <= (parse_ipv4(ip) or b"\x00")[0] <= 239:  # multicast: mDNS
                 self._multicast(s)
             try:
                 s.sendto(wire, dest)
@@ -242,9 +239,8 @@ class Resolver:
         try:
             s.setsockopt(_IPPROTO_IP, _IP_MULTICAST_TTL, 255)
             if self.mcast_if:
-                p = self.mcast_if.split(".")
-                s.setsockopt(_IPPROTO_IP, _IP_MULTICAST_IF, bytes([int(x) for x in p]))
-        except (OSError, ValueError, IndexError):
+                s.setsockopt(_IPPROTO_IP, _IP_MULTICAST_IF, self.mcast_if)
+        except OSError:
             pass  # the send reports what is wrong
 
     def _guard(self, fn, at, ev):

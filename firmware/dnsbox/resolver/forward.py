@@ -24,7 +24,7 @@ upstream failed: SERVFAIL with an Extended DNS Error (RFC 8914) saying why.
 import struct
 
 from dnsbox.compat import const
-from dnsbox.config import allowed
+from dnsbox.config import allowed, ipv4_int, parse_ipv4
 from dnsbox.resolver import dns64 as _dns64
 from dnsbox.resolver import scrub as _scrub
 from dnsbox.resolver.cache import MAX_TTL, NEG_MAX_TTL, Cache
@@ -51,7 +51,6 @@ UDP_MAX = const(1232)  # our UDP payload size, advertised to clients and upstrea
 UDP_PLAIN = const(512)  # without EDNS (RFC 1035 4.2.1)
 TCP_MAX = const(65535)
 
-# Extended DNS Error codes (RFC 8914 4).
 # The .local bridge (mdns-bridge): one-shot multicast DNS queries (RFC 6762 5.1) from our own
 # port, answered by unicast ("legacy unicast", RFC 6762 6.7) by the host that has the name.
 MDNS_IP = "224.0.0.251"
@@ -59,6 +58,8 @@ MDNS_PORT = const(5353)
 MDNS_DOMAIN = b"\x05local\x00"
 MDNS_TRIES = const(2)  # queries sent for one question
 MDNS_ATTEMPT_MS = const(500)  # wait for an answer to each (no answer at all: NXDOMAIN)
+
+# Extended DNS Error codes (RFC 8914 4).
 EDE_OTHER = const(0)
 EDE_NO_REACHABLE_AUTHORITY = const(22)
 EDE_NETWORK_ERROR = const(23)
@@ -140,9 +141,9 @@ def render(img, qid, qbytes, flags, payload, proto):
 
 
 def _from_nets(nets, ip_text):
-    p = ip_text.split(".")
-    ip = (int(p[0]) << 24) | (int(p[1]) << 16) | (int(p[2]) << 8) | int(p[3])
-    return allowed(nets, ip)
+    """True if the dotted address ip_text is in one of nets (an mDNS answer's source)."""
+    b = parse_ipv4(ip_text)
+    return b is not None and allowed(nets, ipv4_int(b))
 
 
 def error(qid, flags, qbytes, rcode, payload, ede=None):

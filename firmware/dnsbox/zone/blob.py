@@ -12,6 +12,7 @@ import struct
 
 from dnsbox.wire import types as T
 from dnsbox.zone.errors import ZoneError
+from dnsbox.zonedb import rrset_key as _key
 from dnsbox.zonedb import (
     F_APEX,
     F_CNAME,
@@ -38,10 +39,6 @@ MAX_RRSET = 4096  # records in one RRset (bounds the general path's work for one
 SYNTH_TYPES = (T.A, T.AAAA, T.MX, T.TXT, T.SRV, T.HTTPS)
 _PRIVATE_TYPE = 65280  # RFC 6895 private-use type, asked at each apex for the NODATA block
 _QUERY_FLAGS = b"\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00"  # RD, QDCOUNT 1
-
-
-def _key(lname, rtype):
-    return lname + struct.pack(">HH", rtype, 1)
 
 
 def _rr_wire(lname, rr):

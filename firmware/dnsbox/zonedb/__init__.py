@@ -41,6 +41,11 @@ CLASS_IN_KEY = b"\x00\x01"
 NODE_SUFFIX = b"\x00\x00\x00\x01"  # qtype 0, class IN: the key of a node entry
 
 
+def rrset_key(lname, rtype):
+    """The key of the entry of RRset (lname, rtype) in class IN."""
+    return lname + bytes((rtype >> 8, rtype & 0xFF)) + CLASS_IN_KEY
+
+
 def djb2x16(data):
     """The blob's index hash: djb2 with xor, kept to 16 bits, 0 -> 1 (docs/blob.md).
 
