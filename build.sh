@@ -3,10 +3,12 @@
 #
 #   ./build.sh [build]            install what is missing, build both firmware binaries and the
 #                                 qemu-arm image (idempotent; outputs under build/)
+#   ./build.sh build host         the same for the host binary alone (build/host/dnsbox)
 #   ./build.sh run [key=value..]  build, then boot the image in qemu-system-arm; DNS on
 #                                 127.0.0.1:5353 (udp+tcp). Ctrl-C or ./build.sh stop ends it.
 #   ./build.sh stop               stop the qemu started by `run` (PID in build/run/qemu.pid)
-#   ./build.sh host [key=value..] build the host binary and run the firmware on this machine
+#   ./build.sh host [key=value..] build the host binary and run the firmware on this machine,
+#                                 with the board's heap (board.env HEAPSIZE; env HEAPSIZE=...)
 #                                 (listens on 127.0.0.1:5353 unless told otherwise)
 #   ./build.sh test               build everything, then run the whole test suite (pytest)
 #   ./build.sh clean              remove build outputs (keeps downloads in build/dl)
@@ -480,8 +482,11 @@ cmd=${1:-build}
 [ $# -gt 0 ] && shift
 case $cmd in
 build)
-    [ $# -eq 0 ] || die "build takes no arguments"
-    build_all
+    case ${1:-} in
+    "") build_all ;;
+    host) build_host ;;
+    *) die "build takes no argument but 'host' (the host binary alone)" ;;
+    esac
     ;;
 run)
     build_all
@@ -512,8 +517,9 @@ stop)
     ;;
 host)
     build_host
-    step "host: $B/host/dnsbox -m dnsbox.main --host $*"
-    exec "$B/host/dnsbox" -m dnsbox.main --host "$@"
+    heap=${HEAPSIZE:-$(board_var HEAPSIZE)} # the board's heap: what the appliance has
+    step "host: $B/host/dnsbox -X heapsize=$heap -m dnsbox.main --host $*"
+    exec "$B/host/dnsbox" -X heapsize="$heap" -m dnsbox.main --host "$@"
     ;;
 test)
     [ $# -eq 0 ] || die "test takes no arguments (run python3 -m pytest tests/... yourself for a subset)"

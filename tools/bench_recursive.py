@@ -3,18 +3,18 @@
 
   python3 tools/bench_recursive.py [--names N] [--only ours|unbound]
 
-For each resolver, started fresh (ours: the MicroPython host binary build/host/dnsbox running
-dnsbox.resolver.serve, frozen in if the binary has it, else from the source tree, with
--X heapsize=HEAP; Unbound 1.17 iterator-only with the same hints, QNAME minimisation and 0x20
-on):
+For each resolver, started fresh (ours: the MicroPython host binary build/host/dnsbox in
+resolver mode with the same hints, `dnsbox.main --host mode=resolver hints=...`, with
+-X heapsize=HEAP, the qemu board's; Unbound 1.17 iterator-only with the same hints, QNAME
+minimisation and 0x20 on, as ours):
 1. upstream queries per client query over the scenario set (testnet.SCENARIOS), each asked
    once on a cold resolver (ours: CH TXT stats.dnsbox. counter; Unbound: num.query.udpout +
    tcpout via unbound-control);
 2. cold latency (that first query) and warm latency (the same query again: the cache), median
    and max over the scenarios that succeed;
 3. memory after N (default 10,000) distinct names (n<i>.wild.example.test. A, a wildcard),
-   asked with at most WINDOW queries outstanding: RSS of the process, and for ours the
-   MicroPython GC heap in use.
+   asked with at most WINDOW queries outstanding: how many are answered and how fast, RSS of the
+   process, and for ours the MicroPython GC heap in use.
 Loopback only; every process is stopped by PID; every loop is bounded in count and time.
 """
 import os
@@ -105,18 +105,13 @@ class Ours:
     def __init__(self, hints):
         self.port = free_port()
         env = dict(os.environ)
-        with open(MPY, "rb") as f:
-            self.frozen = b"root-hints.invalid" in f.read()
-        if self.frozen:  # the binary has the resolver frozen in: code stays out of the heap
-            env.pop("MICROPYPATH", None)
-        else:  # an older binary: the source tree (its bytecode then sits in the GC heap)
-            env["MICROPYPATH"] = os.path.join(ROOT, "firmware")
-        self.name = "dnsbox (MicroPython, %s)" % ("frozen" if self.frozen else "source")
+        env.pop("MICROPYPATH", None)  # the frozen firmware
+        self.name = "dnsbox (MicroPython)"
+        log = open(os.path.join(testnet.RUN, "ours.log"), "w")
         self.proc = subprocess.Popen(
-            [MPY, "-X", "heapsize=" + HEAP, "-m", "dnsbox.resolver.serve",
-             "hints=" + hints, "port=%d" % self.port, "max-s=900", "cache-size=20000"],
-            env=env, stdout=subprocess.DEVNULL,
-            stderr=open(os.path.join(testnet.RUN, "ours.log"), "w"))
+            [MPY, "-X", "heapsize=" + HEAP, "-m", "dnsbox.main", "--host", "--max-s=900",
+             "mode=resolver", "hints=" + hints, "port=%d" % self.port, "cache-size=20000"],
+            env=env, stdout=log, stderr=log)
         end = time.time() + 20
         while time.time() < end:
             try:

@@ -10,3 +10,11 @@ except ImportError:  # CPython: identity
 
     def const(x):
         return x
+
+
+def reader(sock):
+    """sock's read-into-a-buffer method: readinto (MicroPython) or recv_into (CPython). Both
+    return the byte count; on a drained non-blocking socket MicroPython's returns None and
+    CPython's raises BlockingIOError (an OSError with errno EAGAIN)."""
+    r = getattr(sock, "recv_into", None)
+    return r if r is not None else sock.readinto

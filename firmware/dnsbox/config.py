@@ -118,7 +118,9 @@ class Config:
         self.http_endpoint = "/dns-query"  # its URL path
         self.domain_needed = False
         self.bogus_priv = False
-        self.do_0x20 = False  # random case in upstream questions, echoed case checked
+        self.do_0x20 = False  # random case in questions to server=, echoed case checked
+        self.use0x20 = True  # the same when recursing (use-caps-for-id=, Unbound's name)
+        self.qmin = True  # QNAME minimisation when recursing (RFC 9156; qname-minimisation=)
         self.dns64 = None  # (prefix bytes, length): DNS64 synthesis (dns64-prefix=), or off
         self.mdns = False  # names under .local asked on the link by multicast DNS (mdns-bridge)
         self.cache_size = CACHE_DEFAULT
@@ -767,6 +769,8 @@ SETTINGS = {
     "domain-needed": (_flag("domain_needed"), False, True),
     "bogus-priv": (_flag("bogus_priv"), False, True),
     "do-0x20-encode": (_flag("do_0x20"), False, True),
+    "use-caps-for-id": (_flag("use0x20"), False, True),
+    "qname-minimisation": (_flag("qmin"), False, True),
     "dns64-prefix": (_set_dns64, False, False),
     "mdns-bridge": (_flag("mdns"), False, True),
     "domain": (_set_domain, False, False),

@@ -14,6 +14,7 @@ import time
 from dnsbox import config, log
 
 HALT_SLEEP_S = 3600  # a halted appliance sleeps in this step; PID 1 must not exit (kernel panic)
+LOOPS_PER_CHECK = 64  # serving-loop rounds between checks of --max-s
 
 
 def halt(host, reason):
@@ -70,7 +71,11 @@ def load_zones(host, optional=False):
 def main(argv):
     host = "--host" in argv
     log.kernel_clock = not host
-    words = [a for a in argv if a != "--host"] if host else read_cmdline()
+    max_s = 0
+    for a in argv:
+        if a.startswith("--max-s=") and a[8:].isdigit():
+            max_s = int(a[8:])  # host builds: stop after that many seconds (tests, benchmarks)
+    words = [a for a in argv if not a.startswith("--")] if host else read_cmdline()
     log.log("starting (%s build, %s %s)" % (
         "host" if host else "appliance", sys.implementation.name,
         ".".join(str(x) for x in sys.implementation.version[:3])))
@@ -100,7 +105,7 @@ def main(argv):
     if cfg.mode == "client":
         return client_mode(cfg)
     if cfg.mode == "resolver":
-        return resolver_mode(cfg, host, bind_ip)
+        return resolver_mode(cfg, host, bind_ip, max_s)
     db = load_zones(host)
     names = db.zone_names()
     log.log("zones: %d (%s), %d records" % (len(names), ", ".join(names), db.record_count()))
@@ -134,7 +139,7 @@ def main(argv):
         notifier.start(loop, db, cfg.notify, os.urandom)
     log.ready("mode=%s, %d zones, listening on %s port %d (udp, tcp)%s" % (
         cfg.mode, len(names), bind_ip, cfg.port, _tls_text(cfg)))
-    loop.serve()
+    serve(loop, max_s)
 
 
 def start_services(loop, cfg, bind_ip, host, local):
@@ -267,13 +272,13 @@ def client_mode(cfg):
     return dig.run([cfg.domain, cfg.qtype, "@" + server, "-p", str(port)], sys.stdout.write)
 
 
-def resolver_mode(cfg, host, bind_ip):
-    import os
-
+def resolver_mode(cfg, host, bind_ip, max_s=0):
+    """Resolver mode: the zones first, then local names, the cache, and the driver's jobs:
+    forwarding (server=), recursion from the root hints (no default server=), the .local
+    bridge; one serving loop for both (dnsbox.net.upstream)."""
     from dnsbox.auth import server as auth
-    from dnsbox.net import server as net
     from dnsbox.net import upstream
-    from dnsbox.resolver import forward, local
+    from dnsbox.resolver import budget, local
 
     db = load_zones(host, optional=True)
     if cfg.peers:
@@ -285,45 +290,79 @@ def resolver_mode(cfg, host, bind_ip):
         apexes = [db.zone(i)[0].lower() for i in range(db.nzones)]
         log.log("zones: %d (%s), answered first" % (len(apexes), ", ".join(db.zone_names())))
     nets = cfg.allow if cfg.allow is not None else local.default_nets(cfg.ip, cfg.netmask)
-    if not cfg.upstreams():
-        from dnsbox.resolver import hints
-
-        roots = cfg.hints or hints.default()  # without any: the forwarder, SERVFAIL as before
-        if roots:
-            return recursive_mode(cfg, host, bind_ip, nets, srv, apexes, roots)
-    fw = forward.Forwarder(cfg, nets, os.urandom, srv, apexes)
-    ups = ["%s#%d" % u for u in fw.ups]
-    log.log("resolver: upstreams %s, cache %d entries, %d local names, recursion for %s%s" % (
-        ", ".join(ups) if ups else "none (set server=IP)", cfg.cache_size,
-        len(cfg.hosts) + len(cfg.addresses) + len(cfg.locals),
-        ", ".join(_net_text(n) for n in nets), _extras_text(cfg, fw.mdns_ui >= 0)))
-    try:
-        loop = net.Server(None, bind_ip, cfg.port, peer=True)
-    except OSError as e:
-        halt(host, "cannot listen on %s port %d: %s" % (bind_ip, cfg.port, e))
-    upstream.Resolver(fw, loop, mcast_if=cfg.ip if fw.mdns_ui >= 0 else None)
-    start_services(loop, cfg, bind_ip, host, fw.local)
-    log.ready("mode=resolver, %d zones, %d upstreams, listening on %s port %d (udp, tcp)%s" % (
-        len(apexes), len(ups), bind_ip, cfg.port, _tls_text(cfg)))
-    loop.serve()
-
-
-def recursive_mode(cfg, host, bind_ip, nets, srv, apexes, roots):
-    """Resolver mode without server=: iterate from the root hints (hints= or compiled in)."""
-    from dnsbox.resolver import serve
-
-    try:
-        loop, _rec = serve.start(cfg, nets, roots, bind_ip, cfg.port, srv, apexes,
-                                 mcast_if=cfg.ip if cfg.mdns else None)
-    except OSError as e:
-        halt(host, "cannot listen on %s port %d: %s" % (bind_ip, cfg.port, e))
-    log.log("resolver: recursive from %d root hints (%s), cache %d entries, recursion for %s%s" % (
-        len(roots), ", ".join("%s#%d" % (h[1], h[2]) for h in roots[:3]), cfg.cache_size,
+    limits = budget.Limits(budget.heap_size(), cfg.cache_size)
+    drv = make_driver(cfg, nets, srv, apexes, limits)
+    what = []
+    if drv.ups is not None:
+        what.append("forwarding to %s" % drv.ups.text())
+    if drv.env is not None:
+        roots = drv.env.hints_root
+        what.append("recursion from %d root hints (%s)" % (len(roots.ns), ", ".join(
+            roots.ips()[:3])))
+    if not what:
+        what.append("no upstreams (set server=IP): SERVFAIL for names not answered here")
+    log.log("resolver: %s; %d local names, recursion for %s%s" % (
+        "; ".join(what), len(cfg.hosts) + len(cfg.addresses) + len(cfg.locals),
         ", ".join(_net_text(n) for n in nets), _extras_text(cfg, cfg.mdns)))
-    start_services(loop, cfg, bind_ip, host, _rec.local)
-    log.ready("mode=resolver (recursive), %d zones, listening on %s port %d (udp, tcp)%s" % (
-        len(apexes), bind_ip, cfg.port, _tls_text(cfg)))
-    loop.serve()
+    log.log("memory: " + limits.text())
+    try:
+        loop, _glue = upstream.serve(drv, bind_ip, cfg.port, cfg.ip if cfg.mdns else None)
+    except OSError as e:
+        halt(host, "cannot listen on %s port %d: %s" % (bind_ip, cfg.port, e))
+    start_services(loop, cfg, bind_ip, host, drv.local)
+    log.ready("mode=resolver%s, %d zones, listening on %s port %d (udp, tcp)%s" % (
+        " (recursive)" if drv.ups is None and drv.env is not None else "", len(apexes),
+        bind_ip, cfg.port, _tls_text(cfg)))
+    serve(loop, max_s)
+
+
+def make_driver(cfg, nets, auth, zones, limits, rng=None):
+    """The resolver's driver (dnsbox.resolver.driver) made from the settings: each core gets
+    its values, not the Config."""
+    import os
+
+    from dnsbox.resolver import hints
+    from dnsbox.resolver.cache import Cache
+    from dnsbox.resolver.driver import Driver
+    from dnsbox.resolver.local import Local
+
+    rng = rng or os.urandom
+    ups = env = None
+    servers = cfg.upstreams()
+    if servers:
+        from dnsbox.resolver.forward import Upstreams
+
+        ups = Upstreams(servers, cfg.do_0x20, rng)
+    if ups is None or ups.route(b"\x00") is None:  # no default server=: recurse for the rest
+        roots = cfg.hints or hints.default()
+        if roots:
+            env = make_env(roots, rng, limits, cfg.qmin, cfg.use0x20)
+    local = Local(cfg.hosts, cfg.addresses, cfg.locals, cfg.domain_needed, cfg.bogus_priv)
+    cache = Cache(limits.cache_entries, limits.cache_bytes)
+    return Driver(auth, zones, nets, local, cache, limits, rng, ups, env, cfg.dns64, cfg.mdns)
+
+
+def make_env(roots, rng, limits, qmin=True, use0x20=True, port=53):
+    """What iterations share (dnsbox.resolver.iterate.Env), within the recursion budget."""
+    from dnsbox.resolver import delegation as dg
+    from dnsbox.resolver.iterate import Env
+    from dnsbox.resolver.servers import SERVER_BYTES, Servers
+
+    third = limits.recurse_bytes // 3
+    env = Env(roots, rng, Servers(third // SERVER_BYTES), dg.RRCache(third), port, third)
+    env.qmin = qmin
+    env.use0x20 = use0x20
+    return env
+
+
+def serve(loop, max_s):
+    """Serve for ever, or max_s seconds (host builds: tests and benchmarks end by themselves)."""
+    if max_s <= 0:
+        loop.serve()
+        return
+    end = time.time() + max_s
+    while time.time() < end:
+        loop.serve(LOOPS_PER_CHECK)
 
 
 def _net_text(n):

@@ -1,10 +1,10 @@
 """The recursive resolver over real sockets against the mini-Internet (tools/testnet.py: NSD
 instances on 127.0.0.101-111 port 53, a dead server, a lame one, a poisoning one).
 
-The resolver runs as a process, `dnsbox.resolver.serve hints=127.0.0.101`, under CPython, under
-the MicroPython host binary with the source tree (MICROPYPATH=firmware), and as the frozen
-armhf firmware binary under qemu-arm-static (skipped if that binary predates this code); each
-stopped by PID (and by its own max-s). Queries with dnspython. DNSBOX_BUILD as in build.sh."""
+The resolver runs as a process, `dnsbox.main --host mode=resolver hints=127.0.0.101`, under
+CPython (the source tree), the frozen MicroPython host binary, and the frozen armhf firmware
+binary under qemu-arm-static (skipped if that binary predates this code); each stopped by PID
+(and by its own --max-s). Queries with dnspython. DNSBOX_BUILD as in build.sh."""
 import os
 import subprocess
 import sys
@@ -60,11 +60,12 @@ EXPECT = {
 
 
 def start_resolver(kind, port, hints, extra=()):
-    args = ["hints=%s" % hints, "port=%d" % port, "max-s=%d" % SERVE_MAX_S]
+    args = ["--host", "--max-s=%d" % SERVE_MAX_S, "mode=resolver", "hints=%s" % hints,
+            "port=%d" % port]
     args += list(extra)
     if kind == "cpython":
         env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "firmware"))
-        cmd = [sys.executable, "-m", "dnsbox.resolver.serve"] + args
+        cmd = [sys.executable, "-m", "dnsbox.main"] + args
     elif kind == "armhf":
         if not os.path.exists(ARMHF):
             pytest.skip("%s not built (./build.sh)" % ARMHF)
@@ -73,13 +74,13 @@ def start_resolver(kind, port, hints, extra=()):
                 pytest.skip("%s predates the recursive resolver (./build.sh)" % ARMHF)
         env = dict(os.environ)
         env.pop("MICROPYPATH", None)
-        cmd = ["qemu-arm-static", ARMHF, "-X", "heapsize=4M", "-m", "dnsbox.resolver.serve"]
-        cmd += args
+        cmd = ["qemu-arm-static", ARMHF, "-X", "heapsize=4M", "-m", "dnsbox.main"] + args
     else:
         if not os.path.exists(MPY):
             pytest.skip("build/host/dnsbox not built (./build.sh host)")
-        env = dict(os.environ, MICROPYPATH=os.path.join(ROOT, "firmware"))
-        cmd = [MPY, "-X", "heapsize=8M", "-m", "dnsbox.resolver.serve"] + args
+        env = dict(os.environ)
+        env.pop("MICROPYPATH", None)
+        cmd = [MPY, "-X", "heapsize=8M", "-m", "dnsbox.main"] + args
     p = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     end = time.time() + 20
     while time.time() < end:

@@ -231,15 +231,28 @@ class Net:
             r = self.answer(act)
             if r is None:
                 self.now += act.timeout
-                act = it.failed(self.now)
+                act = it.failed(act, self.now)
                 continue
             self.now += self.rtt.get(act.ip, 10)
-            nxt = it.reply(r, (act.ip, act.port), self.now)
+            nxt = it.reply(act, r, (act.ip, act.port), self.now)
             if nxt is None:  # ignored (e.g. case mismatch): the attempt times out
                 self.now += act.timeout
-                nxt = it.failed(self.now)
+                nxt = it.failed(act, self.now)
             act = nxt
         raise AssertionError("iteration did not finish in %d steps" % limit)
+
+
+def driver(cache_size=100, hints=(("a.root.", "10.0.0.1", 53),), words=(), rng=None,
+           heap=None):
+    """A resolver driver made as the firmware makes it (dnsbox.main.make_driver) from boot
+    variables, recursing from hints unless words give server=; allowed clients: loopback."""
+    from dnsbox import config, main
+    from dnsbox.resolver import budget
+
+    cfg = config.parse(["mode=resolver", "cache-size=%d" % cache_size] + list(words), True)
+    cfg.hints = list(hints)
+    lim = budget.Limits(heap or budget.BOARD_HEAP, cfg.cache_size)
+    return main.make_driver(cfg, [(0x7F000000, 0xFF000000)], None, [], lim, rng or counter_rng())
 
 
 def resolve(name, qtype=T.A, e=None, net=None, now=None):

@@ -123,5 +123,35 @@ def test_many_entries_all_found():
         c.put(key, base, (), 600, 0)
     assert len(c) == n
     for i in range(0, n, 7):
-        assert c.get(b"\x05h%04d\x07example\x00\x00\x01\x00\x01" % i, 1) is base
+        assert c.get(b"\x05h%04d\x07example\x00\x00\x01\x00\x01" % i, 1) == base
     assert c.get(b"\x05hxxxx\x07example\x00\x00\x01\x00\x01", 1) is None
+
+
+def test_byte_budget_evicts_least_recently_used_and_slots_follow_it():
+    _key, img, pairs = image(ttls=(300, 60, 30))
+    from dnsbox.resolver import cache as C
+
+    keys = [b"\x01%c\x07example\x00\x00\x01\x00\x01" % (97 + i) for i in range(40)]
+    cost = C.ENTRY_BYTES + len(keys[0]) + len(img) + 2 + 4 * len(pairs)  # key, buffer, TTLs
+
+    c = Cache(1000, 10 * (C.MIN_ENTRY_BYTES + C.SLOT_BYTES))
+    assert c.size == 10  # the slots the byte budget allows, not the 1000 asked for
+    room = c.max_bytes // cost
+    assert room < c.size  # bytes bind first here
+    keys = keys[: room + 3]
+    for i, k in enumerate(keys):
+        assert c.put(k, img, pairs, 60, i)
+        assert c.bytes <= c.max_bytes
+    assert len(c) == room and c.evictions == 3
+    assert c.get(keys[0], 10) is None and c.get(keys[-1], 10) is not None
+    c.reply(b"\x12\x34" + bytes(9) + b"\x01" + keys[-1] + bytes(11), 10, 1232)  # with an OPT
+    assert c.bytes == room * cost + len(img) + 2 + 11  # the OPT copy is counted too
+    freed = c.relieve(2)
+    assert freed > 0 and c.bytes <= (room * cost + len(img) + 13) // 2 + cost
+    assert c.get(keys[-1], 10) is not None  # the most recently used stay
+
+
+def test_an_entry_bigger_than_the_budget_is_not_stored():
+    key, img, pairs = image(ttls=(60,) * 40)
+    c = Cache(10, 3 * 264)  # room for 3 small entries: 576 bytes after the slot tables
+    assert not c.put(key, img, pairs, 60, 0) and len(c) == 0 and c.bytes == 0

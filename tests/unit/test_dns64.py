@@ -141,11 +141,9 @@ def test_off_by_default():
 
 
 def _recursor():
-    from dnsbox.resolver.recurse import Recursor
-    from tests.unit.iterhelp import counter_rng
+    from tests.unit.iterhelp import driver
 
-    cfg = config.parse(["dns64-prefix=64:ff9b::/96"], host=True)
-    return Recursor(cfg, [(0x7F000000, 0xFF000000)], counter_rng(), [("a.root.", "10.0.0.1", 53)])
+    return driver(words=["dns64-prefix=64:ff9b::/96"])
 
 
 def test_recursor_synthesizes_too():

@@ -198,12 +198,12 @@ def test_reply_checks_source_and_id():
     it = Iteration(e, Name.from_text("www.example.test."), T.A, 0)
     a = it.start(0)
     good = Net().answer(a)
-    assert it.reply(good, ("10.0.0.9", 53), 5) is None  # another address
-    assert it.reply(good, (a.ip, 5353), 5) is None  # another port
+    assert it.reply(a, good, ("10.0.0.9", 53), 5) is None  # another address
+    assert it.reply(a, good, (a.ip, 5353), 5) is None  # another port
     bad_id = bytes((good[0] ^ 1,)) + good[1:]
-    assert it.reply(bad_id, (a.ip, a.port), 5) is None
-    assert it.reply(good[:20], (a.ip, a.port), 5) is None  # malformed
-    nxt = it.reply(good, (a.ip, a.port), 5)
+    assert it.reply(a, bad_id, (a.ip, a.port), 5) is None
+    assert it.reply(a, good[:20], (a.ip, a.port), 5) is None  # malformed
+    nxt = it.reply(a, good, (a.ip, a.port), 5)
     assert isinstance(nxt, Ask) and nxt.ip in ("10.0.1.1", "10.0.1.2")
 
 

@@ -34,7 +34,7 @@ def test_ttl_counted_down_and_expiry():
 
 
 def test_rrcache_bounded():
-    c = D.RRCache(8)
+    c = D.RRCache(limit=8)
     for i in range(40):
         n = Name.from_text("n%d.example." % i)
         c.put(n.lc, T.A, [_a("n%d.example." % i, "192.0.2.1", 100 + i)], D.RANK_AUTH_ANSWER, 0)
@@ -43,7 +43,7 @@ def test_rrcache_bounded():
 
 def test_delegations_expire_and_stay_bounded():
     root = D.Delegation(Name.from_text("."), [], -1)
-    ds = D.Delegations(root, 4)
+    ds = D.Delegations(root, limit=4)
     d = D.Delegation(Name.from_text("example."), [Name.from_text("ns.example.")], 5000)
     d.add_addr(Name.from_text("ns.example."), "192.0.2.53")
     ds.put(d)

@@ -1,14 +1,13 @@
-"""The recursive resolver's client side (dnsbox.resolver.recurse.Recursor), sans-I/O: client
-query bytes in, actions out, performed against the in-memory mini-Internet of iterhelp."""
+"""The resolver's driver (dnsbox.resolver.driver) recursing, sans-I/O: client query bytes in,
+actions out, performed against the in-memory mini-Internet of iterhelp."""
 
-from dnsbox import config
-from dnsbox.resolver.recurse import MAX_RESOLVE_MS, Recursor
+from dnsbox.resolver.driver import MAX_RESOLVE_MS
 from dnsbox.wire import edns as E
 from dnsbox.wire import message as M
 from dnsbox.wire import rcode as R
 from dnsbox.wire import types as T
 from dnsbox.wire.name import Name
-from tests.unit.iterhelp import Net, counter_rng
+from tests.unit.iterhelp import Net, driver
 
 LOOP = 0x7F000001  # 127.0.0.1 as an int
 NETS = [(0x7F000000, 0xFF000000)]
@@ -22,9 +21,7 @@ class _A:  # what Net.answer reads from an Ask
 
 
 def make(size=100):
-    cfg = config.Config(True)
-    cfg.cache_size = size
-    return Recursor(cfg, NETS, counter_rng(), [("a.root.", "10.0.0.1", 53)])
+    return driver(size)
 
 
 def q(name, qtype=T.A, id=0x4242, edns=True, qclass=T.CLASS_IN):
@@ -142,6 +139,6 @@ def test_stats_for_allowed_clients():
     rec = make()
     r = M.decode(rec.query(q("stats.dnsbox.", T.TXT, qclass=T.CLASS_CH), 0, "c", LOOP, 0))
     words = [s.decode() for s in r.answer[0].rdata.strings]
-    assert "upstream=0" in words and "resolved=0" in words
+    assert "upstream=0" in words and "started=0" in words
     r = M.decode(rec.query(q("stats.dnsbox.", T.TXT, qclass=T.CLASS_CH), 0, "c", 0x0A000001, 0))
     assert r.rcode == R.REFUSED

@@ -29,11 +29,17 @@ class Rng:
 
 
 def fwd(*words, **kw):
+    """A driver made as the firmware makes it (dnsbox.main.make_driver), forwarding to UP1 and
+    UP2 (and what words add); kw: auth, zones."""
+    from dnsbox import main
+    from dnsbox.resolver import budget
+
     cfg = config.parse(["mode=resolver", "server=192.0.2.1", "server=192.0.2.2#5300"] +
                        list(words))
     assert cfg.problems == [], [str(p) for p in cfg.problems]
     nets = cfg.allow if cfg.allow is not None else default_nets("10.0.2.15", "255.255.255.0")
-    return F.Forwarder(cfg, nets, Rng(), **kw)
+    lim = budget.Limits(budget.BOARD_HEAP, cfg.cache_size)
+    return main.make_driver(cfg, nets, kw.get("auth"), kw.get("zones", ()), lim, Rng())
 
 
 def query(name, qtype=T.A, qid=0x1234, edns=None, rd=True):
@@ -162,7 +168,7 @@ def test_mismatched_answers_are_ignored_and_the_wait_goes_on():
     f.upstream_reply(s[1], reply(s, evil)[:-3], UP1, 1)  # malformed (cut short, TC clear)
     f.upstream_reply(s[1], b"\x01", UP1, 1)
     assert f.actions == [] and f.inflight  # still waiting, nothing answered
-    assert f.stats["ignored"] == 6 and f.stats["malformed"] == 1
+    assert f.stats["ignored"] == 7
     f.upstream_reply(s[1], reply(s, good), UP1, 2)
     m = M.decode(take(f, "answer")[0][3])
     assert [r.to_text() for r in m.answer] == ["www.example.org. 300 IN A 192.0.2.80"]
@@ -213,7 +219,7 @@ def test_identical_questions_in_flight_are_sent_once():
     pend = f.tokens[s]
     send = ("send", s, UP1[0], UP1[1], b"", 0)
     q = M.decode(query("same.example.org."))
-    q.id = list(pend.attempts.values())[0][1]
+    q.id = (pend.asks[s].wire[0] << 8) | pend.asks[s].wire[1]
     send = ("send", s, UP1[0], UP1[1], M.encode(q), 0)
     f.upstream_reply(s, reply(send, [A("same.example.org.", 60, (1, 1, 1, 1))]), UP1, 1)
     ans = take(f, "answer")
@@ -250,7 +256,7 @@ def test_retry_then_failover_then_servfail_with_ede():
     assert not f.inflight and not f.tokens
     # the failures are remembered: the next question tries the healthier upstream first
     ask(f, "other.example.org.", now=20000)
-    assert src(take(f, "send")[0]) == UP2 or f.fails[0] == f.fails[1]
+    assert src(take(f, "send")[0]) == UP2 or f.ups.fails[0] == f.ups.fails[1]
 
 
 def test_late_answer_to_an_earlier_try_is_accepted():
@@ -280,7 +286,7 @@ def test_truncated_answer_retried_over_tcp():
     f.upstream_reply(s[1], reply(s, tc=True), UP1, 1)
     t = take(f, "send")[0]
     assert t[5] == F.TCP and src(t) == UP1
-    assert f.stats["tcp"] == 1
+    assert f.counters()["tcp"] == 1
     txt = RR(Name.from_text("big.example.org."), T.TXT, T.CLASS_IN, 60,
              rd_std.TXT([b"x" * 200] * 4))
     f.upstream_reply(t[1], reply(t, [txt]), UP1, 2)
@@ -348,7 +354,7 @@ def test_out_of_bailiwick_and_unrelated_records_dropped():
         "www.corp.example. 300 IN CNAME host.corp.example.",
         "host.corp.example. 300 IN A 10.0.0.5"]
     assert m.authority == [] and m.additional == []
-    assert f.stats["dropped"] == 3
+    assert f.counters()["dropped"] == 3
     # nothing of the extras reached the cache
     assert ask(f, "www.bank.example.", now=2) is None
     assert src(take(f, "send")[0]) == UP1
@@ -388,8 +394,13 @@ def test_local_names():
 
 
 def test_no_upstream_gives_servfail_with_reason():
-    cfg = config.parse(["mode=resolver"])
-    f = F.Forwarder(cfg, [(0x7F000000, 0xFF000000)], Rng())
+    from dnsbox.resolver import budget
+    from dnsbox.resolver.cache import Cache
+    from dnsbox.resolver.driver import Driver
+    from dnsbox.resolver.local import Local
+
+    lim = budget.Limits(budget.BOARD_HEAP, 100)
+    f = Driver(None, (), [(0x7F000000, 0xFF000000)], Local(), Cache(100), lim, Rng())
     m = M.decode(f.query(query("a.example.", edns=E.Edns(1232)), F.UDP, "c", LOOP, 0))
     assert m.rcode == RC.SERVFAIL and "no upstream" in m.edns.option(E.EDE).text
 
@@ -424,7 +435,28 @@ def test_client_case_and_edns_preserved_on_cache_hits():
 
 def test_inflight_limit():
     f = fwd()
-    for i in range(F.MAX_INFLIGHT):
-        assert ask(f, "n%d.example.org." % i) is None
-    m = M.decode(ask(f, "one-more.example.org."))
-    assert m.rcode == RC.SERVFAIL
+    for i in range(f.limits.inflight):  # from many clients: each within its share
+        assert ask(f, "n%d.example.org." % i, ip=LOOP + i % 100) is None
+    m = M.decode(ask(f, "one-more.example.org.", ip=LOOP + 200, edns=E.Edns(1232)))
+    assert m.rcode == RC.SERVFAIL and "in flight" in m.edns.option(E.EDE).text
+    assert f.counters()["shed"] == 1
+
+
+def test_one_client_cannot_take_the_others_share():
+    f = fwd()
+    share = f.limits.client_share
+    assert 0 < share < f.limits.inflight
+    for i in range(share):  # one client's dead names fill its share...
+        assert ask(f, "dead%d.example.org." % i, ip=LOOP + 1) is None
+    m = M.decode(ask(f, "dead-more.example.org.", ip=LOOP + 1, edns=E.Edns(1232)))
+    assert m.rcode == RC.SERVFAIL and "this client" in m.edns.option(E.EDE).text
+    assert ask(f, "mine.example.org.", ip=LOOP + 2) is None  # ...another client's goes out
+    sends = take(f, "send")
+    s = sends[-1]
+    assert M.decode(s[4]).question[0].name.to_text() == "mine.example.org."
+    f.upstream_reply(s[1], reply(s, [A("mine.example.org.", 60, (1, 2, 3, 4))]), UP1, 5)
+    assert M.decode(take(f, "answer")[0][3]).rcode == RC.NOERROR
+    # when its questions end, the share is the client's again
+    f.tick(20000)
+    assert not f.inflight and not f.clients
+    assert ask(f, "again.example.org.", ip=LOOP + 1, now=20001) is None

@@ -1,8 +1,8 @@
 """The serving loop's fast path (dnsbox.net.upstream.Resolver.hit): which queries the cache's reply
-buffer answers directly, and which go on to the forwarder. No sockets: the glue is attached to a
+buffer answers directly, and which go on to the driver. No sockets: the glue is attached to a
 bare object in place of the serving loop (it only sets the loop's hooks on it), and hit() is
-called as the loop calls it, with a raw sockaddr_in peer (MicroPython's form, which it reads)."""
-from dnsbox import compat
+called as the loop calls it, with a raw sockaddr_in peer (MicroPython's form) or an (ip, port)
+tuple (CPython's): the same path on both interpreters."""
 from dnsbox.net import server as net
 from dnsbox.net import upstream
 from dnsbox.wire import edns as E
@@ -18,7 +18,9 @@ FOREIGN_PEER = b"\x02\x00\x13\x88\xc6\x33\x64\x07" + bytes(8)  # 198.51.100.7
 class Loop:
     """Where the glue sets the serving loop's hooks (handler, with_peer, timer, fast)."""
 
-    fast = None
+    def __init__(self):
+        self.fast = None
+        self.periodic = []
 
 
 def cached_forwarder():
@@ -37,13 +39,15 @@ def test_fast_path_answers_plain_hits_and_passes_the_rest_on():
     loop = Loop()
     r = upstream.Resolver(f, loop)
     assert loop.handler == r.handle and loop.timer is r and loop.with_peer
-    assert loop.fast == (r.hit if compat.MICROPYTHON else None)
+    assert loop.fast == r.hit and loop.periodic == [r.reap]
     r._now = 2500  # the clock reading of the poll round
     out = r.hit(query("www.example.org.", qid=0x4242), LOOP_PEER)
     m = M.decode(bytes(out))
     assert m.id == 0x4242 and m.qr and m.ra and m.rd and m.rcode == 0
     assert [x.to_text() for x in m.answer] == ["www.example.org. 298 IN A 192.0.2.80"]
     assert r.hit(query("www.example.org.", qid=7), LOOP_PEER) is out  # one buffer, reused
+    assert r.hit(query("www.example.org.", qid=8), ("127.0.0.1", 5000)) is out  # CPython's peer
+    assert r.hit(query("www.example.org."), ("198.51.100.7", 5000)) is None
     # the handler's turn: a foreign client, EDNS, RD clear, another case, a miss, junk
     assert r.hit(query("www.example.org."), FOREIGN_PEER) is None
     assert r.hit(query("www.example.org.", rd=False), LOOP_PEER) is None

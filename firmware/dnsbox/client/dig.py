@@ -31,15 +31,6 @@ EXIT_OK = const(0)
 EXIT_USAGE = const(1)
 EXIT_NO_REPLY = const(9)
 
-EDE_TEXT = {
-    0: "Other", 1: "Unsupported DNSKEY Algorithm", 2: "Unsupported DS Digest Type",
-    3: "Stale Answer", 4: "Forged Answer", 5: "DNSSEC Indeterminate", 6: "DNSSEC Bogus",
-    7: "Signature Expired", 8: "Signature Not Yet Valid", 9: "DNSKEY Missing",
-    10: "RRSIGs Missing", 11: "No Zone Key Bit Set", 12: "NSEC Missing", 13: "Cached Error",
-    14: "Not Ready", 15: "Blocked", 16: "Censored", 17: "Filtered", 18: "Prohibited",
-    19: "Stale NXDOMAIN Answer", 20: "Not Authoritative", 21: "Not Supported",
-    22: "No Reachable Authority", 23: "Network Error", 24: "Invalid Data",
-}
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -180,7 +171,7 @@ def format_answer(m, size, ms, server, port, proto, when):
                                                                 e.payload))
         for o in e.options:
             if o.code == _edns.EDE:
-                t = "; EDE: %d (%s)" % (o.info_code, EDE_TEXT.get(o.info_code, "Unknown"))
+                t = "; EDE: %d (%s)" % (o.info_code, _edns.EDE_TEXT.get(o.info_code, "Unknown"))
                 if o.text:
                     t += ": (%s)" % o.text
                 out.append(t)

@@ -36,24 +36,24 @@ class Names:
     def __call__(self, label, ip):
         from dnsbox.resolver.local import reverse_name
 
+        local = self.local
         wires = self._wires(label)
         for w in wires:
             if ip is None:
                 if w in self.mine:
                     rev = reverse_name(P.ip_bytes(self.mine.pop(w)))
-                    self.local.hosts.pop(w, None)
+                    local.set_host(w, None)
                     if self.ptrs.get(rev) == w:
                         del self.ptrs[rev]
-                        self.local.ptrs.pop(rev, None)
-            elif w not in self.local.hosts or w in self.mine:  # host-record= entries win
+                        local.set_ptr(rev, None)
+            elif not local.has_host(w) or w in self.mine:  # host-record= entries win
                 self.mine[w] = ip
-                self.local.hosts[w] = (P.ip_bytes(ip), None)
+                local.set_host(w, P.ip_bytes(ip))
         if ip is not None and wires[-1] in self.mine:
             rev = reverse_name(P.ip_bytes(ip))
-            if rev not in self.local.ptrs or rev in self.ptrs:
+            if local.ptr_of(rev) is None or rev in self.ptrs:
                 self.ptrs[rev] = wires[-1]
-                self.local.ptrs[rev] = wires[-1]
-        self.local.empty = False
+                local.set_ptr(rev, wires[-1])
 
 
 class Service:

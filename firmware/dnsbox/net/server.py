@@ -20,8 +20,14 @@ before the events are served (so it can read the clock once for the whole batch)
 Nothing here blocks: a slow or silent TCP client holds one connection slot until the idle
 timeout, and never delays anyone else. Nothing here stops the loop either: a failure while
 serving one event (a handler's bug, a MemoryError in a socket call when the heap has no free run
-long enough for its buffer) loses that datagram, frame or connection, is counted in faults and
-logged (the first FAULTS_LOGGED), and after a MemoryError the heap is collected.
+long enough for its buffer) is counted in faults and logged (the first FAULTS_LOGGED); a UDP
+query whose handler failed is answered SERVFAIL (dnsbox.wire.reply.error_for), a TCP connection
+whose state may be half updated is closed, and after a MemoryError the relief hook runs (the
+resolver gives back part of its cache) and the heap is collected. Every socket is registered
+with poll only together with its entry in our tables (both or neither).
+
+`fault` is a test hook: when set, fault(site) is called at the places where the loop and the
+resolver glue allocate (site names the place), so a test can raise MemoryError at each.
 """
 import gc
 import select
@@ -29,15 +35,14 @@ import socket
 
 from dnsbox import clock
 from dnsbox.compat import const
-
-UDP = const(0)
-TCP = const(1)
+from dnsbox.wire.rcode import SERVFAIL
+from dnsbox.wire.reply import TCP, UDP, UDP_MAX, error_for
 
 # Bytes read from one datagram: our advertised EDNS payload size (RFC 6891 6.2.3, DNS flag day
 # 2020); a longer query arrives cut and gets FORMERR. Not more: MicroPython's recvfrom allocates a
 # buffer of this size for every datagram, and an allocation of many blocks scans the heap for a
 # free run that long (4096 here cost ~0.6 us a query with a full cache; measured, bench_forward).
-UDP_MAX_QUERY = 1232
+UDP_MAX_QUERY = UDP_MAX
 UDP_BATCH = 64  # datagrams served per poll wake-up before looking at TCP again (fairness)
 UDP_RCVBUF = 1 << 20  # kernel receive buffer asked for: absorbs bursts while we serve TCP
 TCP_MAX_CONNS = 64  # open client connections; more are accepted and closed at once
@@ -50,6 +55,8 @@ TLS_READS = 8  # TLS reads (of a whole record each) per poll event; the rest wai
 TCP_BACKLOG = 16  # listen() backlog
 FAULTS_LOGGED = 20  # handler failures logged on the console; later ones are only counted
 POLL_MS = 1000  # longest sleep in poll(); also how often idle connections are swept
+
+fault = None  # the tests' hook: fault(site) may raise at the allocation sites named
 
 _SOL_SOCKET = 1  # Linux values: MicroPython's socket module does not name SO_RCVBUF
 _SO_RCVBUF = 8
@@ -122,6 +129,7 @@ class Server:
         self.tls_count = 0  # open TLS connections
         self.extra = {}  # fd -> (socket, callback(events)): sockets watched for other modules
         self.timer = None  # object with timeout_ms() (-1: none) and tick(), or None
+        self.relief = None  # called after a MemoryError (before the heap is collected)
         self.periodic = []  # callables run about every POLL_MS (DHCP lease expiry)
         self.udp = _bind(socket.SOCK_DGRAM, ip, port)
         try:
@@ -192,8 +200,6 @@ class Server:
                     self._fault(e, "serving loop", "event dropped")
                     if fd in self.conns:
                         self._drop(fd)  # its state may be half updated
-                    if isinstance(e, MemoryError):
-                        gc.collect()
             if (self.conns or self.periodic) and clock.since_ms(last_sweep) >= POLL_MS:
                 last_sweep = clock.now_ms()
                 self._sweep(last_sweep)
@@ -217,12 +223,17 @@ class Server:
                 break  # EAGAIN: drained
             n += 1
             try:
+                if fault is not None:
+                    fault("udp query")
                 r = None if fast is None else fast(data, peer)
                 if r is None:
                     r = handler(data, UDP, peer) if with_peer else handler(data, UDP)
-            except Exception as e:  # a bug or MemoryError drops this datagram, not the server
-                self._fault(e, "query handler", "datagram dropped")
-                continue
+            except Exception as e:  # a bug or MemoryError: SERVFAIL for this one, not the server
+                self._fault(e, "query handler", "answered SERVFAIL")
+                try:
+                    r = error_for(data, SERVFAIL)
+                except MemoryError:
+                    continue
             if r is not None:
                 try:
                     sendto(r, peer)
@@ -232,6 +243,13 @@ class Server:
 
     def _fault(self, e, where, lost):
         self.faults += 1
+        if isinstance(e, MemoryError):
+            if self.relief is not None:
+                try:
+                    self.relief()
+                except Exception:  # noqa: BLE001 - relief is best effort; the collect follows
+                    pass
+            gc.collect()
         if self.faults <= FAULTS_LOGGED:
             from dnsbox import log
 
@@ -256,8 +274,23 @@ class Server:
         got = self._take(self.tcp, False)
         if got is not None:
             s, peer = got
-            self.conns[s.fileno()] = _Conn(s, clock.now_ms(), peer)
-            self.poll.register(s, select.POLLIN)
+            self._add(_Conn(s, clock.now_ms(), peer))
+
+    def _add(self, c):
+        """Table and poll get the connection together; a failure (MemoryError) closes it."""
+        fd = c.fd
+        try:
+            if fault is not None:
+                fault("tcp accept")
+            self.conns[fd] = c
+            self.poll.register(c.pobj, select.POLLIN)
+        except Exception:
+            self.conns.pop(fd, None)
+            if c.tls is not None:
+                self.tls_count -= 1
+                c.tls.close()
+            c.sock.close()
+            raise
 
     def _accept_tls(self, listener):
         got = self._take(listener[0], self.tls_count >= TLS_MAX_CONNS)
@@ -272,12 +305,12 @@ class Server:
             self._fault(e, "TLS accept", "connection closed")
             return
         c = _Conn(s, clock.now_ms(), peer)
+        c.fd = fd  # CPython's TLS socket took the descriptor over: the raw one now says -1
         c.tls = t
         c.pobj = t.poll_obj
         c.http = listener[2]
-        self.conns[fd] = c
         self.tls_count += 1
-        self.poll.register(t.poll_obj, select.POLLIN)
+        self._add(c)
 
     def _drop(self, fd):
         c = self.conns.pop(fd, None)
@@ -310,6 +343,8 @@ class Server:
                 self._drop(fd)
                 return
         elif ev & select.POLLIN and not c.eof:
+            if fault is not None:
+                fault("tcp read")
             try:
                 data = c.sock.recv(TCP_READ)
             except OSError as e:
@@ -455,6 +490,8 @@ class Server:
     def respond(self, proto, client, data):
         """Send a response that the handler returned None for earlier (the client may be gone:
         then nothing happens)."""
+        if fault is not None:
+            fault("respond")
         if proto == UDP:
             try:
                 self.udp.sendto(data, client)
@@ -478,9 +515,17 @@ class Server:
         self._rearm(c)
 
     def watch(self, sock, callback, events=select.POLLIN):
-        """Add another socket to the poll: callback(events) runs when it is ready."""
-        self.extra[sock.fileno()] = (sock, callback)
-        self.poll.register(sock, events)
+        """Add another socket to the poll: callback(events) runs when it is ready. Both or
+        neither: a failure (MemoryError) leaves the socket unregistered and raises."""
+        fd = sock.fileno()
+        try:
+            if fault is not None:
+                fault("watch")
+            self.extra[fd] = (sock, callback)
+            self.poll.register(sock, events)
+        except Exception:
+            self.extra.pop(fd, None)
+            raise
 
     def rewatch(self, sock, events):
         self.poll.modify(sock, events)

@@ -1,37 +1,47 @@
-"""The socket side of the caching forwarder: client queries in, upstream attempts out.
+"""The socket side of the resolver, in both modes: client queries in, the driver's asks out.
 
-Resolver(fw, server) plugs the pure dnsbox.resolver.forward.Forwarder into the serving loop
-(dnsbox.net.server.Server created with peer=True): it is the loop's handler and timer, reads the
-clock, turns peer addresses into what the core wants, and performs the core's actions:
-- every UDP attempt gets its own socket bound to a fresh random source port (os.urandom; a
-  taken port is skipped), registered in the same poll; datagrams on it go to the core with
-  their source address and port, which the core checks;
-- a TCP attempt (after a truncated answer) connects without blocking, sends the framed query
-  and collects one framed answer (at most 65535 bytes);
-- a socket is closed when the core says the attempt is done.
-On MicroPython it also sets the loop's fast path (hit): a plain UDP query from an allowed client
-whose exact question is cached is answered from the cache's reply buffer in two calls, without
-the core's layers (the core's query() answers the same hits otherwise, just slower).
+serve(driver, bind_ip, port, mcast_if) makes the serving loop (dnsbox.net.server, peer=True)
+with a Resolver plugged in; Resolver(driver, loop) is the loop's handler and timer for the
+pure dnsbox.resolver.driver.Driver: it reads the clock, turns peer addresses into what the core
+wants, and performs the core's actions:
+- every UDP ask gets its own socket bound to a fresh random source port (os.urandom; a taken
+  port is skipped) and connected to the server asked, so the kernel drops datagrams from any
+  other address (a refused port comes back as an error: the next server is tried at once);
+  its answer is read into one preallocated buffer (no read buffer made per answer);
+- a multicast ask (the .local bridge) is sent unconnected with TTL 255 out of the appliance's
+  interface, and its answers read with their source (any host of the link may answer);
+- a TCP ask (after a truncated answer) connects without blocking, sends the framed query and
+  collects one framed answer (at most 65535 bytes);
+- a socket is closed when the core says the ask is done; every POLL_MS the sockets the core no
+  longer knows are closed too (a MemoryError may have cost the "done" action).
+The loop's fast path (hit), on both interpreters: a plain UDP query from an allowed client whose
+exact question is cached is answered from the cache's reply buffer in two calls, without the
+core's layers. After a MemoryError anywhere, relieve() gives back part of the cache and collects
+the heap, so that the next allocations find room.
 """
+import gc
 import os
 import select
 import socket
 
 from dnsbox import clock
-from dnsbox.compat import MICROPYTHON, const
+from dnsbox.compat import MICROPYTHON, const, reader
 from dnsbox.config import parse_ipv4
-from dnsbox.net.server import TCP, UDP, peer_ip
+from dnsbox.net import server as net
+from dnsbox.net.server import peer_ip
+from dnsbox.wire.reply import TCP, UDP, UDP_PLAIN, udp_payload
 from dnsbox.wire.edns import bare_opt_payload
 
-PORT_TRIES = const(16)  # random source ports tried per attempt before giving up
+PORT_TRIES = const(16)  # random source ports tried per ask before giving up
 PORT_LOW = const(1024)  # source ports are drawn from PORT_LOW..65535
-UDP_READ = const(4096)  # bytes read from one upstream datagram (we advertise 1232; a longer
-# one arrives cut, fails to decode and is ignored)
+READ_BUF = const(4096)  # the one buffer upstream UDP answers are read into (we advertise 1232;
+# a longer one arrives cut, fails to decode and is ignored)
+MDNS_READ = const(1500)  # bytes read from one multicast DNS answer (one Ethernet frame)
 FAULTS_LOGGED = const(20)  # internal errors logged on the console (then only counted)
-UDP_PLAIN = const(512)  # a reply without EDNS (RFC 1035 4.2.1)
-UDP_MAX = const(1232)  # our UDP reply ceiling with EDNS (as dnsbox.resolver.forward's)
-READS_PER_WAKE = const(8)  # datagrams read from one upstream socket per poll wake-up
+READS_PER_WAKE = const(8)  # datagrams read from one ask's socket per poll wake-up
 TCP_MAX_ANSWER = const(65537)  # 2-byte length + the largest DNS message
+TCP_READ = const(4096)  # bytes asked of one TCP read
+RELIEF_SHARE = const(4)  # after a MemoryError: a quarter of the cache's bytes given back
 _len = len  # a module global: found faster than the builtin (see dnsbox.resolver.cache)
 _EINPROGRESS = const(115)
 _IPPROTO_IP = const(0)  # Linux values (MicroPython's socket module does not name them)
@@ -58,12 +68,10 @@ def opt_limit(q):
     dnsbox.wire.edns.bare_opt_payload; DO is allowed: cached answers carry no DNSSEC records
     either way); else -1 (the handler's)."""
     p = bare_opt_payload(q)
-    if p < 0:
-        return -1
-    return UDP_MAX if p > UDP_MAX else (UDP_PLAIN if p < UDP_PLAIN else p)
+    return -1 if p < 0 else udp_payload(p)
 
 
-class _Attempt:
+class _Ask:
     def __init__(self, tok, sock, proto, ip, port, wire):
         self.tok = tok
         self.sock = sock
@@ -72,6 +80,14 @@ class _Attempt:
         self.wire = wire
         self.connected = False
         self.inbuf = b""
+        self.multicast = False
+
+
+def serve(driver, bind_ip, port, mcast_if=None):
+    """A serving loop on bind_ip:port with the driver plugged in: (loop, glue). OSError when the
+    port cannot be had."""
+    loop = net.Server(None, bind_ip, port, peer=True)
+    return loop, Resolver(driver, loop, mcast_if=mcast_if)
 
 
 class Resolver:
@@ -82,8 +98,10 @@ class Resolver:
         self.server = server
         self.rng = rng
         self.bind_ip = bind_ip
-        self.attempts = {}  # token -> _Attempt
+        self.asks = {}  # token -> _Ask
         self.addrs = {}  # (ip, port) -> sockaddr
+        self.buf = bytearray(READ_BUF)
+        self.view = memoryview(self.buf)
         self._raw = clock.now_ms()
         self._now = 0
         self.reply = fw.cache.reply  # bound once: see dnsbox.resolver.cache on method lookups
@@ -92,9 +110,10 @@ class Resolver:
         server.handler = self.handle
         server.with_peer = True
         server.timer = self
-        if MICROPYTHON:
-            server.fast = self.hit
-        self.stats = {"port_retries": 0, "send_errors": 0, "faults": 0}
+        server.fast = self.hit
+        server.relief = self.relieve
+        server.periodic.append(self.reap)
+        self.stats = {"port_retries": 0, "send_errors": 0, "faults": 0, "relieved": 0}
 
     def now(self):
         """Milliseconds since start, never wrapping (the tick counter may)."""
@@ -105,20 +124,19 @@ class Resolver:
 
     # --- the serving loop's handler and timer -----------------------------------------------
     def hit(self, q, peer):
-        """The loop's fast path (MicroPython: peer is a raw sockaddr_in): the cache's reply
-        buffer for a plain query (QR=0, opcode 0, RD=1, CD=0, Z=0, one question, nothing else
-        but an optional bare OPT record: see opt_limit) from an allowed client whose exact
-        question bytes are a cache key; else None and the handler takes it. The time is the one
-        read when poll returned (tick): a batch of datagrams shares one clock reading. A small
-        frame (at most 11 slots, no try: see dnsbox.resolver.cache); a fault reaches the
-        serving loop, which drops the datagram and goes on."""
+        """The loop's fast path: the cache's reply buffer for a plain query (QR=0, opcode 0,
+        RD=1, CD=0, Z=0, one question, nothing else but an optional bare OPT record: see
+        opt_limit) from an allowed client whose exact question bytes are a cache key; else None
+        and the handler takes it. The time is the one read when poll returned (tick): a batch
+        of datagrams shares one clock reading. A small frame (at most 11 slots, no try: see
+        dnsbox.resolver.cache); a fault reaches the serving loop, which answers SERVFAIL."""
         if (_len(q) < 17 or (q[2] & 0xF9) != 1 or q[3] & 0x50 or q[5] != 1
                 or q[4] | q[6] | q[7] | q[8] | q[9] | q[10]):
             return None
         lim = opt_limit(q) if q[11] else UDP_PLAIN
         if lim < 0:
             return None
-        ip = (peer[4] << 24) | (peer[5] << 16) | (peer[6] << 8) | peer[7]
+        ip = peer_ip(peer)
         k = _len(self.net_addrs)
         while k > 0:
             k -= 1
@@ -127,24 +145,32 @@ class Resolver:
         return None
 
     def handle(self, q, proto, client):
-        """The loop's handler (the time is the one read when poll returned, as for hit())."""
+        """The loop's handler (the time is the one read when poll returned, as for hit()). A
+        failure reaches the serving loop, which answers SERVFAIL (UDP) or drops the
+        connection."""
         fw = self.fw
-        peer = client if proto == UDP else client.peer
-        try:
-            r = fw.query(q, proto, client, peer_ip(peer), self._now)
-            if fw.actions:
-                self.run()
-        except Exception as e:  # a bug or MemoryError must not stop the server: drop this one
-            self._fault("query", e)
-            return None
+        if net.fault is not None:
+            net.fault("resolver query")
+        r = fw.query(q, proto, client, peer_ip(client if proto == UDP else client.peer),
+                     self._now)
+        if fw.actions:
+            self.run()
         return r
 
     def _fault(self, where, e):
         self.stats["faults"] += 1
+        if isinstance(e, MemoryError):
+            self.relieve()
         if self.stats["faults"] <= FAULTS_LOGGED:
             from dnsbox import log
 
-            log.log("resolver: %s failed: %s %s (dropped)" % (where, type(e).__name__, e))
+            log.log("resolver: %s failed: %s %s" % (where, type(e).__name__, e))
+
+    def relieve(self):
+        """Memory is short: give back part of the cache and collect the heap."""
+        self.stats["relieved"] += 1
+        self.fw.cache.relieve(RELIEF_SHARE)
+        gc.collect()
 
     def timeout_ms(self):
         d = self.fw.next_deadline()
@@ -163,6 +189,12 @@ class Resolver:
                 self.run()
         except Exception as e:
             self._fault("timer", e)
+
+    def reap(self):
+        """Close the sockets of asks the core no longer knows (periodic)."""
+        known = self.fw.tokens
+        for tok in [t for t in self.asks if t not in known]:
+            self._close(tok)
 
     # --- actions ----------------------------------------------------------------------------
     def run(self):
@@ -191,46 +223,62 @@ class Resolver:
         return a
 
     def _open(self, tok, ip, port, wire, proto):
-        """Open and register the socket of one attempt; returns an error text or None."""
+        """Open, send and register the socket of one ask; returns an error text or None. A
+        failure part way (a MemoryError included) closes the socket: nothing is left open
+        unwatched."""
         try:
             dest = self._sockaddr(ip, port)
         except OSError as e:
             return "bad address (%s)" % e
-        if proto == UDP:
-            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            for i in range(PORT_TRIES):
-                try:
-                    s.bind(socket.getaddrinfo(self.bind_ip, random_port(self.rng))[0][-1])
-                    break
-                except OSError:
-                    self.stats["port_retries"] += 1
-            else:
-                s.close()
-                return "no free source port"
-            s.setblocking(False)
-            if 224 <= (parse_ipv4(ip) or b"\x00")[0] <= 239:  # multicast: mDNS
-                self._multicast(s)
-            try:
-                s.sendto(wire, dest)
-            except OSError as e:
-                s.close()
-                return "send failed (%s)" % e
-            at = _Attempt(tok, s, UDP, ip, port, wire)
-            self.attempts[tok] = at
-            self.server.watch(s, lambda ev, at=at: self._guard(self._udp_ready, at, ev))
-            return None
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        s.setblocking(False)
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM if proto == UDP else
+                          socket.SOCK_STREAM)
         try:
-            s.connect(dest)
+            err = self._start(s, tok, ip, port, dest, wire, proto)
+        except Exception:
+            self.asks.pop(tok, None)
+            self.server.unwatch(s)
+            s.close()
+            raise
+        if err:
+            s.close()
+        return err
+
+    def _start(self, s, tok, ip, port, dest, wire, proto):
+        if net.fault is not None:
+            net.fault("ask open")
+        s.setblocking(False)
+        if proto == TCP:
+            try:
+                s.connect(dest)
+            except OSError as e:
+                if not e.args or e.args[0] != _EINPROGRESS:
+                    return "connect failed (%s)" % e
+            at = _Ask(tok, s, TCP, ip, port, bytes((_len(wire) >> 8, _len(wire) & 255)) + wire)
+            self.asks[tok] = at
+            self.server.watch(s, lambda ev, at=at: self._guard(self._tcp_ready, at, ev),
+                              select.POLLOUT)
+            return None
+        for _ in range(PORT_TRIES):
+            try:
+                s.bind(socket.getaddrinfo(self.bind_ip, random_port(self.rng))[0][-1])
+                break
+            except OSError:
+                self.stats["port_retries"] += 1
+        else:
+            return "no free source port"
+        at = _Ask(tok, s, UDP, ip, port, wire)
+        try:
+            if 224 <= (parse_ipv4(ip) or b"\x00")[0] <= 239:  # multicast: mDNS
+                at.multicast = True
+                self._multicast(s)
+                s.sendto(wire, dest)
+            else:
+                s.connect(dest)
+                s.send(wire)
         except OSError as e:
-            if not e.args or e.args[0] != _EINPROGRESS:
-                s.close()
-                return "connect failed (%s)" % e
-        at = _Attempt(tok, s, TCP, ip, port, bytes((len(wire) >> 8, len(wire) & 255)) + wire)
-        self.attempts[tok] = at
-        self.server.watch(s, lambda ev, at=at: self._guard(self._tcp_ready, at, ev),
-                          select.POLLOUT)
+            return "send failed (%s)" % e
+        self.asks[tok] = at
+        self.server.watch(s, lambda ev, at=at: self._guard(self._udp_ready, at, ev))
         return None
 
     def _multicast(self, s):
@@ -248,14 +296,14 @@ class Resolver:
             fn(at, ev)
         except Exception as e:
             self._fault("upstream answer", e)
-            self.fw.upstream_failed(at.tok, "internal error", self.now())
             try:
+                self.fw.upstream_failed(at.tok, "internal error", self.now())
                 self.run()
             except Exception as e2:
                 self._fault("upstream failover", e2)
 
     def _close(self, tok):
-        at = self.attempts.pop(tok, None)
+        at = self.asks.pop(tok, None)
         if at is None:
             return
         self.server.unwatch(at.sock)
@@ -264,13 +312,30 @@ class Resolver:
     def _udp_ready(self, at, ev):
         fw = self.fw
         for _ in range(READS_PER_WAKE):
-            if at.tok not in self.attempts:
+            if at.tok not in self.asks:
                 break
-            try:
-                data, peer = at.sock.recvfrom(UDP_READ)
-            except OSError:
-                break  # drained (or an ICMP error reported on the socket: the timer decides)
-            fw.upstream_reply(at.tok, data, peer_tuple(peer), self.now())
+            if net.fault is not None:
+                net.fault("upstream read")
+            if at.multicast:
+                try:
+                    data, peer = at.sock.recvfrom(MDNS_READ)
+                except OSError:
+                    break
+                src = peer_tuple(peer)
+            else:
+                try:
+                    n = reader(at.sock)(self.buf)
+                except OSError as e:
+                    if e.args and e.args[0] == _EAGAIN:
+                        break
+                    fw.upstream_failed(at.tok, "network error (%s)" % e, self.now())
+                    self.run()
+                    break  # refused (ICMP): the next server now, not after a timeout
+                if not n:
+                    break  # None: drained (MicroPython)
+                data = bytes(self.view[:n])
+                src = at.src
+            fw.upstream_reply(at.tok, data, src, self.now())
             if fw.actions:
                 self.run()
 
@@ -291,7 +356,7 @@ class Resolver:
             self.server.rewatch(at.sock, select.POLLIN)
             return
         try:
-            data = at.sock.recv(4096)
+            data = at.sock.recv(TCP_READ)
         except OSError as e:
             if e.args and e.args[0] == _EAGAIN:
                 return
@@ -301,17 +366,17 @@ class Resolver:
             self.run()
             return
         at.inbuf += data
-        if len(at.inbuf) > TCP_MAX_ANSWER:
+        if _len(at.inbuf) > TCP_MAX_ANSWER:
             fw.upstream_failed(at.tok, "tcp answer too long", self.now())
             self.run()
             return
-        if len(at.inbuf) >= 2:
+        if _len(at.inbuf) >= 2:
             n = (at.inbuf[0] << 8) | at.inbuf[1]
-            if len(at.inbuf) >= 2 + n:
+            if _len(at.inbuf) >= 2 + n:
                 fw.upstream_reply(at.tok, at.inbuf[2 : 2 + n], at.src, self.now())
                 if fw.actions:
                     self.run()
 
     def close(self):
-        for tok in list(self.attempts):
+        for tok in list(self.asks):
             self._close(tok)

@@ -1,4 +1,5 @@
-"""The response cache: bounded by entries, least recently used evicted first, TTLs counted down.
+"""The response cache: bounded in bytes and in entries, least recently used evicted first, TTLs
+counted down.
 
 An entry is one response image (the message after its 2-byte ID: flags, counts, question,
 records; no OPT) keyed by the lower-case question (wire name + type + class), with the byte
@@ -16,6 +17,12 @@ chain comparing bytes, and on a hit allocates nothing but the key: each entry ke
 (2 bytes of ID + the image) in a buffer made when it is stored, and a copy with our OPT record
 for clients that send one, made on the first such hit; TTLs in both are patched in place when the
 entry's age passes a whole second. (tools/bench_cache.py measures it from 100 to 65,536 entries.)
+
+Memory: the cache gets a byte budget (dnsbox.resolver.budget's share of the heap). Its slot
+tables cost SLOT_BYTES per slot, made at start; each entry costs ENTRY_BYTES (the objects that
+hold it, as MicroPython allocates them: measured by tests/host/test_budget.py) plus its key and
+buffers. Storing evicts the least recently used entries until the new one fits; relieve() gives
+back a share at once (the serving loop calls it after a MemoryError).
 """
 
 from array import array
@@ -25,6 +32,12 @@ from dnsbox.compat import const
 from dnsbox.wire.edns import PLAIN_OPT
 
 MIN_BUCKETS = const(16)
+SLOT_BYTES = const(72)  # slot tables per slot: 4 int arrays + 7 list cells (64-bit words)
+ENTRY_BYTES = const(96)  # object overhead of one entry: key, buffer and TTL-table headers,
+# allocation rounding (16-byte GC blocks)
+MIN_ENTRY_BYTES = const(192)  # the smallest entry (a short name, one record): slots are sized
+# so that the budget could hold that many
+UNBOUNDED = const(0x3FFFFFFF)  # no byte limit given
 MAX_BUCKETS = const(65536)  # MicroPython hashes bytes to 16 bits: more buckets would stay empty
 MAX_TTL = const(86400)  # seconds: longer TTLs are cut to a day (ages stay far below tick wrap)
 NEG_MAX_TTL = const(10800)  # seconds: negative answers at most 3 hours (RFC 2308 5)
@@ -72,6 +85,8 @@ def _with_opt(c, i):
         e[11] = n & 255
         e += PLAIN_OPT
         c.outopt[i] = e
+        c.cost[i] += _len(e)
+        c.bytes += _len(e)
     return e
 
 
@@ -126,10 +141,17 @@ def ttl_offsets(img, start):
 
 
 class Cache:
-    """Bounded LRU cache of response images. size 0 disables caching."""
+    """Bounded LRU cache of response images: at most size entries and max_bytes bytes (None:
+    entries only). size 0 disables caching."""
 
-    def __init__(self, size):
+    def __init__(self, size, max_bytes=None):
+        if max_bytes is not None:
+            room = max_bytes // (MIN_ENTRY_BYTES + SLOT_BYTES)
+            if size > room:
+                size = room
+            max_bytes -= size * SLOT_BYTES  # the slot tables are part of the budget
         self.size = size
+        self.max_bytes = UNBOUNDED if max_bytes is None else max_bytes
         nb = MIN_BUCKETS
         while nb < 2 * size and nb < MAX_BUCKETS:
             nb *= 2
@@ -139,20 +161,20 @@ class Cache:
         self.chain = array("i", [-1] * n)  # slot -> next slot in its bucket
         self.older = array("i", [-1] * n)  # LRU list: towards the least recently used
         self.newer = array("i", [-1] * n)  # and towards the most recently used
+        self.cost = array("i", [0] * n)  # bytes an entry takes (ENTRY_BYTES + key + buffers)
         self.keys = [None] * n
-        self.imgs = [None] * n  # the image as stored (TTLs as received)
         self.ttls = [None] * n  # (offset, ttl, offset, ttl, ...)
         self.born = [0] * n  # now (ms) when stored
         self.life = [0] * n  # ms the entry may be served: smallest TTL * 1000
         self.stamp = [-1] * n  # whole seconds of age the TTLs in out are counted down for
         self.out = [None] * n  # 2 bytes of ID + the image, TTLs counted down: the reply, reused
         self.outopt = [None] * n  # the same + our OPT, for clients that sent one (made on use)
-        self.kind = bytearray(n)  # the caller's tag (positive, no-data, no-domain)
         self.mru = -1
         self.lru = -1
         self.free = -1  # slots freed by expiry, linked through chain
         self.used = 0  # slots handed out so far (then eviction recycles)
         self.count = 0
+        self.bytes = 0  # what the entries take (cost summed)
         self.hits = 0
         self.misses = 0
         self.evictions = 0
@@ -210,9 +232,7 @@ class Cache:
         if o is None:
             self.misses += 1
             return None
-        if self.stamp[i] == 0:
-            return self.imgs[i]
-        return bytes(o)[2:]
+        return bytes(memoryview(o)[2:])
 
     # --- LRU list -----------------------------------------------------------------------------
     def _unlink(self, i):
@@ -249,31 +269,47 @@ class Cache:
                 return
             j = nxt
 
-    def _remove(self, i):
+    def _drop(self, i):
+        """Take entry i out of the table and the LRU list and release what it holds."""
         self._unchain(i)
         self._unlink(i)
-        self.keys[i] = self.imgs[i] = self.ttls[i] = self.out[i] = self.outopt[i] = None
+        self.keys[i] = self.ttls[i] = self.out[i] = self.outopt[i] = None
+        self.bytes -= self.cost[i]
+        self.cost[i] = 0
+        self.count -= 1
+
+    def _remove(self, i):
+        self._drop(i)
         self.chain[i] = self.free
         self.free = i
-        self.count -= 1
+
+    def _evict(self):
+        """Free the least recently used entry's slot (the cache is not empty)."""
+        self.evictions += 1
+        self._remove(self.lru)
 
     def _slot(self):
         f = self.free
-        if f >= 0:
-            self.free = self.chain[f]
-            return f
-        if self.used < self.size:
-            self.used += 1
-            return self.used - 1
-        i = self.lru  # full: evict the least recently used
-        self._unchain(i)
-        self._unlink(i)
-        self.count -= 1
-        self.evictions += 1
-        return i
+        if f < 0:
+            if self.used < self.size:
+                self.used += 1
+                return self.used - 1
+            self._evict()  # full: the least recently used goes
+            f = self.free
+        self.free = self.chain[f]
+        return f
+
+    def relieve(self, share=4):
+        """Evict the least recently used 1/share of the bytes (memory is short); returns the
+        bytes freed."""
+        goal = self.bytes - self.bytes // share
+        before = self.bytes
+        while self.count and self.bytes > goal:
+            self._evict()
+        return before - self.bytes
 
     # --- storing ------------------------------------------------------------------------------
-    def store(self, key, img, life_s, now, kind=0):
+    def store(self, key, img, life_s, now):
         """put() for a response image whose question is key, its records' TTLs read from it."""
         if life_s <= 0:
             return False
@@ -281,26 +317,32 @@ class Cache:
         for o in ttl_offsets(img, 10 + len(key)):
             pairs.append(o)
             pairs.append((img[o] << 24) | (img[o + 1] << 16) | (img[o + 2] << 8) | img[o + 3])
-        return self.put(key, img, tuple(pairs), life_s, now, kind)
+        return self.put(key, img, tuple(pairs), life_s, now)
 
-    def put(self, key, img, ttl_pairs, life_s, now, kind=0):
+    def put(self, key, img, ttl_pairs, life_s, now):
         """Store img under key. ttl_pairs: (offset, ttl, ...) of every record (TTLs as in img);
-        life_s: seconds the entry may be served (0: not stored). Returns True if stored."""
+        life_s: seconds the entry may be served (0: not stored). Returns True if stored (False
+        also when the entry alone is over the byte budget)."""
         if self.size <= 0 or life_s <= 0:
             return False
         self.remove(key)
+        cost = ENTRY_BYTES + len(key) + len(img) + 2 + 4 * len(ttl_pairs)
+        if cost > self.max_bytes:
+            return False
+        while self.count and self.bytes + cost > self.max_bytes:
+            self._evict()
+        o = bytearray(2)
+        o += img
         i = self._slot()
         self.keys[i] = key
-        self.imgs[i] = img
         self.ttls[i] = ttl_pairs
         self.born[i] = now
         self.life[i] = life_s * 1000
         self.stamp[i] = 0
-        o = bytearray(2)
-        o += img
         self.out[i] = o
         self.outopt[i] = None
-        self.kind[i] = kind
+        self.cost[i] = cost
+        self.bytes += cost
         b = _hash(key) & self.mask
         self.chain[i] = self.heads[b]
         self.heads[b] = i

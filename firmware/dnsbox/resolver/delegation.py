@@ -9,7 +9,9 @@ RRCache: RRsets by (owner, type) with a trust rank (RFC 2181 5.4.1): data from a
 answer replaces data of a lower rank, never the reverse while it lives. Negative entries are not
 kept here: the client-facing response cache (dnsbox.resolver.cache) holds whole answers.
 
-Both are bounded (named limits); `now` is passed in (ms).
+Both are bounded in bytes (estimates of what their objects take on MicroPython: the budget of
+dnsbox.resolver.budget) and in count; `now` is passed in (ms). When full, the expired entries
+go first, then those that expire soonest.
 """
 
 from dnsbox.compat import const
@@ -17,6 +19,11 @@ from dnsbox.wire.rr import RR
 
 MAX_DELEGATIONS = const(2048)  # zone cuts remembered
 MAX_RRSETS = const(4096)  # RRsets remembered
+DELEG_BYTES = const(160)  # a Delegation with its tables (objects, 32-bit board)
+NS_BYTES = const(96)  # one NS name in it (a Name: two byte strings) + room for one address
+RR_BYTES = const(128)  # one cached record: RR, its Name and rdata objects (+ the wire lengths)
+RRSET_BYTES = const(64)  # one RRset's key, list and tuple
+DEFAULT_BYTES = const(1048576)  # each table's byte bound when none is given
 MAX_NS_PER_ZONE = const(13)  # NS names kept from one referral (the root has 13)
 MAX_ADDRS_PER_NS = const(4)  # IPv4 addresses kept per NS name
 MAX_TTL_S = const(86400)  # longer TTLs are cut to a day
@@ -37,6 +44,13 @@ class Delegation:
         self.ns = ns
         self.addrs = {}
         self.expires = expires
+
+    def cost(self):
+        """Bytes it takes, estimated (each NS name with room for an address)."""
+        n = DELEG_BYTES + len(self.zone.wire)
+        for x in self.ns:
+            n += NS_BYTES + 2 * len(x.wire)
+        return n
 
     def add_addr(self, nsname, ip):
         lst = self.addrs.get(nsname.lc)
@@ -69,31 +83,49 @@ def ttl_ms(ttl_s, now):
 class Delegations:
     """Zone cuts by zone (lower-case wire); the root comes from the hints and never expires."""
 
-    def __init__(self, root, limit=MAX_DELEGATIONS):
+    def __init__(self, root, max_bytes=DEFAULT_BYTES, limit=MAX_DELEGATIONS):
         self.root = root
         self.limit = limit
-        self.zones = {}
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        self.zones = {}  # lower-case zone -> (Delegation, its cost)
 
-    def put(self, d):
+    def put(self, d, now=0):
         if d.zone.is_root():
             return  # the hints stay (a root referral would be a lame answer anyway)
-        if d.zone.lc not in self.zones and len(self.zones) >= self.limit:
-            self._sweep(d.expires)
-        self.zones[d.zone.lc] = d
+        self._pop(d.zone.lc)
+        c = d.cost()
+        if c > self.max_bytes:
+            return
+        if len(self.zones) >= self.limit or self.bytes + c > self.max_bytes:
+            self._sweep(now, c)
+        self.zones[d.zone.lc] = (d, c)
+        self.bytes += c
 
-    def _sweep(self, now):
-        # expired ones first; if none, the half that expires soonest
-        dead = [k for k, d in self.zones.items() if d.expires <= now]
-        if not dead:
-            soon = sorted([(d.expires, k) for k, d in self.zones.items()])
-            dead = [k for _e, k in soon[: len(soon) // 2 + 1]]
-        for k in dead:
-            del self.zones[k]
+    def _pop(self, k):
+        e = self.zones.pop(k, None)
+        if e is not None:
+            self.bytes -= e[1]
+
+    def _sweep(self, now, need):
+        # expired ones first; then the half that expires soonest, until `need` bytes fit
+        for k in [k for k, e in self.zones.items() if e[0].expires <= now]:
+            self._pop(k)
+        if len(self.zones) < self.limit and self.bytes + need <= self.max_bytes:
+            return
+        soon = sorted([(e[0].expires, k) for k, e in self.zones.items()])
+        i = 0
+        while i < len(soon) and (i <= len(soon) // 2 or self.bytes + need > self.max_bytes):
+            self._pop(soon[i][1])
+            i += 1
 
     def get(self, lname, now):
-        d = self.zones.get(lname)
-        if d is not None and d.expires >= 0 and d.expires <= now:
-            del self.zones[lname]
+        e = self.zones.get(lname)
+        if e is None:
+            return None
+        d = e[0]
+        if d.expires >= 0 and d.expires <= now:
+            self._pop(lname)
             return None
         return d
 
@@ -113,9 +145,11 @@ class Delegations:
 class RRCache:
     """RRsets by lower-case owner wire + 2-byte type: (expires ms, rank, [RR])."""
 
-    def __init__(self, limit=MAX_RRSETS):
+    def __init__(self, max_bytes=DEFAULT_BYTES, limit=MAX_RRSETS):
         self.limit = limit
-        self.sets = {}
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        self.sets = {}  # key -> (expires ms, rank, [RR], cost)
 
     def get(self, lname, rtype, now):
         k = lname + bytes((rtype >> 8, rtype & 255))
@@ -123,7 +157,7 @@ class RRCache:
         if e is None:
             return None
         if e[0] <= now:
-            del self.sets[k]
+            self._pop(k)
             return None
         left = (e[0] - now) // 1000  # TTLs counted down while cached
         out = []
@@ -144,18 +178,34 @@ class RRCache:
         old = self.sets.get(k)
         if old is not None and old[0] > now and old[1] > rank:
             return False  # RFC 2181 5.4.1: lower-ranked data does not replace higher
-        if old is None and len(self.sets) >= self.limit:
-            self._sweep(now)
-        self.sets[k] = (ttl_ms(t, now), rank, rrs)
+        self._pop(k)
+        c = RRSET_BYTES + len(k)
+        for r in rrs:
+            c += RR_BYTES + len(r.name.wire) + len(r.rdata.to_wire())
+        if c > self.max_bytes:
+            return False
+        if len(self.sets) >= self.limit or self.bytes + c > self.max_bytes:
+            self._sweep(now, c)
+        self.sets[k] = (ttl_ms(t, now), rank, rrs, c)
+        self.bytes += c
         return True
 
-    def _sweep(self, now):
-        dead = [k for k, e in self.sets.items() if e[0] <= now]
-        if not dead:
-            soon = sorted([(e[0], k) for k, e in self.sets.items()])
-            dead = [k for _e, k in soon[: len(soon) // 4 + 1]]
-        for k in dead:
-            del self.sets[k]
+    def _pop(self, k):
+        e = self.sets.pop(k, None)
+        if e is not None:
+            self.bytes -= e[3]
+
+    def _sweep(self, now, need):
+        # expired ones first; then a quarter that expires soonest, until `need` bytes fit
+        for k in [k for k, e in self.sets.items() if e[0] <= now]:
+            self._pop(k)
+        if len(self.sets) < self.limit and self.bytes + need <= self.max_bytes:
+            return
+        soon = sorted([(e[0], k) for k, e in self.sets.items()])
+        i = 0
+        while i < len(soon) and (i <= len(soon) // 4 or self.bytes + need > self.max_bytes):
+            self._pop(soon[i][1])
+            i += 1
 
     def __len__(self):
         return len(self.sets)

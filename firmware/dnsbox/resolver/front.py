@@ -1,25 +1,24 @@
-"""The stages every resolver front (forwarder, recursor) runs on a client query before its own
-work. First cached(): a well-formed query from an allowed client whose exact question (case as
-sent) is in the response cache gets its answer at once. Then screen(), in order; each stage may
-answer and end the query:
+"""The stages every client query passes before the driver (dnsbox.resolver.driver) starts a
+job for it; each stage may answer and end the query. (Plain UDP queries whose exact question is
+cached are answered before these, by the serving loop's fast path: dnsbox.net.resolve.)
 
 1. not a query (QR set, shorter than a header): drop (RFC 1035 4.1.1)
 2. undecodable question: FORMERR; opcode other than QUERY: NOTIMP; counts: FORMERR
 3. EDNS version > 0: BADVERS (RFC 6891 6.1.3); TSIG: REFUSED (no keys here)
-4. the front's own special names (a hook, e.g. the recursor's CH TXT stats)
+4. the driver's own special names (CH TXT stats.dnsbox.)
 5. names in our compiled-in zones (and other classes): the authoritative server, RA for allowed
 6. clients outside the allowed networks: REFUSED (never an open resolver)
 7. classes and types we do not resolve: REFUSED / NOTIMP
 8. local names (host-record=, address=, local=)
 9. the response cache
 """
-from dnsbox.resolver.forward import error, header_ok, render
 from dnsbox.config import allowed
 from dnsbox.zonedb.lookup import under
 from dnsbox.wire import message as _msg
 from dnsbox.wire import rcode as _rc
 from dnsbox.wire import types as _t
 from dnsbox.wire.errors import WireError
+from dnsbox.wire.reply import error, render
 from dnsbox.wire.rr import Question
 
 NOT_RESOLVED = (_t.AXFR, _t.IXFR, _t.OPT, _t.TSIG)  # query types answered NOTIMP
@@ -41,19 +40,7 @@ def local_answer(q, p, qbytes, payload, proto, loc):
     return render(_msg.encode(m)[2:], q[:2], qbytes, p.flags, payload, proto)
 
 
-def cached(r, q, proto, ip, now):
-    """The reply from front r's cache (r.cache, r.nets) if q is a query with one question and
-    nothing but an optional OPT, from an allowed client, whose question bytes as sent are a
-    cache key; else None."""
-    qend, payload = header_ok(q)
-    if qend > 0 and allowed(r.nets, ip):
-        img = r.cache.get(q[12:qend], now)
-        if img is not None:
-            return render(img, q[:2], q[12:qend], (q[2] << 8) | q[3], payload, proto)
-    return None
-
-
-def screen(r, q, proto, ip, now, not_resolved=NOT_RESOLVED, special=None):
+def screen(r, q, proto, ip, now, special=None):
     """Run the stages for front r (its .auth, .zones, .nets, .stats, .local, .cache).
 
     Returns (True, reply) when a stage answered (reply None: send nothing), or
@@ -93,7 +80,7 @@ def screen(r, q, proto, ip, now, not_resolved=NOT_RESOLVED, special=None):
         return True, error(q[:2], p.flags, qbytes, _rc.REFUSED, payload)
     if p.qclass != _t.CLASS_IN:
         return True, error(q[:2], p.flags, qbytes, _rc.REFUSED, payload)
-    if p.qtype in not_resolved:
+    if p.qtype in NOT_RESOLVED:
         return True, error(q[:2], p.flags, qbytes, _rc.NOTIMP, payload)
     if not r.local.empty:
         loc = r.local.lookup(lname, p.qtype)

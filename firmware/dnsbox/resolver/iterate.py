@@ -4,12 +4,10 @@ One Iteration answers one question. It never touches a socket or a clock: it ret
 and is fed what happened.
   it = Iteration(env, qname, qtype, now)
   act = it.start(now)                 # an Ask, or a Result when the caches answer at once
-  act = it.reply(data, src, now)      # bytes from the socket of the current Ask, src (ip, port);
+  act = it.reply(ask, data, src, now) # bytes from the socket of the current Ask, src (ip, port);
                                       # None: not an answer to that Ask (ignored, keep waiting)
-  act = it.failed(now, reason)        # the current Ask timed out / its socket failed
-Ask: ip, port, wire, proto (UDP/TCP), timeout (ms), qname (as sent, 0x20 case), qtype.
-Result: rcode, answer [RR], authority [RR], ede (info code, text) or None, life (seconds the
-answer may be cached; 0 never).
+  act = it.failed(ask, now, reason)   # the current Ask timed out / its socket failed
+Ask and Result: dnsbox.resolver.ask (the interface every job of the driver shares).
 
 The algorithm is written as nested generators (`yield` an Ask, receive the outcome), so
 following a referral, looking up an NS name's address or a CNAME target reads as plain code;
@@ -26,24 +24,18 @@ The scrub (what is kept from a server's answer), per response from a server aske
 - anything else (additional extras, upward/sideways referrals, other owners) is dropped.
 """
 
-import struct
-
 from dnsbox.compat import const
 from dnsbox.resolver import delegation as _dg
+from dnsbox.resolver.ask import FAIL_TTL_S, TCP, UDP, Ask, Result, match, question
 from dnsbox.resolver.delegation import Delegation
 from dnsbox.resolver.servers import TCP_TIMEOUT_MS
-from dnsbox.wire import message as _msg
 from dnsbox.wire import rcode as _rc
-from dnsbox.wire.edns import PLAIN_OPT
 from dnsbox.wire import types as _t
-from dnsbox.wire.errors import WireError
-from dnsbox.wire.name import Name, randomise_case
+from dnsbox.wire.edns import EDE_NO_REACHABLE_AUTHORITY, EDE_OTHER, PLAIN_OPT
+from dnsbox.wire.name import Name
 from dnsbox.wire.rd_std import CNAME as _CNAME
 from dnsbox.wire.rd_std import ipv4_to_text
 from dnsbox.wire.rr import RR
-
-UDP = const(0)  # the same numbers as dnsbox.net.server
-TCP = const(1)
 
 # Limits (each has a test in tests/unit/test_iterate*.py).
 MAX_QUERIES = const(30)  # upstream queries per client request (DNSvizor's figure)
@@ -56,44 +48,10 @@ MAX_MINIMISE = const(10)  # RFC 9156 MAX_MINIMISE_COUNT: minimised steps before 
 MAX_TRIES_PER_STEP = const(6)  # servers tried for one question to one zone
 PRIME_RETRY_S = const(60)  # a failed priming is tried again after this long
 MAX_NOCUT = const(1024)  # names remembered as existing without a zone cut (QNAME minimisation)
-FAIL_TTL_S = const(5)  # failures cached this long (RFC 9520 3.2: at least 1 s, at most 5 min)
 NEG_MAX_TTL_S = const(10800)  # negative answers at most 3 hours (RFC 2308 5)
 MAX_TTL_S = const(86400)  # positive TTLs cut to a day
 
-# Extended DNS Error info codes (RFC 8914 4).
-EDE_OTHER = const(0)
-EDE_NO_REACHABLE_AUTHORITY = const(22)
-EDE_NETWORK_ERROR = const(23)
-
 _OPT = PLAIN_OPT  # EDNS payload 1232, DO clear
-
-
-class Ask:
-    def __init__(self, ip, port, wire, proto, timeout, qname, qtype):
-        self.ip = ip
-        self.port = port
-        self.wire = wire
-        self.proto = proto
-        self.timeout = timeout
-        self.qname = qname
-        self.qtype = qtype
-
-    def __repr__(self):
-        return "<Ask %s#%d %s %d %s>" % (self.ip, self.port, self.qname, self.qtype,
-                                         "tcp" if self.proto else "udp")
-
-
-class Result:
-    def __init__(self, rcode, answer, authority, ede=None, life=0):
-        self.rcode = rcode
-        self.answer = answer
-        self.authority = authority
-        self.ede = ede
-        self.life = life
-
-    def __repr__(self):
-        return "<Result %s an=%d ns=%d ede=%r>" % (_rc.to_text(self.rcode), len(self.answer),
-                                                  len(self.authority), self.ede)
 
 
 class Fail(Exception):
@@ -108,9 +66,10 @@ class Fail(Exception):
 
 class Env:
     """Shared between iterations. hints: [(ns name text, ip text, port)]; port: the port of
-    every server learnt from referrals (53; tests may use another)."""
+    every server learnt from referrals (53; tests may use another); rrs and deleg_bytes: the
+    RRset cache and the zone cuts' byte bound (dnsbox.resolver.budget)."""
 
-    def __init__(self, hints, rng, servers, delegations=None, rrs=None, port=53):
+    def __init__(self, hints, rng, servers, rrs=None, port=53, deleg_bytes=_dg.DEFAULT_BYTES):
         ns = []
         root = Delegation(Name(b"\x00"), ns, -1)
         self.ports = {}
@@ -124,7 +83,7 @@ class Env:
         self.rng = rng
         self.servers = servers
         self.hints_root = root
-        self.deleg = delegations if delegations is not None else _dg.Delegations(root)
+        self.deleg = _dg.Delegations(root, deleg_bytes)
         # priming (RFC 8109): the root's own NS set replaces the hints while it lives; not for
         # hints on other ports (a test root: what it names would be asked on port 53)
         self.prime = not self.ports
@@ -177,6 +136,8 @@ def _min_ttl(rrs, most):
 
 
 class Iteration:
+    linger = False  # one ask at a time: a new ask closes the one before
+
     def __init__(self, env, qname, qtype, now):
         self.env = env
         self.qname = qname
@@ -202,34 +163,18 @@ class Iteration:
         self.now = now
         return self._step(None)
 
-    def reply(self, data, src, now):
+    def reply(self, ask, data, src, now):
         a = self.ask
-        if a is None or src != (a.ip, a.port):
+        if a is None or ask is not a or src != (a.ip, a.port):
             return None
-        if len(data) < 12 or data[0:2] != a.wire[0:2] or not data[2] & 0x80:
-            return None
-        # The question is the first name (never compressed): 0x20 wants exactly the case we
-        # sent. It is then put back in lower case, so names compressed against it decode
-        # without our random case (the zone's own case elsewhere is kept).
-        n = len(a.qname.wire)
-        q = data[12 : 12 + n]
-        if (q != a.qname.wire) if self.env.use0x20 else (q.lower() != a.qname.lc):
-            return None
-        data = data[:12] + a.qname.lc + data[12 + n :]
-        try:
-            m = _msg.decode(data, partial=bool(data[2] & 0x02))
-        except WireError:
-            return None  # malformed: never used; the timeout decides
-        qs = m.question
-        if m.opcode != 0 or len(qs) != 1 or qs[0].qtype != a.qtype or qs[0].qclass != 1:
-            return None
-        if qs[0].name.lc != a.qname.lc:
+        m = match(a, data)
+        if m is None:
             return None
         self.now = now
         return self._step(("reply", m, now - self.sent))
 
-    def failed(self, now, reason="timed out"):
-        if self.ask is None:
+    def failed(self, ask, now, reason="timed out"):
+        if self.ask is None or ask is not self.ask:
             return None
         self.now = now
         return self._step(("fail", reason))
@@ -441,7 +386,7 @@ class Iteration:
         for r in m.additional:
             if r.rtype == _t.A and r.rclass == 1 and r.name in ns and r.name.is_subdomain(z):
                 d.add_addr(r.name, ipv4_to_text(r.rdata.address))
-        self.env.deleg.put(d)
+        self.env.deleg.put(d, self.now)
         return d
 
     def _answer(self, m, z, name, qtype, keep):
@@ -569,13 +514,10 @@ class Iteration:
                 raise Fail(EDE_OTHER, "more than %d upstream queries for %s" % (
                     MAX_QUERIES, self.qname), True)
             self.queries += 1
-            qn = Name(randomise_case(sname.wire, env.rng), sname.lc) if env.use0x20 else sname
-            rid = env.rng(2)
-            wire = rid + struct.pack(">HHHHH", 0, 1, 0, 0, 1) + qn.wire
-            wire += struct.pack(">HH", stype, 1) + _OPT
+            wire, qn = question(sname, stype, env.rng(2), False, env.use0x20, env.rng, _OPT)
             t = env.servers.timeout(ip, self.now) if proto == UDP else TCP_TIMEOUT_MS
             self.log.append((zone, sname, stype, ip))
-            ev = yield Ask(ip, env.port_of(ip), wire, proto, t, qn, stype)
+            ev = yield Ask(ip, env.port_of(ip), wire, proto, t, qn, stype, env.use0x20)
             if ev[0] != "reply":
                 env.servers.bad(ip, self.now)
                 return None

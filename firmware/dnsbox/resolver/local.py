@@ -35,21 +35,49 @@ def reverse_name(addr):
 
 
 class Local:
-    def __init__(self, cfg):
+    """hosts: [(name lower-case wire, ipv4 bytes or None, ipv6 bytes or None)] (host-record=);
+    addresses: [(domain lower-case wire, ip bytes or None: NXDOMAIN)] (address=); domains:
+    [domain lower-case wire] answered here only (local=); domain_needed, bogus_priv: dnsmasq's
+    flags."""
+
+    def __init__(self, hosts=(), addresses=(), domains=(), domain_needed=False,
+                 bogus_priv=False):
         self.hosts = {}
         self.ptrs = {}  # reverse name -> host name (wire): PTR answers, as dnsmasq gives
-        for name, v4, v6 in cfg.hosts:
+        for name, v4, v6 in hosts:
             old = self.hosts.get(name, (None, None))
             self.hosts[name] = (v4 or old[0], v6 or old[1])
             for a in (v4, v6):
                 if a is not None and reverse_name(a) not in self.ptrs:
                     self.ptrs[reverse_name(a)] = name  # the first name of an address
-        self.addresses = cfg.addresses
-        self.locals = cfg.locals
-        self.domain_needed = cfg.domain_needed
-        self.bogus_priv = cfg.bogus_priv
+        self.addresses = list(addresses)
+        self.locals = list(domains)
+        self.domain_needed = domain_needed
+        self.bogus_priv = bogus_priv
         self.empty = not (self.hosts or self.addresses or self.locals or self.domain_needed
                           or self.bogus_priv)
+
+    def has_host(self, lname):
+        return lname in self.hosts
+
+    def set_host(self, lname, v4):
+        """Answer A v4 (4 bytes) for lname (a DHCP lease's name), or stop when v4 is None."""
+        if v4 is None:
+            self.hosts.pop(lname, None)
+        else:
+            self.hosts[lname] = (v4, None)
+            self.empty = False
+
+    def ptr_of(self, rev):
+        return self.ptrs.get(rev)
+
+    def set_ptr(self, rev, lname):
+        """Answer PTR lname for the reverse name rev, or stop when lname is None."""
+        if lname is None:
+            self.ptrs.pop(rev, None)
+        else:
+            self.ptrs[rev] = lname
+            self.empty = False
 
     def lookup(self, lname, qtype):
         h = self.hosts.get(lname)

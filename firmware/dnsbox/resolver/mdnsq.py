@@ -1,27 +1,38 @@
-"""A .local question asked by multicast DNS for the recursor (mdns-bridge when recursing): the
-interface of dnsbox.resolver.iterate.Iteration (start, reply, failed -> Ask | Result | None),
-so the recursor drives it like an iteration. The same rules as the forwarder's bridge
-(dnsbox.resolver.forward): one-shot queries (RFC 6762 5.1), RD clear, the unicast answer
-accepted from port 5353 of an allowed network, NXDOMAIN when nobody answers MDNS_TRIES queries.
-"""
-import struct
+"""The .local bridge (mdns-bridge): a question for a name under .local asked on the link by
+multicast DNS, a job of the driver (dnsbox.resolver.driver) in both resolver modes, sans-I/O.
 
+One-shot queries (RFC 6762 5.1): RD clear (18.6), from our own port, to 224.0.0.251:5353; the
+glue sends them with TTL 255 (11) out of the appliance's interface. The host that has the name
+answers by unicast ("legacy unicast", 6.7), so an answer is accepted from port 5353 of any
+address in the allowed networks, with the query's ID and question. NXDOMAIN (not cached) when
+nobody answers MDNS_TRIES queries.
+"""
+from dnsbox.compat import const
+from dnsbox.config import allowed, ipv4_int, parse_ipv4
 from dnsbox.resolver import scrub as _scrub
-from dnsbox.resolver.cache import MAX_TTL, NEG_MAX_TTL
-from dnsbox.resolver.forward import (MDNS_ATTEMPT_MS, MDNS_DOMAIN, MDNS_IP, MDNS_PORT,
-                                     MDNS_TRIES, _from_nets)
-from dnsbox.resolver.iterate import Ask, Result
-from dnsbox.wire import message as _msg
+from dnsbox.resolver.ask import UDP, Ask, Result, match, question
 from dnsbox.wire import rcode as _rc
-from dnsbox.wire import types as _t
-from dnsbox.wire.errors import WireError
 from dnsbox.wire.name import Name
 
-UDP = 0
+MDNS_IP = "224.0.0.251"
+MDNS_PORT = const(5353)
+MDNS_DOMAIN = b"\x05local\x00"
+MDNS_TRIES = const(2)  # queries sent for one question
+MDNS_ATTEMPT_MS = const(500)  # wait for an answer to each (no answer at all: NXDOMAIN)
+MAX_TTL_S = const(86400)
+NEG_MAX_TTL_S = const(10800)
 _BAILIWICK = Name(MDNS_DOMAIN, MDNS_DOMAIN)
 
 
+def from_nets(nets, ip_text):
+    """True if the dotted address ip_text is in one of nets (an mDNS answer's source)."""
+    b = parse_ipv4(ip_text)
+    return b is not None and allowed(nets, ipv4_int(b))
+
+
 class MdnsQuery:
+    linger = False
+
     def __init__(self, qname, qtype, rng, nets):
         self.qname = qname
         self.qtype = qtype
@@ -35,37 +46,25 @@ class MdnsQuery:
 
     def _ask(self):
         self.tries += 1
-        r = self.rng(2)
-        wire = struct.pack(">HHHHHH", (r[0] << 8) | r[1], 0, 1, 0, 0, 0)
-        wire += self.qname.lc + struct.pack(">HH", self.qtype, _t.CLASS_IN)
-        self.ask = Ask(MDNS_IP, MDNS_PORT, wire, UDP, MDNS_ATTEMPT_MS, self.qname, self.qtype)
+        wire, sent = question(self.qname, self.qtype, self.rng(2), False, False, self.rng, b"")
+        self.ask = Ask(MDNS_IP, MDNS_PORT, wire, UDP, MDNS_ATTEMPT_MS, sent, self.qtype)
         return self.ask
 
-    def reply(self, data, src, now):
+    def reply(self, ask, data, src, now):
         """A Result for the answer in data from src, or None (not an answer to this question)."""
-        a = self.ask
-        if a is None or src[1] != MDNS_PORT or not _from_nets(self.nets, src[0]):
+        if ask is not self.ask or src[1] != MDNS_PORT or not from_nets(self.nets, src[0]):
             return None
-        if len(data) < 12 or data[0:2] != a.wire[0:2] or not data[2] & 0x80:
+        m = match(ask, data)
+        if m is None:
             return None
-        n = len(self.qname.lc)
-        if data[12 : 12 + n].lower() != self.qname.lc:
-            return None
-        data = data[:12] + self.qname.lc + data[12 + n :]
-        try:
-            m = _msg.decode(data)
-        except WireError:
-            return None
-        if len(m.question) != 1 or m.question[0].qtype != self.qtype:
-            return None
-        s = _scrub.scrub(m, self.qname, self.qtype, _t.CLASS_IN, _BAILIWICK, MAX_TTL, NEG_MAX_TTL)
+        s = _scrub.scrub(m, self.qname, self.qtype, 1, _BAILIWICK, MAX_TTL_S, NEG_MAX_TTL_S)
         if s is None:
             return None
         self.ask = None
         return Result(s.rcode, s.answer, s.authority, None, s.life)
 
-    def failed(self, now, reason="timed out"):
-        if self.ask is None:
+    def failed(self, ask, now, reason):
+        if ask is not self.ask:
             return None
         if self.tries < MDNS_TRIES:
             return self._ask()

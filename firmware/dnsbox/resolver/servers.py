@@ -16,6 +16,7 @@ DEAD_AFTER = const(2)  # consecutive timeouts before a server is held back
 BACKOFF_MS = const(2000)  # first hold-back; doubles per further timeout
 MAX_BACKOFF_MS = const(120000)  # longest hold-back (then it is tried again)
 MAX_SERVERS = const(1024)  # addresses remembered; the stalest are forgotten first
+SERVER_BYTES = const(128)  # what one remembered address takes (its text, an _Info object)
 
 
 class _Info:
@@ -29,7 +30,7 @@ class _Info:
 
 class Servers:
     def __init__(self, limit=MAX_SERVERS):
-        self.limit = limit
+        self.limit = limit if limit < MAX_SERVERS else MAX_SERVERS
         self.info = {}
 
     def _get(self, ip, now):

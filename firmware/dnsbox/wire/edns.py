@@ -19,6 +19,26 @@ PADDING = const(12)
 CHAIN = const(13)
 EDE = const(15)
 
+# Extended DNS Error info codes (RFC 8914 4; the IANA registry's names) and their texts.
+EDE_OTHER = const(0)
+EDE_STALE = const(3)
+EDE_BOGUS = const(6)
+EDE_NOT_READY = const(14)
+EDE_PROHIBITED = const(18)
+EDE_NO_REACHABLE_AUTHORITY = const(22)
+EDE_NETWORK_ERROR = const(23)
+EDE_TEXT = {
+    0: "Other", 1: "Unsupported DNSKEY Algorithm", 2: "Unsupported DS Digest Type",
+    3: "Stale Answer", 4: "Forged Answer", 5: "DNSSEC Indeterminate", 6: "DNSSEC Bogus",
+    7: "Signature Expired", 8: "Signature Not Yet Valid", 9: "DNSKEY Missing",
+    10: "RRSIGs Missing", 11: "No Zone Key Bit Set", 12: "NSEC Missing", 13: "Cached Error",
+    14: "Not Ready", 15: "Blocked", 16: "Censored", 17: "Filtered", 18: "Prohibited",
+    19: "Stale NXDOMAIN Answer", 20: "Not Authoritative", 21: "Not Supported",
+    22: "No Reachable Authority", 23: "Network Error", 24: "Invalid Data",
+    25: "Signature Expired before Valid", 26: "Too Early", 27: "Unsupported NSEC3 Iterations Value",
+    28: "Unable to conform to policy", 29: "Synthesized", 30: "Invalid Query Type",
+}
+
 DO = const(0x8000)  # the DNSSEC OK bit in the OPT flags (RFC 3225)
 MIN_PAYLOAD = const(512)  # smaller advertised sizes are treated as 512 (RFC 6891 6.2.5)
 # Our own OPT record in wire form: root owner, type 41, payload 1232 (DNS flag day 2020), no

@@ -1,0 +1,406 @@
+"""The resolver's one query driver, in both resolver modes: client questions in, jobs run,
+answers out. Sans-I/O: no sockets, no clock (`now`, ms, and `rng` are passed in).
+
+The socket glue (dnsbox.net.resolve) calls
+  query(q, proto, client, ip, now)       a client's query -> reply bytes now, or None
+  upstream_reply(token, data, src, now)  bytes that arrived on an ask's socket, src (ip, port)
+  upstream_failed(token, reason, now)    that socket failed (send error, TCP reset)
+  tick(now); next_deadline()             timers
+and performs self.actions, a list it empties:
+  ("send", token, ip, port, wire, proto)  open a socket for ask `token`, send wire
+  ("done", token)                         close that ask's socket
+  ("answer", client, proto, bytes)        send a reply to a client that waited
+
+A query first passes the front stages (dnsbox.resolver.front: malformed, zones, access, local
+names, the cache). A question they leave becomes one Pending: the job that resolves it, chosen
+here (a .local name with mdns-bridge: MdnsQuery; a name with a server= route: ForwardJob; else,
+recursing: Iteration from the root hints), the clients waiting for it (identical questions in
+flight are asked once), its open asks and timers. Every job has the interface of
+dnsbox.resolver.ask. When the job ends, every waiter is answered, the answer is cached, a failure
+is remembered briefly (RFC 9520), and an AAAA NODATA becomes, with DNS64, one follow-up A
+question whatever job answered it.
+
+Bounds (each counted in dnsbox.resolver.budget's share of the heap): questions in flight,
+clients per question, a share of the questions in flight per client address (one client's dead
+names cannot starve the others), failures remembered, time per question. Work past a bound is
+shed at once with SERVFAIL and an Extended DNS Error. A failure inside a job (a bug, a
+MemoryError) ends that question with SERVFAIL: its asks are closed and the tables stay whole.
+"""
+from dnsbox.compat import const
+from dnsbox.config import allowed
+from dnsbox.resolver import dns64 as _dns64
+from dnsbox.resolver import front
+from dnsbox.resolver.ask import FAIL_TTL_S, Ask, Result
+from dnsbox.resolver.forward import ForwardJob
+from dnsbox.resolver.mdnsq import MDNS_DOMAIN, MdnsQuery
+from dnsbox.wire import message as _msg
+from dnsbox.wire import rcode as _rc
+from dnsbox.wire import types as _t
+from dnsbox.wire.edns import EDE_NO_REACHABLE_AUTHORITY, EDE_OTHER
+from dnsbox.wire.name import Name
+from dnsbox.wire.reply import error, render
+from dnsbox.wire.rr import Question
+from dnsbox.zonedb.lookup import under
+
+MAX_WAITERS = const(32)  # clients waiting for one question; more get SERVFAIL at once
+MAX_RESOLVE_MS = const(10000)  # a question still unresolved after this gets SERVFAIL
+MAX_FAILS = const(256)  # failures remembered (RFC 9520); the oldest half is dropped when full
+STATS_NAME = b"\x05stats\x06dnsbox\x00"  # CH TXT: counters (allowed clients only)
+
+
+class Pending:
+    """One question in flight: its job, waiters (client, proto, ID, question bytes, flags,
+    payload, ip), open asks (token -> Ask), the current ask's token and deadline, DNS64
+    followers."""
+
+    def __init__(self, key, job, now):
+        self.key = key
+        self.job = job
+        self.waiters = []
+        self.asks = {}
+        self.cur = 0
+        self.deadline = 0
+        self.started = now
+        self.followers = []  # DNS64: AAAA questions waiting for this A answer
+
+
+class Driver:
+    """front: what the front stages need (auth: the zones' server or None, zones: their apexes
+    as lower-case wire, nets: allowed client networks, local: a dnsbox.resolver.local.Local);
+    cache: the response cache; limits: a dnsbox.resolver.budget.Limits; ups: a
+    dnsbox.resolver.forward.Upstreams or None; env: a dnsbox.resolver.iterate.Env (recursion
+    from the root) or None; dns64: (prefix, length) or None; mdns: .local by multicast DNS."""
+
+    def __init__(self, auth, zones, nets, local, cache, limits, rng, ups=None, env=None,
+                 dns64=None, mdns=False):
+        self.auth = auth
+        self.zones = list(zones)
+        self.nets = nets
+        self.local = local
+        self.cache = cache
+        self.limits = limits
+        self.rng = rng
+        self.ups = ups
+        self.env = env
+        self.dns64 = dns64
+        self.mdns = mdns
+        self.inflight = {}  # key -> Pending
+        self.tokens = {}  # token -> Pending
+        self.clients = {}  # client ip -> waiters it has in flight
+        self.fails = {}  # key -> (until ms, (ede code, text))
+        self.next_token = 1
+        self.due = -1  # the earliest deadline (ms) there may be; -1: none
+        self.actions = []
+        self.stats = {"started": 0, "upstream": 0, "ignored": 0, "refused": 0, "servfail": 0,
+                      "joined": 0, "failcache": 0, "shed": 0, "faults": 0}
+
+    # --- client queries ---------------------------------------------------------------------
+    def query(self, q, proto, client, ip, now):
+        """Reply bytes for query q from client (ip: its address as an int), or None (dropped,
+        or waiting: the answer comes later as an action)."""
+        done, v = front.screen(self, q, proto, ip, now, self._special)
+        if done:
+            return v
+        p, qbytes, payload, key = v
+        f = self.fails.get(key)
+        if f is not None:
+            if f[0] > now:
+                self.stats["failcache"] += 1
+                return error(q[:2], p.flags, qbytes, _rc.SERVFAIL, payload, f[1])
+            del self.fails[key]
+        if self.clients.get(ip, 0) >= self.limits.client_share:
+            return self._shed(q, p, qbytes, payload, "too many of this client's questions "
+                              "in flight")
+        w = (client, proto, q[:2], qbytes, p.flags, payload, ip)
+        pend = self.inflight.get(key)
+        if pend is not None:
+            if len(pend.waiters) >= MAX_WAITERS:
+                return self._shed(q, p, qbytes, payload, "too many clients waiting for this "
+                                  "question")
+            self._wait(pend, w)
+            self.stats["joined"] += 1
+            return None
+        if len(self.inflight) >= self.limits.inflight:
+            return self._shed(q, p, qbytes, payload, "too many questions in flight")
+        lname = p.qname.lc
+        job = self._job(Name(lname, lname), p.qtype, now)
+        if isinstance(job, tuple):
+            return error(q[:2], p.flags, qbytes, job[0], payload, job[1])
+        pend = self._start(key, job, now, w)
+        if pend.key not in self.inflight and self.actions and self.actions[-1][0] == "answer":
+            return self.actions.pop()[3]  # answered from the caches at once
+        return None
+
+    def _shed(self, q, p, qbytes, payload, why):
+        self.stats["shed"] += 1
+        return error(q[:2], p.flags, qbytes, _rc.SERVFAIL, payload, (EDE_OTHER, why))
+
+    def _job(self, qname, qtype, now):
+        """The job for a question, or (rcode, ede) when none can resolve it."""
+        lname = qname.lc
+        route = self.ups.route(lname) if self.ups is not None else None
+        if self.mdns and under(lname, MDNS_DOMAIN) and (route is None or
+                                                       not under(route[0], MDNS_DOMAIN)):
+            return MdnsQuery(qname, qtype, self.rng, self.nets)
+        if route is not None:
+            return ForwardJob(self.ups, qname, qtype, route)
+        if self.env is not None:
+            if qtype == _t.ANY:
+                return _rc.NOTIMP, None  # ANY is not resolved from the root
+            from dnsbox.resolver.iterate import Iteration
+
+            return Iteration(self.env, qname, qtype, now)
+        return _rc.SERVFAIL, (EDE_NO_REACHABLE_AUTHORITY, "no upstream server configured")
+
+    def _special(self, q, p, qbytes, payload, proto, ip):
+        if p.qclass == _t.CLASS_CH and p.qname.lc == STATS_NAME and allowed(self.nets, ip):
+            return self._stats_reply(q, p, qbytes, payload, proto)
+        return None
+
+    def counters(self):
+        """Every counter by name (the CH TXT stats.dnsbox. answer, tests, benchmarks)."""
+        out = dict(self.stats)
+        out["inflight"] = len(self.inflight)
+        out["cache"] = len(self.cache)
+        out["cache_bytes"] = self.cache.bytes
+        if self.env is not None:
+            out["rrsets"] = len(self.env.rrs)
+            out["zones"] = len(self.env.deleg.zones)
+        if self.ups is not None:
+            for k in self.ups.stats:
+                out[k] = self.ups.stats[k]
+        try:
+            import gc
+
+            gc.collect()
+            out["heap"] = gc.mem_alloc()  # MicroPython only
+        except AttributeError:
+            pass
+        return out
+
+    def _stats_reply(self, q, p, qbytes, payload, proto):
+        from dnsbox.wire.rd_std import TXT
+        from dnsbox.wire.rr import RR
+
+        st = self.counters()
+        words = [("%s=%d" % (k, st[k])).encode() for k in sorted(st)]
+        m = _msg.Message(p.id, p.flags & 0x7910)
+        m.qr = m.ra = True
+        m.question.append(Question(p.qname, p.qtype, p.qclass))
+        if p.qtype in (_t.TXT, _t.ANY):
+            m.answer.append(RR(p.qname, _t.TXT, _t.CLASS_CH, 0, TXT(words)))
+        return render(_msg.encode(m)[2:], q[:2], qbytes, p.flags, payload, proto)
+
+    # --- pending questions --------------------------------------------------------------------
+    def _wait(self, pend, w):
+        pend.waiters.append(w)
+        self.clients[w[6]] = self.clients.get(w[6], 0) + 1
+
+    def _start(self, key, job, now, w=None):
+        pend = Pending(key, job, now)
+        self.inflight[key] = pend
+        if w is not None:
+            self._wait(pend, w)
+        self.stats["started"] += 1
+        end = now + MAX_RESOLVE_MS
+        if self.due < 0 or end < self.due:
+            self.due = end
+        try:
+            act = job.start(now)
+        except Exception as e:  # a bug or MemoryError: this question fails, the rest go on
+            self._abort(pend, e, now)
+            return pend
+        self._drive(pend, act, now)
+        return pend
+
+    def _drive(self, pend, act, now):
+        """Perform what the job asked for: send an Ask, or answer with its Result."""
+        if act is None:
+            return
+        if not isinstance(act, Ask):
+            self._finish(pend, act, now)
+            return
+        if not pend.job.linger:
+            for tok in list(pend.asks):
+                self._close(pend, tok)
+        tok = self.next_token
+        self.next_token += 1
+        pend.asks[tok] = act
+        self.tokens[tok] = pend
+        pend.cur = tok
+        pend.deadline = now + act.timeout
+        if self.due < 0 or pend.deadline < self.due:
+            self.due = pend.deadline
+        self.stats["upstream"] += 1
+        self.actions.append(("send", tok, act.ip, act.port, act.wire, act.proto))
+
+    def _close(self, pend, tok):
+        pend.asks.pop(tok, None)
+        if self.tokens.pop(tok, None) is not None:
+            self.actions.append(("done", tok))
+        if pend.cur == tok:
+            pend.cur = 0
+
+    def _retire(self, pend):
+        """Take pend out of every table (no allocation but the "done" actions): done first, so
+        that a MemoryError while answering leaves nothing half-registered."""
+        if self.inflight.get(pend.key) is pend:
+            del self.inflight[pend.key]
+        for tok in list(pend.asks):
+            self._close(pend, tok)
+        cl = self.clients
+        for w in pend.waiters:
+            n = cl.get(w[6], 0) - 1
+            if n > 0:
+                cl[w[6]] = n
+            else:
+                cl.pop(w[6], None)
+
+    def _abort(self, pend, e, now):
+        self.stats["faults"] += 1
+        self._finish(pend, Result(_rc.SERVFAIL, [], [], (EDE_OTHER, "internal error: %s" %
+                                                         type(e).__name__), 0), now)
+
+    def _finish(self, pend, res, now):
+        self._retire(pend)
+        job = pend.job
+        if res.rcode == _rc.SERVFAIL:
+            self.stats["servfail"] += 1
+            self._remember_failure(pend.key, res, now)
+            for w in pend.waiters:
+                self._reply(w, error(w[2], w[4], w[3], _rc.SERVFAIL, w[5], res.ede))
+            for f in pend.followers:  # DNS64 without an A answer: the AAAA NODATA stands
+                self._answer(f[2], f[3], 0, now, None)
+            return
+        img = _image(job.qname, job.qtype, res.rcode, res.answer, res.authority)
+        if (self.dns64 is not None and job.qtype == _t.AAAA and res.rcode == _rc.NOERROR
+                and not [r for r in res.answer if r.rtype == _t.AAAA]):
+            self._dns64(pend, img, res.life, now)  # NODATA: AAAA made from the A records
+            return
+        self._answer(pend.waiters, img, res.life, now, pend.key)
+        for f in pend.followers:
+            self._synthesized(f, res.answer, now)
+
+    def _remember_failure(self, key, res, now):
+        if res.life <= 0:
+            return
+        if len(self.fails) >= MAX_FAILS:
+            old = sorted([(v[0], k) for k, v in self.fails.items()])
+            for _u, k in old[: len(old) // 2]:
+                del self.fails[k]
+        self.fails[key] = (now + res.life * 1000, res.ede)
+
+    def _reply(self, w, data):
+        self.actions.append(("answer", w[0], w[1], data))
+
+    def _answer(self, waiters, img, life, now, key):
+        """Cache img under key (life > 0, key given) and answer the waiters with it."""
+        if key is not None:
+            self.cache.store(key, img, life, now)
+        for w in waiters:
+            self._reply(w, render(img, w[2], w[3], w[4], w[5], w[1]))
+
+    # --- DNS64 (RFC 6147): one follow-up A question for any job's AAAA NODATA -----------------
+    def _dns64(self, pend, nodata_img, neg_life, now):
+        qname = pend.job.qname
+        f = (pend.key, qname, pend.waiters, nodata_img, neg_life)
+        akey, cached = _dns64.cached_a(self.cache, pend.key, now)
+        if cached is not None:
+            self._synthesized(f, cached, now)
+            return
+        apend = self.inflight.get(akey)
+        if apend is not None:
+            apend.followers.append(f)
+            return
+        job = self._job(qname, _t.A, now)
+        if isinstance(job, tuple):
+            self._answer(f[2], nodata_img, neg_life, now, pend.key)
+            return
+        apend = Pending(akey, job, now)
+        apend.followers.append(f)
+        self.inflight[akey] = apend
+        try:
+            act = job.start(now)
+        except Exception as e:
+            self._abort(apend, e, now)
+            return
+        self._drive(apend, act, now)
+
+    def _synthesized(self, f, a_answer, now):
+        key, qname, waiters, nodata_img, neg_life = f
+        rrs = _dns64.synthesize(a_answer, qname, self.dns64[0], self.dns64[1], neg_life)
+        if rrs is None:  # no A either: the AAAA NODATA is the answer
+            self._answer(waiters, nodata_img, neg_life, now, key)
+            return
+        life = min(rr.ttl for rr in rrs)
+        self._answer(waiters, _image(qname, _t.AAAA, _rc.NOERROR, rrs, []), life, now, key)
+
+    # --- what the glue reports ------------------------------------------------------------------
+    def upstream_reply(self, token, data, src, now):
+        pend = self.tokens.get(token)
+        if pend is None:
+            return
+        try:
+            act = pend.job.reply(pend.asks[token], data, src, now)
+        except Exception as e:
+            self._abort(pend, e, now)
+            return
+        if act is None:
+            self.stats["ignored"] += 1
+            return  # not the answer to that ask: the wait goes on
+        self._drive(pend, act, now)
+
+    def upstream_failed(self, token, reason, now):
+        pend = self.tokens.get(token)
+        if pend is None:
+            return
+        try:
+            act = pend.job.failed(pend.asks[token], now, reason)
+        except Exception as e:
+            self._abort(pend, e, now)
+            return
+        if act is None and token != pend.cur:
+            self._close(pend, token)  # an earlier ask's socket: closed, the current goes on
+        self._drive(pend, act, now)
+
+    def tick(self, now):
+        if self.due < 0 or now < self.due:
+            return
+        due = -1
+        for pend in list(self.inflight.values()):
+            if self.inflight.get(pend.key) is not pend:
+                continue  # ended while this round ran (a DNS64 follow-up answered it)
+            if pend.cur and now >= pend.deadline:
+                try:
+                    act = pend.job.failed(pend.asks[pend.cur], now, "timed out")
+                except Exception as e:
+                    self._abort(pend, e, now)
+                    continue
+                if act is None:  # a job must answer the failure of its current ask
+                    act = Result(_rc.SERVFAIL, [], [], (EDE_OTHER, "no next step"), 0)
+                self._drive(pend, act, now)
+            if self.inflight.get(pend.key) is pend and now - pend.started >= MAX_RESOLVE_MS:
+                self._finish(pend, Result(_rc.SERVFAIL, [], [], (
+                    EDE_NO_REACHABLE_AUTHORITY, "resolution took longer than %d ms" %
+                    MAX_RESOLVE_MS), FAIL_TTL_S), now)
+        for pend in self.inflight.values():
+            t = pend.started + MAX_RESOLVE_MS
+            if pend.cur and pend.deadline < t:
+                t = pend.deadline
+            if due < 0 or t < due:
+                due = t
+        self.due = due
+
+    def next_deadline(self):
+        """The earliest time (ms) tick() has work to do, or -1 when nothing is in flight."""
+        return self.due
+
+
+def _image(qname, qtype, rcode, answer, authority):
+    """A reply image (dnsbox.wire.reply): QR, RD, RA, the question, the records."""
+    m = _msg.Message(0, 0x8180)
+    m.rcode = rcode
+    m.question.append(Question(qname, qtype, _t.CLASS_IN))
+    m.answer = answer
+    m.authority = authority
+    return _msg.encode(m)[2:]
