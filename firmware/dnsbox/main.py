@@ -14,7 +14,6 @@ import time
 from dnsbox import config, log
 
 HALT_SLEEP_S = 3600  # a halted appliance sleeps in this step; PID 1 must not exit (kernel panic)
-LOOPS_PER_CHECK = 64  # serving-loop rounds between checks of --max-s
 
 
 def halt(host, reason):
@@ -362,7 +361,7 @@ def serve(loop, max_s):
         return
     end = time.time() + max_s
     while time.time() < end:
-        loop.serve(LOOPS_PER_CHECK)
+        loop.serve(1)  # one poll round (at most POLL_MS) between checks
 
 
 def _net_text(n):

@@ -216,11 +216,18 @@ class Server:
         with_peer = self.with_peer
         fast = self.fast
         n = 0
+        short = 0
         while n < UDP_BATCH:
             try:
                 data, peer = recvfrom(UDP_MAX_QUERY)
             except OSError:
                 break  # EAGAIN: drained
+            except MemoryError as e:  # no room for the read buffer: the datagram stays queued
+                self._fault(e, "reading a query", "read again after the relief")
+                short += 1
+                if short > 1:
+                    break  # still no room: the next round tries again
+                continue
             n += 1
             try:
                 if fault is not None:
