@@ -12,6 +12,7 @@ import sys
 import time
 
 from dnsbox import config, log
+from dnsbox.config import nets
 
 HALT_SLEEP_S = 3600  # a halted appliance sleeps in this step; PID 1 must not exit (kernel panic)
 
@@ -128,7 +129,7 @@ def main(argv):
         loop.tcp_handler = lambda q, conn: handle_tcp(q, peer_ip(conn.peer))
     if cfg.peers:
         log.log("zone transfers (AXFR, IXFR) over TCP for %s" % ", ".join(
-            _net_text(n) for n in cfg.peers))
+            nets.net_text(n) for n in cfg.peers))
     start_services(loop, cfg, bind_ip, host, None)
     if cfg.notify:
         import os
@@ -230,20 +231,20 @@ def dyn_zone(cfg, db):
     from dnsbox.zonedb.lookup import under
 
     key = _tsig_key(cfg.update_key)
-    dyn = DynZone(cfg.update_zone, config.parse_ipv4(cfg.ip or ""), key)
+    dyn = DynZone(cfg.update_zone, nets.parse_ipv4(cfg.ip or ""), key)
     for i in range(db.nzones):
         apex = db.zone(i)[0].lower()
         if under(apex, dyn.lc) or under(dyn.lc, apex):
             log.log("update-zone=%s overlaps the compiled zone %s: not served" % (
                 cfg.update_zone, db.zone_names()[i]))
             return None
-    nets = ", ".join(_net_text(n) for n in cfg.updaters)
+    who = ", ".join(nets.net_text(n) for n in cfg.updaters)
     if key is not None:
         log.log("update-zone %s: in memory, DNS UPDATE signed with key %s (TSIG) from %s" % (
-            cfg.update_zone, key.name.to_text(), nets or "anywhere"))
+            cfg.update_zone, key.name.to_text(), who or "anywhere"))
     else:
         log.log("update-zone %s: in memory, DNS UPDATE over TCP from %s" % (
-            cfg.update_zone, nets or "nobody (allow-update=)"))
+            cfg.update_zone, who or "nobody (allow-update=)"))
     return dyn
 
 
@@ -252,7 +253,7 @@ def _dhcp_netmask(default):
         with open("/tmp/dhcp.lease") as f:
             lease = f.read().split()
         n = int(lease[1])
-        return config.ip_text(config.mask_of(n))
+        return nets.ip_text(nets.mask_of(n))
     except (OSError, ValueError, IndexError):
         return default
 
@@ -288,9 +289,9 @@ def resolver_mode(cfg, host, bind_ip, max_s=0):
         srv = auth.Server(db, nsid=cfg.hostname)
         apexes = [db.zone(i)[0].lower() for i in range(db.nzones)]
         log.log("zones: %d (%s), answered first" % (len(apexes), ", ".join(db.zone_names())))
-    nets = cfg.allow if cfg.allow is not None else local.default_nets(cfg.ip, cfg.netmask)
+    clients = cfg.allow if cfg.allow is not None else local.default_nets(cfg.ip, cfg.netmask)
     limits = budget.Limits(budget.heap_size(), cfg.cache_size)
-    drv = make_driver(cfg, nets, srv, apexes, limits)
+    drv = make_driver(cfg, clients, srv, apexes, limits)
     what = []
     if drv.ups is not None:
         what.append("forwarding to %s" % drv.ups.text())
@@ -302,7 +303,7 @@ def resolver_mode(cfg, host, bind_ip, max_s=0):
         what.append("no upstreams (set server=IP): SERVFAIL for names not answered here")
     log.log("resolver: %s; %d local names, recursion for %s%s" % (
         "; ".join(what), len(cfg.hosts) + len(cfg.addresses) + len(cfg.locals),
-        ", ".join(_net_text(n) for n in nets), _extras_text(cfg, cfg.mdns)))
+        ", ".join(nets.net_text(n) for n in clients), _extras_text(cfg, cfg.mdns)))
     log.log("memory: " + limits.text())
     try:
         loop, _glue = upstream.serve(drv, bind_ip, cfg.port, cfg.ip if cfg.mdns else None)
@@ -315,7 +316,7 @@ def resolver_mode(cfg, host, bind_ip, max_s=0):
     serve(loop, max_s)
 
 
-def make_driver(cfg, nets, auth, zones, limits, rng=None):
+def make_driver(cfg, clients, auth, zones, limits, rng=None):
     """The resolver's driver (dnsbox.resolver.driver) made from the settings: each core gets
     its values, not the Config."""
     import os
@@ -338,7 +339,7 @@ def make_driver(cfg, nets, auth, zones, limits, rng=None):
             env = make_env(roots, rng, limits, cfg.qmin, cfg.use0x20)
     local = Local(cfg.hosts, cfg.addresses, cfg.locals, cfg.domain_needed, cfg.bogus_priv)
     cache = Cache(limits.cache_entries, limits.cache_bytes)
-    return Driver(auth, zones, nets, local, cache, limits, rng, ups, env, cfg.dns64, cfg.mdns)
+    return Driver(auth, zones, clients, local, cache, limits, rng, ups, env, cfg.dns64, cfg.mdns)
 
 
 def make_env(roots, rng, limits, qmin=True, use0x20=True, port=53):
@@ -362,14 +363,6 @@ def serve(loop, max_s):
     end = time.time() + max_s
     while time.time() < end:
         loop.serve(1)  # one poll round (at most POLL_MS) between checks
-
-
-def _net_text(n):
-    net, mask = n
-    p = 0
-    while p < 32 and mask & (0x80000000 >> p):
-        p += 1
-    return "%s/%d" % (config.ip_text(net), p)
 
 
 if __name__ == "__main__":

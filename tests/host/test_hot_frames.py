@@ -25,6 +25,8 @@ HOT = {
     "resolver/cache.py": ("reply", "_hit", "_front", "_with_opt"),  # _hit etc.: module functions
     "net/upstream.py": ("hit", "opt_limit"),
     "auth/server.py": ("handle", "_plain", "_reply"),
+    "wire/reply.py": ("plain",),
+    "net/server.py": ("peer_ip",),
 }
 
 

@@ -225,10 +225,12 @@ def test_a_failing_tcp_handler_drops_its_connection_only(srv):
 
 def test_protocol_numbers_agree_with_the_handlers():
     from dnsbox import auth
-    from dnsbox.resolver import forward
+    from dnsbox.resolver import ask
+    from dnsbox.wire import reply
 
-    # main.py hands Server.handle to the loop as it is: the numbering must be one
-    assert (auth.UDP, auth.TCP) == (net.UDP, net.TCP) == (forward.UDP, forward.TCP)
+    # main.py hands Server.handle to the loop as it is: the numbering is one, wire.reply's
+    assert (auth.UDP, auth.TCP) == (net.UDP, net.TCP) == (ask.UDP, ask.TCP) == (
+        reply.UDP, reply.TCP) and reply.UDP != reply.TCP
 
 
 def _streaming(n, size, fail_after=-1):

@@ -80,9 +80,3 @@ def test_golden_fast_paths_equal_general_path():
             assert s.handle(q, UDP) == s.general.handle(q, UDP), db.key(e)
             n += 1
     assert n > 30
-
-
-def test_protocol_constants_where_main_reads_them():
-    from dnsbox.auth import server
-
-    assert (server.UDP, server.TCP) == (UDP, TCP) and UDP != TCP

@@ -37,8 +37,8 @@ def test_bad_servers_are_reported_with_the_option():
 
 
 def test_server_limit():
-    c = config.parse(["server=10.0.0.%d" % i for i in range(config.MAX_SERVERS + 2)])
-    assert len(c.servers) == config.MAX_SERVERS
+    c = config.parse(["server=10.0.0.%d" % i for i in range(config.resolving.MAX_SERVERS + 2)])
+    assert len(c.servers) == config.resolving.MAX_SERVERS
     assert keys(c) == ["server", "server"]
 
 
@@ -78,12 +78,12 @@ def test_value_options_need_a_value():
 
 
 def test_cache_size():
-    assert config.parse([]).cache_size == config.CACHE_DEFAULT
+    assert config.parse([]).cache_size == config.resolving.CACHE_DEFAULT
     assert config.parse(["cache-size=0"]).cache_size == 0
     assert config.parse(["cache-size=150"]).cache_size == 150
-    for bad in ("-1", "lots", str(config.CACHE_MAX + 1)):
+    for bad in ("-1", "lots", str(config.resolving.CACHE_MAX + 1)):
         c = config.parse(["cache-size=" + bad])
-        assert keys(c) == ["cache-size"] and c.cache_size == config.CACHE_DEFAULT
+        assert keys(c) == ["cache-size"] and c.cache_size == config.resolving.CACHE_DEFAULT
 
 
 def test_allow_networks():
@@ -107,7 +107,7 @@ def test_auth_peer_networks():
         c = config.parse(["auth-peer=" + bad])
         assert keys(c) == ["auth-peer"] and c.peers == [], bad
         assert not c.problems[0].fatal
-    many = ",".join("10.0.0.%d" % i for i in range(config.MAX_PEERS + 1))
+    many = ",".join("10.0.0.%d" % i for i in range(config.serving.MAX_PEERS + 1))
     c = config.parse(["auth-peer=" + many])
     assert keys(c) == ["auth-peer"] and "more than 16" in c.problems[0].reason and c.peers == []
     # a boot variable replaces the config file's list
@@ -130,7 +130,7 @@ def test_https_port_and_endpoint():
     assert c.https_port == 0 and c.http_endpoint == "/dns-query"
     c = config.parse(["https-port=443", "http-endpoint=/q"])
     assert c.problems == [] and c.https_port == 443 and c.http_endpoint == "/q"
-    for bad in ("dns-query", "/a b", "/a?b", "/" + "x" * config.MAX_ENDPOINT, "/caf\u00e9"):
+    for bad in ("dns-query", "/a b", "/a?b", "/" + "x" * config.box.MAX_ENDPOINT, "/caf\u00e9"):
         c = config.parse(["http-endpoint=" + bad])
         assert keys(c) == ["http-endpoint"] and c.http_endpoint == "/dns-query", bad
     c = config.parse(["https-port=99999"])

@@ -2,6 +2,7 @@
 forwarder's flow: AAAA NODATA -> A -> synthesized AAAA, cached; AAAA present, NXDOMAIN, no A
 either, A from the cache, A failing."""
 from dnsbox import config
+from dnsbox.config import nets, values
 from dnsbox.resolver import dns64 as D
 from dnsbox.wire import message as M
 from dnsbox.wire import rcode as RC
@@ -16,7 +17,7 @@ V4 = bytes((192, 0, 2, 33))
 
 
 def v6(text):
-    return config.parse_ipv6(text)
+    return nets.parse_ipv6(text)
 
 
 def test_embedding_matches_rfc6052_examples():
@@ -41,7 +42,7 @@ def test_prefix_setting():
                 "2001:db8:0:0:ff00::/96", "10.0.0.0/96"):
         c = config.parse(["dns64-prefix=" + bad])
         assert [p.key for p in c.problems] == ["dns64-prefix"] and c.dns64 is None, bad
-    assert "length" in str(raises(ValueError, D.parse_prefix, "::/8", config.parse_ipv6))
+    assert "length" in str(raises(ValueError, values.dns64_prefix, "::/8"))
 
 
 def _aaaa(name, ttl, text):

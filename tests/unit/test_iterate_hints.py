@@ -1,5 +1,6 @@
-"""Root hints: hints=IP[#port],... (dnsbox.resolver.hints.parse) and the compiled-in default."""
+"""Root hints: hints=IP[#port],... (dnsbox.config.values.hints) and the compiled-in default."""
 
+from dnsbox.config import values
 from dnsbox.resolver import hints
 from dnsbox.resolver.iterate import Env
 from dnsbox.resolver.servers import Servers
@@ -7,7 +8,7 @@ from tests.unit.helpers import raises
 
 
 def test_parse_addresses_and_ports():
-    h = hints.parse("127.0.0.101#5300, 10.0.0.1")
+    h = values.hints("127.0.0.101#5300, 10.0.0.1")
     assert h == [("hint1.root-hints.invalid.", "127.0.0.101", 5300),
                  ("hint2.root-hints.invalid.", "10.0.0.1", 53)]
 
@@ -15,14 +16,14 @@ def test_parse_addresses_and_ports():
 def test_parse_errors_name_the_item():
     for bad, word in (("1.2.3", "1.2.3"), ("10.0.0.1#0", "#0"), ("10.0.0.1#x", "#x"),
                       ("300.0.0.1", "300"), ("", "no address"), ("::1", "::1")):
-        e = raises(ValueError, hints.parse, bad)
+        e = raises(ValueError, values.hints, bad)
         assert word in str(e), (bad, str(e))
-    e = raises(ValueError, hints.parse, ",".join(["10.0.0.1"] * (hints.MAX_HINTS + 1)))
+    e = raises(ValueError, values.hints, ",".join(["10.0.0.1"] * (values.MAX_HINTS + 1)))
     assert "more than" in str(e)
 
 
 def test_env_root_from_hints_keeps_ports():
-    e = Env(hints.parse("127.0.0.101#5300,127.0.0.102"), lambda n: bytes(n), Servers())
+    e = Env(values.hints("127.0.0.101#5300,127.0.0.102"), lambda n: bytes(n), Servers())
     root = e.deleg.root
     assert root.ips() == ["127.0.0.101", "127.0.0.102"] and root.expires == -1
     assert e.port_of("127.0.0.101") == 5300 and e.port_of("127.0.0.102") == 53

@@ -3,7 +3,4 @@
 Entry point: dnsbox.auth.server.Server(db, nsid=None).handle(query, proto) with proto UDP or TCP.
 """
 
-from dnsbox.compat import const
-
-UDP = const(0)
-TCP = const(1)
+from dnsbox.wire.reply import TCP, UDP  # noqa: F401 - the handlers' transport numbers

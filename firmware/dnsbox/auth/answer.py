@@ -7,22 +7,18 @@ query type (AXFR/IXFR: zone transfer to the allowed peers, dnsbox.auth.transfer)
 answer -> encode/truncate.
 """
 
-import struct
-
-from dnsbox.auth import TCP
 from dnsbox.compat import const
 from dnsbox.wire import edns as _edns
 from dnsbox.wire import message as _msg
 from dnsbox.wire import rcode as _rc
+from dnsbox.wire import reply as _reply
 from dnsbox.wire import types as _t
 from dnsbox.wire.errors import WireError
 from dnsbox.wire.name import Name
+from dnsbox.wire.reply import TCP, UDP_MAX
 from dnsbox.wire.rr import RR
 from dnsbox.zonedb import K_ANSWER, K_DELEG_NS, K_GLUE, rrset_key, lookup as _lk
 
-UDP_MAX = const(1232)  # our UDP ceiling and advertised payload size (bytes)
-UDP_PLAIN = const(512)  # UDP limit without EDNS (RFC 1035 4.2.1)
-TCP_MAX = const(65535)
 MAX_CHAIN = const(8)  # CNAME/DNAME links followed in one answer (loop stop)
 
 _MAX_NAME = const(255)
@@ -98,12 +94,9 @@ class General:
         except WireError:
             return self._formerr(q)
         r = _msg.make_response(m)
-        limit = TCP_MAX if proto == TCP else UDP_PLAIN
+        limit = _reply.limit(proto, -1 if m.edns is None else m.edns.payload)
         if m.edns is not None:
             r.edns = _edns.Edns(UDP_MAX, 0, m.edns.do)
-            if proto != TCP:
-                p = m.edns.payload
-                limit = UDP_MAX if p > UDP_MAX else (UDP_PLAIN if p < UDP_PLAIN else p)
             if self.nsid and m.edns.option(_edns.NSID) is not None:  # RFC 5001
                 r.edns.options.append(_edns.NSIDOption(self.nsid))
         if m.opcode != 0:
@@ -136,7 +129,7 @@ class General:
         one, from any address or those of allow-update=; without a key over TCP from
         allow-update= networks only."""
         from dnsbox import sntp
-        from dnsbox.config import allowed
+        from dnsbox.config.nets import allowed
 
         if self.dyn.key is not None:
             if self.updaters and (peer is None or not allowed(self.updaters, peer)):
@@ -154,7 +147,7 @@ class General:
         from dnsbox import sntp  # here: the import chain stays shallow (see HACKING.md), and
         from dnsbox.auth import transfer as _xfr  # no transfer, no module loaded
         from dnsbox.auth import tsig as _tsig
-        from dnsbox.config import allowed
+        from dnsbox.config.nets import allowed
 
         qu = m.question[0]
         if qu.qtype == _t.AXFR and proto != TCP:
@@ -213,24 +206,7 @@ class General:
 
     def _formerr(self, q):
         """FORMERR with the ID, opcode and RD of the query, the question when it parsed."""
-        r = _msg.Message((q[0] << 8) | q[1])
-        r.qr = True
-        r.opcode = (q[2] >> 3) & 0xF
-        r.rd = bool(q[2] & 1)
-        r.rcode = _rc.FORMERR
-        if r.opcode == 0:  # other opcodes give the sections other meanings: echo nothing
-            r.question = self._question_only(q)
-        return _msg.encode(r, UDP_PLAIN)
-
-    def _question_only(self, q):
-        try:
-            name, off = _msg.decode_name(q, 12)
-            if off + 4 <= len(q) and ((q[4] << 8) | q[5]) == 1:
-                qt, qc = struct.unpack_from("!HH", q, off)
-                return [_msg.Question(name, qt, qc)]
-        except WireError:
-            pass
-        return []
+        return _reply.error_for(q, _rc.FORMERR, None, False)
 
     def _chaos_answer(self, r, qu):
         """id.server / hostname.bind CH TXT (RFC 4892) when a server name is configured."""

@@ -18,21 +18,19 @@ peers allowed by auth-peer=, returned as a generator of messages (dnsbox.auth.tr
 DNS UPDATE of the in-memory zone (dnsbox.auth.dynzone) for the networks of allow-update=.
 """
 
-from dnsbox.auth import TCP, UDP  # noqa: F401 - main.py reads both from this module
 from dnsbox.auth import answer as _answer
 from dnsbox.compat import const
 from dnsbox.wire.edns import PLAIN_OPT, bare_opt_payload
+from dnsbox.wire.rcode import SERVFAIL
+from dnsbox.wire.reply import MIN_QUERY, TCP, UDP_PLAIN, error_for, limit, plain
 from dnsbox.zonedb import F_CNAME, F_DELEG, F_DNAME, F_WILD, K_SYNTH, NODE_SUFFIX
 
-UDP_MAX = const(1232)  # bytes: our UDP payload ceiling (DNS flag day 2020), also advertised
-UDP_PLAIN = const(512)  # bytes: UDP answer limit without EDNS (RFC 1035 4.2.1)
-TCP_MAX = const(65535)  # bytes: one TCP message (RFC 7766 8)
-MIN_QUERY = const(17)  # header + root name + type + class
 MAX_KEY = const(259)  # name (255) + type + class
 
 _OPT_PLAIN = PLAIN_OPT  # OPT, payload 1232, DO clear
 # Builtins as module globals: MicroPython finds a builtin by a linear search of its table.
 _len = len
+_plain = plain
 _type = type
 _bytes = bytes
 _OPT_DO = b"\x00\x00\x29\x04\xd0\x00\x00\x80\x00\x00\x00"  # the same with DO echoed (RFC 3225)
@@ -58,14 +56,7 @@ class Server:
         """Response bytes for the query bytes q, or None to send nothing."""
         if _type(q) is not _bytes:
             q = _bytes(q)
-        # Plain query: QR=0, opcode 0, QDCOUNT=1, ANCOUNT=NSCOUNT=0, ARCOUNT 0 or 1, Z=0.
-        if (
-            _len(q) < MIN_QUERY
-            or q[2] & 0xF8
-            or q[4] | q[6] | q[7] | q[8] | q[9] | q[10]
-            or q[5] != 1
-            or q[3] & 0x40
-        ):
+        if not _plain(q):  # the fast paths' shape (dnsbox.wire.reply.plain)
             return self._general(q, proto)
         if q[11]:
             r = self._edns(q, proto)
@@ -147,9 +138,7 @@ class Server:
         try:
             return self.general.handle(q, proto, ip)
         except Exception:  # noqa: BLE001 - the one place that turns a bug into SERVFAIL
-            if _len(q) < 12:
-                return None
-            return _bytes((q[0], q[1], 0x80 | (q[2] & 0x79), 2)) + _bytes(8)
+            return error_for(q, SERVFAIL, None, False)
 
     def _negative(self, q, lkey, proto):
         """NODATA / NXDOMAIN / referral from a precomputed block; None: use the general path."""
@@ -274,11 +263,6 @@ def _question_type(q):
 
 
 def _limit(q, qend, proto):
-    """Response size limit: TCP 65535; UDP 512 without EDNS, else the client's payload size
-    within 512..1232 (RFC 6891 6.2.5, our ceiling UDP_MAX)."""
-    if proto == TCP:
-        return TCP_MAX
-    if qend == _len(q):
-        return UDP_PLAIN
-    n = (q[-8] << 8) | q[-7]
-    return UDP_MAX if n > UDP_MAX else (UDP_PLAIN if n < UDP_PLAIN else n)
+    """Response size limit (dnsbox.wire.reply.limit) for a query whose question ends at qend:
+    a bare OPT record follows it when qend < len(q)."""
+    return limit(proto, -1 if qend == _len(q) else (q[-8] << 8) | q[-7])

@@ -15,6 +15,7 @@ from dnsbox.compat import const
 from dnsbox.wire import edns as _edns
 from dnsbox.wire import message as _msg
 from dnsbox.wire import types as _t
+from dnsbox.wire.reply import TCP_MAX, UDP_MAX
 from dnsbox.auth.answer import records_at as _records
 from dnsbox.zonedb import F_APEX, K_ANSWER, K_DELEG_NS, K_GLUE
 from dnsbox.zonedb import rrset_key as _key
@@ -24,7 +25,6 @@ from dnsbox.zonedb.lookup import under
 # bound: the blob entry's size plus the owner name written out in full; compression makes the
 # message about half of it). An RRset larger than this goes alone in its message.
 XFR_MESSAGE = const(32768)
-TCP_MAX = const(65535)  # bytes: one DNS message over TCP
 _SERIAL_HALF = const(0x80000000)
 
 
@@ -166,7 +166,7 @@ def _message(qid, question, rrs, with_opt):
         m.question = [question]
     m.answer = rrs
     if with_opt:
-        m.edns = _edns.Edns(1232, 0, False)
+        m.edns = _edns.Edns(UDP_MAX, 0, False)
     w = _msg.encode(m, TCP_MAX)
     if w[2] & 0x02:  # TC: a record did not fit; never send a transfer with records missing
         raise ValueError("zone transfer message over %d bytes" % TCP_MAX)

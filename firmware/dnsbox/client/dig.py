@@ -21,6 +21,7 @@ from dnsbox.wire import rcode as _rc
 from dnsbox.wire import types as _t
 from dnsbox.wire.errors import TextError, WireError
 from dnsbox.wire.name import from_text
+from dnsbox.wire.reply import UDP_MAX
 
 TIMEOUT_MS = 2000  # one UDP try
 TRIES = const(3)  # UDP tries before giving up (dig: +tries=3)
@@ -128,7 +129,7 @@ def make_query(a, qid):
     m.rd = a.rd
     m.question.append(_msg.Question(name, a.qtype, _t.CLASS_IN))
     if a.edns:
-        m.edns = _edns.Edns(1232)
+        m.edns = _edns.Edns(UDP_MAX)
     return _msg.encode(m)
 
 

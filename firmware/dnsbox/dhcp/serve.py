@@ -4,7 +4,8 @@ records for NAME and NAME.DOMAIN, TTL 0, as dnsmasq does). The protocol is dnsbo
 """
 import socket
 
-from dnsbox import clock, config, log
+from dnsbox import clock, log
+from dnsbox.config import nets
 from dnsbox.compat import const
 from dnsbox.dhcp import packet as P
 from dnsbox.dhcp.server import BROADCAST_TO, Dhcp
@@ -28,9 +29,9 @@ class Names:
         self.ptrs = {}  # reverse name -> host name: the PTRs this object added
 
     def _wires(self, label):
-        out = [config.domain_wire(label)]
+        out = [nets.domain_wire(label)]
         if self.domain:
-            out.append(config.domain_wire(label + "." + self.domain))
+            out.append(nets.domain_wire(label + "." + self.domain))
         return out
 
     def __call__(self, label, ip):
@@ -107,7 +108,7 @@ class Service:
             if dest == BROADCAST_TO:
                 to = self.bcast
             else:
-                to = socket.getaddrinfo(config.ip_text(dest), CLIENT_PORT)[0][-1]
+                to = socket.getaddrinfo(nets.ip_text(dest), CLIENT_PORT)[0][-1]
             try:
                 self.sock.sendto(reply, to)
             except OSError:
@@ -117,17 +118,17 @@ class Service:
 def start(loop, cfg, local=None):
     """Start the DHCP server of cfg (dhcp-range= given) in loop; ValueError/OSError: why not."""
     first, last, mask, lease = cfg.dhcp_range
-    ip = config.parse_ipv4(cfg.ip or "")
+    ip = nets.parse_ipv4(cfg.ip or "")
     if ip is None:
         raise ValueError("the DHCP server needs a fixed ip= (not %s)" % cfg.ip)
-    server_ip = config.ipv4_int(ip)
+    server_ip = nets.ipv4_int(ip)
     if mask is None:
-        mb = config.parse_ipv4(cfg.netmask or "")
-        mask = config.ipv4_int(mb) if mb is not None else 0xFFFFFF00
+        mb = nets.parse_ipv4(cfg.netmask or "")
+        mask = nets.ipv4_int(mb) if mb is not None else 0xFFFFFF00
     router = cfg.dhcp_router
     if router is None:
-        gw = config.parse_ipv4(cfg.gw or "")
-        router = config.ipv4_int(gw) if gw is not None else 0
+        gw = nets.parse_ipv4(cfg.gw or "")
+        router = nets.ipv4_int(gw) if gw is not None else 0
     dns = cfg.dhcp_dns
     if dns is None:
         dns = [server_ip] if cfg.mode == "resolver" else []
@@ -141,8 +142,8 @@ def start(loop, cfg, local=None):
             names(name, hip)  # fixed hosts are named from the start
     svc = Service(loop, core, cfg.iface)
     log.log("DHCP: %s - %s, lease %d s, router %s, DNS %s%s" % (
-        config.ip_text(first), config.ip_text(last), lease,
-        config.ip_text(router) if router else "none",
-        ", ".join(config.ip_text(d) for d in dns) or "none",
+        nets.ip_text(first), nets.ip_text(last), lease,
+        nets.ip_text(router) if router else "none",
+        ", ".join(nets.ip_text(d) for d in dns) or "none",
         (", names under " + cfg.dhcp_domain) if cfg.dhcp_domain and names else ""))
     return svc

@@ -16,10 +16,11 @@ most DoH proxies).
 import binascii
 
 from dnsbox.compat import const
+from dnsbox.wire.reply import TCP_MAX
 
 MAX_HEAD = const(8192)  # bytes of request line + headers
 MAX_HEADERS = const(64)  # header lines
-MAX_BODY = const(65535)  # a DNS message
+MAX_BODY = TCP_MAX  # a DNS message
 MIN_QUERY = const(12)  # a DNS header
 MEDIA = b"application/dns-message"
 _REASONS = {

@@ -6,7 +6,7 @@ Every command is bounded: `udhcpc` gives up after DHCP_TRIES discover rounds.
 import os
 import time
 
-from dnsbox import config
+from dnsbox.config import nets
 from dnsbox.log import log
 
 LINK_WAIT_S = 5  # seconds to wait for the network device to appear after module load
@@ -60,7 +60,7 @@ def configure(cfg):
         return None
     if cfg.ip == "dhcp":
         return _dhcp(cfg)
-    prefix = config.prefix_of(config.parse_ipv4(cfg.netmask))
+    prefix = nets.prefix_of(nets.parse_ipv4(cfg.netmask))
     if not _run("ip addr add %s/%d dev %s" % (cfg.ip, prefix, cfg.iface)):
         return None
     if cfg.gw and not _run("ip route add default via %s dev %s" % (cfg.gw, cfg.iface)):

@@ -36,7 +36,7 @@ import socket
 from dnsbox import clock
 from dnsbox.compat import const
 from dnsbox.wire.rcode import SERVFAIL
-from dnsbox.wire.reply import TCP, UDP, UDP_MAX, error_for
+from dnsbox.wire.reply import TCP, TCP_MAX, UDP, UDP_MAX, error_for
 
 # Bytes read from one datagram: our advertised EDNS payload size (RFC 6891 6.2.3, DNS flag day
 # 2020); a longer query arrives cut and gets FORMERR. Not more: MicroPython's recvfrom allocates a
@@ -430,7 +430,7 @@ class Server:
                 continue
             if not isinstance(r, (bytes, bytearray)):
                 c.stream = r  # sent by _pull after what is already framed
-            elif len(r) <= 65535:
+            elif len(r) <= TCP_MAX:
                 out.append(bytes((len(r) >> 8, len(r) & 255)))
                 out.append(r)
         if pos:
@@ -475,7 +475,7 @@ class Server:
         while pending < STREAM_AHEAD:
             try:
                 r = next(s)
-                if len(r) > 65535:
+                if len(r) > TCP_MAX:
                     raise ValueError("stream response of %d bytes" % len(r))
             except StopIteration:
                 c.stream = None
@@ -506,7 +506,7 @@ class Server:
                 pass
             return
         c = client
-        if self.conns.get(c.fd) is not c or len(data) > 65535:
+        if self.conns.get(c.fd) is not c or len(data) > TCP_MAX:
             return
         if c.http is not None:
             c.out += _doh().answer(data, c.keep)

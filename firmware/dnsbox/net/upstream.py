@@ -26,10 +26,10 @@ import socket
 
 from dnsbox import clock
 from dnsbox.compat import MICROPYTHON, const, reader
-from dnsbox.config import parse_ipv4
+from dnsbox.config.nets import parse_ipv4
 from dnsbox.net import server as net
 from dnsbox.net.server import peer_ip
-from dnsbox.wire.reply import TCP, UDP, UDP_PLAIN, udp_payload
+from dnsbox.wire.reply import TCP, UDP, UDP_PLAIN, plain, udp_payload
 from dnsbox.wire.edns import bare_opt_payload
 
 PORT_TRIES = const(16)  # random source ports tried per ask before giving up
@@ -43,6 +43,7 @@ TCP_MAX_ANSWER = const(65537)  # 2-byte length + the largest DNS message
 TCP_READ = const(4096)  # bytes asked of one TCP read
 RELIEF_SHARE = const(4)  # after a MemoryError: a quarter of the cache's bytes given back
 _len = len  # a module global: found faster than the builtin (see dnsbox.resolver.cache)
+_plain = plain
 _EINPROGRESS = const(115)
 _IPPROTO_IP = const(0)  # Linux values (MicroPython's socket module does not name them)
 _IP_MULTICAST_IF = const(32)
@@ -130,8 +131,7 @@ class Resolver:
         and the handler takes it. The time is the one read when poll returned (tick): a batch
         of datagrams shares one clock reading. A small frame (at most 11 slots, no try: see
         dnsbox.resolver.cache); a fault reaches the serving loop, which answers SERVFAIL."""
-        if (_len(q) < 17 or (q[2] & 0xF9) != 1 or q[3] & 0x50 or q[5] != 1
-                or q[4] | q[6] | q[7] | q[8] | q[9] | q[10]):
+        if not _plain(q) or not q[2] & 1 or q[3] & 0x10:  # RD and CD as the cache holds them
             return None
         lim = opt_limit(q) if q[11] else UDP_PLAIN
         if lim < 0:

@@ -7,30 +7,10 @@ with the A answer's CNAME chain and one AAAA per A record, each address embedded
 TTL the smaller of the A record's and the AAAA negative answer's (5.1.7). Without A records the
 AAAA NODATA is the answer.
 """
-from dnsbox.compat import const
+from dnsbox.config.values import U_OCTET  # byte 8 of the address: always zero
 from dnsbox.wire import rd_std
 from dnsbox.wire import types as _t
 from dnsbox.wire.rr import RR
-
-LENGTHS = (32, 40, 48, 56, 64, 96)  # prefix lengths RFC 6052 2.2 defines
-WELL_KNOWN = "64:ff9b::/96"  # RFC 6052 2.1
-_U_OCTET = const(8)  # byte 8 (bits 64..71) is always zero in the address (RFC 6052 2.2)
-
-
-def parse_prefix(text, parse_ipv6):
-    """'64:ff9b::/96' -> (16 prefix bytes, length); ValueError with the reason."""
-    addr, sep, plen = text.partition("/")
-    if not sep or not plen.isdigit() or int(plen) not in LENGTHS:
-        raise ValueError("a prefix with length 32, 40, 48, 56, 64 or 96 (like %s)" % WELL_KNOWN)
-    b = parse_ipv6(addr)
-    if b is None:
-        raise ValueError("not an IPv6 prefix: %r" % addr)
-    n = int(plen)
-    if any(b[n // 8 :]):
-        raise ValueError("bits set after the prefix length")
-    if n > 64 and b[_U_OCTET]:
-        raise ValueError("bits 64-71 must be zero (RFC 6052 2.2)")
-    return bytes(b), n
 
 
 def embed(prefix, n, v4):
@@ -39,7 +19,7 @@ def embed(prefix, n, v4):
     out = bytearray(prefix)
     i = n // 8
     for b in v4:
-        if i == _U_OCTET:
+        if i == U_OCTET:
             i += 1
         out[i] = b
         i += 1

@@ -27,7 +27,7 @@ shed at once with SERVFAIL and an Extended DNS Error. A failure inside a job (a 
 MemoryError) ends that question with SERVFAIL: its asks are closed and the tables stay whole.
 """
 from dnsbox.compat import const
-from dnsbox.config import allowed
+from dnsbox.config.nets import allowed
 from dnsbox.resolver import dns64 as _dns64
 from dnsbox.resolver import front
 from dnsbox.resolver.ask import FAIL_TTL_S, Ask, Result

@@ -12,7 +12,7 @@ cached are answered before these, by the serving loop's fast path: dnsbox.net.re
 8. local names (host-record=, address=, local=)
 9. the response cache
 """
-from dnsbox.config import allowed
+from dnsbox.config.nets import allowed
 from dnsbox.zonedb.lookup import under
 from dnsbox.wire import message as _msg
 from dnsbox.wire import rcode as _rc

@@ -5,7 +5,8 @@ lookup(lname, qtype) returns None when the name is not local (it may be forwarde
 (rcode, answer records): an address answer, NODATA (NOERROR with no records) or NXDOMAIN.
 """
 
-from dnsbox import config
+from dnsbox.config.nets import domain_wire, ipv4_int, parse_ipv4
+from dnsbox.config import nets
 from dnsbox.compat import const
 from dnsbox.wire import rcode as _rc
 from dnsbox.wire import rd_std
@@ -18,7 +19,7 @@ LOCAL_TTL = const(0)  # TTL of local answers (dnsmasq's local-ttl default)
 
 # Reverse zones of private and special IPv4 ranges (bogus-priv: never forwarded, RFC 6303).
 _PRIVATE_REVERSE = ["10", "168.192", "254.169"] + ["%d.172" % i for i in range(16, 32)]
-_PRIVATE_REVERSE = [config.domain_wire(d + ".in-addr.arpa") for d in _PRIVATE_REVERSE]
+_PRIVATE_REVERSE = [domain_wire(d + ".in-addr.arpa") for d in _PRIVATE_REVERSE]
 
 
 def reverse_name(addr):
@@ -125,11 +126,11 @@ def _records(lname, qtype, v4, v6):
 def default_nets(ip_text, netmask_text):
     """The appliance's own subnet and loopback (127.0.0.0/8)."""
     nets = [(0x7F000000, 0xFF000000)]
-    ip = config.parse_ipv4(ip_text or "")
-    mask = config.parse_ipv4(netmask_text or "")
+    ip = parse_ipv4(ip_text or "")
+    mask = parse_ipv4(netmask_text or "")
     if ip is not None and mask is not None:
-        m = config.ipv4_int(mask)
-        n = config.ipv4_int(ip) & m
+        m = ipv4_int(mask)
+        n = ipv4_int(ip) & m
         if (n, m) not in nets and n & 0xFF000000 != 0x7F000000:
             nets.append((n, m))
     return nets

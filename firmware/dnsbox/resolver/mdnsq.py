@@ -8,7 +8,7 @@ address in the allowed networks, with the query's ID and question. NXDOMAIN (not
 nobody answers MDNS_TRIES queries.
 """
 from dnsbox.compat import const
-from dnsbox.config import allowed, ipv4_int, parse_ipv4
+from dnsbox.config.nets import in_nets
 from dnsbox.resolver import scrub as _scrub
 from dnsbox.resolver.ask import UDP, Ask, Result, match, question
 from dnsbox.wire import rcode as _rc
@@ -22,12 +22,6 @@ MDNS_ATTEMPT_MS = const(500)  # wait for an answer to each (no answer at all: NX
 MAX_TTL_S = const(86400)
 NEG_MAX_TTL_S = const(10800)
 _BAILIWICK = Name(MDNS_DOMAIN, MDNS_DOMAIN)
-
-
-def from_nets(nets, ip_text):
-    """True if the dotted address ip_text is in one of nets (an mDNS answer's source)."""
-    b = parse_ipv4(ip_text)
-    return b is not None and allowed(nets, ipv4_int(b))
 
 
 class MdnsQuery:
@@ -52,7 +46,7 @@ class MdnsQuery:
 
     def reply(self, ask, data, src, now):
         """A Result for the answer in data from src, or None (not an answer to this question)."""
-        if ask is not self.ask or src[1] != MDNS_PORT or not from_nets(self.nets, src[0]):
+        if ask is not self.ask or src[1] != MDNS_PORT or not in_nets(self.nets, src[0]):
             return None
         m = match(ask, data)
         if m is None:

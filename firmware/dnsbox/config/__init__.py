@@ -1,0 +1,224 @@
+"""Settings: one grammar for boot variables (/proc/cmdline) and config-file lines.
+
+A setting is `key=value` or a bare flag (`domain-needed`). Option names are dnsmasq's where
+dnsmasq has the feature (server=, address=, host-record=, local=, domain-needed, bogus-priv,
+cache-size=, port=, auth-peer=), so a dnsmasq user recognises them. The config file compiled
+into the image (dnsbox.siteconf.TEXT) is read first, then the boot variables: a boot variable
+overrides the file's value, and for the list options (server=, address=, host-record=, local=,
+allow=, auth-peer=) the first boot variable of that name replaces the file's whole list.
+
+Parsing never raises: every bad word becomes a Problem naming the option and where it came from
+(config line N or boot variable), and the setting keeps its safe default. A setting with no safe
+default (a malformed address) is marked fatal so that boot halts with a clear message instead of
+guessing. dnsmasq options that dnsbox does not implement are reported as such, never silently
+ignored.
+
+One settings table (SETTINGS: key -> setter, fatal if bad, flag) gathered from the areas:
+config.box (the box: address, mode, ports), config.resolving, config.serving (authoritative
+extras), config.dhcp, config.client; value parsers and shared setter makers in config.values;
+address and network helpers, which every part uses, in the leaf config.nets. The cores get
+explicit values from the Config (dnsbox.main does that), never the Config itself.
+"""
+
+from dnsbox.config import box, client, dhcp, resolving, serving
+
+# Limits on what we read (a kernel command line is at most a few KiB; config lines are short).
+MAX_WORDS = 256  # words considered; the rest are reported and ignored
+MAX_VALUE = 255  # characters in one value
+MAX_LINES = 1024  # lines of a config file
+
+KERNEL_WORDS = (
+    "console", "earlycon", "earlyprintk", "cma", "panic", "root", "rootwait", "rootfstype",
+    "rdinit", "init", "initrd", "quiet", "loglevel", "ignore_loglevel", "ro", "rw", "mem",
+    "BOOT_IMAGE", "printk.time", "nokaslr", "random.trust_cpu", "net.ifnames", "vmalloc",
+    "debug", "splash", "noinitrd", "rootdelay", "consoleblank", "fsck.mode",
+)
+
+DNSMASQ_OTHER = (
+    "interface", "except-interface", "listen-address", "bind-interfaces", "bind-dynamic",
+    "no-dhcp-interface", "auth-server", "auth-zone", "auth-soa", "auth-sec-servers", "user",
+    "group", "pid-file", "resolv-file", "conf-file", "conf-dir", "addn-hosts", "hostsdir",
+    "expand-hosts", "domain", "cname", "mx-host", "mx-target", "txt-record", "srv-host",
+    "ptr-record", "naptr-record", "caa-record", "dns-rr", "interface-name", "synth-domain",
+    "neg-ttl", "local-ttl", "max-ttl", "max-cache-ttl", "min-cache-ttl", "auth-ttl",
+    "no-negcache", "strict-order", "all-servers", "dnssec", "trust-anchor", "dnssec-check-unsigned",
+    "stop-dns-rebind", "rebind-localhost-ok", "rebind-domain-ok", "filterwin2k", "log-queries",
+    "log-facility", "log-async", "dns-forward-max", "query-port", "min-port", "max-port",
+    "edns-packet-max", "ipset", "nftset", "connmark-allowlist", "add-mac", "add-subnet",
+    "add-cpe-id", "rev-server", "bogus-nxdomain", "ignore-address", "alias", "clear-on-reload",
+    "dhcp-boot", "dhcp-authoritative", "dhcp-leasefile",
+    "enable-tftp", "tftp-root", "enable-ra", "keep-in-foreground", "no-daemon", "cache-rr",
+    "strip-mac", "strip-subnet", "umbrella", "no-round-robin", "localmx",
+    "selfmx", "server-file", "servers-file", "address-file", "no-poll", "fast-dns-retry",
+)
+# dnsmasq options whose behaviour is what dnsbox always does: accepted, nothing to set.
+DNSMASQ_DEFAULTS = ("no-resolv", "no-hosts", "local-service", "no-poll")
+
+SETTINGS = {}  # key -> (setter, fatal if bad, flag: may be given without a value)
+LISTS = {}  # list keys -> the Config attribute: the first boot variable replaces the file's list
+for _area in (box, resolving, serving, dhcp, client):
+    SETTINGS.update(_area.SETTINGS)
+    LISTS.update(_area.LISTS)
+
+
+class Problem:
+    def __init__(self, key, value, reason, fatal=False, where=None):
+        self.key = key
+        self.value = value
+        self.reason = reason
+        self.fatal = fatal
+        self.where = where  # None: boot variable; an int: config line number
+
+    def __str__(self):
+        src = "boot variable" if self.where is None else "config line %d:" % self.where
+        word = self.key if self.value is None else "%s=%s" % (self.key, self.value)
+        return "%s %s: %s" % (src, word, self.reason)
+
+
+class Config:
+    """The settings with their defaults. `host` is True for the build that runs on a PC."""
+
+    def __init__(self, host=False):
+        self.host = host
+        self.mode = "auth"
+        self.ip = "127.0.0.1" if host else "dhcp"
+        self.netmask = "255.255.255.0"
+        self.gw = None
+        self.port = 5353 if host else 53
+        self.hostname = None  # answers NSID and CH TXT id.server / hostname.bind when set
+        self.iface = "eth0"
+        self.mac = None  # Ethernet address to set before the link comes up (None: keep it)
+        # resolver mode
+        self.servers = []  # [(domain lower-case wire or None for all, ip text, port)]
+        self.addresses = []  # [(domain lower-case wire, ip bytes 4/16 or None: NXDOMAIN)]
+        self.hosts = []  # [(name lower-case wire, ipv4 bytes or None, ipv6 bytes or None)]
+        self.locals = []  # [domain lower-case wire]: answered locally only, never forwarded
+        self.allow = None  # [(network int, mask int)]; None: own subnet and loopback
+        self.peers = []  # [(network int, mask int)] that may transfer zones (AXFR/IXFR over TCP)
+        self.tls_port = 0  # DNS over TLS (RFC 7858) port; 0: off
+        self.notify = []  # [(ip text, port)]: secondaries sent NOTIFY at start (also-notify=)
+        self.update_zone = None  # the in-memory zone changed by DNS UPDATE (update-zone=)
+        self.updaters = []  # [(network, mask)] that may send UPDATE over TCP (allow-update=)
+        self.update_key = None  # (key name, secret bytes): TSIG HMAC-SHA256 (update-key=)
+        self.xfr_key = None  # (key name, secret bytes): transfers signed with it (xfr-key=)
+        self.ntp = None  # (ip text, port): the wall clock's NTP server (ntp-server=), TSIG's time
+        # DHCP server (dnsmasq's options): off unless dhcp-range= is given
+        self.dhcp_range = None  # (first ip int, last ip int, netmask int or None, lease s)
+        self.dhcp_hosts = []  # [(mac bytes, ip int, name or None)]
+        self.dhcp_router = None  # ip int (None: gw=), 0: none
+        self.dhcp_dns = None  # [ip int] (None: the appliance in resolver mode)
+        self.dhcp_domain = None  # domain for option 15 and for the DNS names of leases
+        self.https_port = 0  # DNS over HTTPS (RFC 8484) port; 0: off
+        self.http_endpoint = "/dns-query"  # its URL path
+        self.domain_needed = False
+        self.bogus_priv = False
+        self.do_0x20 = False  # random case in questions to server=, echoed case checked
+        self.use0x20 = True  # the same when recursing (use-caps-for-id=, Unbound's name)
+        self.qmin = True  # QNAME minimisation when recursing (RFC 9156; qname-minimisation=)
+        self.dns64 = None  # (prefix bytes, length): DNS64 synthesis (dns64-prefix=), or off
+        self.mdns = False  # names under .local asked on the link by multicast DNS (mdns-bridge)
+        self.cache_size = resolving.CACHE_DEFAULT
+        self.hints = None  # [(ns name, ip, port)] from hints=; None: the compiled-in root hints
+        # client mode (server=, port= are shared with the other modes)
+        self.domain = None
+        self.qtype = "A"
+        self.problems = []
+        self._boot_lists = []  # list keys already set by a boot variable (they replace the file)
+
+    def fatal(self):
+        return [p for p in self.problems if p.fatal]
+
+    def upstreams(self):
+        """server= entries with an address (domain None = the default servers)."""
+        return [s for s in self.servers if s[1]]
+
+
+def _problem(cfg, key, value, reason, fatal, where):
+    cfg.problems.append(Problem(key, value, reason, fatal, where))
+
+
+def apply(cfg, word, where=None):
+    """Apply one `key=value` or flag word; where: None for a boot variable, else the line number.
+    Bad words are recorded in cfg.problems."""
+    if "=" in word:
+        key, value = word.split("=", 1)
+    else:
+        key, value = word, None
+    if where is None and (key in KERNEL_WORDS or "." in key):
+        return  # the kernel's own words, or a kernel module's (module.param=value)
+    entry = SETTINGS.get(key)
+    if entry is None:
+        if key in DNSMASQ_DEFAULTS:
+            return
+        if key in DNSMASQ_OTHER:
+            _problem(cfg, key, value, "dnsmasq option not implemented by dnsbox (ignored)",
+                     False, where)
+        elif value is None and where is None:
+            _problem(cfg, key, None, "not a key=value boot variable", False, where)
+        else:
+            _problem(cfg, key, value, "unknown option (ignored)", False, where)
+        return
+    if value is None and not entry[2]:
+        _problem(cfg, key, None, "needs a value (%s=...)" % key, entry[1], where)
+        return
+    if value is not None and len(value) > MAX_VALUE:
+        _problem(cfg, key, value[:20] + "...", "value too long", entry[1], where)
+        return
+    if value == "":
+        _problem(cfg, key, value, "empty value", entry[1], where)
+        return
+    if where is None and key in LISTS and key not in cfg._boot_lists:
+        cfg._boot_lists.append(key)  # the first boot variable of a list replaces the file's list
+        setattr(cfg, LISTS[key], None if key == "allow" else [])
+    reason = entry[0](cfg, value)
+    if reason is None:
+        setattr(cfg, key, value)
+    elif reason:
+        _problem(cfg, key, value, reason, entry[1], where)
+
+
+def apply_file(cfg, text):
+    """Config-file text: one option per line, '#' comments, blank lines ignored."""
+    lines = text.split("\n")
+    for i in range(len(lines)):
+        if i >= MAX_LINES:
+            _problem(cfg, "(config file)", None, "more than %d lines" % MAX_LINES, False, i + 1)
+            break
+        line = lines[i].strip()
+        if not line or line[0] == "#":
+            continue
+        apply(cfg, line, i + 1)
+
+
+def parse(words, host=False, conf_text=None):
+    """Config-file text (optional) then boot variables (a list of words) -> Config.
+    Later words override earlier ones; boot variables override the file."""
+    cfg = Config(host)
+    if conf_text:
+        apply_file(cfg, conf_text)
+    for i in range(len(words)):
+        if i >= MAX_WORDS:
+            _problem(cfg, "(command line)", None, "more than %d words" % MAX_WORDS, False, None)
+            break
+        if words[i]:
+            apply(cfg, words[i])
+    return cfg
+
+
+def split_cmdline(text):
+    """/proc/cmdline text -> words. Double quotes group a value with spaces (as the kernel does)."""
+    words = []
+    cur = []
+    quoted = False
+    for c in text:
+        if c == '"':
+            quoted = not quoted
+        elif (c == " " or c == "\n" or c == "\t") and not quoted:
+            if cur:
+                words.append("".join(cur))
+                cur = []
+        else:
+            cur.append(c)
+    if cur:
+        words.append("".join(cur))
+    return words

@@ -1,0 +1,157 @@
+"""Settings of resolver mode: upstreams (server=), local names (address=, host-record=, local=),
+who may use it (allow=), the cache, recursion (hints=, qname-minimisation=, use-caps-for-id=),
+dnsmasq's flags, DNS64 and the .local bridge."""
+from dnsbox.config import values as V
+from dnsbox.config.nets import domain_wire, parse_ipv4, parse_ipv6
+
+MAX_SERVERS = 16  # upstream servers (server=), all domains together
+MAX_LOCAL = 256  # address=, host-record=, local= entries together
+MAX_ALLOW = 16  # networks in allow=
+CACHE_MAX = 65536  # cache-size= ceiling (each entry holds one response, ~100-600 bytes)
+CACHE_DEFAULT = CACHE_MAX  # without cache-size= the memory budget decides
+# (dnsbox.resolver.budget: a share of the heap)
+
+
+def _set_server(cfg, value):
+    # server=IP[#port] | server=/domain/[domain/]IP[#port] | server=/domain/ (local only)
+    try:
+        if value.startswith("/"):
+            doms, rest = V.domains(value)
+            if rest == "" or rest == "#":
+                if rest == "#":
+                    return "server=/domain/# (use the default servers) is not implemented"
+                for d in doms:
+                    cfg.locals.append(d)
+                return ""
+            ip, port = V.ip_port(rest)
+            new = [(d, ip, port) for d in doms]
+        else:
+            ip, port = V.ip_port(value)
+            new = [(None, ip, port)]
+    except ValueError as e:
+        return str(e)
+    if len(cfg.servers) + len(new) > MAX_SERVERS:
+        return "more than %d upstream servers" % MAX_SERVERS
+    cfg.servers += new
+    return ""
+
+
+def _set_address(cfg, value):
+    # address=/domain/[domain/]IP  (also every name below domain); address=/domain/ -> NXDOMAIN
+    try:
+        doms, rest = V.domains(value if value.startswith("/") else "")
+        if rest in ("", "#"):
+            ip = None
+        else:
+            ip = parse_ipv4(rest) or parse_ipv6(rest)
+            if ip is None:
+                raise ValueError("not an IPv4 or IPv6 address: %r" % rest)
+    except ValueError as e:
+        return str(e)
+    if len(cfg.addresses) + len(cfg.hosts) + len(cfg.locals) + len(doms) > MAX_LOCAL:
+        return "more than %d local entries" % MAX_LOCAL
+    for d in doms:
+        cfg.addresses.append((d, ip))
+    return ""
+
+
+def _set_host_record(cfg, value):
+    # host-record=name[,name..],[IPv4][,IPv6][,TTL]
+    names = []
+    v4 = v6 = None
+    for part in value.split(","):
+        if not part:
+            continue
+        b = parse_ipv4(part)
+        if b is not None:
+            if v4 is not None:
+                return "more than one IPv4 address"
+            v4 = b
+            continue
+        if ":" in part:
+            b = parse_ipv6(part)
+            if b is None:
+                return "not an IPv6 address: %r" % part
+            if v6 is not None:
+                return "more than one IPv6 address"
+            v6 = b
+            continue
+        if part.isdigit():
+            return "a TTL in host-record is not implemented"
+        if v4 is not None or v6 is not None:
+            return "names must come before the addresses"
+        try:
+            names.append(domain_wire(part))
+        except ValueError as e:
+            return str(e)
+    if not names:
+        return "no name"
+    if v4 is None and v6 is None:
+        return "no address"
+    if len(cfg.addresses) + len(cfg.hosts) + len(cfg.locals) + len(names) > MAX_LOCAL:
+        return "more than %d local entries" % MAX_LOCAL
+    for n in names:
+        cfg.hosts.append((n, v4, v6))
+    return ""
+
+
+def _set_local(cfg, value):
+    # local=/domain/[domain/]: answered from local data only, never forwarded
+    try:
+        doms, rest = V.domains(value if value.startswith("/") else "")
+    except ValueError as e:
+        return str(e)
+    if rest:
+        return "local= takes /domain/ only (an upstream goes in server=)"
+    cfg.locals += doms
+    return ""
+
+
+def _set_cache_size(cfg, value):
+    if not value.isdigit() or len(value) > 7:
+        return "not a number of entries"
+    v = int(value)
+    if v > CACHE_MAX:
+        return "over the limit of %d entries" % CACHE_MAX
+    cfg.cache_size = v
+    return ""
+
+
+def _set_hints(cfg, value):
+    try:
+        cfg.hints = V.hints(value)
+    except ValueError as e:
+        return str(e)
+    return ""
+
+
+def _set_dns64(cfg, value):
+    # dns64-prefix=PREFIX/LEN (Unbound's name); "off" turns it off
+    if value == "off":
+        cfg.dns64 = None
+        return ""
+    try:
+        cfg.dns64 = V.dns64_prefix(value)
+    except ValueError as e:
+        return str(e)
+    return ""
+
+
+SETTINGS = {
+    "server": (_set_server, False, False),
+    "address": (_set_address, False, False),
+    "host-record": (_set_host_record, False, False),
+    "local": (_set_local, False, False),
+    "allow": (V.net_list("allow", MAX_ALLOW, True), False, False),
+    "cache-size": (_set_cache_size, False, False),
+    "hints": (_set_hints, False, False),
+    "domain-needed": (V.flag("domain_needed"), False, True),
+    "bogus-priv": (V.flag("bogus_priv"), False, True),
+    "do-0x20-encode": (V.flag("do_0x20"), False, True),
+    "use-caps-for-id": (V.flag("use0x20"), False, True),
+    "qname-minimisation": (V.flag("qmin"), False, True),
+    "dns64-prefix": (_set_dns64, False, False),
+    "mdns-bridge": (V.flag("mdns"), False, True),
+}
+LISTS = {"server": "servers", "address": "addresses", "host-record": "hosts", "local": "locals",
+         "allow": "allow"}

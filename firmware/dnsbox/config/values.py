@@ -1,0 +1,186 @@
+"""Value parsers of the settings (each returns the value or raises ValueError with the reason)
+and the setter makers several options share. A setter is setter(cfg, value) -> None (store the
+value as given under the key's name), "" (stored by the setter), or the reason it is bad."""
+from dnsbox.config.nets import domain_wire, ipv4_int, parse_ipv4, parse_ipv6, parse_network
+
+MAX_HINTS = 26  # root addresses in hints= (13 servers, IPv4 and IPv6)
+DNS64_LENGTHS = (32, 40, 48, 56, 64, 96)  # prefix lengths RFC 6052 2.2 defines
+DNS64_WELL_KNOWN = "64:ff9b::/96"  # RFC 6052 2.1
+U_OCTET = 8  # byte 8 (bits 64..71) of an RFC 6052 address is always zero (2.2)
+HEX_DIGITS = "0123456789abcdefABCDEF"  # digits of a MAC address
+
+
+def port(text):
+    if not text.isdigit() or len(text) > 5:
+        raise ValueError("not a port number")
+    v = int(text)
+    if v < 1 or v > 65535:
+        raise ValueError("port out of range 1..65535")
+    return v
+
+
+def domains(value):
+    """'/a.com/b.org/rest' -> ([wire, wire], 'rest'); ValueError."""
+    parts = value[1:].split("/")
+    if len(parts) < 2:
+        raise ValueError("expected /domain/ (a closing '/')")
+    rest = parts[-1]
+    out = []
+    for d in parts[:-1]:
+        out.append(domain_wire(d))
+    return out, rest
+
+
+def ip_port(text):
+    """'IP' or 'IP#port' -> (ip, port); ValueError. IPv4 only (the appliance has no IPv6)."""
+    n = 53
+    if "#" in text:
+        text, p = text.split("#", 1)
+        n = port(p)
+    if parse_ipv4(text) is None:
+        if parse_ipv6(text) is not None:
+            raise ValueError("IPv6 upstreams are not supported yet (IPv4 only)")
+        raise ValueError("not an IPv4 address")
+    return text, n
+
+
+def ip_int(text):
+    b = parse_ipv4(text)
+    if b is None:
+        raise ValueError("not an IPv4 address: %r" % text)
+    return ipv4_int(b)
+
+
+def mac_bytes(text):
+    parts = text.split(":")
+    if len(parts) != 6 or any(len(p) != 2 or p[0] not in HEX_DIGITS or p[1] not in HEX_DIGITS for p in parts):
+        raise ValueError("not a MAC address: %r" % text)
+    return bytes(int(p, 16) for p in parts)
+
+
+def tsig_key(value):
+    """(name, secret bytes), or the reason (str)."""
+    import binascii
+
+    parts = value.split(":")
+    if len(parts) == 3:
+        if parts[0].lower() != "hmac-sha256":
+            return "algorithm %s: only hmac-sha256 is offered" % parts[0]
+        parts = parts[1:]
+    if len(parts) != 2 or not parts[0] or not parts[1]:
+        return "update-key=[hmac-sha256:]NAME:BASE64SECRET"
+    try:
+        domain_wire(parts[0])
+        secret = binascii.a2b_base64(parts[1])
+    except ValueError as e:
+        return "bad key: %s" % e
+    if len(secret) < 16:
+        return "the secret is shorter than 16 bytes"
+    return parts[0].lower(), secret
+
+
+def dns64_prefix(text):
+    """'64:ff9b::/96' -> (16 prefix bytes, length); ValueError with the reason."""
+    addr, sep, plen = text.partition("/")
+    if not sep or not plen.isdigit() or int(plen) not in DNS64_LENGTHS:
+        raise ValueError("a prefix with length 32, 40, 48, 56, 64 or 96 (like %s)" %
+                         DNS64_WELL_KNOWN)
+    b = parse_ipv6(addr)
+    if b is None:
+        raise ValueError("not an IPv6 prefix: %r" % addr)
+    n = int(plen)
+    if any(b[n // 8 :]):
+        raise ValueError("bits set after the prefix length")
+    if n > 64 and b[U_OCTET]:
+        raise ValueError("bits 64-71 must be zero (RFC 6052 2.2)")
+    return bytes(b), n
+
+
+def hints(text):
+    """hints=IP[#port][,IP[#port]...] -> [(ns name text, ip text, port)] (servers given by
+    address get the names hintN.root-hints.invalid., RFC 6761 .invalid); ValueError naming the
+    bad item."""
+    out = []
+    for item in text.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        ip = item
+        p = 53
+        if "#" in item:
+            ip, ps = item.split("#", 1)
+            if not ps.isdigit() or not 0 < int(ps) < 65536:
+                raise ValueError("bad port in %r" % item)
+            p = int(ps)
+        if parse_ipv4(ip) is None:
+            raise ValueError("%r is not an IPv4 address" % item)
+        if len(out) >= MAX_HINTS:
+            raise ValueError("more than %d root servers" % MAX_HINTS)
+        out.append(("hint%d.root-hints.invalid." % (len(out) + 1), ip, p))
+    if not out:
+        raise ValueError("no address given")
+    return out
+
+
+def flag(attr):
+    def setter(cfg, value):
+        if value not in (None, "1", "yes", "true", "0", "no", "false"):
+            return "a flag takes no value (or 1/0, yes/no)"
+        setattr(cfg, attr, value in (None, "1", "yes", "true"))
+        return ""
+
+    return setter
+
+
+# key -> (setter, fatal if bad, flag: may be given without a value).
+
+
+def port_or_off(attr):
+    # tls-port=N, https-port=N (Unbound's names; dnsmasq has neither); 0 turns it off
+    def setter(cfg, value):
+        if value == "0":
+            setattr(cfg, attr, 0)
+            return ""
+        try:
+            setattr(cfg, attr, port(value))
+        except ValueError as e:
+            return str(e)
+        return ""
+
+    return setter
+
+
+def net_list(attr, limit, any_ok=False):
+    """The setter of a list of networks: NET[/LEN][,NET..] (allow=, auth-peer=, allow-update=);
+    with any_ok, the word "any" (0.0.0.0/0: for allow=, an open resolver only when asked for in
+    so many words)."""
+
+    def setter(cfg, value):
+        nets = []
+        for part in value.split(","):
+            if any_ok and part == "any":
+                nets.append((0, 0))
+                continue
+            try:
+                nets.append(parse_network(part))
+            except ValueError as e:
+                return str(e)
+        old = getattr(cfg, attr) or []
+        if len(old) + len(nets) > limit:
+            return "more than %d networks" % limit
+        setattr(cfg, attr, old + nets)
+        return ""
+
+    return setter
+
+
+def tsig_key_of(attr):
+    # update-key=, xfr-key=: [hmac-sha256:]NAME:BASE64 (nsupdate -y's form)
+    def setter(cfg, value):
+        key = tsig_key(value)
+        if isinstance(key, str):
+            return key
+        setattr(cfg, attr, key)
+        return ""
+
+    return setter
