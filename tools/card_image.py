@@ -38,6 +38,8 @@ import sys
 import time
 import zlib
 
+from cardrun import CMD_TIMEOUT_S, CardError, log, run
+
 TOOLS = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(TOOLS)
 
@@ -53,7 +55,6 @@ DISK_ID = "0x646e7362"  # fixed MBR disk identifier, for the same reason
 FILE_TIME = 1767225600  # 2026-01-01 00:00 UTC: the date of every file on the FAT (reproducible)
 HOLE_BLOCK = 64 * 1024  # all-zero blocks of this size are left as holes (sparse image, bmap)
 MAX_IMAGE_MIB = 4096  # sanity limit on IMAGE_MIB
-CMD_TIMEOUT_S = 600  # any external command (xz of a big image is the slowest)
 UBOOT_PKG = "u-boot-sunxi"
 
 # u-boot's environment on the card (uboot.env on the FAT partition). A loaded environment
@@ -75,29 +76,6 @@ ENV_FIXED = (
     # lowmem (without it u-boot puts them at the top of 1 GiB and the kernel hangs silently).
     ("bootm_size", "0xa000000"),
 )
-
-
-class CardError(Exception):
-    pass
-
-
-def log(msg):
-    print("card_image: " + msg, flush=True)
-
-
-def run(cmd, **kw):
-    """Run a command; raise CardError with its output if it fails."""
-    try:
-        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                           timeout=CMD_TIMEOUT_S, **kw)
-    except FileNotFoundError:
-        raise CardError("command not found: %s (build.sh installs it)" % cmd[0])
-    except subprocess.TimeoutExpired:
-        raise CardError("timed out after %d s: %s" % (CMD_TIMEOUT_S, " ".join(cmd)))
-    if p.returncode != 0:
-        raise CardError("%s failed (%d):\n%s" % (" ".join(cmd), p.returncode,
-                                                 p.stdout.decode(errors="replace")[-2000:]))
-    return p.stdout.decode(errors="replace")
 
 
 def sbin(name):
@@ -578,6 +556,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    # tools/card_qemu.py imports this module by name: let it share this one (same CardError).
-    sys.modules.setdefault("card_image", sys.modules["__main__"])
     sys.exit(main(sys.argv[1:]))

@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 
-from card_image import CardError, log, run
+from cardrun import CardError, log, run
 
 TOOLS = os.path.dirname(os.path.abspath(__file__))
 QEMU_PKG = "qemu-system-arm"

@@ -41,6 +41,9 @@ setenv dhcp-host
 setenv dhcp-option
 setenv dns64-prefix
 setenv mdns-bridge
+setenv hints
+setenv qname-minimisation
+setenv use-caps-for-id
 setenv extra
 
 # u-boot types its own "netmask" variable as an IP address and would refuse "netmask=24":
@@ -83,6 +86,9 @@ if test -n "${dhcp-host}"; then setenv bootargs "${bootargs} dhcp-host=${dhcp-ho
 if test -n "${dhcp-option}"; then setenv bootargs "${bootargs} dhcp-option=${dhcp-option}"; fi
 if test -n "${dns64-prefix}"; then setenv bootargs "${bootargs} dns64-prefix=${dns64-prefix}"; fi
 if test -n "${mdns-bridge}"; then setenv bootargs "${bootargs} mdns-bridge=${mdns-bridge}"; fi
+if test -n "${hints}"; then setenv bootargs "${bootargs} hints=${hints}"; fi
+if test -n "${qname-minimisation}"; then setenv bootargs "${bootargs} qname-minimisation=${qname-minimisation}"; fi
+if test -n "${use-caps-for-id}"; then setenv bootargs "${bootargs} use-caps-for-id=${use-caps-for-id}"; fi
 # Anything else (a second server=, client mode's domain= and type=): passed on as written.
 if test -n "${extra}"; then setenv bootargs "${bootargs} ${extra}"; fi
 echo "dnsbox: kernel command line: ${bootargs}"

@@ -93,14 +93,12 @@ def main(argv):
     if not host:
         from dnsbox.net import iface
 
-        addr = iface.configure(cfg)
-        if addr is None:
+        got = iface.configure(cfg)
+        if got is None:
             halt(host, "network set-up failed on %s (ip=%s)" % (cfg.iface, cfg.ip))
-        log.log("network: %s up with %s" % (cfg.iface, addr))
+        log.log("network: %s up with %s" % (cfg.iface, got[0]))
         bind_ip = "0.0.0.0"
-        if cfg.ip == "dhcp":
-            cfg.ip = addr
-            cfg.netmask = _dhcp_netmask(cfg.netmask)
+        cfg.ip, cfg.netmask = got  # with ip=dhcp: what the lease gave
 
     if cfg.mode == "client":
         return client_mode(cfg)
@@ -117,8 +115,10 @@ def main(argv):
     xfr_key = _tsig_key(cfg.xfr_key)
     if xfr_key is not None:
         log.log("zone transfers signed with key %s (TSIG) from anywhere" % xfr_key.name.to_text())
+    from dnsbox import sntp
+
     srv = auth.Server(db, nsid=cfg.hostname, peers=cfg.peers, dyn=dyn, updaters=cfg.updaters,
-                      xfr_key=xfr_key)
+                      xfr_key=xfr_key, wall=sntp.wall)
     try:  # auth and net number UDP/TCP alike (tests/host/test_net_server.py checks it)
         loop = net.Server(srv.handle, bind_ip, cfg.port)
     except OSError as e:
@@ -193,10 +193,10 @@ def start_ntp(loop, cfg):
         return
     import os
 
-    from dnsbox import sntp
+    from dnsbox.net import ntp
 
     try:
-        sntp.start(loop, cfg.ntp[0], cfg.ntp[1], os.urandom, log.log)
+        ntp.start(loop, cfg.ntp[0], cfg.ntp[1], os.urandom, log.log)
     except OSError as e:
         log.log("NTP not started: %s" % e)
 
@@ -205,7 +205,7 @@ def start_dhcp(loop, cfg, local):
     """The DHCP server when dhcp-range= is set; a failure is logged and DNS goes on."""
     if cfg.dhcp_range is None:
         return
-    from dnsbox.dhcp import serve as dhcp
+    from dnsbox.net import dhcp
 
     try:
         dhcp.start(loop, cfg, local)
@@ -246,16 +246,6 @@ def dyn_zone(cfg, db):
         log.log("update-zone %s: in memory, DNS UPDATE over TCP from %s" % (
             cfg.update_zone, who or "nobody (allow-update=)"))
     return dyn
-
-
-def _dhcp_netmask(default):
-    try:
-        with open("/tmp/dhcp.lease") as f:
-            lease = f.read().split()
-        n = int(lease[1])
-        return nets.ip_text(nets.mask_of(n))
-    except (OSError, ValueError, IndexError):
-        return default
 
 
 def client_mode(cfg):

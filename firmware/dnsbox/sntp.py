@@ -1,7 +1,7 @@
 """The appliance's wall clock from an NTP server (SNTP, RFC 4330), for TSIG's time check: the
 boards boot with a clock near 1970 and the firmware cannot set the system's, so it keeps its own
-offset (wall() = time.time() + offset). Pure packet code here; the I/O is start() (one UDP socket
-in the serving loop, asking at start until answered, then every RESYNC_S).
+offset (wall() = time.time() + offset). Pure packet code here; the socket is dnsbox.net.ntp's
+(one UDP socket in the serving loop, asking at start until answered, then every RESYNC_S).
 """
 import struct
 import time
@@ -50,46 +50,3 @@ def set_offset(server_time, sent, received):
     """Take the server's time: it was server_time half-way between sent and received (local)."""
     _offset[0] = int(server_time - (sent + received) / 2.0 + 0.5)
     _offset[1] = True
-
-
-def start(loop, ip, port, rng, log):
-    """Ask ip:port in the serving loop until it answers, then every RESYNC_S."""
-    import socket
-
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(socket.getaddrinfo("0.0.0.0", 0)[0][-1])
-    s.setblocking(False)
-    dest = socket.getaddrinfo(ip, port)[0][-1]
-    state = {"nonce": b"", "sent": 0.0, "next": 0.0}
-
-    def ask():
-        now = time.time()
-        if now < state["next"]:
-            return
-        state["nonce"] = rng(8)
-        state["sent"] = now
-        state["next"] = now + RETRY_S
-        try:
-            s.sendto(request(state["nonce"]), dest)
-        except OSError:
-            pass
-
-    def readable(_events):
-        while True:
-            try:
-                data, _peer = s.recvfrom(PACKET * 2)
-            except OSError:
-                return
-            try:
-                t = parse(data, state["nonce"])
-            except ValueError:
-                continue
-            first = not synced()
-            set_offset(t, state["sent"], time.time())
-            state["next"] = time.time() + RESYNC_S
-            if first:
-                log("clock set from NTP %s#%d: offset %+d s" % (ip, port, _offset[0]))
-
-    loop.watch(s, readable)
-    loop.periodic.append(ask)
-    ask()

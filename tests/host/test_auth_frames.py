@@ -2,7 +2,7 @@
 
 MicroPython 1.25 allocates a frame on the heap when N_STATE + 2 x N_EXC_STACK exceeds 11
 words (py/objfun.c VM_MAX_STATE_ON_STACK), several times the cost of the call. A cached hit
-goes handle -> _plain -> Db.find -> _reply; the NXDOMAIN/NODATA/referral walk uses _walk and
+goes handle -> _plain -> Db.find -> _reply; the NXDOMAIN/NODATA/referral walk uses Db.closest and
 Db.find per label; the EDNS hit _edns. `micropython -v -v` prints the numbers per code block.
 Skipped without the host binary (build/host/dnsbox).
 """
@@ -14,8 +14,8 @@ import pytest
 from tests.host.frames import BINARY, too_big
 
 HOT = {
-    "auth/server.py": ["handle", "_plain", "_reply", "_edns", "_walk", "_limit"],
-    "zonedb/__init__.py": ["find", "node"],
+    "auth/server.py": ["handle", "_plain", "_reply", "_edns", "_limit"],
+    "zonedb/__init__.py": ["find", "node", "closest"],
 }
 
 

@@ -40,9 +40,11 @@ def _big_zone():
 def loop():
     import base64
 
+    from dnsbox import sntp
+
     text = _big_zone()
     blob, _z, _w = compile_text(text, "big.test.")
-    srv = Server(open_blob(blob), xfr_key=Key("xfr", base64.b64decode(SECRET)))
+    srv = Server(open_blob(blob), xfr_key=Key("xfr", base64.b64decode(SECRET)), wall=sntp.wall)
     port = free_port()
     s = net.Server(srv.handle, "127.0.0.1", port)
     s.tcp_handler = lambda q, conn: srv.handle_tcp(q, None)

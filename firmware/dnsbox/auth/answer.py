@@ -18,16 +18,11 @@ from dnsbox.wire.name import Name
 from dnsbox.wire.reply import TCP, UDP_MAX
 from dnsbox.wire.rr import RR
 from dnsbox.zonedb import K_ANSWER, K_DELEG_NS, K_GLUE, rrset_key, lookup as _lk
+from dnsbox.zonedb.rrsets import records_at, soa_of, zone_at
 
 MAX_CHAIN = const(8)  # CNAME/DNAME links followed in one answer (loop stop)
 
 _MAX_NAME = const(255)
-
-
-def records_at(db, e, lname, rtype):
-    """The records (lname, rtype) held in the answer-like blob entry e (also for transfers)."""
-    m = _msg.decode(b"\x00\x00" + db.response(e))
-    return [r for r in m.answer if r.rtype == rtype and r.name.wire == lname]
 
 
 def _soa_negative(rrs):
@@ -80,15 +75,16 @@ class General:
         return out
 
     # --- the stages -------------------------------------------------------------------------
-    def handle(self, q, proto, peer=None):
+    def handle(self, q, proto, peer=None, now=0):
         """Response bytes, None (send nothing) or, for a zone transfer, a generator of messages.
-        peer: the client's IPv4 address as an int (TCP), None if unknown."""
+        peer: the client's IPv4 address as an int (TCP), None if unknown; now: the wall time
+        (seconds since 1970) that TSIG checks and signs with."""
         if len(q) < 12:
             return None  # no header to answer to
         if q[2] & 0x80:
             return None  # a response: never answer it (RFC 1035 7.3? avoids loops)
         if (q[2] >> 3) & 0xF == 5 and self.dyn is not None:
-            return self._update(q, proto, peer)  # its records may have no rdata: own parser
+            return self._update(q, proto, peer, now)  # its records may have no rdata: own parser
         try:
             m = _msg.decode(q)
         except WireError:
@@ -118,34 +114,33 @@ class General:
             return self._encode(r, limit)
         qt = qu.qtype
         if qt == _t.AXFR or qt == _t.IXFR:
-            return self._transfer(q, m, r, proto, peer, limit)
+            return self._transfer(q, m, r, proto, peer, limit, now)
         self.collect(r, qu.name, qt)
         if qu.qclass == _t.CLASS_ANY:
             r.aa = False  # QCLASS * (RFC 1035 3.2.5): IN data, not authoritative for "all"
         return self._encode(r, limit, r.rcode == _rc.NOERROR and not r.aa and r.authority)
 
-    def _update(self, q, proto, peer):
+    def _update(self, q, proto, peer, now):
         """DNS UPDATE (RFC 2136) of the dynamic zone: signed with its key (TSIG) when it has
         one, from any address or those of allow-update=; without a key over TCP from
         allow-update= networks only."""
-        from dnsbox import sntp
         from dnsbox.config.nets import allowed
 
         if self.dyn.key is not None:
             if self.updaters and (peer is None or not allowed(self.updaters, peer)):
                 return self.dyn.refuse(q)
-            return self.dyn.update(q, sntp.wall())
+            return self.dyn.update(q, now)
         if proto != TCP or peer is None or not allowed(self.updaters, peer):
             return self.dyn.refuse(q)
         return self.dyn.update(q)
 
-    def _transfer(self, q, m, r, proto, peer, limit):
+    def _transfer(self, q, m, r, proto, peer, limit, now):
         """AXFR / IXFR (RFC 5936, RFC 1995): the checks in NSD's order of answers, then one SOA
         or the whole zone. IXFR over UDP gets the current SOA only (RFC 1995 2: the client
         then asks over TCP); an IXFR from an older serial gets the whole zone. A request signed
         with xfr-key= (TSIG) is served whatever its address, and every answer to it signed."""
-        from dnsbox import sntp  # here: the import chain stays shallow (see HACKING.md), and
-        from dnsbox.auth import transfer as _xfr  # no transfer, no module loaded
+        from dnsbox.auth import transfer as _xfr  # here: the import chain stays shallow (see
+        # HACKING.md), and no transfer, no module loaded
         from dnsbox.auth import tsig as _tsig
         from dnsbox.config.nets import allowed
 
@@ -155,7 +150,6 @@ class General:
             return self._encode(r, limit)
         signed = None  # (key, the request's TSIG fields, its MAC, time) for a signed request
         if m.tsig is not None:
-            now = sntp.wall()
             try:
                 f = _tsig.find(q, _msg.decode_question(q).tsig_off)
             except (WireError, ValueError):
@@ -173,7 +167,7 @@ class General:
         def one(w):  # a single-message answer, signed when the request was
             return w if signed is None else _tsig.sign(w, *signed)
 
-        zi = _xfr.zone_at(self.db, qu.name.wire.lower())
+        zi = zone_at(self.db, qu.name.wire.lower())
         dyn = self.dyn if zi < 0 and self.dyn is not None and qu.name.lc == self.dyn.lc else None
         if zi < 0 and dyn is None:
             r.rcode = _rc.NOTAUTH  # not a zone apex we serve (RFC 5936 2.2.1, as NSD)
@@ -183,7 +177,7 @@ class General:
             if theirs < 0:
                 r.rcode = _rc.FORMERR  # RFC 1995 3: the client's SOA is in the authority section
                 return one(self._encode(r, limit))
-            soa = _xfr.soa_of(self.db, zi) if dyn is None else dyn.soa()
+            soa = soa_of(self.db, zi) if dyn is None else dyn.soa()
             if proto != TCP or not _xfr.newer(soa.rdata.serial, theirs):
                 r.aa = True
                 r.answer = [soa]

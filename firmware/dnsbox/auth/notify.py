@@ -20,12 +20,12 @@ class Notifier:
     """db: the zone blob (dnsbox.zonedb); targets: [(ip text, port)]; rng(n) -> n random bytes."""
 
     def __init__(self, db, targets, rng):
-        from dnsbox.auth import transfer
+        from dnsbox.zonedb.rrsets import soa_of
 
         self.jobs = []  # [zone apex text, target, id, tries, next send (ms), state]
         self.messages = {}
         for zi in range(db.nzones):
-            soa = transfer.soa_of(db, zi)
+            soa = soa_of(db, zi)
             for t in targets:
                 self.jobs.append([soa.name.to_text(), t, 0, 0, 0, "pending"])
             self.messages[soa.name.to_text()] = _message(soa)

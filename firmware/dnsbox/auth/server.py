@@ -12,7 +12,8 @@ at build time, see dnsbox.zone.blob):
 3. general (dnsbox.auth.answer): everything else (wildcards, DNAME, CNAME with rare types, ANY,
    EDNS options, truncation, errors), on the codec's Message.
 
-No socket, no clock: the net loop calls handle() and sends what it returns. TCP frames may go
+No socket, no clock of its own (the wall time for TSIG comes from the function it is given):
+the net loop calls handle() and sends what it returns. TCP frames may go
 to handle_tcp(query, client_ip) instead: the same answers, and zone transfers (AXFR/IXFR) for the
 peers allowed by auth-peer=, returned as a generator of messages (dnsbox.auth.transfer), and
 DNS UPDATE of the in-memory zone (dnsbox.auth.dynzone) for the networks of allow-update=.
@@ -37,8 +38,12 @@ _OPT_DO = b"\x00\x00\x29\x04\xd0\x00\x00\x80\x00\x00\x00"  # the same with DO ec
 
 
 class Server:
-    def __init__(self, db, nsid=None, peers=(), dyn=None, updaters=(), xfr_key=None):
+    """wall: a function giving the wall time (seconds since 1970) for TSIG (updates and
+    transfers signed with a key); the boot code gives dnsbox.sntp.wall."""
+
+    def __init__(self, db, nsid=None, peers=(), dyn=None, updaters=(), xfr_key=None, wall=None):
         self.db = db
+        self.wall = wall
         self.blob = db.blob
         self.find = db.find  # bound once: a method call on db first misses in its attributes
         self.nsid = nsid
@@ -136,7 +141,7 @@ class Server:
         """The general path, with a last guard: a bug there answers SERVFAIL, never raises
         into the serving loop (RFC 1035 4.1.1: the server failed)."""
         try:
-            return self.general.handle(q, proto, ip)
+            return self.general.handle(q, proto, ip, self.wall() if self.wall else 0)
         except Exception:  # noqa: BLE001 - the one place that turns a bug into SERVFAIL
             return error_for(q, SERVFAIL, None, False)
 
@@ -147,7 +152,7 @@ class Server:
         qtype = (lkey[-4] << 8) | lkey[-3]
         if qtype == 0 or qtype == 41 or 128 <= qtype <= 255:
             return None  # meta and query types (RFC 6895 3.1): the general path decides
-        w = self._walk(lkey[:-4] + NODE_SUFFIX)
+        w = self.db.closest(lkey[:-4] + NODE_SUFFIX)
         if w is None:
             return None  # malformed name (FORMERR) or not ours (REFUSED): general path
         e, o = w
@@ -168,22 +173,6 @@ class Server:
         if flags & (F_DNAME | F_WILD):
             return None
         return self._block(q, ln, neg, 3, proto)
-
-    def _walk(self, nkey):
-        """(node entry, label offset) of the closest encloser of the node key nkey (a name +
-        NODE_SUFFIX), walking up label by label; None if the name is malformed or not ours."""
-        find = self.db.find
-        last = _len(nkey) - 5  # where the root label must be
-        o = 0
-        while o <= last:
-            c = nkey[o]
-            if c > 63 or (c == 0 and o != last):
-                return None
-            e = find(nkey[o:] if o else nkey)
-            if e >= 0:
-                return e, o
-            o += c + 1
-        return None
 
     def _block(self, q, ln, off, rcode, proto):
         """The shiftable block at off (docs/blob.md) for a query name ln bytes long; rcode -1

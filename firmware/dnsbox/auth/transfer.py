@@ -16,8 +16,8 @@ from dnsbox.wire import edns as _edns
 from dnsbox.wire import message as _msg
 from dnsbox.wire import types as _t
 from dnsbox.wire.reply import TCP_MAX, UDP_MAX
-from dnsbox.auth.answer import records_at as _records
-from dnsbox.zonedb import F_APEX, K_ANSWER, K_DELEG_NS, K_GLUE
+from dnsbox.zonedb import F_APEX, K_ANSWER, K_DELEG_NS, K_GLUE, NODE_SUFFIX
+from dnsbox.zonedb.rrsets import records_at as _records
 from dnsbox.zonedb import rrset_key as _key
 from dnsbox.zonedb.lookup import under
 
@@ -26,20 +26,6 @@ from dnsbox.zonedb.lookup import under
 # message about half of it). An RRset larger than this goes alone in its message.
 XFR_MESSAGE = const(32768)
 _SERIAL_HALF = const(0x80000000)
-
-
-def zone_at(db, lname):
-    """Index of the zone whose apex is the lower-case wire name lname, or -1."""
-    for i in range(db.nzones):
-        if db.zone(i)[0].lower() == lname:
-            return i
-    return -1
-
-
-def soa_of(db, zi):
-    """The SOA record of zone zi (one RR)."""
-    apex = db.zone(zi)[0].lower()
-    return _records(db, db.find(_key(apex, _t.SOA)), apex, _t.SOA)[0]
 
 
 def newer(a, b):
@@ -143,14 +129,10 @@ def _owner_zone(db, lname, rtype, kind):
 
 def _enclosing(db, lname):
     """(node entry, zone index) of the closest node at or above lname; (-1, -1) if none."""
-    o = 0
-    while True:
-        e = db.node(lname[o:])
-        if e >= 0:
-            return e, db.node_head(e)[1]
-        if not lname[o]:
-            return -1, -1
-        o += lname[o] + 1
+    w = db.closest(lname + NODE_SUFFIX)
+    if w is None:
+        return -1, -1
+    return w[0], db.node_head(w[0])[1]
 
 
 def _len_of(db, e):

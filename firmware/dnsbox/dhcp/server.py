@@ -1,6 +1,6 @@
 """The DHCP server's core (RFC 2131): leases from one address range, the replies to DISCOVER,
 REQUEST (selecting, init-reboot, renewing, rebinding), DECLINE, RELEASE and INFORM. Pure: a
-decoded packet and the time in, (reply bytes, destination) out; the I/O is dnsbox.dhcp.serve.
+decoded packet and the time in, (reply bytes, destination) out; the I/O is dnsbox.net.dhcp.
 
 Settings (dnsmasq's options): dhcp-range=START,END[,NETMASK][,LEASE], dhcp-host=MAC,IP[,NAME],
 dhcp-option=router / dns-server / domain-name. Leases live in memory: after a restart a client

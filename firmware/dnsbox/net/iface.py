@@ -45,7 +45,8 @@ def _wait_link(name):
 
 
 def configure(cfg):
-    """Bring up lo and the interface with a static address or DHCP. Returns the address or None."""
+    """Bring up lo and the interface with a static address or DHCP. Returns (address, netmask)
+    as dotted text (DHCP: what the lease gave, read once here), or None."""
     _run("ip link set lo up")
     if not _wait_link(cfg.iface):
         log("network interface %s did not appear" % cfg.iface)
@@ -65,7 +66,7 @@ def configure(cfg):
         return None
     if cfg.gw and not _run("ip route add default via %s dev %s" % (cfg.gw, cfg.iface)):
         log("no default route: answers reach only the local network")
-    return cfg.ip
+    return cfg.ip, cfg.netmask
 
 
 def _dhcp(cfg):
@@ -84,4 +85,7 @@ def _dhcp(cfg):
     if not lease:
         return None
     log("dhcp lease: %s" % " ".join(lease))
-    return lease[0]
+    mask = cfg.netmask
+    if len(lease) > 1 and lease[1].isdigit() and int(lease[1]) <= 32:
+        mask = nets.ip_text(nets.mask_of(int(lease[1])))
+    return lease[0], mask

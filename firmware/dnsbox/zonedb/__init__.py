@@ -120,6 +120,24 @@ class Db:
         """Offset of the node entry of the lower-case wire name `lname`, or -1."""
         return self.find(lname + NODE_SUFFIX)
 
+    def closest(self, nkey):
+        """(node entry, label offset) of the closest node at or above the name of the node key
+        nkey (a lower-case wire name + NODE_SUFFIX), walking up label by label: the one walk
+        the lookups, the fast path's negative answers and the transfers share. None when the
+        name is malformed (a label over 63, a zero byte inside) or no node encloses it."""
+        find = self.find
+        last = _len(nkey) - 5  # where the root label must be
+        o = 0
+        while o <= last:
+            c = nkey[o]
+            if c > 63 or (c == 0 and o != last):
+                return None
+            e = find(nkey[o:] if o else nkey)
+            if e >= 0:
+                return e, o
+            o += c + 1
+        return None
+
     def kind(self, e):
         return self.blob[e + 2]
 

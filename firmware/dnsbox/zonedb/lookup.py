@@ -8,7 +8,7 @@ closest encloser.
 """
 
 from dnsbox.compat import const
-from dnsbox.zonedb import F_APEX, F_CNAME, F_DELEG, F_DNAME, F_WILD
+from dnsbox.zonedb import F_APEX, F_CNAME, F_DELEG, F_DNAME, F_WILD, NODE_SUFFIX
 
 # Outcome kinds.
 ANSWER = const(1)  # the RRset (owner, qtype) exists (wild: synthesised from a wildcard)
@@ -97,30 +97,28 @@ def label_offsets(lname):
 
 def lookup(db, lname, qtype):
     """The outcome of (lname, qtype): lname is the lower-case wire form of the query name."""
-    offs = label_offsets(lname)
-    for o in offs:
-        sfx = lname[o:] if o else lname
-        e = db.node(sfx)
-        if e < 0:
-            continue
-        if o == 0:
-            if qtype == TYPE_DS and db.node_head(e)[0] & F_APEX:
-                out = _ds_at_apex(db, e, lname, offs)
-                if out is not None:
-                    return out
-            return _at_node(db, e, lname, qtype, False)
-        flags, zone, _ref, types = db.node_info(e)
-        if flags & F_DELEG:
-            return Outcome(DELEGATION, zone, e, sfx, False, types, flags)
-        if flags & F_DNAME:
-            return Outcome(DNAME, zone, e, sfx, False, types, flags)
-        if flags & F_WILD:
-            wname = b"\x01*" + sfx
-            we = db.node(wname)
-            if we >= 0:
-                return _at_node(db, we, wname, qtype, True)
-        return Outcome(NXDOMAIN, zone, e, sfx, False, types, flags)
-    return Outcome(NOT_AUTH)
+    w = db.closest(lname + NODE_SUFFIX)
+    if w is None:
+        return Outcome(NOT_AUTH)
+    e, o = w
+    if o == 0:
+        if qtype == TYPE_DS and db.node_head(e)[0] & F_APEX:
+            out = _ds_at_apex(db, e, lname, label_offsets(lname))
+            if out is not None:
+                return out
+        return _at_node(db, e, lname, qtype, False)
+    sfx = lname[o:]
+    flags, zone, _ref, types = db.node_info(e)
+    if flags & F_DELEG:
+        return Outcome(DELEGATION, zone, e, sfx, False, types, flags)
+    if flags & F_DNAME:
+        return Outcome(DNAME, zone, e, sfx, False, types, flags)
+    if flags & F_WILD:
+        wname = b"\x01*" + sfx
+        we = db.node(wname)
+        if we >= 0:
+            return _at_node(db, we, wname, qtype, True)
+    return Outcome(NXDOMAIN, zone, e, sfx, False, types, flags)
 
 
 def under(lname, domain):
