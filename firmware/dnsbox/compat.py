@@ -12,9 +12,14 @@ except ImportError:  # CPython: identity
         return x
 
 
-def reader(sock):
-    """sock's read-into-a-buffer method: readinto (MicroPython) or recv_into (CPython). Both
-    return the byte count; on a drained non-blocking socket MicroPython's returns None and
-    CPython's raises BlockingIOError (an OSError with errno EAGAIN)."""
-    r = getattr(sock, "recv_into", None)
-    return r if r is not None else sock.readinto
+if MICROPYTHON:
+
+    def recv_into(sock, buf):
+        """Read a datagram into buf: its length, or None when none waits (MicroPython)."""
+        return sock.readinto(buf)
+
+else:
+
+    def recv_into(sock, buf):
+        """Read a datagram into buf: its length; BlockingIOError (EAGAIN) when none waits."""
+        return sock.recv_into(buf)

@@ -286,9 +286,10 @@ def resolver_mode(cfg, host, bind_ip, max_s=0):
     if drv.ups is not None:
         what.append("forwarding to %s" % drv.ups.text())
     if drv.env is not None:
-        roots = drv.env.hints_root
-        what.append("recursion from %d root hints (%s)" % (len(roots.ns), ", ".join(
-            roots.ips()[:3])))
+        env = drv.env
+        ips = env.hints_root.ips()
+        what.append("recursion from %d root hints (%s)" % (len(ips), ", ".join(
+            "%s#%d" % (ip, env.port_of(ip)) for ip in ips[:3])))
     if not what:
         what.append("no upstreams (set server=IP): SERVFAIL for names not answered here")
     log.log("resolver: %s; %d local names, recursion for %s%s" % (

@@ -57,7 +57,7 @@ def test_resolver_boot_log(resolver, up):
     g, port = resolver
     log = g.console()
     assert "config: mode=resolver" in log
-    assert "resolver: upstreams %s#%d" % (HOST, up.port) in log
+    assert "resolver: forwarding to %s#%d" % (HOST, up.port) in log
     assert "recursion for 127.0.0.0/8, 10.0.2.0/24" in log  # never an open resolver
     assert "dnsbox ready: mode=resolver, 1 zones, 1 upstreams" in log
 

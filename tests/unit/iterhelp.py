@@ -223,7 +223,10 @@ class Net:
 
     def run(self, it, limit=200):
         """Drive it to its Result (every Ask answered or timed out); bounded by limit."""
-        act = it.start(self.now)
+        return self.run_from(it, it.start(self.now), limit)
+
+    def run_from(self, it, act, limit=200):
+        """run() from an action already taken (it.start's)."""
         for _ in range(limit):
             if not isinstance(act, Ask):
                 return act

@@ -304,3 +304,31 @@ def test_servers_backoff_and_timeouts():
     for i in range(10):
         small.good("192.0.2.%d" % i, 10, i)
     assert len(small.info) <= 4
+
+
+def test_fast_start_then_quick_answer_or_replay():
+    """Once example.test.'s servers are known, a new name is asked without the generators; an
+    address answer ends it at once (quick), anything else is replayed into them: one query
+    either way, and the same results as the generators give."""
+    e = env(qmin=False)
+    net = Net()
+    resolve("www.example.test.", e=e, net=net)  # learns the delegation
+    it = Iteration(e, Name.from_text("www.example.test."), T.AAAA, net.now)
+    a = it.start(net.now)
+    assert isinstance(a, Ask) and it._gen is None  # the fast start: no generators
+    r = it.reply(a, net.answer(a), (a.ip, a.port), net.now + 5)
+    assert r.rcode == R.NOERROR and r.img is not None and it.queries == 1
+    assert texts(r.answer) == ["www.example.test. 300 in aaaa 2001:db8::1"]
+    for name, rc in (("nx.example.test.", R.NXDOMAIN), ("alias.example.test.", R.NOERROR),
+                     ("mail.example.test.", R.NOERROR)):
+        r, it, _n, _e = resolve(name, e=e, net=net)
+        plain, it2, _n2, _e2 = resolve(name, e=env(qmin=False), net=Net())  # no fast start
+        assert r.rcode == rc == plain.rcode and texts(r.answer) == texts(plain.answer), name
+        assert it.trace()[0][1] == name  # the first query is the question itself, once
+    dead = Net({"10.0.3.1": {"dead"}})  # the fast ask times out: the generators go on
+    it = Iteration(e, Name.from_text("www2.example.test."), T.A, net.now)
+    a = it.start(net.now)
+    assert it._gen is None
+    dead.now = net.now
+    r = dead.run_from(it, a)
+    assert r.rcode in (R.NOERROR, R.NXDOMAIN, R.SERVFAIL) and it.trace()[0][3] == a.ip

@@ -170,3 +170,20 @@ def test_decode_runs_past_end():
     raises(ShortError, N.decode_name, unhex("03 61 62"), 0)
     raises(ShortError, N.decode_name, unhex("01 61 c0"), 0)
     raises(ShortError, N.decode_name, b"", 0)
+
+
+def test_randomise_case_flips_letters_only():
+    from dnsbox.wire.name import randomise_case
+
+    lc = b"\x03www\x0aex-ample_9\x04test\x00"
+    ones = randomise_case(lc, lambda n: b"\xff" * n)  # every letter upper case
+    assert ones == b"\x03WWW\x0aEX-AMPLE_9\x04TEST\x00"
+    assert randomise_case(lc, lambda n: bytes(n)) == lc  # no bit: as it was
+    seen = set()
+    for i in range(1, 40):
+        out = randomise_case(lc, lambda n: bytes([(i * 37 + j * 11) & 255 for j in range(n)]))
+        assert out.lower() == lc and len(out) == len(lc)
+        seen.add(out)
+    assert len(seen) > 10
+    hi = b"\x04caf\xe9\x00"  # a byte over 0x7f: the byte-by-byte way, which leaves it alone
+    assert randomise_case(hi, lambda n: b"\xff" * n) == b"\x04CAF\xe9\x00"

@@ -25,7 +25,7 @@ import select
 import socket
 
 from dnsbox import clock
-from dnsbox.compat import MICROPYTHON, const, reader
+from dnsbox.compat import const, recv_into
 from dnsbox.config.nets import parse_ipv4
 from dnsbox.net import server as net
 from dnsbox.net.server import peer_ip
@@ -323,7 +323,7 @@ class Resolver:
                 src = peer_tuple(peer)
             else:
                 try:
-                    n = reader(at.sock)(self.buf)
+                    n = recv_into(at.sock, self.buf)
                 except OSError as e:
                     if e.args and e.args[0] == _EAGAIN:
                         break

@@ -38,20 +38,39 @@ class Ask:
 
 class Result:
     """A job's outcome: rcode, answer [RR], authority [RR], ede (info code, text) or None, life
-    (seconds the answer, or the failure, may be cached; 0: never)."""
+    (seconds the answer, or the failure, may be cached; 0: never). img and pairs: the reply
+    image and its TTL offset pairs when quick() made them (answer is then decoded from img
+    when someone reads it)."""
+
+    img = None
+    pairs = None
 
     def __init__(self, rcode, answer, authority, ede=None, life=0):
         self.rcode = rcode
-        self.answer = answer
+        self._answer = answer
         self.authority = authority
         self.ede = ede
         self.life = life
+
+    @property
+    def answer(self):
+        if self._answer is None:
+            self._answer = _msg.decode(b"\x00\x00" + self.img).answer
+        return self._answer
 
     def __repr__(self):
         from dnsbox.wire import rcode as _rc
 
         return "<Result %s an=%d ns=%d ede=%r>" % (_rc.to_text(self.rcode), len(self.answer),
                                                   len(self.authority), self.ede)
+
+
+def quick_result(q):
+    """A NOERROR Result from what quick() returned."""
+    r = Result(0, None, [], None, q[2])
+    r.img = q[0]
+    r.pairs = q[1]
+    return r
 
 
 def question(qname, qtype, qid, rd, use0x20, rng, opt):
@@ -91,3 +110,90 @@ def match(ask, data):
             or qs[0].name.lc != lc):
         return None
     return m
+
+
+QUICK_MAX = const(32)  # answer records the quick path copies (more: the general path)
+_QUICK_RDLEN = {1: 4, 28: 16}  # types whose rdata holds no name, and its length: A, AAAA
+
+
+def quick(ask, data, max_ttl):
+    """The most common answer without decoding it into objects: (image, TTL offset pairs, life)
+    when data answers ask (ID, QR, opcode QUERY, no TC, NOERROR, its question as in match())
+    with only A or AAAA records of the question's type in the answer section, each owned by
+    the question name (a pointer to it: 0xC00C), and well-formed sections after them; else None
+    and the caller decodes (dnsbox.resolver.ask.match). The image (dnsbox.wire.reply) holds the
+    question in lower case and those records as they came (their pointers to the question stay
+    valid: it sits where it sat), TTLs with the top bit set taken as 0 (RFC 2181 8) and cut to
+    max_ttl; nothing of the other sections (minimal: the scrub of every path). The pairs are
+    dnsbox.resolver.cache's; life is the smallest TTL."""
+    n = len(data)
+    w = ask.wire
+    if n < 12 or data[0] != w[0] or data[1] != w[1] or data[2] & 0xFA != 0x80 or data[3] & 15:
+        return None
+    an = (data[6] << 8) | data[7]
+    rdlen = _QUICK_RDLEN.get(ask.qtype, 0)
+    if data[4] or data[5] != 1 or not 0 < an <= QUICK_MAX or not rdlen:
+        return None
+    lc = ask.qname.lc
+    qe = 12 + len(lc)
+    q = data[12:qe]
+    if ((q != ask.qname.wire) if ask.exact else (q.lower() != lc)) or data[qe : qe + 4] != w[
+            qe : qe + 4]:
+        return None
+    off = start = qe + 4
+    img = bytearray(data[2:off])
+    img[2:4] = b"\x00\x01"
+    img[4:6] = data[6:8]
+    img[6:10] = b"\x00\x00\x00\x00"
+    img[0] = 0x81  # QR, RD (a resolver's answer; the client's bits go on when it is rendered)
+    img[1] = 0x80  # RA, NOERROR
+    img[10 : qe - 2] = lc
+    pairs = []
+    life = max_ttl
+    for _ in range(an):
+        if (off + 12 + rdlen > n or data[off] != 0xC0 or data[off + 1] != 12
+                or data[off + 2 : off + 6] != w[qe : qe + 4]
+                or data[off + 10] or data[off + 11] != rdlen):
+            return None
+        ttl = (data[off + 6] << 24) | (data[off + 7] << 16) | (data[off + 8] << 8) | data[off + 9]
+        if ttl & 0x80000000:
+            ttl = 0
+        if ttl > max_ttl:
+            ttl = max_ttl
+        if ttl < life:
+            life = ttl
+        pairs.append(off + 4)  # where the TTL sits in the image (2 bytes of ID less)
+        pairs.append(ttl)
+        off += 12 + rdlen
+    img += data[start:off]
+    for i in range(0, len(pairs), 2):
+        t = pairs[i + 1]
+        img[pairs[i] : pairs[i] + 4] = bytes((t >> 24, (t >> 16) & 255, (t >> 8) & 255, t & 255))
+    rest = ((data[8] << 8) | data[9]) + ((data[10] << 8) | data[11])
+    if _skip(data, off, rest) != n:
+        return None  # cut or trailing bytes: the general path decides (and ignores it)
+    return bytes(img), tuple(pairs), life
+
+
+def _skip(data, off, count):
+    """The offset after count records from off, walking only their shape (names, lengths), or
+    -1 when they run past the end."""
+    n = len(data)
+    for _ in range(count):
+        while True:  # the owner name: labels, then a zero byte or a pointer
+            if off >= n:
+                return -1
+            c = data[off]
+            if c == 0:
+                off += 1
+                break
+            if c >= 0xC0:
+                off += 2
+                break
+            if c > 63:
+                return -1
+            off += c + 1
+        if off + 10 > n:
+            return -1
+        off += 10 + ((data[off + 8] << 8) | data[off + 9])
+    return off if off <= n else -1

@@ -272,12 +272,14 @@ class Driver:
             for f in pend.followers:  # DNS64 without an A answer: the AAAA NODATA stands
                 self._answer(f[2], f[3], 0, now, None)
             return
-        img = _image(job.qname, job.qtype, res.rcode, res.answer, res.authority)
-        if (self.dns64 is not None and job.qtype == _t.AAAA and res.rcode == _rc.NOERROR
-                and not [r for r in res.answer if r.rtype == _t.AAAA]):
-            self._dns64(pend, img, res.life, now)  # NODATA: AAAA made from the A records
-            return
-        self._answer(pend.waiters, img, res.life, now, pend.key)
+        img = res.img
+        if img is None:
+            img = _image(job.qname, job.qtype, res.rcode, res.answer, res.authority)
+            if (self.dns64 is not None and job.qtype == _t.AAAA and res.rcode == _rc.NOERROR
+                    and not [r for r in res.answer if r.rtype == _t.AAAA]):
+                self._dns64(pend, img, res.life, now)  # NODATA: AAAA made from the A records
+                return
+        self._answer(pend.waiters, img, res.life, now, pend.key, res.pairs)
         for f in pend.followers:
             self._synthesized(f, res.answer, now)
 
@@ -293,10 +295,14 @@ class Driver:
     def _reply(self, w, data):
         self.actions.append(("answer", w[0], w[1], data))
 
-    def _answer(self, waiters, img, life, now, key):
-        """Cache img under key (life > 0, key given) and answer the waiters with it."""
+    def _answer(self, waiters, img, life, now, key, pairs=None):
+        """Cache img under key (life > 0, key given; pairs: its TTL offsets when known) and
+        answer the waiters with it."""
         if key is not None:
-            self.cache.store(key, img, life, now)
+            if pairs is None:
+                self.cache.store(key, img, life, now)
+            else:
+                self.cache.put(key, img, pairs, life, now)
         for w in waiters:
             self._reply(w, render(img, w[2], w[3], w[4], w[5], w[1]))
 

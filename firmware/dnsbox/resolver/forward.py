@@ -15,7 +15,7 @@ an Extended DNS Error (RFC 8914) saying why, cached briefly (RFC 9520).
 """
 from dnsbox.compat import const
 from dnsbox.resolver import scrub as _scrub
-from dnsbox.resolver.ask import TCP, UDP, Ask, Result, match, question
+from dnsbox.resolver.ask import TCP, UDP, Ask, Result, match, question, quick, quick_result
 from dnsbox.wire import rcode as _rc
 from dnsbox.wire.edns import EDE_NETWORK_ERROR, EDE_NO_REACHABLE_AUTHORITY, PLAIN_OPT
 from dnsbox.wire.name import ROOT, Name
@@ -135,6 +135,11 @@ class ForwardJob:
     def reply(self, ask, data, src, now):
         if src != (ask.ip, ask.port):
             return None  # not from the upstream asked: keep waiting
+        q = quick(ask, data, MAX_TTL_S)
+        if q is not None:  # addresses of the name: no objects made
+            self.ups.fails[ask.ui] = 0
+            self.cur = None
+            return quick_result(q)
         m = match(ask, data)
         if m is None:
             return None

@@ -26,7 +26,8 @@ The scrub (what is kept from a server's answer), per response from a server aske
 
 from dnsbox.compat import const
 from dnsbox.resolver import delegation as _dg
-from dnsbox.resolver.ask import FAIL_TTL_S, TCP, UDP, Ask, Result, match, question
+from dnsbox.resolver.ask import (FAIL_TTL_S, TCP, UDP, Ask, Result, match, question, quick,
+                                 quick_result)
 from dnsbox.resolver.delegation import Delegation
 from dnsbox.resolver.servers import TCP_TIMEOUT_MS
 from dnsbox.wire import rcode as _rc
@@ -138,20 +139,34 @@ def _min_ttl(rrs, most):
 class Iteration:
     linger = False  # one ask at a time: a new ask closes the one before
 
+    # The common question (its zone's servers known, nothing to minimise, nothing cached) is
+    # asked without the generators (fast_start): their frames are most of what a question
+    # allocates, and on MicroPython allocation drives the collector, whose cost grows with the
+    # cache. The answer ends it when dnsbox.resolver.ask.quick takes it; otherwise the
+    # generators start then, reach the same ask (same caches, same choice of server) and are
+    # given the answer that came (_replay). Class defaults stand for attributes not yet set.
+    ns_lookups = None  # zone lc -> NS-name lookups made for it
+    resolving = ()  # NS names whose address is being looked up (cycle guard)
+    lame = ()  # (zone lc, ip) that answered lamely in this request (not asked again)
+    last_ip = None  # the server that gave the last answer
+    ask = None
+    result = None
+    _gen = None
+
     def __init__(self, env, qname, qtype, now):
         self.env = env
         self.qname = qname
         self.qtype = qtype
         self.now = now
         self.queries = 0  # upstream queries sent (UDP and TCP)
-        self.ns_lookups = {}  # zone lc -> NS-name lookups made for it
-        self.resolving = []  # NS names whose address is being looked up (cycle guard)
-        self.lame = []  # (zone lc, ip) that answered lamely in this request (not asked again)
-        self.last_ip = None  # the server that gave the last answer
-        self.ask = None
         self.sent = 0  # ms when the current Ask was made
-        self.result = None
         self.log = []  # (zone, name asked, type, ip) per query (trace() gives texts)
+
+    def _begin(self):
+        """The generators and the tables they keep, made on first need."""
+        self.ns_lookups = {}
+        self.resolving = []
+        self.lame = []
         self._gen = self._main()
 
     def trace(self):
@@ -161,22 +176,89 @@ class Iteration:
     # --- the shell's entry points -----------------------------------------------------------
     def start(self, now):
         self.now = now
+        a = self._fast_start()
+        if a is not None:
+            return a
+        self._begin()
         return self._step(None)
+
+    def _fast_start(self):
+        """The Ask for the question itself to the closest known zone's best server when the
+        generators would ask exactly that first, else None."""
+        env = self.env
+        name = self.qname
+        lc = name.lc
+        if self.qtype == _t.DS or env.rrs.get(lc, self.qtype, self.now) is not None:
+            return None
+        if env.rrs.get(lc, _t.CNAME, self.now) is not None:
+            return None
+        d = env.deleg.closest(name, self.now, False)
+        if d is env.deleg.root:
+            return None  # priming, referrals: the generators' work
+        ips = d.ips()
+        if not ips:
+            return None
+        if env.qmin:
+            total = name.label_count()
+            known = d.zone.label_count()
+            while known + 1 < total:
+                if env.nocut.get(_suffix(name, known + 1).lc, 0) <= self.now:
+                    return None  # a minimised step first
+                known += 1
+        ip = env.servers.order(ips, self.now)[0]
+        self.queries = 1
+        wire, qn = question(name, self.qtype, env.rng(2), False, env.use0x20, env.rng, _OPT)
+        self.log.append((d.zone, name, self.qtype, ip))
+        a = Ask(ip, env.port_of(ip), wire, UDP, env.servers.timeout(ip, self.now), qn,
+                self.qtype, env.use0x20)
+        self.ask = a
+        self.sent = self.now
+        return a
+
+    def _replay(self, a, event):
+        """The generators take over from a fast start: run them to their first ask and give it
+        the event of the fast one when it is the same question to the same server; else their
+        own ask goes out (the fast one's event is dropped)."""
+        self._begin()
+        self.queries = 0
+        self.log = []
+        b = self._step(None)
+        if (isinstance(b, Ask) and b.ip == a.ip and b.port == a.port and b.proto == UDP
+                and b.qtype == a.qtype and b.qname.lc == a.qname.lc):
+            self.ask = a
+            self.sent = self.now - (event[2] if event[0] == "reply" else 0)
+            return self._step(event)
+        return b
 
     def reply(self, ask, data, src, now):
         a = self.ask
         if a is None or ask is not a or src != (a.ip, a.port):
             return None
+        if (a.qname.lc == self.qname.lc and a.qtype == self.qtype and not self.resolving
+                and a.proto == UDP):
+            # the client's own question (no CNAME followed, no NS address looked up): its
+            # addresses end the iteration without objects (dnsbox.resolver.ask.quick)
+            q = quick(a, data, MAX_TTL_S)
+            if q is not None:
+                self.env.servers.good(a.ip, now - self.sent, now)
+                self.ask = None
+                self._gen = None
+                self.result = quick_result(q)
+                return self.result
         m = match(a, data)
         if m is None:
             return None
         self.now = now
+        if self._gen is None:
+            return self._replay(a, ("reply", m, now - self.sent))
         return self._step(("reply", m, now - self.sent))
 
     def failed(self, ask, now, reason="timed out"):
         if self.ask is None or ask is not self.ask:
             return None
         self.now = now
+        if self._gen is None:
+            return self._replay(ask, ("fail", reason))
         return self._step(("fail", reason))
 
     def _step(self, value):
