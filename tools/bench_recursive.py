@@ -27,12 +27,13 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
+import cardrun  # noqa: E402
 import testnet  # noqa: E402
 from ports import free_port  # noqa: E402
 
 MPY = os.path.join(os.environ.get("DNSBOX_BUILD") or os.path.join(ROOT, "build"), "host",
                    "dnsbox")  # DNSBOX_BUILD as in build.sh
-HEAP = "8M"
+HEAP = cardrun.board_env()["HEAPSIZE"]  # the qemu board's heap
 WINDOW = 16  # distinct-name queries outstanding at once
 NAMES_MAX_S = 300  # the distinct-name phase stops after this long whatever happened
 QUERY_TIMEOUT_S = 12

@@ -38,7 +38,7 @@ import sys
 import time
 import zlib
 
-from cardrun import CMD_TIMEOUT_S, CardError, log, run
+from cardrun import CMD_TIMEOUT_S, CardError, log, read_env_file, run
 
 TOOLS = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(TOOLS)
@@ -87,19 +87,6 @@ def sbin(name):
 
 
 # ---------------------------------------------------------------- board description
-
-
-def read_env_file(path):
-    """KEY=VALUE lines (values may hold spaces; # comments)."""
-    out = {}
-    with open(path) as f:
-        for line in f:
-            line = line.strip()
-            if not line or line.startswith("#") or "=" not in line:
-                continue
-            k, v = line.split("=", 1)
-            out[k.strip()] = v.strip()
-    return out
 
 
 class Board:

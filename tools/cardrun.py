@@ -1,5 +1,7 @@
-"""What the card tools share (tools/card_image.py, tools/card_qemu.py): their error, log line
-and command runner. A leaf: the card tools import it, not each other both ways."""
+"""What the board tools share (tools/card_image.py, tools/card_qemu.py, tools/qemu_run.py, the
+tests and benchmarks that need a board's figures): their error, log line, command runner and
+the board.env reader. A leaf: the card tools import it, not each other both ways."""
+import os
 import subprocess
 
 CMD_TIMEOUT_S = 600  # any external command (xz of a big image is the slowest)
@@ -26,3 +28,22 @@ def run(cmd, **kw):
         raise CardError("%s failed (%d):\n%s" % (" ".join(cmd), p.returncode,
                                                  p.stdout.decode(errors="replace")[-2000:]))
     return p.stdout.decode(errors="replace")
+
+
+def read_env_file(path):
+    """KEY=VALUE lines (values may hold spaces; # comments)."""
+    out = {}
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if not line or line.startswith("#") or "=" not in line:
+                continue
+            k, v = line.split("=", 1)
+            out[k.strip()] = v.strip()
+    return out
+
+
+def board_env(board="qemu-arm"):
+    """board/BOARD/board.env as a dict (HEAPSIZE: the firmware's heap on that board)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return read_env_file(os.path.join(root, "board", board, "board.env"))

@@ -25,7 +25,7 @@ import sys
 import threading
 import time
 
-from card_image import read_env_file
+from cardrun import read_env_file
 
 DEFAULT_HOST_PORT = 5353
 DEFAULT_TLS_HOST_PORT = 8853  # host side of the DNS-over-TLS forward (guest: tls-port=)

@@ -9,6 +9,8 @@ import re
 import shutil
 import subprocess
 
+import cardrun
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.environ.get("DNSBOX_BUILD") or os.path.join(ROOT, "build")
 RUN_TIMEOUT_S = 300  # the whole unit suite under one interpreter; it takes seconds today
@@ -23,11 +25,7 @@ def _binary(target):
 
 def _heapsize():
     """The appliance's MicroPython heap (board/qemu-arm/board.env HEAPSIZE): tests get the same."""
-    with open(os.path.join(ROOT, "board", "qemu-arm", "board.env")) as f:
-        for line in f:
-            if line.startswith("HEAPSIZE="):
-                return line.split("=", 1)[1].strip()
-    raise AssertionError("board/qemu-arm/board.env has no HEAPSIZE")
+    return cardrun.board_env()["HEAPSIZE"]
 
 
 def _run(argv, modules=(), source=False):

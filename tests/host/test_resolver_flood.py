@@ -24,6 +24,7 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
+import cardrun  # noqa: E402
 import flood  # noqa: E402
 import testnet  # noqa: E402
 from ports import free_port  # noqa: E402
@@ -39,11 +40,7 @@ DEAD_NAMES = 150  # the starving client's names in flight
 
 
 def board_heap():
-    with open(os.path.join(ROOT, "board", "qemu-arm", "board.env")) as f:
-        for line in f:
-            if line.startswith("HEAPSIZE="):
-                return line.split("=", 1)[1].strip()
-    raise AssertionError("board.env has no HEAPSIZE")
+    return cardrun.board_env()["HEAPSIZE"]
 
 
 class Firmware:

@@ -44,14 +44,6 @@ def _set_mode(cfg, value):
     return "unknown mode (known: %s)" % ", ".join(MODES)
 
 
-def _set_port(cfg, value):
-    try:
-        cfg.port = V.port(value)
-    except ValueError as e:
-        return str(e)
-    return ""
-
-
 def _set_endpoint(cfg, value):
     if value[0] != "/" or len(value) > MAX_ENDPOINT:
         return "a URL path starting with / (at most %d characters)" % MAX_ENDPOINT
@@ -96,27 +88,17 @@ def _set_mac(cfg, value):
     return ""
 
 
-def _set_ntp(cfg, value):
-    # ntp-server=IP[#port]
-    try:
-        ip, port = V.ip_port(value if "#" in value else value + "#123")
-    except ValueError as e:
-        return str(e)
-    cfg.ntp = (ip, port)
-    return ""
-
-
 # key -> (setter, fatal if bad, flag: may be given without a value)
 SETTINGS = {
     "ip": (_set_ip, True, False),
     "netmask": (_set_netmask, True, False),
     "gw": (_set_gw, False, False),
     "mode": (_set_mode, False, False),
-    "port": (_set_port, False, False),
+    "port": (V.parsed("port", V.port), False, False),
     "hostname": (_set_hostname, False, False),
     "iface": (_set_iface, False, False),
     "mac": (_set_mac, False, False),
-    "ntp-server": (_set_ntp, False, False),
+    "ntp-server": (V.parsed("ntp", V.ntp_server), False, False),
     "tls-port": (V.port_or_off("tls_port"), False, False),
     "https-port": (V.port_or_off("https_port"), False, False),
     "http-endpoint": (_set_endpoint, False, False),

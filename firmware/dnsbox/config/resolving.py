@@ -117,26 +117,6 @@ def _set_cache_size(cfg, value):
     return ""
 
 
-def _set_hints(cfg, value):
-    try:
-        cfg.hints = V.hints(value)
-    except ValueError as e:
-        return str(e)
-    return ""
-
-
-def _set_dns64(cfg, value):
-    # dns64-prefix=PREFIX/LEN (Unbound's name); "off" turns it off
-    if value == "off":
-        cfg.dns64 = None
-        return ""
-    try:
-        cfg.dns64 = V.dns64_prefix(value)
-    except ValueError as e:
-        return str(e)
-    return ""
-
-
 SETTINGS = {
     "server": (_set_server, False, False),
     "address": (_set_address, False, False),
@@ -144,13 +124,13 @@ SETTINGS = {
     "local": (_set_local, False, False),
     "allow": (V.net_list("allow", MAX_ALLOW, True), False, False),
     "cache-size": (_set_cache_size, False, False),
-    "hints": (_set_hints, False, False),
+    "hints": (V.parsed("hints", V.hints), False, False),
     "domain-needed": (V.flag("domain_needed"), False, True),
     "bogus-priv": (V.flag("bogus_priv"), False, True),
     "do-0x20-encode": (V.flag("do_0x20"), False, True),
     "use-caps-for-id": (V.flag("use0x20"), False, True),
     "qname-minimisation": (V.flag("qmin"), False, True),
-    "dns64-prefix": (_set_dns64, False, False),
+    "dns64-prefix": (V.parsed("dns64", V.dns64_or_off), False, False),
     "mdns-bridge": (V.flag("mdns"), False, True),
 }
 LISTS = {"server": "servers", "address": "addresses", "host-record": "hosts", "local": "locals",

@@ -122,6 +122,29 @@ def hints(text):
     return out
 
 
+def parsed(attr, parse):
+    """The setter that stores parse(value) in cfg.attr, or gives the ValueError's reason."""
+
+    def setter(cfg, value):
+        try:
+            setattr(cfg, attr, parse(value))
+        except ValueError as e:
+            return str(e)
+        return ""
+
+    return setter
+
+
+def dns64_or_off(text):
+    """dns64-prefix=: 'off' -> None, else dns64_prefix()."""
+    return None if text == "off" else dns64_prefix(text)
+
+
+def ntp_server(text):
+    """ntp-server=IP[#port] -> (ip, port), port 123 unless given."""
+    return ip_port(text if "#" in text else text + "#123")
+
+
 def flag(attr):
     def setter(cfg, value):
         if value not in (None, "1", "yes", "true", "0", "no", "false"):

@@ -10,8 +10,7 @@ from dnsbox.compat import const
 from dnsbox.wire import message as _msg
 from dnsbox.wire.errors import WireError
 from dnsbox.wire.name import Name, randomise_case
-from dnsbox.wire.reply import UDP  # noqa: F401 - jobs take UDP/TCP from here
-from dnsbox.wire.reply import TCP  # noqa: F401
+from dnsbox.wire.reply import TCP, UDP, walk_records  # noqa: F401 - jobs take UDP/TCP here
 
 FAIL_TTL_S = const(5)  # failures cached this long (RFC 9520 3.2: at least 1 s, at most 5 min)
 
@@ -170,30 +169,6 @@ def quick(ask, data, max_ttl):
         t = pairs[i + 1]
         img[pairs[i] : pairs[i] + 4] = bytes((t >> 24, (t >> 16) & 255, (t >> 8) & 255, t & 255))
     rest = ((data[8] << 8) | data[9]) + ((data[10] << 8) | data[11])
-    if _skip(data, off, rest) != n:
+    if walk_records(data, off, rest) != n:
         return None  # cut or trailing bytes: the general path decides (and ignores it)
     return bytes(img), tuple(pairs), life
-
-
-def _skip(data, off, count):
-    """The offset after count records from off, walking only their shape (names, lengths), or
-    -1 when they run past the end."""
-    n = len(data)
-    for _ in range(count):
-        while True:  # the owner name: labels, then a zero byte or a pointer
-            if off >= n:
-                return -1
-            c = data[off]
-            if c == 0:
-                off += 1
-                break
-            if c >= 0xC0:
-                off += 2
-                break
-            if c > 63:
-                return -1
-            off += c + 1
-        if off + 10 > n:
-            return -1
-        off += 10 + ((data[off + 8] << 8) | data[off + 9])
-    return off if off <= n else -1

@@ -30,6 +30,7 @@ from struct import pack_into
 
 from dnsbox.compat import const
 from dnsbox.wire.edns import PLAIN_OPT
+from dnsbox.wire.reply import walk_records
 
 MIN_BUCKETS = const(16)
 SLOT_BYTES = const(72)  # slot tables per slot: 4 int arrays + 7 list cells (64-bit words)
@@ -113,30 +114,12 @@ def ttl_offsets(img, start):
 
     img is the message after its ID (so header fields sit 2 bytes earlier than in the message);
     start is the offset just after the question. Counts are read from the image's header.
-    Raises ValueError if the records run past the end (the image was made by our encoder,
-    so this only guards against misuse)."""
+    Raises ValueError if the records run past the end or bytes follow them (the image was made
+    by our encoder, so this only guards against misuse)."""
     n = ((img[4] << 8) | img[5]) + ((img[6] << 8) | img[7]) + ((img[8] << 8) | img[9])
     out = []
-    off = start
-    end = len(img)
-    for _ in range(n):
-        while True:  # skip the owner name: labels, then a zero byte or a pointer
-            if off >= end:
-                raise ValueError("record runs past the end")
-            c = img[off]
-            if c == 0:
-                off += 1
-                break
-            if c >= 0xC0:
-                off += 2
-                break
-            off += c + 1
-        if off + 10 > end:
-            raise ValueError("record runs past the end")
-        out.append(off + 4)
-        off += 10 + ((img[off + 8] << 8) | img[off + 9])
-    if off != end:
-        raise ValueError("trailing bytes after the records")
+    if walk_records(img, start, n, out) != len(img):
+        raise ValueError("records run past the end, or bytes follow them")
     return out
 
 

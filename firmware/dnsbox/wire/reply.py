@@ -108,3 +108,31 @@ def render(img, qid, qbytes, flags, payload, proto):
         r[11] += 1
         r += PLAIN_OPT
     return bytes(r)
+
+
+def walk_records(buf, off, count, ttls=None):
+    """The offset after count records from off (in a message, or an image: the records' layout
+    is the same), walking only their shape: the owner name (labels, then a zero byte or a
+    pointer), the fixed part, the rdata length. With ttls (a list), each record's TTL offset is
+    appended to it. -1 when a record runs past the end or a label is malformed."""
+    n = _len(buf)
+    for _ in range(count):
+        while True:
+            if off >= n:
+                return -1
+            c = buf[off]
+            if c == 0:
+                off += 1
+                break
+            if c >= 0xC0:
+                off += 2
+                break
+            if c > 63:
+                return -1
+            off += c + 1
+        if off + 10 > n:
+            return -1
+        if ttls is not None:
+            ttls.append(off + 4)
+        off += 10 + ((buf[off + 8] << 8) | buf[off + 9])
+    return off if off <= n else -1
