@@ -301,8 +301,9 @@ def resolver_mode(cfg, host, bind_ip, max_s=0):
     except OSError as e:
         halt(host, "cannot listen on %s port %d: %s" % (bind_ip, cfg.port, e))
     start_services(loop, cfg, bind_ip, host, drv.local)
-    log.ready("mode=resolver%s, %d zones, listening on %s port %d (udp, tcp)%s" % (
-        " (recursive)" if drv.ups is None and drv.env is not None else "", len(apexes),
+    ups = "" if drv.ups is None else ", %d upstreams" % len(drv.ups.ups)
+    log.ready("mode=resolver%s, %d zones%s, listening on %s port %d (udp, tcp)%s" % (
+        " (recursive)" if drv.ups is None and drv.env is not None else "", len(apexes), ups,
         bind_ip, cfg.port, _tls_text(cfg)))
     serve(loop, max_s)
 
