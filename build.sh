@@ -108,7 +108,8 @@ ensure_apt() {
         dpkg-deb:dpkg apt-get:apt python3:python3 /usr/sbin/nsd:nsd /usr/sbin/unbound:unbound \
         /usr/share/dns/root.hints:dns-root-data \
         mcopy:mtools mkfs.vfat:dosfstools sfdisk:fdisk mkimage:u-boot-tools bmaptool:bmap-tools \
-        openssl:openssl busybox:busybox; do
+        openssl:openssl busybox:busybox /usr/include/sodium.h:libsodium-dev \
+        dnssec-signzone:bind9-utils ldns-signzone:ldnsutils; do
         cmd=${pair%%:*}
         pkg=${pair#*:}
         case $cmd in
@@ -161,6 +162,8 @@ ensure_pip() {
     python3 -c 'import dns.message' >/dev/null 2>&1 || need+=(dnspython)
     python3 -c 'import pytest' >/dev/null 2>&1 || need+=(pytest)
     python3 -c 'import hypothesis' >/dev/null 2>&1 || need+=(hypothesis)
+    # the DNSSEC signatures of CPython runs (dnsbox.dnssec.crypto) and dnspython's signer
+    python3 -c 'import cryptography' >/dev/null 2>&1 || need+=(cryptography)
     if [ ${#need[@]} -gt 0 ]; then
         step "pip: installing ${need[*]}"
         if ! python3 -m pip --version >/dev/null 2>&1; then
@@ -195,13 +198,15 @@ fetch() {
     flavour=$(board_var KERNEL_FLAVOUR)
     conf=$(python3 tools/apt_private.py "$B/apt") || die "could not write the private apt configuration"
     local key
-    key=$(digest "$B/apt/etc/sources.list" "$flavour" micropython mbedtls busybox-static)
+    key=$(digest "$B/apt/etc/sources.list" "$flavour" micropython mbedtls busybox-static \
+        libsodium-dev)
     if stamp_ok fetch "$key" && [ -f "$dl/kernel.deb" ] && [ -f "$dl/busybox.deb" ] &&
+        [ -f "$dl/sodium.deb" ] &&
         ls "$dl"/src/micropython_"$MPY_VERSION"*.orig.tar.* >/dev/null 2>&1 &&
         ls "$dl"/src/mbedtls_"$MBEDTLS_MAJOR".*.orig.tar.* >/dev/null 2>&1; then
         return 0
     fi
-    step "download: Debian sources (trixie micropython, mbedtls) and armhf kernel, busybox (bookworm)"
+    step "download: Debian sources (trixie micropython, mbedtls) and armhf kernel, busybox, libsodium (bookworm)"
     note "private apt configuration: $conf (derived from this machine's /etc/apt)"
     local ok=0 i
     for i in 1 2 3; do
@@ -225,10 +230,12 @@ fetch() {
     [ -n "$kpkg" ] || die "cannot resolve the kernel package behind linux-image-$flavour (armhf)"
     note "kernel package: $kpkg"
     rm -f "$dl"/deb/*.deb
-    (cd "$dl/deb" && PAPT apt-get download -q "$kpkg" busybox-static) >"$B/apt-download.log" 2>&1 ||
-        die "apt-get download $kpkg busybox-static failed (log: $B/apt-download.log)"
+    (cd "$dl/deb" && PAPT apt-get download -q "$kpkg" busybox-static libsodium-dev) \
+        >"$B/apt-download.log" 2>&1 ||
+        die "apt-get download $kpkg busybox-static libsodium-dev failed (log: $B/apt-download.log)"
     ln -sf "$(ls "$dl"/deb/linux-image-*_armhf.deb)" "$dl/kernel.deb"
     ln -sf "$(ls "$dl"/deb/busybox-static_*_armhf.deb)" "$dl/busybox.deb"
+    ln -sf "$(ls "$dl"/deb/libsodium-dev_*_armhf.deb)" "$dl/sodium.deb"
     stamp_set fetch "$key"
 }
 
@@ -323,6 +330,28 @@ tlscert_key() {
 
 # ---------------------------------------------------------------- firmware binaries
 
+# libsodium (Ed25519 for DNSSEC, board/cmodules/dnscrypto) for TARGET: $B/sodium/TARGET holds
+# include/ and lib/libsodium.a (host: this machine's libsodium-dev; armhf: the downloaded one).
+sodium() {
+    local target=$1 dir=$B/sodium/$1
+    [ -f "$dir/lib/libsodium.a" ] && [ -f "$dir/include/sodium.h" ] && return 0
+    rm -rf "$dir"
+    mkdir -p "$dir/lib"
+    if [ "$target" = host ]; then
+        local a
+        a=$(ls /usr/lib/*/libsodium.a 2>/dev/null | head -n 1)
+        [ -n "$a" ] || die "libsodium.a not found (apt-get install libsodium-dev)"
+        ln -s /usr/include "$dir/include"
+        ln -s "$a" "$dir/lib/libsodium.a"
+        return 0
+    fi
+    local root=$B/sodium/armhf-deb
+    rm -rf "$root"
+    dpkg-deb -x "$B/dl/sodium.deb" "$root" || die "cannot unpack libsodium-dev (armhf)"
+    ln -s "$root/usr/include" "$dir/include"
+    ln -s "$(ls "$root"/usr/lib/arm-linux-gnueabihf/libsodium.a)" "$dir/lib/libsodium.a"
+}
+
 # firmware TARGET: TARGET is host (x86_64, dynamic) or armhf (static, cross compiled).
 firmware() {
     local target=$1 obj out key setkey flags=()
@@ -341,7 +370,9 @@ firmware() {
         find dnsbox -name '*.py' ! -path '*/__pycache__/*' | sort
         ls "$B/gen" 2>/dev/null
     } | sha256sum | cut -c1-20)
-    key=$(digest firmware "$VARIANT_DIR" "$B/gen" "$MPY_DIR/ports/unix/Makefile" "$MPY_CROSS" "${flags[@]+"${flags[@]}"}")
+    sodium "$target"
+    key=$(digest firmware "$VARIANT_DIR" "$ROOT/board/cmodules" "$B/gen" "$MPY_DIR/ports/unix/Makefile" \
+        "$MPY_CROSS" "${flags[@]+"${flags[@]}"}")
     if stamp_ok "fw-$target" "$key" && [ -x "$out" ]; then
         return 0
     fi
@@ -354,6 +385,7 @@ firmware() {
     if ! DNSBOX_GEN_DIR="$B/gen" make -C "$MPY_DIR/ports/unix" -j"$JOBS" \
         VARIANT_DIR="$VARIANT_DIR" BUILD="$obj" FROZEN_MANIFEST="$ROOT/firmware/manifest.py" \
         MICROPY_MPYCROSS="$MPY_CROSS" MPY_CROSS_FLAGS="$MPY_CROSS_HEAP" \
+        USER_C_MODULES="$ROOT/board/cmodules" DNSBOX_SODIUM="$B/sodium/$target" \
         "${flags[@]+"${flags[@]}"}" >"$B/$target/make.log" 2>&1; then
         grep -E -i -B2 -A6 'error|Traceback' "$B/$target/make.log" | tail -n 40 >&2 || tail -n 40 "$B/$target/make.log" >&2
         die "firmware build for $target failed (full log: $B/$target/make.log)"
