@@ -296,7 +296,7 @@ ROOT_HINTS=/usr/share/dns/root.hints
 roothints() {
     local out=$B/gen/roothints.py key
     [ -f "$ROOT_HINTS" ] || die "$ROOT_HINTS is missing (apt-get install dns-root-data)"
-    key=$(digest tools/hints.py "$ROOT_HINTS")
+    key=$(digest tools/hints.py "$ROOT_HINTS" "$(dirname "$ROOT_HINTS")/root.ds")
     if stamp_ok roothints "$key" && [ -f "$out" ]; then
         return 0
     fi

@@ -84,7 +84,7 @@ start_server() { # NAME -> SPID
     case $name in
     dnsbox)
         taskset -c "$SRV_CPU" "$B/host/dnsbox" -X heapsize="$MPY_HEAP" -m dnsbox.main --host \
-            port=$port mode=resolver server=/bench.test/127.0.0.1#$BPORT cache-size=$CACHE \
+            port=$port mode=resolver dnssec=no server=/bench.test/127.0.0.1#$BPORT cache-size=$CACHE \
             >"$W/dnsbox.log" 2>&1 &
         ;;
     dnsmasq)

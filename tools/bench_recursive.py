@@ -111,7 +111,8 @@ class Ours:
         log = open(os.path.join(testnet.RUN, "ours.log"), "w")
         self.proc = subprocess.Popen(
             [MPY, "-X", "heapsize=" + HEAP, "-m", "dnsbox.main", "--host", "--max-s=900",
-             "mode=resolver", "hints=" + hints, "port=%d" % self.port, "cache-size=20000"],
+             "mode=resolver", "dnssec=no", "hints=" + hints, "port=%d" % self.port,
+             "cache-size=20000"],
             env=env, stdout=log, stderr=log)
         end = time.time() + 20
         while time.time() < end:

@@ -197,9 +197,10 @@ class TestNet:
 class Unbound:
     """Unbound (Debian package) as a recursive resolver with the test root as its hints, on
     127.0.0.1:port; iterator only (no validator), QNAME minimisation and 0x20 on as ours;
-    stopped by PID. stats() reads its counters through unbound-control (a private socket)."""
+    stopped by PID. stats() reads its counters through unbound-control (a private socket).
+    With anchor (". DS ..."), the validator too, with that trust anchor."""
 
-    def __init__(self, port, hints=HINTS, run_dir=None):
+    def __init__(self, port, hints=HINTS, run_dir=None, anchor=None):
         if not os.path.exists("/usr/sbin/unbound"):
             raise RuntimeError("unbound is not installed (apt-get install unbound)")
         self.port = port
@@ -224,7 +225,7 @@ class Unbound:
             "  verbosity: 1",
             '  root-hints: "%s/root.hints"' % run_dir,
             "  do-not-query-localhost: no",
-            '  module-config: "iterator"',
+            '  module-config: "%s"' % ("validator iterator" if anchor else "iterator"),
             "  qname-minimisation: yes",
             "  use-caps-for-id: yes",
             "  harden-glue: yes",
@@ -233,6 +234,7 @@ class Unbound:
             "  extended-statistics: yes",
             "  statistics-cumulative: yes",
             "  ede: yes",
+        ] + (['  trust-anchor: "%s"' % anchor, "  val-log-level: 2"] if anchor else []) + [
             "remote-control:",
             "  control-enable: yes",
             '  control-interface: "%s/ctl"' % run_dir,

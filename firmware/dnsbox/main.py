@@ -321,17 +321,56 @@ def make_driver(cfg, clients, auth, zones, limits, rng=None):
     rng = rng or os.urandom
     ups = env = None
     servers = cfg.upstreams()
+    trust = make_trust(cfg) if cfg.dnssec else None
     if servers:
         from dnsbox.resolver.forward import Upstreams
 
-        ups = Upstreams(servers, cfg.do_0x20, rng)
+        ups = Upstreams(servers, cfg.do_0x20, rng, trust is not None)
     if ups is None or ups.route(b"\x00") is None:  # no default server=: recurse for the rest
         roots = cfg.hints or hints.default()
         if roots:
             env = make_env(roots, rng, limits, cfg.qmin, cfg.use0x20)
+            env.dnssec = trust is not None
     local = Local(cfg.hosts, cfg.addresses, cfg.locals, cfg.domain_needed, cfg.bogus_priv)
     cache = Cache(limits.cache_entries, limits.cache_bytes)
-    return Driver(auth, zones, clients, local, cache, limits, rng, ups, env, cfg.dns64, cfg.mdns)
+    return Driver(auth, zones, clients, local, cache, limits, rng, ups, env, cfg.dns64, cfg.mdns,
+                  trust)
+
+
+def make_trust(cfg):
+    """What DNSSEC validation needs (dnsbox.dnssec.validator.Trust): the trust anchors
+    (trust-anchor=, else the root's DS records frozen in from dns-root-data), the negative ones
+    (domain-insecure=), and the wall clock: the NTP-corrected one, never earlier than the
+    firmware's build. None (validation off) when there is no anchor at all."""
+    from dnsbox import sntp
+    from dnsbox.dnssec.validator import Trust
+    from dnsbox.wire import rdata
+    from dnsbox.wire import types as T
+    from dnsbox.wire.name import Name
+    from dnsbox.wire.rr import RR
+
+    anchors = {}
+    floor = 0
+    given = cfg.anchors
+    try:
+        import roothints
+
+        floor = getattr(roothints, "BUILT", 0)
+        if not given:
+            given = [(b"\x00", rdata.from_text(T.DS, t, None)) for t in
+                     getattr(roothints, "DS", ())]
+    except ImportError:
+        pass
+    for dom, ds in given:
+        anchors.setdefault(dom, []).append(RR(Name(dom, dom), T.DS, T.CLASS_IN, 0, ds))
+    if not anchors:
+        log.log("dnssec: no trust anchor (trust-anchor=, or a firmware with root hints): "
+                "validation off")
+        return None
+    if not sntp.synced():
+        log.log("dnssec: signature times are checked against an unverified clock until NTP "
+                "answers (ntp-server=); never earlier than the firmware's build")
+    return Trust(anchors, cfg.insecure, lambda: max(sntp.wall(), floor))
 
 
 def make_env(roots, rng, limits, qmin=True, use0x20=True, port=53):

@@ -73,7 +73,7 @@ def net(tmp_path):
 def appliance(net):
     assert os.path.isfile(BINARY), "%s missing: run ./build.sh" % BINARY
     log = open(os.path.join(os.path.dirname(net["out"]), "firmware.log"), "w")
-    words = ["ip=" + SERVER_IP, "netmask=255.255.255.0", "port=53", "mode=resolver",
+    words = ["ip=" + SERVER_IP, "netmask=255.255.255.0", "port=53", "mode=resolver", "dnssec=no",
              "iface=" + net["sdev"], "server=127.0.0.1#9", "local=/lan/",
              "dhcp-range=198.51.100.50,198.51.100.59,10m", "dhcp-option=option:domain-name,lan",
              "dhcp-option=option:router,198.51.100.254",

@@ -82,7 +82,7 @@ def up():
 
 @pytest.fixture
 def res(up):
-    r = Resolver(["mode=resolver", "server=127.0.0.1#%d" % up.port])
+    r = Resolver(["mode=resolver", "dnssec=no", "server=127.0.0.1#%d" % up.port])
     yield r
     r.stop()
 
@@ -184,7 +184,7 @@ def test_servfail_with_ede_when_upstream_fails(res, up):
 
 
 def test_timeout_then_servfail_with_ede(up):
-    r = Resolver(["mode=resolver", "server=127.0.0.1#%d" % up.port])
+    r = Resolver(["mode=resolver", "dnssec=no", "server=127.0.0.1#%d" % up.port])
     try:
         t0 = time.monotonic()
         m = r.ask("drop.example.")
@@ -201,7 +201,7 @@ def test_timeout_then_servfail_with_ede(up):
 def test_failover_to_second_upstream(up):
     dead = FakeUpstream()
     dead.stop()  # nothing listens there any more: its queries vanish
-    r = Resolver(["mode=resolver", "server=127.0.0.1#%d" % dead.port,
+    r = Resolver(["mode=resolver", "dnssec=no", "server=127.0.0.1#%d" % dead.port,
                   "server=127.0.0.1#%d" % up.port])
     try:
         m = r.ask("ok-failover.example.")
@@ -216,7 +216,8 @@ def test_failover_to_second_upstream(up):
 
 
 def test_per_domain_upstream_and_local_names(up):
-    r = Resolver(["mode=resolver", "server=127.0.0.1#1", "server=/corp.test/127.0.0.1#%d" % up.port,
+    r = Resolver(["mode=resolver", "dnssec=no", "server=127.0.0.1#1",
+                  "server=/corp.test/127.0.0.1#%d" % up.port,
                   "host-record=router.lan,192.168.1.1", "address=/ads.test/0.0.0.0",
                   "local=/lan/", "domain-needed"])
     try:
@@ -232,7 +233,8 @@ def test_per_domain_upstream_and_local_names(up):
 
 
 def test_foreign_clients_refused(up):
-    r = Resolver(["mode=resolver", "server=127.0.0.1#%d" % up.port, "allow=127.0.0.2"])
+    r = Resolver(["mode=resolver", "dnssec=no", "server=127.0.0.1#%d" % up.port,
+                  "allow=127.0.0.2"])
     try:
         m = r.ask("ok.example.", source="127.0.0.1")
         assert m.rcode() == dns.rcode.REFUSED and not m.answer
@@ -248,7 +250,7 @@ def test_foreign_clients_refused(up):
 
 
 def test_default_is_not_an_open_resolver(up):
-    r = Resolver(["mode=resolver", "server=127.0.0.1#%d" % up.port, "ip=127.0.0.1",
+    r = Resolver(["mode=resolver", "dnssec=no", "server=127.0.0.1#%d" % up.port, "ip=127.0.0.1",
                   "netmask=255.255.255.255"])
     try:
         assert "recursion for 127.0.0.0/8" in "\n".join(r.lines)
@@ -257,7 +259,7 @@ def test_default_is_not_an_open_resolver(up):
 
 
 def test_config_errors_reported(up):
-    r = Resolver(["mode=resolver", "server=127.0.0.1#%d" % up.port, "server=1.2.3",
+    r = Resolver(["mode=resolver", "dnssec=no", "server=127.0.0.1#%d" % up.port, "server=1.2.3",
                   "dhcp-boot=pxelinux.0", "colour=blue", "cache-size=lots"])
     try:
         log = "\n".join(r.lines)
@@ -272,12 +274,13 @@ def test_config_errors_reported(up):
 
 def test_config_file(up, tmp_path):
     conf = tmp_path / "dnsbox.conf"
-    conf.write_text("# test\nmode=resolver\nserver=127.0.0.1#1\nhost-record=nas.lan,10.9.9.9\n"
+    conf.write_text("# test\nmode=resolver\ndnssec=no\nserver=127.0.0.1#1\n"
+                    "host-record=nas.lan,10.9.9.9\n"
                     "log-queries\n")
     r = Resolver(["conf-file=%s" % conf, "server=127.0.0.1#%d" % up.port])
     try:
         log = "\n".join(r.lines)
-        assert "config line 5: log-queries: dnsmasq option not implemented" in log
+        assert "config line 6: log-queries: dnsmasq option not implemented" in log
         assert addrs(r.ask("nas.lan.")) == ["10.9.9.9"]
         assert addrs(r.ask("ok.example.")) == ["192.0.2.1"]  # boot variable replaced server=
     finally:

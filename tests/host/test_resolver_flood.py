@@ -51,7 +51,8 @@ class Firmware:
         env.pop("MICROPYPATH", None)
         self.proc = subprocess.Popen(
             [BINARY, "-X", "heapsize=" + (heap or board_heap()), "-m", "dnsbox.main", "--host",
-             "--max-s=%d" % RUN_MAX_S, "port=%d" % self.port, "mode=resolver"] + list(words),
+             "--max-s=%d" % RUN_MAX_S, "port=%d" % self.port, "mode=resolver", "dnssec=no"]
+            + list(words),
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
         self.lines = []
         threading.Thread(target=self._read, daemon=True).start()

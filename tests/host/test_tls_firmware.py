@@ -147,7 +147,8 @@ def test_connection_limit_then_recovery(auth):
 def test_resolver_mode_answers_later_over_tls_and_https():
     up = FakeUpstream()
     tport, hport = free_port(), free_port()
-    r = Resolver(["mode=resolver", "server=127.0.0.1#%d" % up.port, "tls-port=%d" % tport,
+    r = Resolver(["mode=resolver", "dnssec=no", "server=127.0.0.1#%d" % up.port,
+                  "tls-port=%d" % tport,
                   "https-port=%d" % hport, "host-record=doh.test,127.0.0.1"])
     r.tls_port, r.https_port = tport, hport
     try:

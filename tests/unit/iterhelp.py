@@ -252,7 +252,8 @@ def driver(cache_size=100, hints=(("a.root.", "10.0.0.1", 53),), words=(), rng=N
     from dnsbox import config, main
     from dnsbox.resolver import budget
 
-    cfg = config.parse(["mode=resolver", "cache-size=%d" % cache_size] + list(words), True)
+    cfg = config.parse(["mode=resolver", "dnssec=no", "cache-size=%d" % cache_size] +
+                       list(words), True)
     cfg.hints = list(hints)
     lim = budget.Limits(heap or budget.BOARD_HEAP, cfg.cache_size)
     return main.make_driver(cfg, [(0x7F000000, 0xFF000000)], None, [], lim, rng or counter_rng())

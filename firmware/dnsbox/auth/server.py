@@ -21,7 +21,7 @@ DNS UPDATE of the in-memory zone (dnsbox.auth.dynzone) for the networks of allow
 
 from dnsbox.auth import answer as _answer
 from dnsbox.compat import const
-from dnsbox.wire.edns import PLAIN_OPT, bare_opt_payload
+from dnsbox.wire.edns import DO_OPT, PLAIN_OPT, bare_opt_payload
 from dnsbox.wire.rcode import SERVFAIL
 from dnsbox.wire.reply import MIN_QUERY, TCP, UDP_PLAIN, error_for, limit, plain
 from dnsbox.zonedb import F_CNAME, F_DELEG, F_DNAME, F_WILD, K_SYNTH, NODE_SUFFIX
@@ -34,7 +34,7 @@ _len = len
 _plain = plain
 _type = type
 _bytes = bytes
-_OPT_DO = b"\x00\x00\x29\x04\xd0\x00\x00\x80\x00\x00\x00"  # the same with DO echoed (RFC 3225)
+_OPT_DO = DO_OPT  # the same with DO echoed (RFC 3225)
 
 
 class Server:

@@ -41,7 +41,7 @@ DNSMASQ_OTHER = (
     "expand-hosts", "domain", "cname", "mx-host", "mx-target", "txt-record", "srv-host",
     "ptr-record", "naptr-record", "caa-record", "dns-rr", "interface-name", "synth-domain",
     "neg-ttl", "local-ttl", "max-ttl", "max-cache-ttl", "min-cache-ttl", "auth-ttl",
-    "no-negcache", "strict-order", "all-servers", "dnssec", "trust-anchor", "dnssec-check-unsigned",
+    "no-negcache", "strict-order", "all-servers", "dnssec-check-unsigned",
     "stop-dns-rebind", "rebind-localhost-ok", "rebind-domain-ok", "filterwin2k", "log-queries",
     "log-facility", "log-async", "dns-forward-max", "query-port", "min-port", "max-port",
     "edns-packet-max", "ipset", "nftset", "connmark-allowlist", "add-mac", "add-subnet",
@@ -117,6 +117,9 @@ class Config:
         self.qmin = True  # QNAME minimisation when recursing (RFC 9156; qname-minimisation=)
         self.dns64 = None  # (prefix bytes, length): DNS64 synthesis (dns64-prefix=), or off
         self.mdns = False  # names under .local asked on the link by multicast DNS (mdns-bridge)
+        self.dnssec = True  # DNSSEC validation in resolver mode (dnssec=no turns it off)
+        self.anchors = []  # [(domain lower-case wire, DS rdata)] (trust-anchor=); []: built in
+        self.insecure = []  # [domain lower-case wire] not validated (domain-insecure=)
         self.cache_size = resolving.CACHE_DEFAULT
         self.hints = None  # [(ns name, ip, port)] from hints=; None: the compiled-in root hints
         # client mode (server=, port= are shared with the other modes)

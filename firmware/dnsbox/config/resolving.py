@@ -7,6 +7,8 @@ from dnsbox.config.nets import domain_wire, parse_ipv4, parse_ipv6
 MAX_SERVERS = 16  # upstream servers (server=), all domains together
 MAX_LOCAL = 256  # address=, host-record=, local= entries together
 MAX_ALLOW = 16  # networks in allow=
+MAX_ANCHORS = 16  # trust-anchor= records
+MAX_INSECURE = 64  # domain-insecure= domains
 CACHE_MAX = 65536  # cache-size= ceiling (each entry holds one response, ~100-600 bytes)
 CACHE_DEFAULT = CACHE_MAX  # without cache-size= the memory budget decides
 # (dnsbox.resolver.budget: a share of the heap)
@@ -117,6 +119,38 @@ def _set_cache_size(cfg, value):
     return ""
 
 
+def _set_trust_anchor(cfg, value):
+    # trust-anchor=DOMAIN,KEYTAG,ALGORITHM,DIGESTTYPE,DIGEST (dnsmasq's form): a DS record
+    from dnsbox.wire import rdata
+    from dnsbox.wire import types as T
+    from dnsbox.wire.errors import TextError
+
+    parts = value.split(",")
+    if len(parts) != 5:
+        return "trust-anchor=DOMAIN,KEYTAG,ALGORITHM,DIGESTTYPE,DIGEST (dnsmasq's form)"
+    try:
+        dom = domain_wire(parts[0]) if parts[0] not in (".", "") else b"\x00"
+        ds = rdata.from_text(T.DS, " ".join(parts[1:]), None)
+    except (ValueError, TextError) as e:
+        return str(e)
+    if len(cfg.anchors) >= MAX_ANCHORS:
+        return "more than %d trust anchors" % MAX_ANCHORS
+    cfg.anchors = cfg.anchors + [(dom, ds)]
+    return ""
+
+
+def _set_insecure(cfg, value):
+    # domain-insecure=DOMAIN (Unbound's name): a negative trust anchor, not validated
+    try:
+        dom = domain_wire(value)
+    except ValueError as e:
+        return str(e)
+    if len(cfg.insecure) >= MAX_INSECURE:
+        return "more than %d domains" % MAX_INSECURE
+    cfg.insecure = cfg.insecure + [dom]
+    return ""
+
+
 SETTINGS = {
     "server": (_set_server, False, False),
     "address": (_set_address, False, False),
@@ -132,6 +166,9 @@ SETTINGS = {
     "qname-minimisation": (V.flag("qmin"), False, True),
     "dns64-prefix": (V.parsed("dns64", V.dns64_or_off), False, False),
     "mdns-bridge": (V.flag("mdns"), False, True),
+    "dnssec": (V.flag("dnssec"), False, True),
+    "trust-anchor": (_set_trust_anchor, False, False),
+    "domain-insecure": (_set_insecure, False, False),
 }
 LISTS = {"server": "servers", "address": "addresses", "host-record": "hosts", "local": "locals",
-         "allow": "allow"}
+         "allow": "allow", "trust-anchor": "anchors", "domain-insecure": "insecure"}

@@ -106,6 +106,7 @@ class Resolver:
         self._raw = clock.now_ms()
         self._now = 0
         self.reply = fw.cache.reply  # bound once: see dnsbox.resolver.cache on method lookups
+        self.signed = fw.trust is not None  # validating: DO clients get signatures
         self.net_addrs = tuple([n[0] for n in fw.nets])  # allowed client networks, for hit()
         self.net_masks = tuple([n[1] for n in fw.nets])
         server.handler = self.handle
@@ -134,8 +135,8 @@ class Resolver:
         if not _plain(q) or not q[2] & 1 or q[3] & 0x10:  # RD and CD as the cache holds them
             return None
         lim = opt_limit(q) if q[11] else UDP_PLAIN
-        if lim < 0:
-            return None
+        if lim < 0 or (q[11] and q[-4] & 0x80 and self.signed):
+            return None  # DO while validating: the signed form, from the handler
         ip = peer_ip(peer)
         k = _len(self.net_addrs)
         while k > 0:

@@ -72,12 +72,13 @@ def quick_result(q):
     return r
 
 
-def question(qname, qtype, qid, rd, use0x20, rng, opt):
-    """(the query's wire, the name as sent): ID qid (2 bytes), RD as asked, one question (the
-    name in random case with use0x20), then opt (an OPT record, or b"")."""
+def question(qname, qtype, qid, rd, use0x20, rng, opt, cd=False):
+    """(the query's wire, the name as sent): ID qid (2 bytes), RD and CD as asked, one question
+    (the name in random case with use0x20), then opt (an OPT record, or b"")."""
     sent = Name(randomise_case(qname.lc, rng), qname.lc) if use0x20 else qname
     w = bytearray(qid)
-    w += b"\x01\x00" if rd else b"\x00\x00"
+    w.append(1 if rd else 0)
+    w.append(0x10 if cd else 0)
     w += b"\x00\x01\x00\x00\x00\x00\x00"
     w.append(1 if opt else 0)
     w += sent.wire

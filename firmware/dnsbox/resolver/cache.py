@@ -123,6 +123,14 @@ def ttl_offsets(img, start):
     return out
 
 
+def _question_len(img):
+    """The length of an image's question (name, type, class): it starts at offset 10."""
+    i = 10
+    while img[i]:
+        i += img[i] + 1
+    return i + 5 - 10
+
+
 class Cache:
     """Bounded LRU cache of response images: at most size entries and max_bytes bytes (None:
     entries only). size 0 disables caching."""
@@ -145,6 +153,7 @@ class Cache:
         self.older = array("i", [-1] * n)  # LRU list: towards the least recently used
         self.newer = array("i", [-1] * n)  # and towards the most recently used
         self.cost = array("i", [0] * n)  # bytes an entry takes (ENTRY_BYTES + key + buffers)
+        self.ad = bytearray(n)  # 0x20 (the AD bit) for data DNSSEC found secure, else 0
         self.keys = [None] * n
         self.ttls = [None] * n  # (offset, ttl, offset, ttl, ...)
         self.born = [0] * n  # now (ms) when stored
@@ -194,6 +203,7 @@ class Cache:
                     return None
                 o[0] = q[0]
                 o[1] = q[1]
+                o[3] = (o[3] & 0xDF) | (q[3] & self.ad[i])  # AD: secure, and the client asked
                 return o
             i = self.chain[i]
         return None
@@ -210,12 +220,18 @@ class Cache:
     def get(self, key, now):
         """The image (the message after its ID) for key at time now (ms), TTLs counted down,
         or None."""
+        got = self.lookup(key, now)
+        return None if got is None else got[0]
+
+    def lookup(self, key, now):
+        """(the image for key at time now, TTLs counted down; True if it was stored as secure)
+        or None."""
         i = self._find(key)
         o = None if i < 0 else _hit(self, i, now)
         if o is None:
             self.misses += 1
             return None
-        return bytes(memoryview(o)[2:])
+        return bytes(memoryview(o)[2:]), self.ad[i] != 0
 
     # --- LRU list -----------------------------------------------------------------------------
     def _unlink(self, i):
@@ -292,20 +308,22 @@ class Cache:
         return before - self.bytes
 
     # --- storing ------------------------------------------------------------------------------
-    def store(self, key, img, life_s, now):
-        """put() for a response image whose question is key, its records' TTLs read from it."""
+    def store(self, key, img, life_s, now, secure=False):
+        """put() for a response image whose question is key, its records' TTLs read from it.
+        The key may carry a suffix after the question (dnsbox.resolver.driver.DNSSEC_KEY)."""
         if life_s <= 0:
             return False
         pairs = []
-        for o in ttl_offsets(img, 10 + len(key)):
+        for o in ttl_offsets(img, 10 + _question_len(img)):
             pairs.append(o)
             pairs.append((img[o] << 24) | (img[o + 1] << 16) | (img[o + 2] << 8) | img[o + 3])
-        return self.put(key, img, tuple(pairs), life_s, now)
+        return self.put(key, img, tuple(pairs), life_s, now, secure)
 
-    def put(self, key, img, ttl_pairs, life_s, now):
+    def put(self, key, img, ttl_pairs, life_s, now, secure=False):
         """Store img under key. ttl_pairs: (offset, ttl, ...) of every record (TTLs as in img);
-        life_s: seconds the entry may be served (0: not stored). Returns True if stored (False
-        also when the entry alone is over the byte budget)."""
+        life_s: seconds the entry may be served (0: not stored); secure: DNSSEC validated it
+        (clients that set AD get AD). Returns True if stored (False also when the entry alone
+        is over the byte budget)."""
         if self.size <= 0 or life_s <= 0:
             return False
         self.remove(key)
@@ -325,6 +343,7 @@ class Cache:
         self.out[i] = o
         self.outopt[i] = None
         self.cost[i] = cost
+        self.ad[i] = 0x20 if secure else 0
         self.bytes += cost
         b = _hash(key) & self.mask
         self.chain[i] = self.heads[b]

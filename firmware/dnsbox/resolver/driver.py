@@ -20,6 +20,14 @@ dnsbox.resolver.ask. When the job ends, every waiter is answered, the answer is 
 is remembered briefly (RFC 9520), and an AAAA NODATA becomes, with DNS64, one follow-up A
 question whatever job answered it.
 
+With a Trust (DNSSEC validation on), a job's answer is validated before anyone gets it
+(dnsbox.dnssec.validator): the DS and DNSKEY questions the validation needs are asked as raw
+questions (same jobs, their answers given to the validation as they came, not cached); clients
+then get SERVFAIL with the Extended DNS Error for bogus data (unless they set CD), AD for secure
+data when they set AD or DO (RFC 6840 5.8), and the RRSIG, NSEC and NSEC3 records only when
+they set DO (RFC 4035 3.2.1). The cache holds both forms (the signed one under the question +
+front.DNSSEC_KEY) and whether the data was secure.
+
 Bounds (each counted in dnsbox.resolver.budget's share of the heap): questions in flight,
 clients per question, a share of the questions in flight per client address (one client's dead
 names cannot starve the others), failures remembered, time per question. Work past a bound is
@@ -46,12 +54,18 @@ MAX_WAITERS = const(32)  # clients waiting for one question; more get SERVFAIL a
 MAX_RESOLVE_MS = const(10000)  # a question still unresolved after this gets SERVFAIL
 MAX_FAILS = const(256)  # failures remembered (RFC 9520); the oldest half is dropped when full
 STATS_NAME = b"\x05stats\x06dnsbox\x00"  # CH TXT: counters (allowed clients only)
+RAW_KEY = b"\x02"  # appended to a question's key: a raw question of a validation
+_DNSSEC_TYPES = (_t.RRSIG, _t.NSEC, _t.NSEC3)
 
 
 class Pending:
     """One question in flight: its job, waiters (client, proto, ID, question bytes, flags,
     payload, ip), open asks (token -> Ask), the current ask's token and deadline, DNS64
     followers."""
+
+    raw = False  # a validation's question: its answer goes to needers as it came
+    val = None  # the Validation of its answer, while one runs
+    res = None  # the job's answer while it is validated
 
     def __init__(self, key, job, now):
         self.key = key
@@ -62,6 +76,7 @@ class Pending:
         self.deadline = 0
         self.started = now
         self.followers = []  # DNS64: AAAA questions waiting for this A answer
+        self.needers = []  # validations waiting for this raw question's answer
 
 
 class Driver:
@@ -72,7 +87,7 @@ class Driver:
     from the root) or None; dns64: (prefix, length) or None; mdns: .local by multicast DNS."""
 
     def __init__(self, auth, zones, nets, local, cache, limits, rng, ups=None, env=None,
-                 dns64=None, mdns=False):
+                 dns64=None, mdns=False, trust=None):
         self.auth = auth
         self.zones = list(zones)
         self.nets = nets
@@ -84,6 +99,7 @@ class Driver:
         self.env = env
         self.dns64 = dns64
         self.mdns = mdns
+        self.trust = trust  # dnsbox.dnssec.validator.Trust: validation on; None: off
         self.inflight = {}  # key -> Pending
         self.tokens = {}  # token -> Pending
         self.clients = {}  # client ip -> waiters it has in flight
@@ -102,7 +118,8 @@ class Driver:
         if done:
             return v
         p, qbytes, payload, key = v
-        f = self.fails.get(key)
+        cd = p.flags & 0x10
+        f = None if cd else self.fails.get(key)
         if f is not None:
             if f[0] > now:
                 self.stats["failcache"] += 1
@@ -111,7 +128,8 @@ class Driver:
         if self.clients.get(ip, 0) >= self.limits.client_share:
             return self._shed(q, p, qbytes, payload, "too many of this client's questions "
                               "in flight")
-        w = (client, proto, q[:2], qbytes, p.flags, payload, ip)
+        w = (client, proto, q[:2], qbytes, p.flags, payload, ip,
+             p.edns is not None and p.edns.do)
         pend = self.inflight.get(key)
         if pend is not None:
             if len(pend.waiters) >= MAX_WAITERS:
@@ -169,6 +187,9 @@ class Driver:
         if self.ups is not None:
             for k in self.ups.stats:
                 out[k] = self.ups.stats[k]
+        if self.trust is not None:
+            for k in self.trust.stats:
+                out["dnssec_" + k] = self.trust.stats[k]
         try:
             import gc
 
@@ -196,8 +217,9 @@ class Driver:
         pend.waiters.append(w)
         self.clients[w[6]] = self.clients.get(w[6], 0) + 1
 
-    def _start(self, key, job, now, w=None):
+    def _start(self, key, job, now, w=None, raw=False):
         pend = Pending(key, job, now)
+        pend.raw = raw
         self.inflight[key] = pend
         if w is not None:
             self._wait(pend, w)
@@ -262,8 +284,77 @@ class Driver:
                                                          type(e).__name__), 0), now)
 
     def _finish(self, pend, res, now):
+        if pend.raw:
+            self._retire(pend)
+            pend.res = res
+            for p in pend.needers:
+                if self.inflight.get(p.key) is p and p.val is not None:
+                    self._validating(p, p.val.give(res), now)
+            return
+        if (self.trust is not None and pend.val is None and getattr(pend.job, "validate", True)
+                and res.rcode in (_rc.NOERROR, _rc.NXDOMAIN)):
+            for tok in list(pend.asks):
+                self._close(pend, tok)
+            pend.res = res
+            from dnsbox.dnssec.validator import Validation
+
+            pend.val = Validation(self.trust, pend.job.qname, pend.job.qtype, res, now)
+            self._validating(pend, pend.val.start(), now)
+            return
+        self._deliver(pend, res, None, now)
+
+    def _validating(self, pend, act, now):
+        """Go on with pend's validation: ask what it needs, or answer with its verdict."""
+        from dnsbox.dnssec.validator import Need
+
+        try:
+            while isinstance(act, Need):
+                raw = self._need(pend, act, now)
+                if raw is None:
+                    return  # asked: the raw question's end resumes it
+                act = pend.val.give(raw)  # no room, or no job: a SERVFAIL Result at once
+        except Exception as e:  # a bug or MemoryError in the validation: this question fails
+            self._abort(pend, e, now)
+            return
+        self._deliver(pend, pend.res, act, now)
+
+    def _need(self, pend, need, now):
+        """Ask a validation's question raw (or join one in flight): None when asked, or the
+        SERVFAIL Result to give at once when it cannot be asked."""
+        key = need.name.lc + bytes((need.qtype >> 8, need.qtype & 255, 0, 1)) + RAW_KEY
+        raw = self.inflight.get(key)
+        if raw is not None:
+            raw.needers.append(pend)
+            return None
+        if len(self.inflight) >= self.limits.inflight:
+            return Result(_rc.SERVFAIL, [], [], (EDE_OTHER, "too many questions in flight"))
+        job = self._job(need.name, need.qtype, now)
+        if isinstance(job, tuple):
+            return Result(_rc.SERVFAIL, [], [], job[1])
+        raw = self._start(key, job, now, None, True)
+        if self.inflight.get(key) is raw:
+            raw.needers.append(pend)
+            return None
+        return raw.res  # it ended at once (its answer is kept for this case)
+
+    def _deliver(self, pend, res, verdict, now):
+        """Answer pend's waiters (and followers) with res, as the verdict (or no validation)
+        says: SERVFAIL with EDE for bogus data, unless a client asked with CD."""
         self._retire(pend)
         job = pend.job
+        if verdict is not None and verdict.state == 3:  # BOGUS
+            self.stats["bogus"] = self.stats.get("bogus", 0) + 1
+            fail = Result(_rc.SERVFAIL, [], [], verdict.ede, FAIL_TTL_S)
+            self._remember_failure(pend.key, fail, now)
+            cd = [w for w in pend.waiters if w[4] & 0x10]
+            for w in pend.waiters:
+                if not w[4] & 0x10:
+                    self._reply(w, error(w[2], w[4], w[3], _rc.SERVFAIL, w[5], verdict.ede))
+            if cd:
+                self._signed_answer(cd, job, res, False, now, None)
+            for f in pend.followers:
+                self._answer(f[2], f[3], 0, now, None)
+            return
         if res.rcode == _rc.SERVFAIL:
             self.stats["servfail"] += 1
             self._remember_failure(pend.key, res, now)
@@ -271,6 +362,11 @@ class Driver:
                 self._reply(w, error(w[2], w[4], w[3], _rc.SERVFAIL, w[5], res.ede))
             for f in pend.followers:  # DNS64 without an A answer: the AAAA NODATA stands
                 self._answer(f[2], f[3], 0, now, None)
+            return
+        if verdict is not None:
+            self._signed_answer(pend.waiters, job, res, verdict.state == 1, now, pend.key)
+            for f in pend.followers:
+                self._synthesized(f, _plain(res.answer, _t.A), now)
             return
         img = res.img
         if img is None:
@@ -282,6 +378,21 @@ class Driver:
         self._answer(pend.waiters, img, res.life, now, pend.key, res.pairs)
         for f in pend.followers:
             self._synthesized(f, res.answer, now)
+
+    def _signed_answer(self, waiters, job, res, secure, now, key):
+        """Answer validated (or CD) data: the signed form to DO clients, the plain one to the
+        others, AD when secure and asked for; both forms cached under key (when given)."""
+        qt = job.qtype
+        plain = _image(job.qname, qt, res.rcode, _plain(res.answer, qt),
+                       _plain(res.authority, qt))
+        signed = _image(job.qname, qt, res.rcode, res.answer, res.authority)
+        if key is not None:
+            self.cache.store(key, plain, res.life, now, secure)
+            self.cache.store(key + front.DNSSEC_KEY, signed, res.life, now, secure)
+        for w in waiters:
+            ad = secure and bool(w[4] & 0x20 or w[7])
+            img = signed if w[7] else plain
+            self._reply(w, render(img, w[2], w[3], w[4], w[5], w[1], ad, w[7]))
 
     def _remember_failure(self, key, res, now):
         if res.life <= 0:
@@ -410,3 +521,9 @@ def _image(qname, qtype, rcode, answer, authority):
     m.answer = answer
     m.authority = authority
     return _msg.encode(m)[2:]
+
+
+def _plain(rrs, qtype):
+    """rrs without the DNSSEC records (RRSIG, NSEC, NSEC3) a client without DO does not get,
+    except those of the type it asked for (RFC 4035 3.2.1)."""
+    return [r for r in rrs if r.rtype not in _DNSSEC_TYPES or r.rtype == qtype]

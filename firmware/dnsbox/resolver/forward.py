@@ -17,7 +17,7 @@ from dnsbox.compat import const
 from dnsbox.resolver import scrub as _scrub
 from dnsbox.resolver.ask import TCP, UDP, Ask, Result, match, question, quick, quick_result
 from dnsbox.wire import rcode as _rc
-from dnsbox.wire.edns import EDE_NETWORK_ERROR, EDE_NO_REACHABLE_AUTHORITY, PLAIN_OPT
+from dnsbox.wire.edns import DO_OPT, EDE_NETWORK_ERROR, EDE_NO_REACHABLE_AUTHORITY, PLAIN_OPT
 from dnsbox.wire.name import ROOT, Name
 from dnsbox.zonedb.lookup import under
 
@@ -33,7 +33,7 @@ NEG_MAX_TTL_S = const(10800)  # negative answers at most 3 hours (RFC 2308 5)
 class Upstreams:
     """servers: [(domain lower-case wire or None for the default, ip text, port)]."""
 
-    def __init__(self, servers, use0x20, rng):
+    def __init__(self, servers, use0x20, rng, dnssec=False):
         self.ups = []  # [(ip, port)]
         self.routes = []  # [(domain lower-case wire or None, [upstream indices])]
         for dom, ip, port in servers:
@@ -48,6 +48,9 @@ class Upstreams:
                 self.routes.append((dom, [ui]))
         self.fails = [0] * len(self.ups)  # recent failures per upstream (orders the asks)
         self.use0x20 = use0x20  # random case towards upstreams (do-0x20-encode)
+        # validating: DO and CD in every question (the upstream's signatures and proofs, and
+        # its data even when it would call it bogus: the validator says why), kept by scrub
+        self.dnssec = dnssec
         self.rng = rng
         self.attempt_ms = ATTEMPT_MS
         self.tcp_attempt_ms = TCP_ATTEMPT_MS
@@ -100,7 +103,7 @@ class ForwardJob:
     def _ask(self, ui, proto):
         ups = self.ups
         wire, sent = question(self.qname, self.qtype, ups.rng(2), True, ups.use0x20, ups.rng,
-                              PLAIN_OPT)
+                              DO_OPT if ups.dnssec else PLAIN_OPT, ups.dnssec)
         ip, port = ups.ups[ui]
         t = ups.tcp_attempt_ms if proto == TCP else ups.attempt_ms
         self.asks += 1
@@ -149,7 +152,7 @@ class ForwardJob:
                 return self._ask(ask.ui, TCP)
             return self._next(ask.ui, "truncated over TCP")
         s = _scrub.scrub(m, self.qname, self.qtype, 1, self.bailiwick, MAX_TTL_S,
-                         NEG_MAX_TTL_S)
+                         NEG_MAX_TTL_S, self.ups.dnssec)
         if s is None:
             if ask is not self.cur:
                 return None  # an error from an earlier ask: the current one goes on

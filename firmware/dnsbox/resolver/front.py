@@ -22,6 +22,7 @@ from dnsbox.wire.reply import error, render
 from dnsbox.wire.rr import Question
 
 NOT_RESOLVED = (_t.AXFR, _t.IXFR, _t.OPT, _t.TSIG)  # query types answered NOTIMP
+DNSSEC_KEY = b"\x01"  # appended to a cache key: the signed form (dnsbox.resolver.driver)
 
 
 def in_zones(zones, lname):
@@ -87,7 +88,9 @@ def screen(r, q, proto, ip, now, special=None):
         if loc is not None:
             return True, local_answer(q, p, qbytes, payload, proto, loc)
     key = lname + qbytes[-4:]
-    img = r.cache.get(key, now)
-    if img is not None:
-        return True, render(img, q[:2], qbytes, p.flags, payload, proto)
+    do = p.edns is not None and p.edns.do
+    got = r.cache.lookup(key + DNSSEC_KEY if do and r.trust is not None else key, now)
+    if got is not None:
+        ad = got[1] and bool(p.flags & 0x20 or do)
+        return True, render(got[0], q[:2], qbytes, p.flags, payload, proto, ad, do)
     return False, (p, qbytes, payload, key)

@@ -32,7 +32,7 @@ from dnsbox.resolver.delegation import Delegation
 from dnsbox.resolver.servers import TCP_TIMEOUT_MS
 from dnsbox.wire import rcode as _rc
 from dnsbox.wire import types as _t
-from dnsbox.wire.edns import EDE_NO_REACHABLE_AUTHORITY, EDE_OTHER, PLAIN_OPT
+from dnsbox.wire.edns import DO_OPT, EDE_NO_REACHABLE_AUTHORITY, EDE_OTHER, PLAIN_OPT
 from dnsbox.wire.name import Name
 from dnsbox.wire.rd_std import CNAME as _CNAME
 from dnsbox.wire.rd_std import ipv4_to_text
@@ -52,7 +52,7 @@ MAX_NOCUT = const(1024)  # names remembered as existing without a zone cut (QNAM
 NEG_MAX_TTL_S = const(10800)  # negative answers at most 3 hours (RFC 2308 5)
 MAX_TTL_S = const(86400)  # positive TTLs cut to a day
 
-_OPT = PLAIN_OPT  # EDNS payload 1232, DO clear
+_DNSSEC = (_t.RRSIG, _t.NSEC, _t.NSEC3)  # the records a validating resolver keeps as proofs
 
 
 class Fail(Exception):
@@ -94,6 +94,7 @@ class Env:
         self.qmin = True  # QNAME minimisation (RFC 9156), relaxed
         self.nocut = {}  # lower-case wire -> expiry (ms): exists below its zone, no cut
         self.use0x20 = True  # random case towards authoritative servers
+        self.dnssec = False  # DO in every query; signatures and proofs kept for validation
 
     def port_of(self, ip):
         return self.ports.get(ip, self.port)
@@ -207,7 +208,8 @@ class Iteration:
                 known += 1
         ip = env.servers.order(ips, self.now)[0]
         self.queries = 1
-        wire, qn = question(name, self.qtype, env.rng(2), False, env.use0x20, env.rng, _OPT)
+        wire, qn = question(name, self.qtype, env.rng(2), False, env.use0x20, env.rng,
+                            DO_OPT if env.dnssec else PLAIN_OPT)
         self.log.append((d.zone, name, self.qtype, ip))
         a = Ask(ip, env.port_of(ip), wire, UDP, env.servers.timeout(ip, self.now), qn,
                 self.qtype, env.use0x20)
@@ -297,7 +299,7 @@ class Iteration:
                 return self._final(_rc.NOERROR, chain + hit, [])
             c = rrs.get(name.lc, _t.CNAME, self.now) if qtype != _t.CNAME else None
             if c is not None:
-                chain.append(c[0])
+                chain.extend(c)  # the CNAME (and its signatures, kept when validating)
                 name = c[0].rdata.target
             else:
                 out = yield from self._lookup(name, qtype, depth)
@@ -480,23 +482,27 @@ class Iteration:
         sets, _order = _sets(m.answer)
         out = []
         cur = name
+        proofs = self._proofs(m, z) if env.dnssec else []
         for _ in range(MAX_CNAME + 1):
             fin = sets.get((cur.lc, qtype))
             if fin is not None and cur.is_subdomain(z):
+                fin = fin + self._sigs(m, cur, qtype)
                 if keep:
                     env.rrs.put(cur.lc, qtype, fin, rank, self.now)
-                return (_rc.NOERROR, out + fin, [], None)
+                return (_rc.NOERROR, out + fin, proofs, None)
             c = sets.get((cur.lc, _t.CNAME))
             nxt = None
             dn = self._dname_for(m, z, cur)
             if dn is None and c is not None and cur.is_subdomain(z):
+                c = c[:1] + self._sigs(m, cur, _t.CNAME)
                 if keep:
-                    env.rrs.put(cur.lc, _t.CNAME, c[:1], rank, self.now)
-                out.append(c[0])
+                    env.rrs.put(cur.lc, _t.CNAME, c, rank, self.now)
+                out.extend(c)
                 nxt = c[0].rdata.target
             else:
                 if dn is not None:  # our own CNAME from the DNAME, not the server's
                     out.append(dn)
+                    out.extend(self._sigs(m, dn.name, _t.DNAME))
                     try:
                         nxt = Name(cur.wire[: len(cur.wire) - len(dn.name.wire)] +
                                    dn.rdata.target.wire)
@@ -511,6 +517,8 @@ class Iteration:
             if not cur.is_subdomain(z):
                 return (_rc.NOERROR, out, [], cur)  # the chain leaves this zone: chase it
         soa = self._soa(m, z, cur)
+        if soa and env.dnssec:
+            soa = soa + self._sigs(m, soa[0].name, _t.SOA, m.authority) + proofs
         if m.rcode == _rc.NXDOMAIN:
             return (_rc.NXDOMAIN, out, soa, None)
         if soa or (m.aa and not out):
@@ -518,6 +526,26 @@ class Iteration:
         if out:
             return (_rc.NOERROR, out, [], cur)  # chain without its end: ask for the rest
         return None
+
+    def _sigs(self, m, owner, covered, section=None):
+        """The RRSIGs of a response that cover (owner, covered), when validating."""
+        if not self.env.dnssec:
+            return []
+        return [r for r in (m.answer if section is None else section)
+                if r.rtype == _t.RRSIG and r.rclass == 1 and r.name == owner
+                and r.rdata.type_covered == covered]
+
+    def _proofs(self, m, z):
+        """The NSEC and NSEC3 records of the authority section inside zone z, with their
+        RRSIGs: denial of existence and wildcard proofs for the validator."""
+        out = []
+        for r in m.authority:
+            if r.rclass != 1 or not r.name.is_subdomain(z):
+                continue
+            if r.rtype in (_t.NSEC, _t.NSEC3) or (r.rtype == _t.RRSIG and
+                                                   r.rdata.type_covered in (_t.NSEC, _t.NSEC3)):
+                out.append(r)
+        return out
 
     def _dname_for(self, m, z, cur):
         for r in m.answer:
@@ -596,7 +624,8 @@ class Iteration:
                 raise Fail(EDE_OTHER, "more than %d upstream queries for %s" % (
                     MAX_QUERIES, self.qname), True)
             self.queries += 1
-            wire, qn = question(sname, stype, env.rng(2), False, env.use0x20, env.rng, _OPT)
+            wire, qn = question(sname, stype, env.rng(2), False, env.use0x20, env.rng,
+                                DO_OPT if env.dnssec else PLAIN_OPT)
             t = env.servers.timeout(ip, self.now) if proto == UDP else TCP_TIMEOUT_MS
             self.log.append((zone, sname, stype, ip))
             ev = yield Ask(ip, env.port_of(ip), wire, proto, t, qn, stype, env.use0x20)

@@ -26,6 +26,7 @@ _BAILIWICK = Name(MDNS_DOMAIN, MDNS_DOMAIN)
 
 class MdnsQuery:
     linger = False
+    validate = False  # the link's own names: no DNSSEC (RFC 6762 .local is not signed)
 
     def __init__(self, qname, qtype, rng, nets):
         self.qname = qname

@@ -10,6 +10,10 @@ asked for: server=/domain/IP, or the root for default servers) is kept:
 - additional: nothing (minimal responses: glue and extras are where poisoning lives).
 The result says how long it may be cached: the smallest TTL kept, capped; 0 means never (a
 negative answer without SOA has no TTL, RFC 2308 5).
+With dnssec (a validating resolver asked with DO), what proves the kept data is kept too: the
+RRSIGs of the kept RRsets, a DNAME (and its RRSIGs) above a chain name (the CNAME made from it
+is unsigned), and in the authority section the NSEC and NSEC3 records with their RRSIGs
+(denial of existence, wildcard proofs) and the SOA's RRSIG.
 """
 
 from dnsbox.compat import const
@@ -42,7 +46,12 @@ def _cap(rr, most):
     return rr
 
 
-def scrub(msg, qname, qtype, qclass, bailiwick, max_ttl, neg_max_ttl):
+_PROOF = (47, 50)  # NSEC, NSEC3
+_RRSIG = const(46)
+_DNAME = const(39)
+
+
+def scrub(msg, qname, qtype, qclass, bailiwick, max_ttl, neg_max_ttl, dnssec=False):
     """A Scrubbed for the decoded upstream response msg to (qname, qtype, qclass), or None if
     the rcode is not a final answer (the caller tries another upstream)."""
     rc = msg.rcode
@@ -70,6 +79,8 @@ def scrub(msg, qname, qtype, qclass, bailiwick, max_ttl, neg_max_ttl):
             break
         cur = nxt
         seen += 1
+    if dnssec:
+        _keep_signatures(msg, ans, used, max_ttl, bailiwick)
     for u in used:
         if not u:
             dropped += 1
@@ -86,10 +97,19 @@ def scrub(msg, qname, qtype, qclass, bailiwick, max_ttl, neg_max_ttl):
                 t = r.ttl if r.ttl < r.rdata.minimum else r.rdata.minimum
                 auth.append(RR(r.name, r.rtype, r.rclass, t if t < neg_max_ttl else neg_max_ttl,
                                r.rdata))
-            else:
+            elif not dnssec:
                 dropped += 1
-    else:
+    elif not dnssec:
         dropped += len(msg.authority)
+    if dnssec:
+        soa = auth[0].name if auth else None
+        for r in msg.authority:
+            if r.rclass != qclass or not r.name.is_subdomain(bailiwick):
+                continue
+            if (r.rtype in _PROOF or (r.rtype == _RRSIG and (
+                    r.rdata.type_covered in _PROOF or (r.rdata.type_covered == _t.SOA
+                                                       and r.name == soa)))):
+                auth.append(_cap(r, neg_max_ttl if not final else max_ttl))
     dropped += len(msg.additional)
     if rc == _rc.NXDOMAIN:
         kind = NXDOMAIN
@@ -110,3 +130,25 @@ def scrub(msg, qname, qtype, qclass, bailiwick, max_ttl, neg_max_ttl):
             if r.ttl < life:
                 life = r.ttl
     return Scrubbed(rc, ans, auth, kind, life, dropped)
+
+
+def _keep_signatures(msg, ans, used, max_ttl, bailiwick):
+    """Add to ans the RRSIGs of the RRsets it holds, and DNAMEs above its names with theirs."""
+    kept = [(r.name, r.rtype) for r in ans]
+    names = [k[0] for k in kept]
+    for i in range(len(msg.answer)):
+        r = msg.answer[i]
+        if used[i] or not r.name.is_subdomain(bailiwick):
+            continue
+        if r.rtype == _DNAME:
+            for n in names:
+                if n != r.name and n.is_subdomain(r.name):
+                    used[i] = True
+                    ans.append(_cap(r, max_ttl))
+                    kept.append((r.name, _DNAME))
+                    break
+    for i in range(len(msg.answer)):
+        r = msg.answer[i]
+        if not used[i] and r.rtype == _RRSIG and (r.name, r.rdata.type_covered) in kept:
+            used[i] = True
+            ans.append(_cap(r, max_ttl))

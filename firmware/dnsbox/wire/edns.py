@@ -44,6 +44,7 @@ MIN_PAYLOAD = const(512)  # smaller advertised sizes are treated as 512 (RFC 689
 # Our own OPT record in wire form: root owner, type 41, payload 1232 (DNS flag day 2020), no
 # extended rcode, version 0, DO clear, no options. Appended to queries upstream and to answers.
 PLAIN_OPT = b"\x00\x00\x29\x04\xd0\x00\x00\x00\x00\x00\x00"
+DO_OPT = b"\x00\x00\x29\x04\xd0\x00\x00\x80\x00\x00\x00"  # the same with DO set
 _len = len  # a module global: found faster than the builtin (bare_opt_payload is on hot paths)
 
 

@@ -10,7 +10,7 @@ OPT record; the builders put the client's ID, RD and CD bits, question case and 
 import struct
 
 from dnsbox.compat import const
-from dnsbox.wire.edns import EDE, PLAIN_OPT, bare_opt_payload
+from dnsbox.wire.edns import DO_OPT, EDE, PLAIN_OPT, bare_opt_payload
 
 UDP = const(0)  # the transport numbers of every handler (net, auth, resolver)
 TCP = const(1)
@@ -89,13 +89,15 @@ def error_for(q, rcode, ede=None, ra=True):
     return error(bytes(q[:2]), (q[2] << 8) | q[3], qbytes, rcode, -1, ede, ra)
 
 
-def render(img, qid, qbytes, flags, payload, proto):
-    """A reply from an image: the client's ID, RD and CD bits and question case, our OPT when
-    the client sent EDNS; the question alone with TC when it is too long for UDP (RFC 2181 9)."""
+def render(img, qid, qbytes, flags, payload, proto, ad=False, do=False):
+    """A reply from an image: the client's ID, RD and CD bits and question case, AD when ad
+    (validated data for a client that set AD or DO, RFC 6840 5.8), our OPT (with DO echoed)
+    when the client sent EDNS; the question alone with TC when it is too long for UDP (RFC 2181
+    9; RFC 4035 3.1.1: a signed answer is never cut short without TC)."""
     r = bytearray(qid)
     r += img
     r[2] = (r[2] & 0xFE) | ((flags >> 8) & 1)
-    r[3] = (r[3] & 0xEF) | (flags & 0x10)
+    r[3] = (r[3] & 0xCF) | (flags & 0x10) | (0x20 if ad else 0)
     r[12 : 12 + _len(qbytes)] = qbytes
     most = limit(proto, payload)
     if payload >= 0:
@@ -106,7 +108,7 @@ def render(img, qid, qbytes, flags, payload, proto):
         r[6] = r[7] = r[8] = r[9] = r[10] = r[11] = 0
     if payload >= 0:
         r[11] += 1
-        r += PLAIN_OPT
+        r += DO_OPT if do else PLAIN_OPT
     return bytes(r)
 
 
