@@ -162,8 +162,10 @@ ensure_pip() {
     python3 -c 'import dns.message' >/dev/null 2>&1 || need+=(dnspython)
     python3 -c 'import pytest' >/dev/null 2>&1 || need+=(pytest)
     python3 -c 'import hypothesis' >/dev/null 2>&1 || need+=(hypothesis)
-    # the DNSSEC signatures of CPython runs (dnsbox.dnssec.crypto) and dnspython's signer
-    python3 -c 'import cryptography' >/dev/null 2>&1 || need+=(cryptography)
+    # the DNSSEC signatures of CPython runs (dnsbox.dnssec.crypto) and dnspython's signer:
+    # dnspython's dnssec extra (a cryptography new enough for it)
+    python3 -c 'import sys, dns._features as f; sys.exit(not f.have("dnssec"))' >/dev/null 2>&1 ||
+        need+=("dnspython[dnssec]")
     if [ ${#need[@]} -gt 0 ]; then
         step "pip: installing ${need[*]}"
         if ! python3 -m pip --version >/dev/null 2>&1; then

@@ -5,12 +5,12 @@ served by one NSD; the trust anchor is the root KSK's DS.
 
 Zones (each NAME. with www A/AAAA, alias CNAME www, *.wild A, txt TXT, the apex NS and glue):
   secure.  ECDSA P-256, NSEC; sub.secure. is an unsigned child (insecure delegation), cross CNAME
-           into insecure., dn DNAME nsec3.
+           into insecure., dn DNAME nsec3., tobogus CNAME into corrupt.
   rsa. rsa512. rsasha1. nsec3rsa. p384. ed.: RSA/SHA-256, RSA/SHA-512, RSA/SHA-1 (alg 5),
            RSA/SHA-1-NSEC3 (alg 7, NSEC3), ECDSA P-384, Ed25519
   nsec3.   NSEC3, no salt, no extra iterations (RFC 9276); optout.: NSEC3 opt-out with the
            unsigned child unsigned.optout.; iter.: NSEC3 with 200 iterations (insecure)
-  ldns.    signed by ldns-signzone (ECDSA P-256)
+  ldns.    signed by ldns-signzone (ECDSA P-256); sha384.: its DS has digest type 4 only
   ed448.   Ed448 (algorithm 16: not offered by dnsbox: insecure for it, RFC 6840 5.2)
   insecure.  unsigned, no DS
   bogus ones: expired. (signatures expired), future. (not yet valid), badds. (the root's DS for
@@ -56,6 +56,7 @@ ZONES = [
     ("optout.", "bind", "ECDSAP256SHA256", "optout", None),
     ("iter.", "ldns", "ECDSAP256SHA256", "nsec3-200", None),  # BIND refuses over 150
     ("ldns.", "ldns", "ECDSAP256SHA256", "nsec", None),
+    ("sha384.", "bind", "ECDSAP256SHA256", "nsec", "ds384"),  # its DS: digest type 4 only
     ("insecure.", None, None, None, None),
     ("expired.", "bind", "ECDSAP256SHA256", "nsec", "expired"),
     ("future.", "bind", "ECDSAP256SHA256", "nsec", "future"),
@@ -120,7 +121,8 @@ class DnssecBed:
                     f.write(zone_text(child, ip))
                 zones.append((child, path))
             if name == "secure.":
-                extra += ["cross CNAME www.insecure.", "dn DNAME nsec3."]
+                extra += ["cross CNAME www.insecure.", "dn DNAME nsec3.",
+                          "tobogus CNAME www.corrupt."]
             path = os.path.join(d, name + "zone")
             with open(path, "w") as f:
                 f.write(zone_text(name, ip, extra))
@@ -171,6 +173,11 @@ class DnssecBed:
             _damage(signed, "www." + name, damage)
         with open(os.path.join(kd, "dsset-" + (name if name != "." else "."))) as f:
             ds = [" ".join(x.split()) for x in f if x.strip()]
+        if damage == "ds384":
+            ksk = [k for k in os.listdir(kd) if k.endswith(".key") and
+                   " 257 " in open(os.path.join(kd, k)).read()][0]
+            ds = [" ".join(run(["dnssec-dsfromkey", "-a", "SHA-384", os.path.join(kd, ksk)],
+                                kd).split())]
         ds = [x.replace(" IN DS ", " DS ") for x in ds]
         return signed, ds
 

@@ -321,7 +321,7 @@ def make_driver(cfg, clients, auth, zones, limits, rng=None):
     rng = rng or os.urandom
     ups = env = None
     servers = cfg.upstreams()
-    trust = make_trust(cfg) if cfg.dnssec else None
+    trust = make_trust(cfg, limits) if cfg.dnssec else None
     if servers:
         from dnsbox.resolver.forward import Upstreams
 
@@ -337,13 +337,13 @@ def make_driver(cfg, clients, auth, zones, limits, rng=None):
                   trust)
 
 
-def make_trust(cfg):
+def make_trust(cfg, limits):
     """What DNSSEC validation needs (dnsbox.dnssec.validator.Trust): the trust anchors
     (trust-anchor=, else the root's DS records frozen in from dns-root-data), the negative ones
     (domain-insecure=), and the wall clock: the NTP-corrected one, never earlier than the
     firmware's build. None (validation off) when there is no anchor at all."""
     from dnsbox import sntp
-    from dnsbox.dnssec.validator import Trust
+    from dnsbox.dnssec.validator import ZONE_BYTES, Trust
     from dnsbox.wire import rdata
     from dnsbox.wire import types as T
     from dnsbox.wire.name import Name
@@ -370,7 +370,9 @@ def make_trust(cfg):
     if not sntp.synced():
         log.log("dnssec: signature times are checked against an unverified clock until NTP "
                 "answers (ntp-server=); never earlier than the firmware's build")
-    return Trust(anchors, cfg.insecure, lambda: max(sntp.wall(), floor))
+    # the zones' keys: a quarter of the recursion's share of the budget
+    return Trust(anchors, cfg.insecure, lambda: max(sntp.wall(), floor),
+                 limits.recurse_bytes // 4 // ZONE_BYTES)
 
 
 def make_env(roots, rng, limits, qmin=True, use0x20=True, port=53):

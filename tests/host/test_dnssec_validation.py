@@ -60,6 +60,8 @@ PROBES = [
     ("www.unsigned.optout.", "A", INSECURE, None, "NSEC3 opt-out delegation"),
     ("nx.iter.", "A", INSECURE, None, "NSEC3 with 200 iterations (RFC 9276)"),
     ("www.ldns.", "A", SECURE, None, "signed by ldns-signzone"),
+    ("www.sha384.", "A", SECURE, None, "DS digest type 4 (SHA-384)"),
+    ("tobogus.secure.", "A", BOGUS, 6, "CNAME from a secure into a bogus zone"),
     ("nx.ldns.", "A", SECURE, None, "ldns-signzone's NSEC"),
     ("www.insecure.", "A", INSECURE, None, "unsigned zone, no DS"),
     ("nx.insecure.", "A", INSECURE, None, "NXDOMAIN in an unsigned zone"),
@@ -214,3 +216,58 @@ def test_validation_off(bed):
         assert r.rcode() == dns.rcode.NOERROR and not r.flags & dns.flags.AD
     finally:
         fw.stop()
+
+
+class StrippingProxy:
+    """A UDP upstream that passes questions on to another resolver and removes every RRSIG
+    from the answers (an old middlebox or a non-DNSSEC forwarder)."""
+
+    def __init__(self, upstream_port):
+        import socket
+
+        self.up = upstream_port
+        self.s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.s.bind(("127.0.0.1", 0))
+        self.s.settimeout(0.2)
+        self.port = self.s.getsockname()[1]
+        self.stopped = False
+        self.t = threading.Thread(target=self._serve, daemon=True)
+        self.t.start()
+
+    def _serve(self):
+        while not self.stopped:
+            try:
+                data, peer = self.s.recvfrom(4096)
+            except OSError:
+                continue
+            try:
+                q = dns.message.from_wire(data)
+                r = dns.query.udp(q, "127.0.0.1", port=self.up, timeout=5,
+                                  raise_on_truncation=False)
+                for sec in (r.answer, r.authority, r.additional):
+                    sec[:] = [x for x in sec if x.rdtype != dns.rdatatype.RRSIG]
+                self.s.sendto(r.to_wire(), peer)
+            except Exception:  # noqa: BLE001 - a test helper: the client times out
+                pass
+
+    def stop(self):
+        self.stopped = True
+        self.t.join(2)
+        self.s.close()
+
+
+def test_an_upstream_that_strips_signatures_gives_bogus(bed):
+    plain = testnet.Unbound(free_port(), bed.hints, run_dir=os.path.join(bed.dir, "strip-ub"))
+    proxy = StrippingProxy(plain.port)
+    fw = Firmware(["server=127.0.0.1#%d" % proxy.port, "trust-anchor=" + bed.anchor,
+                   "domain-insecure=insecure."])
+    try:
+        r = ask(fw.port, "www.secure.", "A")
+        ede = [o.code for o in r.options if o.otype == dns.edns.EDE]
+        assert r.rcode() == dns.rcode.SERVFAIL and ede == [10]  # RRSIGs Missing
+        r = ask(fw.port, "www.insecure.", "A")  # below a negative anchor: served, no AD
+        assert r.rcode() == dns.rcode.NOERROR and not r.flags & dns.flags.AD
+    finally:
+        fw.stop()
+        proxy.stop()
+        plain.stop()

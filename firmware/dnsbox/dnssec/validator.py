@@ -36,7 +36,8 @@ MAX_SIG_CHECKS = const(32)  # signature verifications per client question
 MAX_KEY_COLLISIONS = const(4)  # keys tried past the first with one key tag
 MAX_NSEC3_HASHES = const(64)  # NSEC3 hash computations per client question
 MAX_NEEDS = const(24)  # DS/DNSKEY questions one validation may ask
-MAX_ZONES = const(1024)  # zone key states remembered
+MAX_ZONES = const(1024)  # zone key states remembered, at most
+ZONE_BYTES = const(768)  # what one takes (its DNSKEY RRs as objects): the budget's count
 BOGUS_TTL_S = const(60)  # a bogus zone state is remembered this long
 INSECURE_TTL_S = const(3600)  # an insecure zone state at most this long
 MAX_KEY_TTL_S = const(86400)  # secure keys at most a day (and never past their signatures)
@@ -87,7 +88,7 @@ class Trust:
         self.anchors = anchors
         self.insecure = list(insecure)
         self.wall = wall
-        self.limit = limit
+        self.limit = limit if 16 < limit < MAX_ZONES else (16 if limit <= 16 else MAX_ZONES)
         self.zones = {}  # zone lower-case wire -> ZoneState
         self.stats = {"secure": 0, "insecure": 0, "bogus": 0, "checks": 0}
 

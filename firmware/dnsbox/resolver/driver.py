@@ -351,7 +351,7 @@ class Driver:
                 if not w[4] & 0x10:
                     self._reply(w, error(w[2], w[4], w[3], _rc.SERVFAIL, w[5], verdict.ede))
             if cd:
-                self._signed_answer(cd, job, res, False, now, None)
+                self._signed_answer(cd, job, res, None, now, None)
             for f in pend.followers:
                 self._answer(f[2], f[3], 0, now, None)
             return
@@ -364,7 +364,7 @@ class Driver:
                 self._answer(f[2], f[3], 0, now, None)
             return
         if verdict is not None:
-            self._signed_answer(pend.waiters, job, res, verdict.state == 1, now, pend.key)
+            self._signed_answer(pend.waiters, job, res, verdict, now, pend.key)
             for f in pend.followers:
                 self._synthesized(f, _plain(res.answer, _t.A), now)
             return
@@ -379,20 +379,27 @@ class Driver:
         for f in pend.followers:
             self._synthesized(f, res.answer, now)
 
-    def _signed_answer(self, waiters, job, res, secure, now, key):
-        """Answer validated (or CD) data: the signed form to DO clients, the plain one to the
-        others, AD when secure and asked for; both forms cached under key (when given)."""
+    def _signed_answer(self, waiters, job, res, verdict, now, key):
+        """Answer validated data (verdict None: CD clients, not validated): the signed form to
+        DO clients, the plain one to the others, AD when secure and asked for, the verdict's
+        EDE (an insecure answer may say why, e.g. 27); the plain form cached under key (when
+        given), the signed one too when a client asked with DO (most do not: half the bytes)."""
         qt = job.qtype
+        secure = verdict is not None and verdict.state == 1
+        ede = verdict.ede if verdict is not None else None
         plain = _image(job.qname, qt, res.rcode, _plain(res.answer, qt),
                        _plain(res.authority, qt))
-        signed = _image(job.qname, qt, res.rcode, res.answer, res.authority)
-        if key is not None:
+        signed = None
+        if [w for w in waiters if w[7]]:
+            signed = _image(job.qname, qt, res.rcode, res.answer, res.authority)
+        if key is not None and ede is None:
             self.cache.store(key, plain, res.life, now, secure)
-            self.cache.store(key + front.DNSSEC_KEY, signed, res.life, now, secure)
+            if signed is not None:
+                self.cache.store(key + front.DNSSEC_KEY, signed, res.life, now, secure)
         for w in waiters:
             ad = secure and bool(w[4] & 0x20 or w[7])
             img = signed if w[7] else plain
-            self._reply(w, render(img, w[2], w[3], w[4], w[5], w[1], ad, w[7]))
+            self._reply(w, render(img, w[2], w[3], w[4], w[5], w[1], ad, w[7], ede))
 
     def _remember_failure(self, key, res, now):
         if res.life <= 0:

@@ -89,26 +89,31 @@ def error_for(q, rcode, ede=None, ra=True):
     return error(bytes(q[:2]), (q[2] << 8) | q[3], qbytes, rcode, -1, ede, ra)
 
 
-def render(img, qid, qbytes, flags, payload, proto, ad=False, do=False):
+def render(img, qid, qbytes, flags, payload, proto, ad=False, do=False, ede=None):
     """A reply from an image: the client's ID, RD and CD bits and question case, AD when ad
     (validated data for a client that set AD or DO, RFC 6840 5.8), our OPT (with DO echoed)
     when the client sent EDNS; the question alone with TC when it is too long for UDP (RFC 2181
-    9; RFC 4035 3.1.1: a signed answer is never cut short without TC)."""
+    9; RFC 4035 3.1.1: a signed answer is never cut short without TC). ede: (info code, text)
+    put in the OPT (RFC 8914) when the client sent EDNS."""
     r = bytearray(qid)
     r += img
     r[2] = (r[2] & 0xFE) | ((flags >> 8) & 1)
     r[3] = (r[3] & 0xCF) | (flags & 0x10) | (0x20 if ad else 0)
     r[12 : 12 + _len(qbytes)] = qbytes
     most = limit(proto, payload)
+    opt = DO_OPT if do else PLAIN_OPT
+    if payload >= 0 and ede is not None:
+        text = ede[1].encode()[:EDE_TEXT_MAX]
+        opt = opt[:9] + struct.pack(">HHHH", 6 + _len(text), EDE, 2 + _len(text), ede[0]) + text
     if payload >= 0:
-        most -= OPT_LEN
+        most -= _len(opt)
     if _len(r) > most:
         r = r[: 12 + _len(qbytes)]
         r[2] |= 0x02
         r[6] = r[7] = r[8] = r[9] = r[10] = r[11] = 0
     if payload >= 0:
         r[11] += 1
-        r += DO_OPT if do else PLAIN_OPT
+        r += opt
     return bytes(r)
 
 
