@@ -267,6 +267,51 @@ def _damage(path, owner, how):
         f.writelines(out)
 
 
+# --- signatures made by dnspython + cryptography (tests and benchmarks of the firmware's checks)
+def signed_vectors(path, algs=None):
+    """Sign www.example. A with a new key per algorithm (all of SIGN_ALGS, or algs); write
+    the texts to path (5 lines each: algorithm, DNSKEY rdata, A rdata, RRSIG rdata, time);
+    return the DS digests dnspython computes {(alg, digest type): hex}."""
+    import dns.dnssec
+    import dns.name
+    import dns.rrset
+
+    out = []
+    digests = {}
+    now = int(time.time())
+    owner = dns.name.from_text("example.")
+    allow = dns.dnssec.allow_all_policy  # RSA/SHA-1 and SHA-1 digests too: RFC 8624 still
+    # has validators check them
+    for alg in sorted(algs or SIGN_ALGS):
+        priv = _key(alg)
+        dnskey = dns.dnssec.make_dnskey(priv.public_key(), alg, flags=257)
+        rrset = dns.rrset.from_text("www.example.", 3600, "IN", "A", "192.0.2.1")
+        sig = dns.dnssec.sign(rrset, priv, owner, dnskey, inception=now - 60,
+                              expiration=now + 3600, policy=allow)
+        out += [str(alg), dnskey.to_text(), "192.0.2.1", sig.to_text(), str(now)]
+        for kind in (1, 2, 4):
+            digests[(alg, kind)] = dns.dnssec.make_ds(owner, dnskey, kind,
+                                                      policy=allow).digest.hex()
+    with open(path, "w") as f:
+        f.write("\n".join(out) + "\n")
+    return digests
+
+
+SIGN_ALGS = {5: ("rsa", 1024), 7: ("rsa", 1024), 8: ("rsa", 2048), 10: ("rsa", 2048),
+             13: ("ec", "P-256"), 14: ("ec", "P-384"), 15: ("ed", None)}
+
+
+def _key(alg):
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+
+    kind, arg = SIGN_ALGS[alg]
+    if kind == "rsa":
+        return rsa.generate_private_key(65537, arg)
+    if kind == "ec":
+        return ec.generate_private_key(ec.SECP256R1() if arg == "P-256" else ec.SECP384R1())
+    return ed25519.Ed25519PrivateKey.generate()
+
+
 def _free_prefix(port):
     import socket
 

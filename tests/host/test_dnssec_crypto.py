@@ -6,24 +6,14 @@ digests (1, 2, 4) equal dnspython's."""
 import os
 import shutil
 import subprocess
-import time
 
-import dns.dnssec
-import dns.name
-import dns.rdata
-import dns.rdataclass
-import dns.rdatatype
-import dns.rrset
 import pytest
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+
+from dnssecbed import SIGN_ALGS as ALGS
+from dnssecbed import signed_vectors as vectors
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.environ.get("DNSBOX_BUILD") or os.path.join(ROOT, "build")
-
-ALLOW = dns.dnssec.allow_all_policy  # RSA/SHA-1 and SHA-1 digests too: RFC 8624 still has
-# validators check them
-ALGS = {5: ("rsa", 1024), 7: ("rsa", 1024), 8: ("rsa", 2048), 10: ("rsa", 2048),
-        13: ("ec", ec.SECP256R1()), 14: ("ec", ec.SECP384R1()), 15: ("ed", None)}
 
 CHECK = r'''
 import sys
@@ -53,37 +43,6 @@ while i + 5 <= len(lines):
         print("ds", alg, kind, "".join("%02x" % b for b in S.ds_digest(
             Name.from_text("example.").lc, keys[0].rdata, kind)))
 '''
-
-
-def _key(alg):
-    kind, arg = ALGS[alg]
-    if kind == "rsa":
-        return rsa.generate_private_key(65537, arg)
-    if kind == "ec":
-        return ec.generate_private_key(arg)
-    return ed25519.Ed25519PrivateKey.generate()
-
-
-def vectors(path):
-    """Sign www.example. A with a new key per algorithm; write the texts; return the DS
-    digests dnspython computes."""
-    out = []
-    digests = {}
-    now = int(time.time())
-    owner = dns.name.from_text("example.")
-    for alg in sorted(ALGS):
-        priv = _key(alg)
-        dnskey = dns.dnssec.make_dnskey(priv.public_key(), alg, flags=257)
-        rrset = dns.rrset.from_text("www.example.", 3600, "IN", "A", "192.0.2.1")
-        sig = dns.dnssec.sign(rrset, priv, owner, dnskey, inception=now - 60,
-                              expiration=now + 3600, policy=ALLOW)
-        out += [str(alg), dnskey.to_text(), "192.0.2.1", sig.to_text(), str(now)]
-        for kind in (1, 2, 4):
-            ds = dns.dnssec.make_ds(owner, dnskey, kind, policy=ALLOW)
-            digests[(alg, kind)] = ds.digest.hex()
-    with open(path, "w") as f:
-        f.write("\n".join(out) + "\n")
-    return digests
 
 
 def run(cmd, tmp_path):
