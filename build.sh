@@ -108,7 +108,8 @@ ensure_apt() {
         dpkg-deb:dpkg apt-get:apt python3:python3 /usr/sbin/nsd:nsd /usr/sbin/unbound:unbound \
         /usr/share/dns/root.hints:dns-root-data \
         mcopy:mtools mkfs.vfat:dosfstools sfdisk:fdisk mkimage:u-boot-tools bmaptool:bmap-tools \
-        openssl:openssl busybox:busybox /usr/include/sodium.h:libsodium-dev \
+        openssl:openssl busybox:busybox /usr/include/nettle/rsa.h:nettle-dev \
+        /usr/include/$(gcc -print-multiarch 2>/dev/null)/gmp.h:libgmp-dev \
         dnssec-signzone:bind9-utils ldns-signzone:ldnsutils; do
         cmd=${pair%%:*}
         pkg=${pair#*:}
@@ -201,14 +202,14 @@ fetch() {
     conf=$(python3 tools/apt_private.py "$B/apt") || die "could not write the private apt configuration"
     local key
     key=$(digest "$B/apt/etc/sources.list" "$flavour" micropython mbedtls busybox-static \
-        libsodium-dev)
+        nettle-dev libgmp-dev)
     if stamp_ok fetch "$key" && [ -f "$dl/kernel.deb" ] && [ -f "$dl/busybox.deb" ] &&
-        [ -f "$dl/sodium.deb" ] &&
+        [ -f "$dl/crypto-nettle.deb" ] && [ -f "$dl/crypto-gmp.deb" ] &&
         ls "$dl"/src/micropython_"$MPY_VERSION"*.orig.tar.* >/dev/null 2>&1 &&
         ls "$dl"/src/mbedtls_"$MBEDTLS_MAJOR".*.orig.tar.* >/dev/null 2>&1; then
         return 0
     fi
-    step "download: Debian sources (trixie micropython, mbedtls) and armhf kernel, busybox, libsodium (bookworm)"
+    step "download: Debian sources (trixie micropython, mbedtls) and armhf kernel, busybox, nettle, gmp (bookworm)"
     note "private apt configuration: $conf (derived from this machine's /etc/apt)"
     local ok=0 i
     for i in 1 2 3; do
@@ -232,12 +233,14 @@ fetch() {
     [ -n "$kpkg" ] || die "cannot resolve the kernel package behind linux-image-$flavour (armhf)"
     note "kernel package: $kpkg"
     rm -f "$dl"/deb/*.deb
-    (cd "$dl/deb" && PAPT apt-get download -q "$kpkg" busybox-static libsodium-dev) \
+    (cd "$dl/deb" && PAPT apt-get download -q "$kpkg" busybox-static nettle-dev libgmp-dev) \
         >"$B/apt-download.log" 2>&1 ||
-        die "apt-get download $kpkg busybox-static libsodium-dev failed (log: $B/apt-download.log)"
+        die "apt-get download $kpkg busybox-static nettle-dev libgmp-dev failed (log: $B/apt-download.log)"
     ln -sf "$(ls "$dl"/deb/linux-image-*_armhf.deb)" "$dl/kernel.deb"
     ln -sf "$(ls "$dl"/deb/busybox-static_*_armhf.deb)" "$dl/busybox.deb"
-    ln -sf "$(ls "$dl"/deb/libsodium-dev_*_armhf.deb)" "$dl/sodium.deb"
+    rm -f "$dl"/crypto-*.deb "$dl/sodium.deb"
+    ln -sf "$(ls "$dl"/deb/nettle-dev_*_armhf.deb)" "$dl/crypto-nettle.deb"
+    ln -sf "$(ls "$dl"/deb/libgmp-dev_*_armhf.deb)" "$dl/crypto-gmp.deb"
     stamp_set fetch "$key"
 }
 
@@ -332,31 +335,43 @@ tlscert_key() {
 
 # ---------------------------------------------------------------- firmware binaries
 
-# libsodium (Ed25519 for DNSSEC, board/cmodules/dnscrypto) for TARGET: $B/sodium/TARGET holds
-# include/ and lib/libsodium.a (host: this machine's libsodium-dev; armhf: the downloaded one).
-sodium() {
-    local target=$1 dir=$B/sodium/$1
-    [ -f "$dir/lib/libsodium.a" ] && [ -f "$dir/include/sodium.h" ] && return 0
+# Nettle and GMP (DNSSEC's signature checks, board/cmodules/dnscrypto) for TARGET: $B/crypto/TARGET
+# holds include/ (nettle/*.h), include-arch/ (gmp.h) and lib/lib{hogweed,nettle,gmp}.a (host:
+# this machine's nettle-dev and libgmp-dev; armhf: the downloaded ones).
+CRYPTO_LIBS="libhogweed.a libnettle.a libgmp.a"
+cryptolibs() {
+    local target=$1 dir=$B/crypto/$1 a root inc arch
+    if [ -f "$dir/include/nettle/rsa.h" ] && [ -f "$dir/include-arch/gmp.h" ]; then
+        for a in $CRYPTO_LIBS; do [ -f "$dir/lib/$a" ] || break; done
+        [ -f "$dir/lib/$a" ] && return 0
+    fi
     rm -rf "$dir"
     mkdir -p "$dir/lib"
     if [ "$target" = host ]; then
-        local a
-        a=$(ls /usr/lib/*/libsodium.a 2>/dev/null | head -n 1)
-        [ -n "$a" ] || die "libsodium.a not found (apt-get install libsodium-dev)"
-        ln -s /usr/include "$dir/include"
-        ln -s "$a" "$dir/lib/libsodium.a"
-        return 0
+        root=
+        arch=$(gcc -print-multiarch)
+    else
+        root=$B/crypto/armhf-deb
+        arch=arm-linux-gnueabihf
+        rm -rf "$root"
+        for a in "$B"/dl/crypto-*.deb; do
+            dpkg-deb -x "$a" "$root" || die "cannot unpack $(basename "$a") (armhf)"
+        done
     fi
-    local root=$B/sodium/armhf-deb
-    rm -rf "$root"
-    dpkg-deb -x "$B/dl/sodium.deb" "$root" || die "cannot unpack libsodium-dev (armhf)"
-    ln -s "$root/usr/include" "$dir/include"
-    ln -s "$(ls "$root"/usr/lib/arm-linux-gnueabihf/libsodium.a)" "$dir/lib/libsodium.a"
+    inc=$root/usr/include
+    [ -f "$inc/nettle/rsa.h" ] || die "$inc/nettle missing (apt-get install nettle-dev)"
+    [ -f "$inc/$arch/gmp.h" ] || die "$inc/$arch/gmp.h missing (apt-get install libgmp-dev)"
+    ln -s "$inc" "$dir/include"
+    ln -s "$inc/$arch" "$dir/include-arch"
+    for a in $CRYPTO_LIBS; do
+        [ -f "$root/usr/lib/$arch/$a" ] || die "$root/usr/lib/$arch/$a missing (nettle-dev, libgmp-dev)"
+        ln -s "$root/usr/lib/$arch/$a" "$dir/lib/$a"
+    done
 }
 
 # firmware TARGET: TARGET is host (x86_64, dynamic) or armhf (static, cross compiled).
 firmware() {
-    local target=$1 obj out key setkey flags=()
+    local target=$1 obj out key setkey tlskey flags=()
     obj=$B/$target/obj
     out=$B/$target/dnsbox
     case $target in
@@ -372,7 +387,7 @@ firmware() {
         find dnsbox -name '*.py' ! -path '*/__pycache__/*' | sort
         ls "$B/gen" 2>/dev/null
     } | sha256sum | cut -c1-20)
-    sodium "$target"
+    cryptolibs "$target"
     key=$(digest firmware "$VARIANT_DIR" "$ROOT/board/cmodules" "$B/gen" "$MPY_DIR/ports/unix/Makefile" \
         "$MPY_CROSS" "${flags[@]+"${flags[@]}"}")
     if stamp_ok "fw-$target" "$key" && [ -x "$out" ]; then
@@ -382,12 +397,18 @@ firmware() {
     if ! stamp_ok "fw-$target-set" "$setkey"; then
         rm -f "$obj/frozen_content.c" "$obj/frozen_content.o"
     fi
+    # make cannot see a change of the mbedTLS configuration named on the command line
+    tlskey=$(digest "$VARIANT_DIR/mbedtls_config_dnsbox.h")
+    if ! stamp_ok "fw-$target-tls" "$tlskey"; then
+        rm -rf "$obj/lib/mbedtls" "$obj/extmod/mbedtls" "$obj/extmod/modtls_mbedtls.o" \
+            "$obj/dnscrypto"
+    fi
     mkdir -p "$obj"
     local t0=$SECONDS
     if ! DNSBOX_GEN_DIR="$B/gen" make -C "$MPY_DIR/ports/unix" -j"$JOBS" \
         VARIANT_DIR="$VARIANT_DIR" BUILD="$obj" FROZEN_MANIFEST="$ROOT/firmware/manifest.py" \
         MICROPY_MPYCROSS="$MPY_CROSS" MPY_CROSS_FLAGS="$MPY_CROSS_HEAP" \
-        USER_C_MODULES="$ROOT/board/cmodules" DNSBOX_SODIUM="$B/sodium/$target" \
+        USER_C_MODULES="$ROOT/board/cmodules" DNSBOX_CRYPTO="$B/crypto/$target" \
         "${flags[@]+"${flags[@]}"}" >"$B/$target/make.log" 2>&1; then
         grep -E -i -B2 -A6 'error|Traceback' "$B/$target/make.log" | tail -n 40 >&2 || tail -n 40 "$B/$target/make.log" >&2
         die "firmware build for $target failed (full log: $B/$target/make.log)"
@@ -396,6 +417,7 @@ firmware() {
     mv "$out.tmp" "$out"
     note "built in $((SECONDS - t0)) s"
     stamp_set "fw-$target-set" "$setkey"
+    stamp_set "fw-$target-tls" "$tlskey"
     stamp_set "fw-$target" "$key"
 }
 

@@ -11,7 +11,9 @@ Zones (each NAME. with www A/AAAA, alias CNAME www, *.wild A, txt TXT, the apex 
   nsec3.   NSEC3, no salt, no extra iterations (RFC 9276); optout.: NSEC3 opt-out with the
            unsigned child unsigned.optout.; iter.: NSEC3 with 200 iterations (insecure)
   ldns.    signed by ldns-signzone (ECDSA P-256); sha384.: its DS has digest type 4 only
-  ed448.   Ed448 (algorithm 16: not offered by dnsbox: insecure for it, RFC 6840 5.2)
+  ed448.   Ed448 (algorithm 16)
+  privalg. signed with ECDSA P-256, but the root's DS for it names algorithm 253 (PRIVATEDNS),
+           which no validator offers: insecure (RFC 4035 5.2, RFC 6840 5.2)
   insecure.  unsigned, no DS
   bogus ones: expired. (signatures expired), future. (not yet valid), badds. (the root's DS for
            it matches no key), nosig. (www A without its RRSIG), corrupt. (www A's signature
@@ -57,6 +59,7 @@ ZONES = [
     ("iter.", "ldns", "ECDSAP256SHA256", "nsec3-200", None),  # BIND refuses over 150
     ("ldns.", "ldns", "ECDSAP256SHA256", "nsec", None),
     ("sha384.", "bind", "ECDSAP256SHA256", "nsec", "ds384"),  # its DS: digest type 4 only
+    ("privalg.", "bind", "ECDSAP256SHA256", "nsec", "ds253"),  # its DS: algorithm 253
     ("insecure.", None, None, None, None),
     ("expired.", "bind", "ECDSAP256SHA256", "nsec", "expired"),
     ("future.", "bind", "ECDSAP256SHA256", "nsec", "future"),
@@ -135,6 +138,9 @@ class DnssecBed:
             root_extra += ["%s NS ns.%s" % (name, name), "ns.%s A %s" % (name, ip)]
             if damage == "badds":
                 ds = ["%s DS %s" % (name, _bad(r.split(None, 2)[2])) for r in ds]
+            elif damage == "ds253":
+                ds = ["%s DS %s 253 %s" % (name, f[0], " ".join(f[2:]))
+                      for f in (r.split(None, 2)[2].split() for r in ds)]
             root_extra += ds
         path = os.path.join(d, "root.zone")
         with open(path, "w") as f:
@@ -298,17 +304,19 @@ def signed_vectors(path, algs=None):
 
 
 SIGN_ALGS = {5: ("rsa", 1024), 7: ("rsa", 1024), 8: ("rsa", 2048), 10: ("rsa", 2048),
-             13: ("ec", "P-256"), 14: ("ec", "P-384"), 15: ("ed", None)}
+             13: ("ec", "P-256"), 14: ("ec", "P-384"), 15: ("ed", 25519), 16: ("ed", 448)}
 
 
 def _key(alg):
-    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+    from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 
     kind, arg = SIGN_ALGS[alg]
     if kind == "rsa":
         return rsa.generate_private_key(65537, arg)
     if kind == "ec":
         return ec.generate_private_key(ec.SECP256R1() if arg == "P-256" else ec.SECP384R1())
+    if arg == 448:
+        return ed448.Ed448PrivateKey.generate()
     return ed25519.Ed25519PrivateKey.generate()
 
 

@@ -44,6 +44,9 @@ setenv mdns-bridge
 setenv hints
 setenv qname-minimisation
 setenv use-caps-for-id
+setenv dnssec
+setenv trust-anchor
+setenv domain-insecure
 setenv extra
 
 # u-boot types its own "netmask" variable as an IP address and would refuse "netmask=24":
@@ -89,6 +92,9 @@ if test -n "${mdns-bridge}"; then setenv bootargs "${bootargs} mdns-bridge=${mdn
 if test -n "${hints}"; then setenv bootargs "${bootargs} hints=${hints}"; fi
 if test -n "${qname-minimisation}"; then setenv bootargs "${bootargs} qname-minimisation=${qname-minimisation}"; fi
 if test -n "${use-caps-for-id}"; then setenv bootargs "${bootargs} use-caps-for-id=${use-caps-for-id}"; fi
+if test -n "${dnssec}"; then setenv bootargs "${bootargs} dnssec=${dnssec}"; fi
+if test -n "${trust-anchor}"; then setenv bootargs "${bootargs} trust-anchor=${trust-anchor}"; fi
+if test -n "${domain-insecure}"; then setenv bootargs "${bootargs} domain-insecure=${domain-insecure}"; fi
 # Anything else (a second server=, client mode's domain= and type=): passed on as written.
 if test -n "${extra}"; then setenv bootargs "${bootargs} ${extra}"; fi
 echo "dnsbox: kernel command line: ${bootargs}"

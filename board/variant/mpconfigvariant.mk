@@ -22,3 +22,6 @@ MICROPY_SSL_MBEDTLS = 1
 MICROPY_SSL_AXTLS = 0
 
 FROZEN_MANIFEST ?= $(VARIANT_DIR)/../../firmware/manifest.py
+
+# The unix port's mbedTLS configuration plus fast signature checks (issue 18).
+MBEDTLS_CONFIG_FILE = \"mbedtls_config_dnsbox.h\"

@@ -1,6 +1,6 @@
 """The firmware's signature checks (board/cmodules/dnscrypto through dnsbox.dnssec.sig) against
 dnspython + cryptography on freshly generated keys: for every algorithm the validator offers
-(5, 7, 8, 10, 13, 14, 15), an RRset signed by dnspython verifies in the frozen host firmware and
+(5, 7, 8, 10, 13, 14, 15, 16), an RRset signed by dnspython verifies in the frozen host firmware and
 in the armhf firmware under qemu-arm-static; the same signature over other data does not; the DS
 digests (1, 2, 4) equal dnspython's."""
 import os

@@ -1,11 +1,11 @@
 // dnscrypto: the signature checks and digests DNSSEC validation needs, for MicroPython.
 //
-// A thin binding, no cryptography of its own: RSA (PKCS #1 v1.5) and ECDSA verification and
-// the SHA digests come from mbedTLS 3.6 (the library the firmware's TLS already links), Ed25519
-// from libsodium. Keys and signatures are taken in their DNSKEY / RRSIG wire forms:
+// A thin binding, no cryptography of its own: everything comes from Nettle 3 (libhogweed for
+// the public-key algorithms, over GMP; libnettle for the digests), Debian's nettle-dev and
+// libgmp-dev linked statically. Keys and signatures are taken in their DNSKEY / RRSIG wire forms:
 //   RSA   RFC 3110 2: exponent length (1 byte, or 0 then 2 bytes), exponent, modulus
 //   ECDSA RFC 6605 4: the point's X and Y (32 or 48 bytes each); signature r || s
-//   EdDSA RFC 8080 3: the 32-byte public key; 64-byte signature
+//   EdDSA RFC 8080 3: the 32- or 57-byte public key; 64- or 114-byte signature
 //
 // verify(alg, key, data, sig) -> bool   False for a bad signature or a malformed key;
 //                                       ValueError for an algorithm not offered here
@@ -18,16 +18,13 @@
 #include "py/runtime.h"
 #include "py/objstr.h"
 
-#include "mbedtls/md.h"
-#include "mbedtls/rsa.h"
-#include "mbedtls/ecdsa.h"
-#include "mbedtls/ecp.h"
-#include "mbedtls/bignum.h"
-
-#if DNSCRYPTO_SODIUM
-#include <sodium.h>
-static bool sodium_ready;
-#endif
+#include <nettle/bignum.h>
+#include <nettle/ecc-curve.h>
+#include <nettle/ecdsa.h>
+#include <nettle/eddsa.h>
+#include <nettle/rsa.h>
+#include <nettle/sha1.h>
+#include <nettle/sha2.h>
 
 // DNSSEC algorithm numbers (IANA registry).
 #define ALG_RSASHA1 (5)
@@ -37,25 +34,54 @@ static bool sodium_ready;
 #define ALG_ECDSAP256 (13)
 #define ALG_ECDSAP384 (14)
 #define ALG_ED25519 (15)
+#define ALG_ED448 (16)
 
 #define MAX_RSA_BYTES (512)  // a 4096-bit modulus: longer keys are refused (RFC 3110 allows 4096)
-#define MAX_HASH (64)
+#define MAX_HASH (SHA512_DIGEST_SIZE)
 
-static const mbedtls_md_info_t *md_for(mbedtls_md_type_t t) {
-    return mbedtls_md_info_from_type(t);
-}
+// DS digest types, and the hashes the RSA and ECDSA algorithms sign with
+#define HASH_SHA1 (1)
+#define HASH_SHA256 (2)
+#define HASH_SHA384 (4)
+#define HASH_SHA512 (100)  // not a DS digest type: RSA/SHA-512 only
 
-static bool hash_of(mbedtls_md_type_t t, const byte *data, size_t len, byte *out, size_t *olen) {
-    const mbedtls_md_info_t *info = md_for(t);
-    if (info == NULL || mbedtls_md(info, data, len, out) != 0) {
-        return false;
+static size_t hash_of(int kind, const byte *data, size_t len, byte *out) {
+    switch (kind) {
+        case HASH_SHA1: {
+            struct sha1_ctx c;
+            sha1_init(&c);
+            sha1_update(&c, len, data);
+            sha1_digest(&c, SHA1_DIGEST_SIZE, out);
+            return SHA1_DIGEST_SIZE;
+        }
+        case HASH_SHA256: {
+            struct sha256_ctx c;
+            sha256_init(&c);
+            sha256_update(&c, len, data);
+            sha256_digest(&c, SHA256_DIGEST_SIZE, out);
+            return SHA256_DIGEST_SIZE;
+        }
+        case HASH_SHA384: {
+            struct sha384_ctx c;
+            sha384_init(&c);
+            sha384_update(&c, len, data);
+            sha384_digest(&c, SHA384_DIGEST_SIZE, out);
+            return SHA384_DIGEST_SIZE;
+        }
+        case HASH_SHA512: {
+            struct sha512_ctx c;
+            sha512_init(&c);
+            sha512_update(&c, len, data);
+            sha512_digest(&c, SHA512_DIGEST_SIZE, out);
+            return SHA512_DIGEST_SIZE;
+        }
+        default:
+            return 0;
     }
-    *olen = mbedtls_md_get_size(info);
-    return true;
 }
 
-static bool rsa_verify(mbedtls_md_type_t t, const byte *key, size_t klen, const byte *data,
-    size_t dlen, const byte *sig, size_t slen) {
+static bool rsa_verify(int hash, const byte *key, size_t klen, const byte *data, size_t dlen,
+    const byte *sig, size_t slen) {
     // RFC 3110 2: the exponent's length first
     if (klen < 1) {
         return false;
@@ -79,54 +105,58 @@ static bool rsa_verify(mbedtls_md_type_t t, const byte *key, size_t klen, const 
         n++;
         nlen--;
     }
-    if (nlen == 0 || nlen > MAX_RSA_BYTES || slen != nlen) {
+    if (nlen == 0 || nlen > MAX_RSA_BYTES || slen != nlen || elen > nlen) {
         return false;
     }
     byte h[MAX_HASH];
-    size_t hlen;
-    if (!hash_of(t, data, dlen, h, &hlen)) {
-        return false;
+    hash_of(hash, data, dlen, h);
+    struct rsa_public_key pub;
+    mpz_t s;
+    rsa_public_key_init(&pub);
+    nettle_mpz_set_str_256_u(pub.n, nlen, n);
+    nettle_mpz_set_str_256_u(pub.e, elen, e);
+    nettle_mpz_init_set_str_256_u(s, slen, sig);
+    bool ok = false;
+    if (rsa_public_key_prepare(&pub)) {
+        switch (hash) {
+            case HASH_SHA1:
+                ok = rsa_sha1_verify_digest(&pub, h, s);
+                break;
+            case HASH_SHA256:
+                ok = rsa_sha256_verify_digest(&pub, h, s);
+                break;
+            default:
+                ok = rsa_sha512_verify_digest(&pub, h, s);
+                break;
+        }
     }
-    mbedtls_rsa_context rsa;
-    mbedtls_rsa_init(&rsa);
-    bool ok = mbedtls_rsa_import_raw(&rsa, n, nlen, NULL, 0, NULL, 0, NULL, 0, e, elen) == 0
-        && mbedtls_rsa_complete(&rsa) == 0
-        && mbedtls_rsa_check_pubkey(&rsa) == 0
-        && mbedtls_rsa_pkcs1_verify(&rsa, t, (unsigned int)hlen, h, sig) == 0;
-    mbedtls_rsa_free(&rsa);
+    mpz_clear(s);
+    rsa_public_key_clear(&pub);
     return ok;
 }
 
-static bool ecdsa_verify(mbedtls_ecp_group_id gid, mbedtls_md_type_t t, size_t size,
+static bool ecdsa_verify_wire(const struct ecc_curve *curve, int hash, size_t size,
     const byte *key, size_t klen, const byte *data, size_t dlen, const byte *sig, size_t slen) {
     if (klen != 2 * size || slen != 2 * size) {
         return false;
     }
     byte h[MAX_HASH];
-    size_t hlen;
-    if (!hash_of(t, data, dlen, h, &hlen)) {
-        return false;
-    }
-    byte point[1 + 2 * 48];
-    point[0] = 0x04;  // an uncompressed point (SEC 1 2.3.3)
-    memcpy(point + 1, key, klen);
-    mbedtls_ecp_group grp;
-    mbedtls_ecp_point q;
-    mbedtls_mpi r, s;
-    mbedtls_ecp_group_init(&grp);
-    mbedtls_ecp_point_init(&q);
-    mbedtls_mpi_init(&r);
-    mbedtls_mpi_init(&s);
-    bool ok = mbedtls_ecp_group_load(&grp, gid) == 0
-        && mbedtls_ecp_point_read_binary(&grp, &q, point, 1 + klen) == 0
-        && mbedtls_ecp_check_pubkey(&grp, &q) == 0
-        && mbedtls_mpi_read_binary(&r, sig, size) == 0
-        && mbedtls_mpi_read_binary(&s, sig + size, size) == 0
-        && mbedtls_ecdsa_verify(&grp, h, hlen, &q, &r, &s) == 0;
-    mbedtls_mpi_free(&s);
-    mbedtls_mpi_free(&r);
-    mbedtls_ecp_point_free(&q);
-    mbedtls_ecp_group_free(&grp);
+    size_t hlen = hash_of(hash, data, dlen, h);
+    struct ecc_point pub;
+    struct dsa_signature rs;
+    mpz_t x, y;
+    nettle_mpz_init_set_str_256_u(x, size, key);
+    nettle_mpz_init_set_str_256_u(y, size, key + size);
+    ecc_point_init(&pub, curve);
+    dsa_signature_init(&rs);
+    nettle_mpz_set_str_256_u(rs.r, size, sig);
+    nettle_mpz_set_str_256_u(rs.s, size, sig + size);
+    // ecc_point_set refuses a point that is not on the curve
+    bool ok = ecc_point_set(&pub, x, y) && ecdsa_verify(&pub, hlen, h, &rs);
+    dsa_signature_clear(&rs);
+    ecc_point_clear(&pub);
+    mpz_clear(y);
+    mpz_clear(x);
     return ok;
 }
 
@@ -141,35 +171,30 @@ static mp_obj_t dnscrypto_verify(size_t n_args, const mp_obj_t *args) {
     switch (alg) {
         case ALG_RSASHA1:
         case ALG_RSASHA1_NSEC3:
-            ok = rsa_verify(MBEDTLS_MD_SHA1, k, key.len, d, data.len, s, sig.len);
+            ok = rsa_verify(HASH_SHA1, k, key.len, d, data.len, s, sig.len);
             break;
         case ALG_RSASHA256:
-            ok = rsa_verify(MBEDTLS_MD_SHA256, k, key.len, d, data.len, s, sig.len);
+            ok = rsa_verify(HASH_SHA256, k, key.len, d, data.len, s, sig.len);
             break;
         case ALG_RSASHA512:
-            ok = rsa_verify(MBEDTLS_MD_SHA512, k, key.len, d, data.len, s, sig.len);
+            ok = rsa_verify(HASH_SHA512, k, key.len, d, data.len, s, sig.len);
             break;
         case ALG_ECDSAP256:
-            ok = ecdsa_verify(MBEDTLS_ECP_DP_SECP256R1, MBEDTLS_MD_SHA256, 32, k, key.len, d,
+            ok = ecdsa_verify_wire(nettle_get_secp_256r1(), HASH_SHA256, 32, k, key.len, d,
                 data.len, s, sig.len);
             break;
         case ALG_ECDSAP384:
-            ok = ecdsa_verify(MBEDTLS_ECP_DP_SECP384R1, MBEDTLS_MD_SHA384, 48, k, key.len, d,
+            ok = ecdsa_verify_wire(nettle_get_secp_384r1(), HASH_SHA384, 48, k, key.len, d,
                 data.len, s, sig.len);
             break;
-        #if DNSCRYPTO_SODIUM
         case ALG_ED25519:
-            if (!sodium_ready) {
-                if (sodium_init() < 0) {
-                    mp_raise_ValueError(MP_ERROR_TEXT("libsodium failed to start"));
-                }
-                sodium_ready = true;
-            }
-            ok = key.len == crypto_sign_ed25519_PUBLICKEYBYTES
-                && sig.len == crypto_sign_ed25519_BYTES
-                && crypto_sign_ed25519_verify_detached(s, d, data.len, k) == 0;
+            ok = key.len == ED25519_KEY_SIZE && sig.len == ED25519_SIGNATURE_SIZE
+                && ed25519_sha512_verify(k, data.len, d, s);
             break;
-        #endif
+        case ALG_ED448:
+            ok = key.len == ED448_KEY_SIZE && sig.len == ED448_SIGNATURE_SIZE
+                && ed448_shake256_verify(k, data.len, d, s);
+            break;
         default:
             mp_raise_ValueError(MP_ERROR_TEXT("algorithm not offered"));
     }
@@ -177,33 +202,18 @@ static mp_obj_t dnscrypto_verify(size_t n_args, const mp_obj_t *args) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(dnscrypto_verify_obj, 4, 4, dnscrypto_verify);
 
-static mbedtls_md_type_t digest_type(mp_int_t kind) {
-    switch (kind) {
-        case 1:
-            return MBEDTLS_MD_SHA1;
-        case 2:
-            return MBEDTLS_MD_SHA256;
-        case 4:
-            return MBEDTLS_MD_SHA384;
-        default:
-            mp_raise_ValueError(MP_ERROR_TEXT("digest type not offered"));
-    }
-}
-
 static mp_obj_t dnscrypto_digest(mp_obj_t kind_in, mp_obj_t data_in) {
-    mbedtls_md_type_t t = digest_type(mp_obj_get_int(kind_in));
+    mp_int_t kind = mp_obj_get_int(kind_in);
+    if (kind != HASH_SHA1 && kind != HASH_SHA256 && kind != HASH_SHA384) {
+        mp_raise_ValueError(MP_ERROR_TEXT("digest type not offered"));
+    }
     mp_buffer_info_t data;
     mp_get_buffer_raise(data_in, &data, MP_BUFFER_READ);
     byte h[MAX_HASH];
-    size_t hlen;
-    if (!hash_of(t, data.buf, data.len, h, &hlen)) {
-        mp_raise_ValueError(MP_ERROR_TEXT("digest failed"));
-    }
+    size_t hlen = hash_of(kind, data.buf, data.len, h);
     return mp_obj_new_bytes(h, hlen);
 }
 static MP_DEFINE_CONST_FUN_OBJ_2(dnscrypto_digest_obj, dnscrypto_digest);
-
-#define MAX_NSEC3_INPUT (255 + 255)  // a name and a salt (each at most 255 bytes)
 
 static mp_obj_t dnscrypto_nsec3(mp_obj_t name_in, mp_obj_t salt_in, mp_obj_t iter_in) {
     mp_buffer_info_t name, salt;
@@ -213,38 +223,28 @@ static mp_obj_t dnscrypto_nsec3(mp_obj_t name_in, mp_obj_t salt_in, mp_obj_t ite
     if (name.len > 255 || salt.len > 255 || iterations < 0 || iterations > 65535) {
         mp_raise_ValueError(MP_ERROR_TEXT("bad NSEC3 hash input"));
     }
-    const mbedtls_md_info_t *info = md_for(MBEDTLS_MD_SHA1);
-    byte buf[MAX_NSEC3_INPUT];
-    byte h[20];
-    memcpy(buf, name.buf, name.len);
-    memcpy(buf + name.len, salt.buf, salt.len);
-    if (info == NULL || mbedtls_md(info, buf, name.len + salt.len, h) != 0) {
-        mp_raise_ValueError(MP_ERROR_TEXT("digest failed"));
-    }
+    byte h[SHA1_DIGEST_SIZE];
+    struct sha1_ctx c;
+    sha1_init(&c);
+    sha1_update(&c, name.len, name.buf);
+    sha1_update(&c, salt.len, salt.buf);
+    sha1_digest(&c, SHA1_DIGEST_SIZE, h);
     for (mp_int_t i = 0; i < iterations; i++) {
-        memcpy(buf, h, 20);
-        memcpy(buf + 20, salt.buf, salt.len);
-        if (mbedtls_md(info, buf, 20 + salt.len, h) != 0) {
-            mp_raise_ValueError(MP_ERROR_TEXT("digest failed"));
-        }
+        sha1_update(&c, SHA1_DIGEST_SIZE, h);  // sha1_digest left c ready for the next hash
+        sha1_update(&c, salt.len, salt.buf);
+        sha1_digest(&c, SHA1_DIGEST_SIZE, h);
     }
-    return mp_obj_new_bytes(h, 20);
+    return mp_obj_new_bytes(h, SHA1_DIGEST_SIZE);
 }
 static MP_DEFINE_CONST_FUN_OBJ_3(dnscrypto_nsec3_obj, dnscrypto_nsec3);
 
 static const mp_rom_obj_tuple_t dnscrypto_algorithms_obj = {
     {&mp_type_tuple},
-    #if DNSCRYPTO_SODIUM
-    7,
-    #else
-    6,
-    #endif
+    8,
     {
         MP_ROM_INT(ALG_RSASHA1), MP_ROM_INT(ALG_RSASHA1_NSEC3), MP_ROM_INT(ALG_RSASHA256),
         MP_ROM_INT(ALG_RSASHA512), MP_ROM_INT(ALG_ECDSAP256), MP_ROM_INT(ALG_ECDSAP384),
-        #if DNSCRYPTO_SODIUM
-        MP_ROM_INT(ALG_ED25519),
-        #endif
+        MP_ROM_INT(ALG_ED25519), MP_ROM_INT(ALG_ED448),
     },
 };
 

@@ -41,7 +41,7 @@ DNSMASQ_OTHER = (
     "expand-hosts", "domain", "cname", "mx-host", "mx-target", "txt-record", "srv-host",
     "ptr-record", "naptr-record", "caa-record", "dns-rr", "interface-name", "synth-domain",
     "neg-ttl", "local-ttl", "max-ttl", "max-cache-ttl", "min-cache-ttl", "auth-ttl",
-    "no-negcache", "strict-order", "all-servers", "dnssec-check-unsigned",
+    "no-negcache", "strict-order", "all-servers",
     "stop-dns-rebind", "rebind-localhost-ok", "rebind-domain-ok", "filterwin2k", "log-queries",
     "log-facility", "log-async", "dns-forward-max", "query-port", "min-port", "max-port",
     "edns-packet-max", "ipset", "nftset", "connmark-allowlist", "add-mac", "add-subnet",
@@ -52,7 +52,8 @@ DNSMASQ_OTHER = (
     "selfmx", "server-file", "servers-file", "address-file", "no-poll", "fast-dns-retry",
 )
 # dnsmasq options whose behaviour is what dnsbox always does: accepted, nothing to set.
-DNSMASQ_DEFAULTS = ("no-resolv", "no-hosts", "local-service", "no-poll")
+DNSMASQ_DEFAULTS = ("no-resolv", "no-hosts", "local-service", "no-poll",
+                    "dnssec-check-unsigned")
 
 SETTINGS = {}  # key -> (setter, fatal if bad, flag: may be given without a value)
 LISTS = {}  # list keys -> the Config attribute: the first boot variable replaces the file's list

@@ -1,7 +1,7 @@
 """The signature checks and digests of DNSSEC, from maintained libraries (no cryptography of our
-own): in the firmware the C module dnscrypto (board/cmodules: mbedTLS for RSA, ECDSA and the
-SHA digests, libsodium for Ed25519); under CPython (tests, host tools) the `cryptography`
-package. Keys and signatures in their DNSKEY/RRSIG wire forms (RFC 3110, 6605, 8080).
+own): in the firmware the C module dnscrypto (board/cmodules: Nettle over GMP); under CPython
+(tests, host tools) the `cryptography` package. Keys and signatures in their DNSKEY/RRSIG wire
+forms (RFC 3110, 6605, 8080).
 
 verify(alg, key, data, sig) -> bool   False: bad signature or malformed key
                                       Unsupported: an algorithm not offered here
@@ -39,7 +39,7 @@ if _c is not None:
 else:
     import hashlib
 
-    ALGORITHMS = (5, 7, 8, 10, 13, 14, 15)
+    ALGORITHMS = (5, 7, 8, 10, 13, 14, 15, 16)
     _DIGESTS = {1: "sha1", 2: "sha256", 4: "sha384"}
 
     def digest(kind, data):
@@ -66,7 +66,7 @@ else:
 
     def _verify(alg, key, data, sig):
         from cryptography.hazmat.primitives import hashes
-        from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+        from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
         from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
         if alg in (5, 7, 8, 10):
@@ -91,5 +91,7 @@ else:
             der = encode_dss_signature(int.from_bytes(sig[:size], "big"),
                                        int.from_bytes(sig[size:], "big"))
             pub.verify(der, data, ec.ECDSA(hashes.SHA256() if alg == 13 else hashes.SHA384()))
-        else:
+        elif alg == 15:
             ed25519.Ed25519PublicKey.from_public_bytes(key).verify(sig, data)
+        else:
+            ed448.Ed448PublicKey.from_public_bytes(key).verify(sig, data)

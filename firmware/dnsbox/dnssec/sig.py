@@ -22,6 +22,7 @@ BOGUS = const(2)
 UNSUPPORTED = const(3)  # only signatures by algorithms not offered: insecure (RFC 6840 5.2)
 
 EDE_UNSUPPORTED_ALG = const(1)
+EDE_UNSUPPORTED_DIGEST = const(2)
 EDE_BOGUS = const(6)
 EDE_EXPIRED = const(7)
 EDE_NOT_YET_VALID = const(8)

@@ -241,6 +241,8 @@ class Validation:
         st, code, text = S.check(rrs, [s for s in sigs if s.rdata.signer == signer], zs.keys,
                                  self.wall, self.budget)
         if st == S.UNSUPPORTED:
+            if self.insecure_ede is None:
+                self.insecure_ede = (code, "%s %s: %s" % (owner, _t.type_to_text(rtype), text))
             return INSECURE, None
         if st != S.SECURE:
             raise _Bogus(code, "%s %s: %s" % (owner, _t.type_to_text(rtype), text))
@@ -258,6 +260,7 @@ class Validation:
         if zs is not None:
             if zs.state == BOGUS:
                 raise _Bogus(zs.ede[0], zs.ede[1])
+            self._note(zs)
             return zs
         if t.nta(zone) or t.anchor_for(zone) is None:
             return self._remember(zone, INSECURE, None, INSECURE_TTL_S)
@@ -273,10 +276,16 @@ class Validation:
             t.remember(zone, ZoneState(BOGUS, None, self.now + BOGUS_TTL_S * 1000,
                                        (b.code, b.text)))
             raise
+        self._note(zs)
         return zs
 
-    def _remember(self, zone, state, keys, ttl_s):
-        zs = ZoneState(state, keys, self.now + ttl_s * 1000)
+    def _note(self, zs):
+        # why a zone is insecure, when that is worth telling (RFC 8914: EDE 1, 2)
+        if zs.state == INSECURE and zs.ede is not None and self.insecure_ede is None:
+            self.insecure_ede = zs.ede
+
+    def _remember(self, zone, state, keys, ttl_s, ede=None):
+        zs = ZoneState(state, keys, self.now + ttl_s * 1000, ede)
         self.trust.remember(zone, zs)
         return zs
 
@@ -292,14 +301,15 @@ class Validation:
         if not keys:
             raise _Bogus(S.EDE_DNSKEY_MISSING, "no DNSKEY for %s" % zone)
         matched, usable = S.ds_matches(zone.lc, keys, dss, self.budget)
-        if not usable:
-            return self._remember(zone, INSECURE, None, INSECURE_TTL_S)  # RFC 6840 5.2
+        if not usable:  # RFC 4035 5.2, RFC 6840 5.2
+            return self._remember(zone, INSECURE, None, INSECURE_TTL_S, _unusable(zone, dss))
         if not matched:
             raise _Bogus(S.EDE_DNSKEY_MISSING, "no DNSKEY of %s matches its DS" % zone)
         self.trust.stats["checks"] += 1
         st, code, text = S.check(keys, sigs, matched, self.wall, self.budget)
         if st == S.UNSUPPORTED:
-            return self._remember(zone, INSECURE, None, INSECURE_TTL_S)
+            return self._remember(zone, INSECURE, None, INSECURE_TTL_S,
+                                  (code, "DNSKEY of %s: %s" % (zone, text)))
         if st != S.SECURE:
             raise _Bogus(code, "DNSKEY of %s: %s" % (zone, text))
         ttl = MAX_KEY_TTL_S
@@ -485,6 +495,14 @@ def _wild_nodata(nsecs, name, qtype):
 
 def nsec_covers_any(r, name):
     return D.nsec_covers(r.name, r.rdata.next, name)
+
+
+def _unusable(zone, dss):
+    """The EDE for a zone whose DS records name nothing offered here (RFC 8914 4.2, 4.3)."""
+    for d in dss:
+        if d.rdata.algorithm in S.crypto.ALGORITHMS:
+            return S.EDE_UNSUPPORTED_DIGEST, "DS of %s: no digest type offered here" % zone
+    return S.EDE_UNSUPPORTED_ALG, "DS of %s: no algorithm offered here" % zone
 
 
 def _has_ns(authority, name):
