@@ -236,15 +236,9 @@ class DnssecBed:
                                run_dir=os.path.join(self.dir, "unbound-%d" % port))
 
     def stop(self):
-        for p in self.procs:
-            if p.poll() is None:
-                os.kill(p.pid, signal.SIGTERM)
-        for p in self.procs:
-            try:
-                p.wait(5)
-            except subprocess.TimeoutExpired:
-                os.kill(p.pid, signal.SIGKILL)
-                p.wait(5)
+        import testnet
+
+        testnet.stop_all(self.procs)
         self.procs = []
 
 
@@ -302,6 +296,28 @@ def signed_vectors(path, algs=None):
         f.write("\n".join(out) + "\n")
     return digests
 
+
+# MicroPython (or CPython) source that reads signed_vectors' file: prepend it to a script run in
+# the firmware; vectors(path) yields (algorithm, [DNSKEY], [RRSIG], [A], time) per algorithm.
+VECTOR_READER = r'''
+import sys
+from dnsbox.dnssec import sig as S
+from dnsbox.wire import rdata
+from dnsbox.wire import types as T
+from dnsbox.wire.name import Name
+from dnsbox.wire.rr import RR
+def rr(owner, rtype, text):
+    n = Name.from_text(owner)
+    return RR(n, rtype, 1, 3600, rdata.from_text(rtype, text, n))
+def vectors(path):
+    lines = open(path).read().split("\n")
+    i = 0
+    while i + 5 <= len(lines):
+        alg, key, a, sig, when = lines[i:i + 5]
+        i += 5
+        yield (alg, [rr("example.", T.DNSKEY, key)], [rr("www.example.", T.RRSIG, sig)],
+               [rr("www.example.", T.A, a)], int(when))
+'''
 
 SIGN_ALGS = {5: ("rsa", 1024), 7: ("rsa", 1024), 8: ("rsa", 2048), 10: ("rsa", 2048),
              13: ("ec", "P-256"), 14: ("ec", "P-384"), 15: ("ed", 25519), 16: ("ed", 448)}

@@ -182,16 +182,21 @@ class TestNet:
         raise RuntimeError("%s did not answer within %d s (see %s)" % (ip, START_S, self.run_dir))
 
     def stop(self):
-        for _what, p in self.procs:
-            if p.poll() is None:
-                os.kill(p.pid, signal.SIGTERM)
-        for _what, p in self.procs:
-            try:
-                p.wait(5)
-            except subprocess.TimeoutExpired:
-                os.kill(p.pid, signal.SIGKILL)
-                p.wait(5)
+        stop_all([p for _what, p in self.procs])
         self.procs = []
+
+
+def stop_all(procs):
+    """End the processes we started, by PID: SIGTERM to all, then SIGKILL to any that lingers."""
+    for p in procs:
+        if p.poll() is None:
+            os.kill(p.pid, signal.SIGTERM)
+    for p in procs:
+        try:
+            p.wait(5)
+        except subprocess.TimeoutExpired:
+            os.kill(p.pid, signal.SIGKILL)
+            p.wait(5)
 
 
 class Unbound:

@@ -10,32 +10,15 @@ import subprocess
 import pytest
 
 from dnssecbed import SIGN_ALGS as ALGS
+from dnssecbed import VECTOR_READER
 from dnssecbed import signed_vectors as vectors
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.environ.get("DNSBOX_BUILD") or os.path.join(ROOT, "build")
 
-CHECK = r'''
-import sys
-from dnsbox.dnssec import sig as S
-from dnsbox.wire import rdata
-from dnsbox.wire import types as T
-from dnsbox.wire.name import Name
-from dnsbox.wire.rr import RR
-def rr(owner, rtype, text):
-    n = Name.from_text(owner)
-    return RR(n, rtype, 1, 3600, rdata.from_text(rtype, text, n))
-ok = bad = 0
-lines = open(sys.argv[1]).read().split("\n")
-i = 0
-while i + 5 <= len(lines):
-    alg, key, a, sig, when = lines[i:i + 5]
-    i += 5
-    keys = [rr("example.", T.DNSKEY, key)]
-    sigs = [rr("www.example.", T.RRSIG, sig)]
-    good = [rr("www.example.", T.A, a)]
+CHECK = VECTOR_READER + r'''
+for alg, keys, sigs, good, w in vectors(sys.argv[1]):
     other = [rr("www.example.", T.A, "192.0.2.99")]
-    w = int(when)
     st = S.check(good, sigs, keys, w, [8, 2])[0]
     st2 = S.check(other, sigs, keys, w, [8, 2])[0]
     print(alg, st == S.SECURE, st2 == S.BOGUS)

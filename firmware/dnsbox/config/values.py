@@ -155,22 +155,9 @@ def flag(attr):
     return setter
 
 
-# key -> (setter, fatal if bad, flag: may be given without a value).
-
-
 def port_or_off(attr):
     # tls-port=N, https-port=N (Unbound's names; dnsmasq has neither); 0 turns it off
-    def setter(cfg, value):
-        if value == "0":
-            setattr(cfg, attr, 0)
-            return ""
-        try:
-            setattr(cfg, attr, port(value))
-        except ValueError as e:
-            return str(e)
-        return ""
-
-    return setter
+    return parsed(attr, lambda value: 0 if value == "0" else port(value))
 
 
 def net_list(attr, limit, any_ok=False):

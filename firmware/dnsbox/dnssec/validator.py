@@ -324,17 +324,23 @@ class Validation:
         """zone's DS RRs (secure), or None when the parent proves there are none (an insecure
         delegation) or is insecure itself; raises _Bogus."""
         res = yield from self._ask(zone, _t.DS)
-        for owner, rtype, rrs, sigs in _sets(res.answer):
-            if owner == zone and rtype == _t.DS:
-                if not sigs:
-                    raise _Bogus(S.EDE_RRSIGS_MISSING, "DS of %s without a signature" % zone)
-                st, _w = yield from self._rrset(owner, rtype, rrs, sigs)
-                return rrs if st == SECURE else None
+        found = yield from self._signed_ds(zone, res)
+        if found is not None:
+            return found[0] if found[1] == SECURE else None
         if res.rcode != _rc.NOERROR and res.rcode != _rc.NXDOMAIN:
             raise _Bogus(S.EDE_DNSKEY_MISSING, "DS of %s: %s" % (zone, _rc.to_text(res.rcode)))
-        st = yield from self._denial(zone, _t.DS, res)
-        if st == SECURE:
-            return None  # proven: no DS, an insecure delegation
+        yield from self._denial(zone, _t.DS, res)  # raises unless the absence is proven
+        return None  # no DS (an insecure delegation), or the parent is insecure itself
+
+    def _signed_ds(self, name, res):
+        """(DS RRs, state) of name in res, or None when res has none; raises _Bogus when they
+        come without a signature."""
+        for owner, rtype, rrs, sigs in _sets(res.answer):
+            if owner == name and rtype == _t.DS:
+                if not sigs:
+                    raise _Bogus(S.EDE_RRSIGS_MISSING, "DS of %s without a signature" % name)
+                st, _w = yield from self._rrset(owner, rtype, rrs, sigs)
+                return rrs, st
         return None
 
     # --- unsigned data -------------------------------------------------------------------------
@@ -374,15 +380,12 @@ class Validation:
         """Whether a zone cut is at name, asked as DS at its parent: the ZoneState of the zone
         there (secure, insecure), or None when name is no cut."""
         res = yield from self._ask(name, _t.DS)
-        for owner, rtype, rrs, sigs in _sets(res.answer):
-            if owner == name and rtype == _t.DS:
-                if not sigs:
-                    raise _Bogus(S.EDE_RRSIGS_MISSING, "DS of %s without a signature" % name)
-                st, _w = yield from self._rrset(owner, rtype, rrs, sigs)
-                if st != SECURE:
-                    return self._remember(name, INSECURE, None, INSECURE_TTL_S)
-                zs = yield from self._keys(name)
-                return zs
+        found = yield from self._signed_ds(name, res)
+        if found is not None:
+            if found[1] != SECURE:
+                return self._remember(name, INSECURE, None, INSECURE_TTL_S)
+            zs = yield from self._keys(name)
+            return zs
         st = yield from self._denial(name, _t.DS, res)
         if st == INSECURE:
             return self._remember(name, INSECURE, None, INSECURE_TTL_S)
