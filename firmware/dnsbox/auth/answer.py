@@ -4,7 +4,8 @@ outcomes, ONE mapping from outcome to sections + rcode, then encoding within the
 Stages: header (RFC 1035 4.1.1) -> decode or FORMERR -> opcode (NOTIMP) -> question count
 (RFC 9619) -> EDNS version (RFC 6891 6.1.3 BADVERS) -> class (CH: id.server, RFC 4892) ->
 query type (AXFR/IXFR: zone transfer to the allowed peers, dnsbox.auth.transfer) -> lookup ->
-answer -> encode/truncate.
+answer -> encode/truncate. A query with DO gets the RRSIGs and NSEC/NSEC3 proofs of the
+signed zones (dnsbox.auth.signed, RFC 4035 3.1).
 """
 
 from dnsbox.compat import const
@@ -20,6 +21,8 @@ from dnsbox.wire.rr import RR
 from dnsbox.zonedb import K_ANSWER, K_DELEG_NS, K_GLUE, rrset_key, lookup as _lk
 from dnsbox.zonedb.rrsets import records_at, soa_of, zone_at
 
+RRSIG = const(46)
+
 MAX_CHAIN = const(8)  # CNAME/DNAME links followed in one answer (loop stop)
 
 _MAX_NAME = const(255)
@@ -32,6 +35,11 @@ def _soa_negative(rrs):
         ttl = r.ttl if r.ttl < r.rdata.minimum else r.rdata.minimum
         out.append(RR(r.name, r.rtype, r.rclass, ttl, r.rdata))
     return out
+
+
+def _capped(rrs, ttl):
+    """rrs with their TTLs at most ttl (the negative SOA's signatures, as NSD sends them)."""
+    return [RR(r.name, r.rtype, r.rclass, ttl if r.ttl > ttl else r.ttl, r.rdata) for r in rrs]
 
 
 class General:
@@ -49,6 +57,11 @@ class General:
         self._chaos = None
         if self.nsid:
             self._chaos = Name.from_text("id.server."), Name.from_text("hostname.bind.")
+        self.proofs = None
+        if db.any_signed:
+            from dnsbox.auth.signed import Proofs
+
+            self.proofs = Proofs(db)
 
     # --- blob access ------------------------------------------------------------------------
     def rrset(self, lname, rtype, kinds=(K_ANSWER,)):
@@ -115,7 +128,7 @@ class General:
         qt = qu.qtype
         if qt == _t.AXFR or qt == _t.IXFR:
             return self._transfer(q, m, r, proto, peer, limit, now)
-        self.collect(r, qu.name, qt)
+        self.collect(r, qu.name, qt, m.edns is not None and m.edns.do)
         if qu.qclass == _t.CLASS_ANY:
             r.aa = False  # QCLASS * (RFC 1035 3.2.5): IN data, not authoritative for "all"
         return self._encode(r, limit, r.rcode == _rc.NOERROR and not r.aa and r.authority)
@@ -215,14 +228,19 @@ class General:
         return r
 
     # --- outcome -> sections ----------------------------------------------------------------
-    def collect(self, r, qname, qtype):
-        """Fill r's sections, aa and rcode for (qname, qtype), following CNAME/DNAME."""
+    def collect(self, r, qname, qtype, do=False):
+        """Fill r's sections, aa and rcode for (qname, qtype), following CNAME/DNAME; with
+        do, the signatures and proofs of signed zones too."""
         name = qname
         lname = qname.wire.lower()
         seen = []
         for step in range(MAX_CHAIN + 1):
             o = _lk.lookup(self.db, lname, qtype)
+            a0 = len(r.answer)
+            d0 = len(r.additional)
             more = self.map_outcome(r, o, name, lname, qtype, step)
+            if do and o.zone >= 0 and self.proofs is not None and self.db.signed[o.zone]:
+                self._sign(r, o, name, lname, qtype, a0, d0)
             if more is None:
                 return
             if len(seen) >= MAX_CHAIN or more.wire.lower() in seen:
@@ -246,6 +264,9 @@ class General:
             r.aa = k != _lk.DELEGATION
         if k == _lk.ANSWER or k == _lk.ANY:
             t = qtype if k == _lk.ANSWER else o.types[0]  # RFC 8482: one RRset for ANY
+            if t == RRSIG:  # every signature at the name (as NSD)
+                r.answer.extend(self.proofs.all_sigs(o.owner, o.types, name))
+                return None
             rrs = self._owned(self.rrset(o.owner, t), name)
             r.answer.extend(rrs)
             if k == _lk.ANSWER:
@@ -288,6 +309,42 @@ class General:
             r.answer.append(RR(name, _t.CNAME, _t.CLASS_IN, d.ttl, _cname(target)))
             return target
         return None
+
+    def _sign(self, r, o, name, lname, qtype, a0, d0):
+        """After map_outcome filled the sections for outcome o (in a signed zone, for a DO
+        query; a0, d0: where this step's answer and additional records begin): the RRSIGs of
+        what it placed, and the proof of what does not exist."""
+        pf = self.proofs
+        k = o.kind
+        wild = name if o.wild else None
+        wowner = o.owner if o.wild else None
+        if k == _lk.ANSWER or k == _lk.ANY or k == _lk.CNAME or k == _lk.DNAME:
+            if not (k == _lk.ANSWER and qtype == RRSIG):  # those are the signatures
+                pf.sign_section(r.answer, a0, wild, wowner)
+            if len(r.additional) > d0:
+                pf.sign_section(r.additional, d0)
+            if o.wild:
+                pf.wildcard(r, o.zone, lname, o.owner)
+            return
+        if k == _lk.NODATA or k == _lk.NXDOMAIN:
+            soa = []
+            if r.authority and r.authority[-1].rtype == _t.SOA:
+                s = r.authority.pop()
+                soa = [s] + _capped(pf.sigs(s.name.lc, _t.SOA), s.ttl)
+            if k == _lk.NODATA and not o.wild:
+                r.authority.extend(soa)  # NSD's order (it decides what truncation keeps)
+                pf.nodata(r, o.zone, lname)
+                return
+            if k == _lk.NXDOMAIN:
+                pf.nxdomain(r, o.zone, lname, o.owner)
+                r.authority.extend(soa)
+            else:  # NSD's order: the name's absence, the SOA, the wildcard's own record
+                pf.wildcard(r, o.zone, lname, o.owner)
+                r.authority.extend(soa)
+                pf.wildcard_nodata(r, o.zone, lname, o.owner)
+            return
+        if k == _lk.DELEGATION:
+            pf.referral(r, o.zone, o.owner)
 
     def _owned(self, rrs, name):
         """The RRset with `name` (the query's case, or the wildcard's match) as owner."""

@@ -12,6 +12,10 @@ at build time, see dnsbox.zone.blob):
 3. general (dnsbox.auth.answer): everything else (wildcards, DNAME, CNAME with rare types, ANY,
    EDNS options, truncation, errors), on the codec's Message.
 
+A query with DO (and a bare OPT) for a name in a signed zone is served from the blob's DO
+entries (the answer with its RRSIGs, precomputed like the others); its negative answers and
+referrals need proofs that depend on the name, so they take the general path.
+
 No socket, no clock of its own (the wall time for TSIG comes from the function it is given):
 the net loop calls handle() and sends what it returns. TCP frames may go
 to handle_tcp(query, client_ip) instead: the same answers, and zone transfers (AXFR/IXFR) for the
@@ -24,7 +28,15 @@ from dnsbox.compat import const
 from dnsbox.wire.edns import DO_OPT, PLAIN_OPT, bare_opt_payload
 from dnsbox.wire.rcode import SERVFAIL
 from dnsbox.wire.reply import MIN_QUERY, TCP, UDP_PLAIN, error_for, limit, plain
-from dnsbox.zonedb import F_CNAME, F_DELEG, F_DNAME, F_WILD, K_SYNTH, NODE_SUFFIX
+from dnsbox.zonedb import (
+    DO_CLASS_KEY,
+    F_CNAME,
+    F_DELEG,
+    F_DNAME,
+    F_WILD,
+    K_SYNTH,
+    NODE_SUFFIX,
+)
 
 MAX_KEY = const(259)  # name (255) + type + class
 
@@ -47,6 +59,7 @@ class Server:
         self.blob = db.blob
         self.find = db.find  # bound once: a method call on db first misses in its attributes
         self.nsid = nsid
+        self.signed = db.any_signed
         self.general = _answer.General(db, nsid, peers, dyn, updaters, xfr_key)
 
     def handle_tcp(self, q, ip):
@@ -83,7 +96,7 @@ class Server:
         """No EDNS: the question runs to the end of the query."""
         e = self.find(q[12:])
         if e < 0:
-            return self._lower(q, _len(q), proto)
+            return self._lower(q, _len(q), proto, False)
         if q[2] != 1 or q[3] & 0x10:
             return self._copy(q, e, _len(q), proto)
         return self._reply(q, e, proto)
@@ -101,12 +114,30 @@ class Server:
         if bare_opt_payload(q) < 0:
             return None
         n = _len(q)
+        if q[-4] & 0x80 and self.signed:  # DO, and the blob has signed zones
+            return self._do(q, n - 11, proto)
         e = self.find(q[12 : n - 11])
         if e < 0:
-            return self._lower(q, n - 11, proto)
+            return self._lower(q, n - 11, proto, False)
         return self._copy(q, e, n - 11, proto)
 
-    def _lower(self, q, qend, proto):
+    def _do(self, q, qend, proto):
+        """A DO query: the DO entry of its key; without one the name is in an unsigned zone
+        (the plain entry serves) or the answer is negative (the general path, for signed
+        zones)."""
+        key = q[12:qend]
+        if _len(key) > MAX_KEY or key[-2:] != b"\x00\x01":
+            return None
+        lkey = key[:-4].lower() + key[-4:-2]
+        e = self.find(lkey + DO_CLASS_KEY)
+        if e >= 0:
+            return self._copy(q, e, qend, proto)
+        e = self.find(lkey + b"\x00\x01")
+        if e >= 0:
+            return self._copy(q, e, qend, proto)
+        return self._negative(q, lkey + b"\x00\x01", proto, True)
+
+    def _lower(self, q, qend, proto, do):
         """Miss on the key as asked: try it in lower case, then the negative paths."""
         key = q[12:qend]
         if _len(key) > MAX_KEY:
@@ -116,7 +147,7 @@ class Server:
             e = self.find(lkey)
             if e >= 0:
                 return self._copy(q, e, qend, proto)
-        return self._negative(q, lkey, proto)
+        return self._negative(q, lkey, proto, do)
 
     def _copy(self, q, e, qend, proto):
         """A stored response with the query's RD/CD bits, question case and OPT applied
@@ -145,8 +176,9 @@ class Server:
         except Exception:  # noqa: BLE001 - the one place that turns a bug into SERVFAIL
             return error_for(q, SERVFAIL, None, False)
 
-    def _negative(self, q, lkey, proto):
-        """NODATA / NXDOMAIN / referral from a precomputed block; None: use the general path."""
+    def _negative(self, q, lkey, proto, do):
+        """NODATA / NXDOMAIN / referral from a precomputed block; None: use the general path
+        (do: for a DO query, which needs proofs when the zone is signed)."""
         if lkey[-2:] != b"\x00\x01":
             return None
         qtype = (lkey[-4] << 8) | lkey[-3]
@@ -158,6 +190,8 @@ class Server:
         e, o = w
         b = self.blob
         p = e + 14 + b[e + 3]  # the node body: flags, zone, referral block
+        if do and self.db.signed[(b[p + 1] << 8) | b[p + 2]]:
+            return None
         flags = b[p]
         ln = _len(lkey) - 4
         if flags & F_DELEG:
@@ -167,8 +201,8 @@ class Server:
             return self._block(q, ln, ref, -1, proto)
         neg = self.db.neg[(b[p + 1] << 8) | b[p + 2]]
         if o == 0:
-            if flags & F_CNAME or qtype == 43:
-                return None  # CNAME with a rare type; DS (at an apex: the parent's)
+            if flags & F_CNAME or qtype == 43 or qtype == 46:
+                return None  # CNAME with a rare type; DS (at an apex: the parent's); RRSIG
             return self._block(q, ln, neg, 0, proto)
         if flags & (F_DNAME | F_WILD):
             return None

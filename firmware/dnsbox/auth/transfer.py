@@ -16,7 +16,16 @@ from dnsbox.wire import edns as _edns
 from dnsbox.wire import message as _msg
 from dnsbox.wire import types as _t
 from dnsbox.wire.reply import TCP_MAX, UDP_MAX
-from dnsbox.zonedb import F_APEX, K_ANSWER, K_DELEG_NS, K_GLUE, NODE_SUFFIX
+from dnsbox.zonedb import (
+    CLASS_IN_KEY,
+    F_APEX,
+    K_ANSWER,
+    K_DELEG_NS,
+    K_GLUE,
+    K_NSEC3,
+    K_SIG,
+    NODE_SUFFIX,
+)
 from dnsbox.zonedb.rrsets import records_at as _records
 from dnsbox.zonedb import rrset_key as _key
 from dnsbox.zonedb.lookup import under
@@ -25,6 +34,9 @@ from dnsbox.zonedb.lookup import under
 # bound: the blob entry's size plus the owner name written out in full; compression makes the
 # message about half of it). An RRset larger than this goes alone in its message.
 XFR_MESSAGE = const(32768)
+_RRSIG = const(46)
+_NSEC = const(47)
+_NSEC3 = const(50)
 _SERIAL_HALF = const(0x80000000)
 
 
@@ -75,15 +87,18 @@ def rrsets(db, zi):
             yield item
     for e in db.entries():
         k = db.kind(e)
-        if k != K_ANSWER and k != K_DELEG_NS and k != K_GLUE:
+        if k != K_ANSWER and k != K_DELEG_NS and k != K_GLUE and k != K_SIG and k != K_NSEC3:
             continue
         key = db.key(e)
+        if k != K_SIG and key[-2:] != CLASS_IN_KEY:
+            continue  # a DO answer: the same records again
         lname = key[:-4]
-        rtype = (key[-4] << 8) | key[-3]
-        if rtype == _t.SOA and lname == apex or not under(lname, apex):
+        rtype = (key[-4] << 8) | key[-3]  # for K_SIG: the type its signatures cover
+        if rtype == _t.SOA and lname == apex and k != K_SIG or not under(lname, apex):
             continue
         if _owner_zone(db, lname, rtype, k) == zi:
-            yield _len_of(db, e) + len(lname), _records(db, e, lname, rtype)
+            yield _len_of(db, e) + len(lname), _records(db, e, lname, _RRSIG if k == K_SIG
+                                                         else rtype)
 
 
 def _children(db, zi, apex):
@@ -116,15 +131,24 @@ def _child_delegation(db, capex):
 
 def _owner_zone(db, lname, rtype, kind):
     """The zone index whose transfer carries the RRset (lname, rtype) of entry kind `kind`."""
-    if kind == K_GLUE:
+    if kind == K_GLUE and rtype != _NSEC:
         return _enclosing(db, lname)[1]  # the cut above it (or at it) is in that zone
     e = db.node(lname)
     if e < 0:
+        if kind == K_NSEC3 or rtype == _NSEC3:  # a hashed owner: the zone of its parent
+            return _enclosing(db, lname[lname[0] + 1 :])[1]
         return -1
     flags, zone, _ref = db.node_head(e)
-    if rtype == _t.DS and flags & F_APEX:  # a child apex's DS is the parent's (RFC 4035 2.4)
+    if flags & F_APEX and (rtype == _t.DS or rtype == _NSEC and _kind(db, lname, _NSEC) ==
+                           K_GLUE):
+        # a child apex's DS, and the parent's NSEC kept there, are the parent's (RFC 4035 2.4)
         return _enclosing(db, lname[lname[0] + 1 :])[1]
     return zone
+
+
+def _kind(db, lname, rtype):
+    e = db.find(_key(lname, rtype))
+    return db.kind(e) if e >= 0 else -1
 
 
 def _enclosing(db, lname):

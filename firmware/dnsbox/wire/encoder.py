@@ -46,6 +46,7 @@ _LIMIT = const(2)
 _FULL = const(6)
 _TAIL = const(7)
 _TC = const(8)
+_RRSIG = const(46)
 
 
 def _put_section(st, rrs, s):
@@ -64,9 +65,10 @@ def _put_section(st, rrs, s):
 
 
 def _put_rrset(st, rrs, i):
-    # the records of one RRset (consecutive, same name, type and class) from rrs[i]
+    # the records of one RRset (consecutive, same name, type and class) from rrs[i], and the
+    # RRSIGs right after it that cover it: they stay or go together (RFC 4035 3.1.1)
     j = i
-    while j < len(rrs) and (j == i or _same_set(rrs[j], rrs[i])):
+    while j < len(rrs) and (j == i or _same_set(rrs[j], rrs[i]) or _sig_of(rrs[j], rrs[i])):
         _put_rr(st[_OUT], rrs[j], st[_COMP])
         j += 1
     return j
@@ -74,6 +76,11 @@ def _put_rrset(st, rrs, i):
 
 def _same_set(a, b):
     return a.rtype == b.rtype and a.rclass == b.rclass and a.name == b.name
+
+
+def _sig_of(sig, b):
+    return (sig.rtype == _RRSIG and b.rtype != _RRSIG and sig.name == b.name
+            and sig.rdata.type_covered == b.rtype)
 
 
 def _rollback(out, comp, mark):

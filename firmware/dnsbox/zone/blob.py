@@ -6,6 +6,13 @@ Two passes, so that the server's semantics live in one place (dnsbox.auth.answer
 2. the general path answers, on that blob, every query the fast paths will serve: (name, type)
    of each RRset, CNAME owners with common types, one referral per zone cut, one NODATA per
    zone; those responses (minus the ID) become the entries and blocks of the final blob.
+   In signed zones it also answers each of them for a DO query (RFC 4035 3.1: with RRSIGs
+   and proofs): those become the DO entries.
+
+Signed zones add: the RRSIGs of each RRset in their own entry (K_SIG), NSEC3 RRsets under
+their hashed owners (K_NSEC3, not names of the zone), the NSEC at a cut as parent-side data
+(K_GLUE: never an answer), and a denial index per zone (NSEC owners in canonical order, or the
+NSEC3 chain's hashes in order) that the general path searches for covering records.
 """
 
 import struct
@@ -22,14 +29,22 @@ from dnsbox.zonedb import (
     HASH_DJB2X16,
     HEADER_LEN,
     K_ANSWER,
+    DENIAL_NONE,
+    DENIAL_NSEC,
+    DENIAL_NSEC3,
     K_DELEG_NS,
+    K_GENERAL,
     K_GLUE,
     K_NODE,
+    K_NSEC3,
+    K_SIG,
     K_SYNTH,
     MAGIC,
     VERSION,
     djb2x16,
+    do_key,
     open_blob,
+    sig_key,
 )
 
 MAX_BUCKETS = 65536  # the index hash has 16 bits: more buckets would stay empty
@@ -39,6 +54,11 @@ MAX_RRSET = 4096  # records in one RRset (bounds the general path's work for one
 SYNTH_TYPES = (T.A, T.AAAA, T.MX, T.TXT, T.SRV, T.HTTPS)
 _PRIVATE_TYPE = 65280  # RFC 6895 private-use type, asked at each apex for the NODATA block
 _QUERY_FLAGS = b"\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00"  # RD, QDCOUNT 1
+_DO_FLAGS = b"\x01\x00\x00\x01\x00\x00\x00\x00\x00\x01"  # RD, QDCOUNT 1, ARCOUNT 1
+_OPT_DO = b"\x00\x00\x29\xff\xff\x00\x00\x80\x00\x00\x00"  # OPT, 65535, DO
+_OPT_LEN = 11  # the bare OPT record the general path appends to an EDNS answer
+RRSIG = 46
+NSEC = 47
 
 
 def _rr_wire(lname, rr):
@@ -80,18 +100,24 @@ def _plan(zones):
             if _owner_zone(zones, name) != zi:
                 # A deeper zone we also serve owns this name. If it is our cut with a DS
                 # RRset, the DS stays ours: the parent side answers DS (RFC 4035 3.1.4.1).
-                if name in z.cuts and T.DS in z.nodes[name]:
-                    _put_rrset(p, name.wire.lower(), T.DS, K_ANSWER, z.nodes[name][T.DS])
-                    parent_ds.append(name.wire.lower())
+                if name in z.cuts:
+                    _parent_side(p, z.nodes[name], name.wire.lower(), zones[
+                        _owner_zone(zones, name)].nodes[name], parent_ds)
                 continue
             node = z.nodes[name]
             lname = name.wire.lower()
             cut = z.below_cut(name)
             tlist = sorted(node, key=lambda t: (node[t][0].file, node[t][0].line))
+            for t in (NSEC, RRSIG):  # DNSSEC's types last: ANY answers with the first type
+                if t in node:
+                    tlist.remove(t)
+                    tlist.append(t)
             if cut is not None and cut != name:
                 for t in tlist:  # glue below a cut (check.py allows only addresses here)
-                    _put_rrset(p, lname, t, K_GLUE, node[t])
+                    if t != RRSIG:
+                        _put_rrset(p, lname, t, K_GLUE, node[t])
                 continue
+            _put_sigs(p, lname, node.get(RRSIG, ()))
             if cut == name:
                 _put_rrset(p, lname, T.NS, K_DELEG_NS, node[T.NS])
                 types = [T.NS]
@@ -99,12 +125,13 @@ def _plan(zones):
                     if t == T.DS:
                         _put_rrset(p, lname, t, K_ANSWER, node[t])
                         types.append(t)
-                    elif t != T.NS:
+                    elif t != T.NS and t != RRSIG:  # glue, and the cut's NSEC (parent side)
                         _put_rrset(p, lname, t, K_GLUE, node[t])
                 flags = F_DELEG
             else:
                 for t in tlist:
-                    _put_rrset(p, lname, t, K_ANSWER, node[t])
+                    if t != RRSIG:
+                        _put_rrset(p, lname, t, K_ANSWER, node[t])
                 types = tlist
                 flags = F_APEX if lname == apex else 0
                 if T.CNAME in node:
@@ -127,6 +154,12 @@ def _plan(zones):
                 if n.is_wild():
                     p.nodes[pl][0] |= F_WILD
                 n = par
+    for z in zones:  # NSEC3 RRsets and their signatures: under hashed owners, no nodes
+        for name, sets in z.nsec3.items():
+            lname = name.wire.lower()
+            if 50 in sets:
+                _put_rrset(p, lname, 50, K_NSEC3, sets[50])
+            _put_sigs(p, lname, sets.get(RRSIG, ()))
     for lname in parent_ds:
         if lname in p.nodes and T.DS not in p.nodes[lname][2]:
             p.nodes[lname][2] = list(p.nodes[lname][2]) + [T.DS]
@@ -145,6 +178,59 @@ def _put_rrset(p, lname, rtype, kind, recs):
         raise ZoneError(r.file, r.line, "RRset %s %s is too large for one DNS message" % (
             r.name.to_text(), T.type_to_text(rtype)))
     p.put(_key(lname, rtype), kind, hdr, tail)
+
+
+def _parent_side(p, node, lname, child_apex, parent_ds):
+    """The parent's data at the cut of a child zone we serve too (RFC 4035 3.1.4.1): its DS
+    RRset, and the NSEC proving there is none when the child has no NSEC of its own there
+    (K_GLUE: never an answer), each with its signatures."""
+    keep = []
+    if T.DS in node:
+        _put_rrset(p, lname, T.DS, K_ANSWER, node[T.DS])
+        keep.append(T.DS)
+        parent_ds.append(lname)
+    if NSEC in node and NSEC not in child_apex:
+        _put_rrset(p, lname, NSEC, K_GLUE, node[NSEC])
+        keep.append(NSEC)
+    _put_sigs(p, lname, [r for r in node.get(RRSIG, ()) if r.rdata.type_covered in keep])
+
+
+def _put_sigs(p, lname, sigs):
+    """One K_SIG entry per covered type (RFC 4034 3: the signatures of one RRset)."""
+    by = {}
+    for r in sigs:
+        by.setdefault(r.rdata.type_covered, []).append(r)
+    for covered, recs in by.items():
+        _put_rrset(p, lname, RRSIG, K_SIG, recs)
+        p.entries[sig_key(lname, covered)] = p.entries.pop(_key(lname, RRSIG))
+        p.order[p.order.index(_key(lname, RRSIG))] = sig_key(lname, covered)
+
+
+def _denial_index(z, zi, zones):
+    """(DENIAL_* kind, index bytes) of zone z (docs/blob.md "Denial index")."""
+    kind = z.denial()
+    if kind == "nsec":
+        items = sorted((n.canonical_key(), n.wire.lower()) for n, node in z.nodes.items()
+                       if NSEC in node and _owner_zone(zones, n) == zi)
+        head = struct.pack(">I", len(items))
+        body = b""
+        offs = []
+        for ck, ln in items:
+            offs.append(4 + 4 * len(items) + len(body))
+            body += bytes((len(ck),)) + ck + bytes((len(ln),)) + ln
+        return DENIAL_NSEC, head + b"".join(struct.pack(">I", o) for o in offs) + body
+    if kind == "nsec3":
+        par, owners = z.nsec3_chain()
+        labels = [o.labels()[0].lower() for o in owners]
+        hl = len(labels[0]) if labels else 0
+        if any(len(x) != hl for x in labels):
+            r = z.nodes[z.origin][51][0]
+            raise ZoneError(r.file, r.line, "NSEC3 owner labels of different lengths")
+        salt = par.salt
+        return DENIAL_NSEC3, (struct.pack(">BBHB", par.algorithm, par.flags, par.iterations,
+                                          len(salt)) + salt + struct.pack(">BI", hl, len(labels))
+                              + b"".join(labels))
+    return DENIAL_NONE, b""
 
 
 def _entry_bytes(key, kind, hdr, tail):
@@ -174,6 +260,8 @@ def _serialize(p, zones, blocks, refs):
         neg = refs.get(("neg", i))
         out += bytes((len(apex),)) + apex
         out += struct.pack(">III", block_off[neg] if neg is not None else 0, z.record_count(), 0)
+        kind, den = refs.get(("den", i), (DENIAL_NONE, None))
+        out += struct.pack(">BI", kind, block_off[den] if den is not None else 0)
     buckets_off = len(out)
     out += bytes(4 * (nb + 1))
     by_bucket = [[] for _ in range(nb)]
@@ -225,13 +313,18 @@ def _pointers(msg, start, count):
     return out
 
 
-def _ask(general, key):
-    q = b"\x00\x00" + _QUERY_FLAGS + key
+def _ask(general, key, do=False):
+    q = b"\x00\x00" + (_DO_FLAGS if do else _QUERY_FLAGS) + key + (_OPT_DO if do else b"")
     from dnsbox.auth import TCP
 
     r = general.handle(q, TCP)
     if r is None or r[12 : 12 + len(key)] != key:
         raise ValueError("general path gave no answer for %r" % key)
+    if do:  # the OPT record goes: the server appends the client's own
+        if r[-_OPT_LEN:-_OPT_LEN + 3] != b"\x00\x00\x29":
+            raise ValueError("general path's DO answer for %r has no bare OPT last" % key)
+        ar = (r[10] << 8) | r[11]
+        r = r[:10] + bytes(((ar - 1) >> 8, (ar - 1) & 0xFF)) + r[12:-_OPT_LEN]
     return r
 
 
@@ -246,12 +339,48 @@ def _block(general, key, base_len):
     return struct.pack(">H", len(b)) + b[2:]
 
 
+def _key_zone(zones, p, key):
+    """The zone index whose data answers an entry's key: the owner node's zone, or for DS at a
+    zone apex the parent's (RFC 4035 3.1.4.1)."""
+    lname = key[:-4]
+    flags, zi = p.nodes[lname][:2]
+    if key[-4:-2] == b"\x00\x2b" and flags & F_APEX and len(lname) > 1:
+        parent = lname[lname[0] + 1 :]
+        best = -1
+        for i, z in enumerate(zones):
+            apex = z.origin.wire.lower()
+            if _in_domain(parent, apex) and (best < 0 or len(apex) > len(
+                    zones[best].origin.wire)):
+                best = i
+        return zi if best < 0 else best
+    return zi
+
+
+def _in_domain(lname, apex):
+    """lname (lower-case wire) is apex or below it, on a label boundary."""
+    i = 0
+    while i < len(lname):
+        if lname[i:] == apex:
+            return True
+        if lname[i] == 0:
+            return False
+        i += lname[i] + 1
+    return False
+
+
 def build(zones):
     """The blob (bytes) for a list of checked zones (dnsbox.zone.check.Zone)."""
     from dnsbox.auth.answer import General
 
     p = _plan(zones)
-    first = _serialize(p, zones, [], {})
+    blocks = []
+    refs = {}
+    for zi, z in enumerate(zones):  # the denial indexes first: the general path needs them
+        kind, index = _denial_index(z, zi, zones)
+        if kind != DENIAL_NONE:
+            refs[("den", zi)] = (kind, len(blocks))
+            blocks.append(index)
+    first = _serialize(p, zones, blocks, refs)
     general = General(open_blob(first))
     for k in list(p.order):
         kind = p.entries[k][0]
@@ -267,8 +396,19 @@ def build(zones):
                     r = _ask(general, k)
                     if 4 + len(r) - 2 <= MAX_ENTRY:
                         p.put(k, K_SYNTH, r[2:12], r[12 + len(k) :])
-    blocks = []
-    refs = {}
+    signed = [z.denial() is not None for z in zones]
+    for k in list(p.order) if True in signed else ():  # DO answers (RFC 4035 3.1)
+        kind, hdr, tail = p.entries[k]
+        if kind != K_ANSWER and kind != K_SYNTH:
+            continue
+        r = _ask(general, k, True)
+        if not signed[_key_zone(zones, p, k)] and r[2:12] == hdr and r[12 + len(k) :] == tail:
+            continue  # an unsigned zone's answer that reaches no signed data: the same
+        dk = do_key(k[:-4], (k[-4] << 8) | k[-3])
+        if 4 + len(r) - 2 <= MAX_ENTRY:
+            p.put(dk, kind, r[2:12], r[12 + len(k) :])
+        else:
+            p.put(dk, K_GENERAL, bytes(10), b"")
     for zi, cut in p.cuts:
         refs[cut] = len(blocks)
         blocks.append(_block(general, _key(cut, T.A), len(cut)))

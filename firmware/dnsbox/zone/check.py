@@ -7,6 +7,12 @@ an in-zone NS target without address records (missing glue), bad rdata (found by
 Warnings: duplicate records (dropped), differing TTLs in one RRset (RFC 2181 5.2: the
 smallest is used), NS/MX/SRV targets that are CNAMEs, wildcards not in the leftmost label,
 a zone without apex NS, an SOA minimum over a day, TTLs over a week.
+
+Signed zones (RFC 4034, 5155): an RRSIG belongs to the RRset it covers (RFC 4034 3: its TTL
+is that RRset's, not shared with the signatures of other types, RFC 2181 5.2's exception);
+NSEC3 records and their signatures live under hashed owner names that are not names of the
+zone (RFC 5155 7.2.8): they are kept apart (Zone.nsec3), the chain of the NSEC3PARAM's
+parameters only.
 """
 
 from dnsbox.wire import types
@@ -15,6 +21,10 @@ from dnsbox.zone.errors import ZoneError
 # Types that may sit at a delegation point next to NS (RFC 4035 2.4 DS, NSEC, RRSIG).
 _AT_CUT = (types.NS, types.DS, 46, 47)
 _ADDR = (types.A, types.AAAA)
+_RRSIG = 46
+_NSEC = 47
+_NSEC3 = 50
+_NSEC3PARAM = 51
 NEG_TTL_WARN = 86400  # seconds: a larger SOA minimum gets a warning
 TTL_WARN = 604800  # seconds: a larger record TTL gets a warning
 
@@ -27,7 +37,31 @@ class Zone:
         self.file = file
         self.nodes = {}
         self.cuts = set()  # delegation points (names with NS other than the apex)
+        self.nsec3 = {}  # hashed owner -> {NSEC3: [Record], RRSIG: [Record]} (not zone names)
         self.warnings = []
+
+    def denial(self):
+        """How the zone proves absence: "nsec3" (NSEC3PARAM at the apex and its chain),
+        "nsec" (an NSEC at the apex), or None (unsigned)."""
+        apex = self.nodes.get(self.origin, {})
+        if _NSEC3PARAM in apex and self.nsec3:
+            return "nsec3"
+        if _NSEC in apex:
+            return "nsec"
+        return None
+
+    def nsec3_chain(self):
+        """(NSEC3PARAM rdata, [hashed owner] of its chain, sorted) of an NSEC3 zone."""
+        p = self.nodes[self.origin][_NSEC3PARAM][0].rdata
+        owners = []
+        for name, sets in self.nsec3.items():
+            for r in sets.get(_NSEC3, ()):
+                d = r.rdata
+                if (d.algorithm, d.iterations, d.salt) == (p.algorithm, p.iterations, p.salt):
+                    owners.append(name)
+                    break
+        owners.sort(key=lambda n: n.labels()[0].lower())
+        return p, owners
 
     def rrset(self, name, rtype):
         return self.nodes.get(name, {}).get(rtype)
@@ -36,14 +70,16 @@ class Zone:
         return self.nodes[self.origin][types.SOA][0]
 
     def records(self):
-        for name in sorted(self.nodes):
-            node = self.nodes[name]
-            for rtype in sorted(node):
-                for r in node[rtype]:
-                    yield r
+        for nodes in (self.nodes, self.nsec3):
+            for name in sorted(nodes):
+                node = nodes[name]
+                for rtype in sorted(node):
+                    for r in node[rtype]:
+                        yield r
 
     def record_count(self):
-        return sum(len(rs) for node in self.nodes.values() for rs in node.values())
+        return sum(len(rs) for nodes in (self.nodes, self.nsec3) for node in nodes.values()
+                   for rs in node.values())
 
     def below_cut(self, name):
         """The delegation point at or above `name` (not the apex), or None."""
@@ -77,7 +113,8 @@ def build(origin, records, file):
             if soa is not None:
                 raise ZoneError(r.file, r.line, "second SOA (the first is at %s)" % soa.where())
             soa = r
-        node = z.nodes.setdefault(r.name, {})
+        hashed = r.rtype == _NSEC3 or r.rtype == _RRSIG and r.rdata.type_covered == _NSEC3
+        node = (z.nsec3 if hashed else z.nodes).setdefault(r.name, {})
         rs = node.setdefault(r.rtype, [])
         dup = False
         for o in rs:
@@ -87,11 +124,13 @@ def build(origin, records, file):
                 break
         if dup:
             continue
-        if rs and rs[0].ttl != r.ttl:
-            t = min(rs[0].ttl, r.ttl)
+        same = rs if r.rtype != _RRSIG else [  # an RRSIG's RRset: those covering its type
+            o for o in rs if o.rdata.type_covered == r.rdata.type_covered]
+        if same and same[0].ttl != r.ttl:
+            t = min(same[0].ttl, r.ttl)
             _warn(z, r, "TTL %d differs from %d in the same RRset (%s): using %d" % (
-                r.ttl, rs[0].ttl, rs[0].where(), t))
-            for o in rs:
+                r.ttl, same[0].ttl, same[0].where(), t))
+            for o in same:
                 o.ttl = t
             r.ttl = t
         rs.append(r)

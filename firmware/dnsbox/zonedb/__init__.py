@@ -13,8 +13,8 @@ from dnsbox.compat import const
 _len = len  # a module global: found faster than the builtin (hot path: find)
 
 MAGIC = b"DNSBOXZB"
-VERSION = const(1)
-HASH_DJB2X16 = const(1)  # the only hash of version 1 (see docs/blob.md)
+VERSION = const(2)
+HASH_DJB2X16 = const(1)  # the only hash of versions 1 and 2 (see docs/blob.md)
 HEADER_LEN = const(40)
 
 # Entry kinds (docs/blob.md "Entries").
@@ -23,6 +23,14 @@ K_SYNTH = const(2)  # precomputed response for a name/type that is not an RRset 
 K_GLUE = const(3)  # address RRset below a zone cut: not authoritative, only for referrals
 K_NODE = const(4)  # a name that exists (or is a cut / an empty non-terminal)
 K_DELEG_NS = const(5)  # the NS RRset at a zone cut (not authoritative)
+K_SIG = const(6)  # the RRSIGs covering one RRset (key: sig_key), never served as an answer
+K_NSEC3 = const(7)  # an NSEC3 RRset under its hashed owner (not a name of the zone)
+K_GENERAL = const(8)  # the DO answer of this key is too large to store: the general path
+
+# Denial of existence of a zone (zone table).
+DENIAL_NONE = const(0)
+DENIAL_NSEC = const(1)
+DENIAL_NSEC3 = const(2)
 
 # Node flags.
 F_DELEG = const(1)  # zone cut: NS here, not the apex
@@ -39,11 +47,23 @@ E_KEY = const(14)
 
 CLASS_IN_KEY = b"\x00\x01"
 NODE_SUFFIX = b"\x00\x00\x00\x01"  # qtype 0, class IN: the key of a node entry
+SIG_CLASS_KEY = b"\x00\x2e"  # class field 46 (RRSIG) in a key: the signatures of an RRset
+DO_CLASS_KEY = b"\x80\x01"  # class IN with the top bit: the answer for a DO query
 
 
 def rrset_key(lname, rtype):
     """The key of the entry of RRset (lname, rtype) in class IN."""
     return lname + bytes((rtype >> 8, rtype & 0xFF)) + CLASS_IN_KEY
+
+
+def sig_key(lname, covered):
+    """The key of the entry holding the RRSIGs of RRset (lname, covered)."""
+    return lname + bytes((covered >> 8, covered & 0xFF)) + SIG_CLASS_KEY
+
+
+def do_key(lname, rtype):
+    """The key of the precomputed answer to (lname, rtype) for a query with DO set."""
+    return lname + bytes((rtype >> 8, rtype & 0xFF)) + DO_CLASS_KEY
 
 
 def djb2x16(data):
@@ -92,6 +112,9 @@ class Db:
         self._zones = None
         # Negative block offset of each zone (a tuple: one entry per zone, read per NXDOMAIN).
         self.neg = tuple(self.zone(i)[1] for i in range(self.nzones))
+        # Whether each zone is signed (its DO answers come from DO entries or the general path)
+        self.signed = tuple(self.denial(i)[0] != DENIAL_NONE for i in range(self.nzones))
+        self.any_signed = True in self.signed
 
     # --- the index --------------------------------------------------------------------------
     def find(self, key):
@@ -182,6 +205,13 @@ class Db:
         apex = b[o + 1 : o + 1 + n]
         neg, count, soa = unpack_from(">III", b, o + 1 + n)
         return apex, neg, count, soa
+
+    def denial(self, i):
+        """(DENIAL_NONE / _NSEC / _NSEC3, offset of the denial index or 0) of zone i."""
+        b = self.blob
+        o = unpack_from(">I", b, self.zones_off + 4 * i)[0]
+        o += 1 + b[o] + 12
+        return b[o], unpack_from(">I", b, o + 1)[0]
 
     def zone_names(self):
         """Zone apex names as text (for the boot log)."""
