@@ -230,17 +230,18 @@ def _nsec3_owners(txn, origin, opt_out):
 
 
 def _add_nsec3_chain(txn, origin, policy, ttl, sign, file):
-    hashed = {}
+    hashed = {}  # hash -> (name, types)
     for name, types in _nsec3_owners(txn, origin, policy.opt_out).items():
         h = dns.dnssec.nsec3_hash(name, NSEC3_SALT, NSEC3_ITERATIONS, NSEC3_HASH).lower()
         if h in hashed:
-            raise SignError("%s: %s and %s have one NSEC3 hash %s" % (file, name, hashed[h], h))
-        hashed[h] = types
+            raise SignError("%s: %s and %s have one NSEC3 hash %s" % (
+                file, name, hashed[h][0], h))
+        hashed[h] = (name, types)
     chain = sorted(hashed)
     flags = NSEC3_OPT_OUT if policy.opt_out else 0
     for i, h in enumerate(chain):
         nxt = base64.b32hexdecode(chain[(i + 1) % len(chain)].upper())
-        bitmap = dns.rdtypes.ANY.NSEC3.Bitmap.from_rdtypes(sorted(hashed[h]))
+        bitmap = dns.rdtypes.ANY.NSEC3.Bitmap.from_rdtypes(sorted(hashed[h][1]))
         rd = dns.rdtypes.ANY.NSEC3.NSEC3(dns.rdataclass.IN, dns.rdatatype.NSEC3, NSEC3_HASH,
                                          flags, NSEC3_ITERATIONS, NSEC3_SALT, nxt, bitmap)
         rrset = dns.rrset.from_rdata(dns.name.from_text(h, origin), ttl, rd)
@@ -269,7 +270,9 @@ def sign_file(path, keys_dir, origin=None, now=None):
             text = f.read()
     except dns.exception.DNSException as e:
         raise SignError("%s: origin %s: %s" % (path, origin, e))
-    except (OSError, UnicodeDecodeError) as e:
+    except OSError as e:
+        raise SignError("%s: cannot read: %s" % (path, e.strerror))
+    except UnicodeDecodeError as e:
         raise SignError("%s: cannot read: %s" % (path, e))
     keys = load_keys(keys_dir, origin)
     if not keys:

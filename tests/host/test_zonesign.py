@@ -86,7 +86,7 @@ _KEY_DIRS = {}
 
 def _make_keys(tmp, source, alg, origin):
     """A keys directory with a KSK and a ZSK for origin made by source (cached per module)."""
-    k = (source, alg, origin)
+    k = (tmp, source, alg, origin)
     if k in _KEY_DIRS:
         return _KEY_DIRS[k]
     d = os.path.join(tmp, "keys-%s-%d-%s" % (source, alg, origin.rstrip(".")))
@@ -265,7 +265,8 @@ def test_zonekeys_writes_what_dnssec_keygen_writes(tmp, alg):
     small = os.path.join(tmp, "small-%d.zone" % alg)
     with open(small, "w") as f:
         f.write("$ORIGIN example.com.\n$TTL 300\n@ SOA ns hm 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\n")
-    r = _run("dnssec-signzone", "-S", "-K", ours, "-o", "example.com.", "-f", small + ".b", small)
+    r = _run("dnssec-signzone", "-S", "-K", ours, "-d", tmp, "-o", "example.com.", "-f",
+             small + ".b", small)  # -d: its dsset- file goes to tmp, not the working directory
     assert r.returncode == 0 and "KSKs: 1 active" in r.stdout, r.stdout + r.stderr
     pairs = sorted({os.path.join(ours, f.rsplit(".", 1)[0]) for f in os.listdir(ours)})
     r = _run("ldns-signzone", "-o", "example.com.", "-f", small + ".l", small, *pairs)
@@ -397,9 +398,10 @@ def test_algorithm_mismatches(tmp):
     os.remove(zsk + ".key")
     os.remove(zsk + ".private")
     other = _make_keys(tmp, "zonekeys", 15, "example.com.")
-    for f in os.listdir(other):
-        if " 256 3 15 " in open(os.path.join(other, f[: f.rindex(".")] + ".key")).read():
-            shutil.copy(os.path.join(other, f), d)
+    for k in zonesign.load_keys(other, dns.name.from_text("example.com.")):
+        if not k.ksk:
+            shutil.copy(k.base + ".key", d)
+            shutil.copy(k.base + ".private", d)
     _fails_in_one_line(d, "a zone's keys share one algorithm")
 
 
