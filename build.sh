@@ -14,7 +14,8 @@
 #   ./build.sh clean              remove build outputs (keeps downloads in build/dl)
 #
 # Environment: DNSBOX_BUILD=DIR puts every output in DIR instead of build/ (used to time a
-# clean build); JOBS=N parallel compile jobs (default 2: the machine is shared).
+# clean build); JOBS=N parallel compile jobs (default 2: the machine is shared); DNSBOX_KEYS=DIR
+# holds the zone signing keys (default keys/; a zone with keys there is signed at build time).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -273,8 +274,11 @@ unpack_micropython() {
 
 # ---------------------------------------------------------------- zone compiler
 
+# Zone signing keys (tools/zonekeys.py): DNSBOX_KEYS=DIR, else keys/ at the root (ignored by git).
+KEYS_DIR=${DNSBOX_KEYS:-$ROOT/keys}
+
 crunch() {
-    local gen=$B/gen out key
+    local gen=$B/gen out key sign=() fresh=""
     out=$gen/zoneblob.py
     mkdir -p "$gen"
     if [ ! -f tools/crunch.py ]; then
@@ -283,14 +287,31 @@ crunch() {
         rm -f "$out"
         return 0
     fi
-    key=$(digest tools/crunch.py zones firmware/dnsbox)
+    if [ -n "${DNSBOX_KEYS-}" ] && [ ! -d "$DNSBOX_KEYS" ]; then
+        die "DNSBOX_KEYS=$DNSBOX_KEYS is not a directory (tools/zonekeys.py ORIGIN makes keys)"
+    fi
+    if [ -d "$KEYS_DIR" ]; then
+        sign=(--keys "$KEYS_DIR")
+        # Signatures run from an hour back to the policy's expiry (30 days): a build on a later
+        # day (UTC) signs again, so a new image starts with fresh signatures.
+        if ls "$KEYS_DIR"/K*.private >/dev/null 2>&1; then
+            fresh=signed-on-day-$(($(date +%s) / 86400))
+        fi
+    fi
+    # the key files and policies are inputs: new keys rebuild
+    key=$(digest tools/crunch.py tools/zonesign.py tools/keyfile.py zones firmware/dnsbox \
+        "${sign[@]+"${sign[@]}"}" ${fresh:+"$fresh"})
     if stamp_ok crunch "$key" && [ -f "$out" ]; then
         return 0
     fi
-    step "zones: python3 tools/crunch.py zones/ -o $out"
+    if [ ${#sign[@]} -gt 0 ]; then
+        step "zones: python3 tools/crunch.py zones/ --keys $KEYS_DIR -o $out (signing)"
+    else
+        step "zones: python3 tools/crunch.py zones/ -o $out"
+    fi
     rm -f "$out"
-    if ! python3 tools/crunch.py zones/ -o "$out"; then
-        die "zone compile failed (the message above names file:line and the reason)"
+    if ! python3 tools/crunch.py zones/ "${sign[@]+"${sign[@]}"}" -o "$out"; then
+        die "zone compile failed (the message above names the file, line or key and the reason)"
     fi
     [ -f "$out" ] || die "tools/crunch.py exited 0 but wrote no $out"
     stamp_set crunch "$key"
@@ -594,7 +615,7 @@ clean)
     rm -rf "$B/cubieboard2" "$B/cubieboard-a10"
     ;;
 -h | --help | help)
-    sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
     ;;
 *)
     die "unknown command '$cmd' (build | run | stop | host | test | clean | help)"

@@ -4,23 +4,38 @@
   python3 tools/crunch.py zones/ -o build/gen/zoneblob.py     (a folder: every *.zone in it)
   python3 tools/crunch.py a.zone b.zone -o out.py
   python3 tools/crunch.py a.zone -o out.blob                   (the raw blob, for golden files)
+  python3 tools/crunch.py zones/ --keys keys/ -o out.py        (signs the zones with keys there)
 
 The file name gives the zone's origin (zones/example.com.zone is example.com.). A zone error
 stops with `file:line: reason` and exit status 1; warnings go to stderr. As a library:
 compile_files(paths) / compile_text(text, origin) -> (blob, zones, warnings), from
 dnsbox.zone.compile.
+
+With --keys DIR, a zone whose origin has key files in DIR (K<origin>+<alg>+<tag>.key/.private,
+tools/zonekeys.py) is checked as written, then signed by tools/zonesign.py (its policy:
+DIR/<origin>policy) and the signed text is compiled; one line per zone says how it was signed
+(algorithm, key tags, NSEC or NSEC3, the signatures' validity) or that it was not. A key
+problem stops with one line naming the file and exit status 1.
 """
 
 import os
 import sys
+import time
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(_ROOT, "firmware"))
 
-from dnsbox.zone.compile import compile_files, compile_text, ZONE_SUFFIX  # noqa: E402
+from dnsbox.zone.compile import (  # noqa: E402
+    compile_files,
+    compile_text,
+    compile_zones,
+    load_file,
+    load_text,
+    ZONE_SUFFIX,
+)
 from dnsbox.zone.errors import ZoneError  # noqa: E402
 
-__all__ = ["compile_files", "compile_text", "module_text", "main"]
+__all__ = ["compile_files", "compile_text", "compile_signed", "module_text", "main"]
 
 LINE_BYTES = 64  # blob bytes per source line of the generated module
 
@@ -47,26 +62,74 @@ def _inputs(args):
     return paths
 
 
+def compile_signed(paths, keys_dir, now):
+    """compile_files, signing first each zone that has keys in keys_dir: (blob, zones,
+    warnings, report lines). Raises ZoneError or zonesign.SignError."""
+    import dns.name
+    import zonesign  # only with --keys: the signer needs dnspython and cryptography
+
+    zones, warnings, report = [], [], []
+    for p in paths:
+        z, w = load_file(p)  # the file as written: errors and warnings name its lines
+        origin = dns.name.from_text(z.origin.to_text())
+        keys = zonesign.load_keys(keys_dir, origin)
+        if keys:
+            with open(p) as f:
+                text, summary = zonesign.sign_text(
+                    f.read(), origin, keys, zonesign.read_policy(keys_dir, origin), now, p)
+            z, more = load_text(text, z.origin, p + " (signed)")
+            w += more
+            report.append("signed %s" % summary.text())
+        else:
+            report.append("%s not signed (no keys for it in %s)" % (origin, keys_dir))
+            if os.path.exists(zonesign.policy_path(keys_dir, origin)):
+                w.append("%s: warning: a policy but no keys for %s" % (
+                    zonesign.policy_path(keys_dir, origin), origin))
+        zones.append(z)
+        warnings += w
+    return compile_zones(zones), zones, warnings, report
+
+
 def main(argv):
-    out = None
+    out = keys_dir = None
     args = []
     i = 0
     while i < len(argv):
-        if argv[i] == "-o" and i + 1 < len(argv):
-            out = argv[i + 1]
+        if argv[i] in ("-o", "--keys") and i + 1 < len(argv):
+            if argv[i] == "-o":
+                out = argv[i + 1]
+            else:
+                keys_dir = argv[i + 1]
             i += 2
             continue
         args.append(argv[i])
         i += 1
     paths = _inputs(args)
     if not paths or out is None:
-        sys.stderr.write("usage: crunch.py ZONEDIR|FILE.zone... -o OUT.py\n")
+        sys.stderr.write("usage: crunch.py ZONEDIR|FILE.zone... [--keys DIR] -o OUT.py\n")
         return 2
+    if keys_dir is not None and not os.path.isdir(keys_dir):
+        sys.stderr.write("crunch: --keys %s: not a directory\n" % keys_dir)
+        return 1
+    report = []
+    sign_errors = ()  # zonesign.SignError, with --keys
+    if keys_dir is not None:
+        import zonesign
+
+        sign_errors = zonesign.SignError
     try:
-        blob, zones, warnings = compile_files(paths)
+        if keys_dir is None:
+            blob, zones, warnings = compile_files(paths)
+        else:
+            blob, zones, warnings, report = compile_signed(paths, keys_dir, int(time.time()))
     except ZoneError as e:
         sys.stderr.write("%s\n" % e)
         return 1
+    except sign_errors as e:
+        sys.stderr.write("crunch: %s\n" % e)
+        return 1
+    for line in report:
+        sys.stderr.write("crunch: %s\n" % line)
     for w in warnings:
         sys.stderr.write("%s\n" % w)
     d = os.path.dirname(out)
