@@ -111,7 +111,7 @@ ensure_apt() {
         mcopy:mtools mkfs.vfat:dosfstools sfdisk:fdisk mkimage:u-boot-tools bmaptool:bmap-tools \
         openssl:openssl busybox:busybox /usr/include/nettle/rsa.h:nettle-dev \
         /usr/include/$(gcc -print-multiarch 2>/dev/null)/gmp.h:libgmp-dev \
-        dnssec-signzone:bind9-utils ldns-signzone:ldnsutils; do
+        dnssec-signzone:bind9-utils ldns-signzone:ldnsutils kdig:knot-dnsutils; do
         cmd=${pair%%:*}
         pkg=${pair#*:}
         case $cmd in

@@ -131,6 +131,7 @@ def main(argv):
         log.log("zone transfers (AXFR, IXFR) over TCP for %s" % ", ".join(
             nets.net_text(n) for n in cfg.peers))
     start_services(loop, cfg, bind_ip, host, None)
+    watch_signatures(loop, db)
     if cfg.notify:
         import os
 
@@ -140,6 +141,14 @@ def main(argv):
     log.ready("mode=%s, %d zones, listening on %s port %d (udp, tcp)%s" % (
         cfg.mode, len(names), bind_ip, cfg.port, _tls_text(cfg)))
     serve(loop, max_s)
+
+
+def watch_signatures(loop, db):
+    """The signed zones' signature expiry on the console, at start and daily."""
+    from dnsbox import sntp
+    from dnsbox.auth import expiry
+
+    expiry.watch(loop, db, sntp.wall, log.log)
 
 
 def start_services(loop, cfg, bind_ip, host, local):
@@ -301,6 +310,8 @@ def resolver_mode(cfg, host, bind_ip, max_s=0):
     except OSError as e:
         halt(host, "cannot listen on %s port %d: %s" % (bind_ip, cfg.port, e))
     start_services(loop, cfg, bind_ip, host, drv.local)
+    if db is not None:
+        watch_signatures(loop, db)
     ups = "" if drv.ups is None else ", %d upstreams" % len(drv.ups.ups)
     log.ready("mode=resolver%s, %d zones%s, listening on %s port %d (udp, tcp)%s" % (
         " (recursive)" if drv.ups is None and drv.env is not None else "", len(apexes), ups,

@@ -162,14 +162,18 @@ def test_include_missing_file_is_a_zone_error():
 
 
 def test_golden_blob_is_what_crunch_builds():
-    """The committed golden blob pins the format: a change to the compiler or the format
-    that changes it must regenerate it on purpose:
+    """The committed golden blobs pin the format: a change to the compiler or the format
+    that changes them must regenerate them on purpose:
       python3 tools/crunch.py tests/zones/golden/example.com.zone \\
-          -o tests/zones/golden/example.com.blob"""
-    g = os.path.join(ROOT, "tests", "zones", "golden")
-    blob, _z, _w = compile_files([os.path.join(g, "example.com.zone")])
-    with open(os.path.join(g, "example.com.blob"), "rb") as f:
-        assert f.read() == blob
+          -o tests/zones/golden/example.com.blob
+      python3 tools/crunch.py tests/zones/golden/signed/example.com.zone \\
+          -o tests/zones/golden/signed/example.com.blob"""
+    for g in (os.path.join(ROOT, "tests", "zones", "golden"),
+              os.path.join(ROOT, "tests", "zones", "golden", "signed")):
+        blob, _z, w = compile_files([os.path.join(g, "example.com.zone")])
+        assert not w, w
+        with open(os.path.join(g, "example.com.blob"), "rb") as f:
+            assert f.read() == blob, g
 
 
 def test_rrset_too_large_for_a_message():

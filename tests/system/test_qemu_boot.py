@@ -82,11 +82,11 @@ def zone_soa(zone):
 # ---------------------------------------------------------------- the guest
 
 
-def boot(words, log_name, wait="dnsbox ready"):
+def boot(words, log_name, wait="dnsbox ready", image_dir=IMAGE_DIR):
     """Start qemu with these boot variables; return (guest, port) once the console shows the
     line `wait` (wait=None: at once, for tests that read the console themselves)."""
     for name in ("vmlinuz", "initrd.xz"):
-        path = os.path.join(IMAGE_DIR, name)
+        path = os.path.join(image_dir, name)
         assert os.path.isfile(path), "%s missing: run ./build.sh first" % path
     assert shutil.which("qemu-system-arm"), "qemu-system-arm missing (./build.sh installs it)"
     log_dir = os.path.join(BUILD, "test-logs")
@@ -95,7 +95,7 @@ def boot(words, log_name, wait="dnsbox ready"):
     for _ in range(PORT_TRIES):
         port = free_port()
         tls_port, https_port = free_port(), free_port()  # forwarded when words ask for them
-        cmd = qemu_run.command(BOARD_DIR, IMAGE_DIR, words, host_port=port,
+        cmd = qemu_run.command(BOARD_DIR, image_dir, words, host_port=port,
                                tls_host_port=tls_port, https_host_port=https_port)
         guest = qemu_run.Guest(cmd, log_path=os.path.join(log_dir, log_name))
         guest.tls_port, guest.https_port = tls_port, https_port

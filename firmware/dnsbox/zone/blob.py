@@ -206,6 +206,18 @@ def _put_sigs(p, lname, sigs):
         p.order[p.order.index(_key(lname, RRSIG))] = sig_key(lname, covered)
 
 
+def _first_expiry(z):
+    """The earliest RRSIG expiration of zone z (seconds since 1970, mod 2**32), 0 if none."""
+    first = 0
+    for nodes in (z.nodes, z.nsec3):
+        for node in nodes.values():
+            for r in node.get(RRSIG, ()):
+                e = r.rdata.expiration
+                if first == 0 or (e - first) & 0xFFFFFFFF >= 0x80000000:  # RFC 1982 order
+                    first = e or 1
+    return first
+
+
 def _denial_index(z, zi, zones):
     """(DENIAL_* kind, index bytes) of zone z (docs/blob.md "Denial index")."""
     kind = z.denial()
@@ -261,7 +273,8 @@ def _serialize(p, zones, blocks, refs):
         out += bytes((len(apex),)) + apex
         out += struct.pack(">III", block_off[neg] if neg is not None else 0, z.record_count(), 0)
         kind, den = refs.get(("den", i), (DENIAL_NONE, None))
-        out += struct.pack(">BI", kind, block_off[den] if den is not None else 0)
+        out += struct.pack(">BII", kind, block_off[den] if den is not None else 0,
+                           _first_expiry(z))
     buckets_off = len(out)
     out += bytes(4 * (nb + 1))
     by_bucket = [[] for _ in range(nb)]

@@ -213,6 +213,13 @@ class Db:
         o += 1 + b[o] + 12
         return b[o], unpack_from(">I", b, o + 1)[0]
 
+    def sig_expiry(self, i):
+        """The earliest signature expiration of zone i (seconds since 1970 mod 2**32, RFC
+        4034 3.1.5), 0 for an unsigned zone."""
+        b = self.blob
+        o = unpack_from(">I", b, self.zones_off + 4 * i)[0]
+        return unpack_from(">I", b, o + 1 + b[o] + 17)[0]
+
     def zone_names(self):
         """Zone apex names as text (for the boot log)."""
         if self._zones is None:

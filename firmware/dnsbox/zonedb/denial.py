@@ -1,27 +1,9 @@
 """The denial indexes of signed zones in the blob (docs/blob.md "Denial index"): which NSEC or
 NSEC3 record matches or covers a name (RFC 4034 4, RFC 5155 7.2). Read in place, by binary
-search; the NSEC3 hash itself is computed by the caller (dnsbox.dnssec.crypto).
+search; the NSEC3 hash and its base32hex label are made by the caller (dnsbox.auth.signed).
 """
 
 from struct import unpack_from
-
-_B32HEX = b"0123456789abcdefghijklmnopqrstuv"
-
-
-def base32hex(data):
-    """RFC 4648 7 without padding, lower case: the form of NSEC3 owner labels."""
-    out = bytearray()
-    acc = 0
-    bits = 0
-    for c in data:
-        acc = ((acc << 8) | c) & 0xFFFF
-        bits += 8
-        while bits >= 5:
-            bits -= 5
-            out.append(_B32HEX[(acc >> bits) & 31])
-    if bits:
-        out.append(_B32HEX[(acc << (5 - bits)) & 31])
-    return bytes(out)
 
 
 def nsec_find(db, off, ck):
