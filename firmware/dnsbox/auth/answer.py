@@ -37,7 +37,7 @@ def _soa_negative(rrs):
     return out
 
 
-def _capped(rrs, ttl):
+def capped(rrs, ttl):
     """rrs with their TTLs at most ttl (the negative SOA's signatures, as NSD sends them)."""
     return [RR(r.name, r.rtype, r.rclass, ttl if r.ttl > ttl else r.ttl, r.rdata) for r in rrs]
 
@@ -330,7 +330,7 @@ class General:
             soa = []
             if r.authority and r.authority[-1].rtype == _t.SOA:
                 s = r.authority.pop()
-                soa = [s] + _capped(pf.sigs(s.name.lc, _t.SOA), s.ttl)
+                soa = [s] + capped(pf.sigs(s.name.lc, _t.SOA), s.ttl)
             if k == _lk.NODATA and not o.wild:
                 r.authority.extend(soa)  # NSD's order (it decides what truncation keeps)
                 pf.nodata(r, o.zone, lname)

@@ -13,8 +13,9 @@ at build time, see dnsbox.zone.blob):
    EDNS options, truncation, errors), on the codec's Message.
 
 A query with DO (and a bare OPT) for a name in a signed zone is served from the blob's DO
-entries (the answer with its RRSIGs, precomputed like the others); its negative answers and
-referrals need proofs that depend on the name, so they take the general path.
+entries: the answer with its RRSIGs, a cut's referral with its DS or no-DS proof (precomputed
+like the others); NODATA and NXDOMAIN get their proofs assembled from the blob's bytes
+(dnsbox.auth.proofbytes).
 
 No socket, no clock of its own (the wall time for TSIG comes from the function it is given):
 the net loop calls handle() and sends what it returns. TCP frames may go
@@ -34,6 +35,7 @@ from dnsbox.zonedb import (
     F_DELEG,
     F_DNAME,
     F_WILD,
+    K_DO_REFERRAL,
     K_SYNTH,
     NODE_SUFFIX,
 )
@@ -191,7 +193,7 @@ class Server:
         b = self.blob
         p = e + 14 + b[e + 3]  # the node body: flags, zone, referral block
         if do and self.db.signed[(b[p + 1] << 8) | b[p + 2]]:
-            return None
+            return self._do_negative(q, lkey, o, b[p], (b[p + 1] << 8) | b[p + 2], proto)
         flags = b[p]
         ln = _len(lkey) - 4
         if flags & F_DELEG:
@@ -207,6 +209,25 @@ class Server:
         if flags & (F_DNAME | F_WILD):
             return None
         return self._block(q, ln, neg, 3, proto)
+
+    def _do_negative(self, q, lkey, o, flags, zi, proto):
+        """A DO query's negative answer or referral in the signed zone zi: the cut's DO
+        referral block, or NODATA / NXDOMAIN with their proofs assembled from the blob
+        (dnsbox.auth.proofbytes); None: the general path (wildcards, DS at a cut or an apex,
+        CNAME owners, qtype RRSIG, opt-out's DS, an answer too large)."""
+        if flags & F_DELEG:
+            if o == 0 and lkey[-4:-2] == b"\x00\x2b":
+                return None
+            e = self.find(lkey[o:-4] + b"\x00\x00" + DO_CLASS_KEY)
+            if e < 0 or self.blob[e + 2] != K_DO_REFERRAL:
+                return None
+            t = e + 14 + self.blob[e + 3]
+            return self._block(q, _len(lkey) - 4, int.from_bytes(self.blob[t : t + 4], "big"),
+                               -1, proto)
+        from dnsbox.auth import proofbytes
+
+        qend = 12 + _len(lkey)
+        return proofbytes.answer(self.db, q, lkey, o, flags, zi, _limit(q, qend, proto))
 
     def _block(self, q, ln, off, rcode, proto):
         """The shiftable block at off (docs/blob.md) for a query name ln bytes long; rcode -1

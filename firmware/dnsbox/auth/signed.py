@@ -76,7 +76,7 @@ class Proofs:
             self._nsec_cover(r, off, lname)
             self._nsec_cover(r, off, b"\x01*" + ce)
         elif kind == DENIAL_NSEC3:  # in NSD's order (what a truncated answer keeps)
-            self._n3(r, zone, off, _next_closer(lname, ce), False)
+            self._n3(r, zone, off, next_closer(lname, ce), False)
             self._n3(r, zone, off, ce, True)
             self._n3(r, zone, off, b"\x01*" + ce, False)
 
@@ -101,7 +101,7 @@ class Proofs:
         if kind == DENIAL_NSEC:
             self._nsec_cover(r, off, lname)
         elif kind == DENIAL_NSEC3:
-            self._n3(r, zone, off, _next_closer(lname, wowner[2:]), False)
+            self._n3(r, zone, off, next_closer(lname, wowner[2:]), False)
 
     def wildcard_nodata(self, r, zone, lname, wowner):
         """A wildcard matched lname but has no RRset of the type (RFC 4035 3.1.3.4, RFC 5155
@@ -175,7 +175,7 @@ class Proofs:
                 return
 
 
-def _next_closer(lname, ce):
+def next_closer(lname, ce):
     """The ancestor of lname (or lname) one label longer than its closest encloser ce."""
     prev = 0
     for o in label_offsets(lname):

@@ -33,6 +33,7 @@ from dnsbox.zonedb import (
     DENIAL_NSEC,
     DENIAL_NSEC3,
     K_DELEG_NS,
+    K_DO_REFERRAL,
     K_GENERAL,
     K_GLUE,
     K_NODE,
@@ -52,6 +53,8 @@ MAX_ENTRY = 65535  # bytes in one entry (u16 length); a bigger RRset stops the b
 MAX_RRSET = 4096  # records in one RRset (bounds the general path's work for one answer)
 # Types precomputed for CNAME owners (the chase result); others use the general path.
 SYNTH_TYPES = (T.A, T.AAAA, T.MX, T.TXT, T.SRV, T.HTTPS)
+# CNAME chases stored for DO queries too (the common ones: the others take the general path)
+DO_SYNTH = (b"\x00\x01", b"\x00\x1c")  # A, AAAA
 _PRIVATE_TYPE = 65280  # RFC 6895 private-use type, asked at each apex for the NODATA block
 _QUERY_FLAGS = b"\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00"  # RD, QDCOUNT 1
 _DO_FLAGS = b"\x01\x00\x00\x01\x00\x00\x00\x00\x00\x01"  # RD, QDCOUNT 1, ARCOUNT 1
@@ -273,8 +276,9 @@ def _serialize(p, zones, blocks, refs):
         out += bytes((len(apex),)) + apex
         out += struct.pack(">III", block_off[neg] if neg is not None else 0, z.record_count(), 0)
         kind, den = refs.get(("den", i), (DENIAL_NONE, None))
-        out += struct.pack(">BII", kind, block_off[den] if den is not None else 0,
-                           _first_expiry(z))
+        dneg = refs.get(("doneg", i))
+        out += struct.pack(">BIII", kind, block_off[den] if den is not None else 0,
+                           _first_expiry(z), block_off[dneg] if dneg is not None else 0)
     buckets_off = len(out)
     out += bytes(4 * (nb + 1))
     by_bucket = [[] for _ in range(nb)]
@@ -288,6 +292,8 @@ def _serialize(p, zones, blocks, refs):
                 ref = refs.get(k[:-4])
                 if ref is not None:
                     tail = tail[:3] + struct.pack(">I", block_off[ref]) + tail[7:]
+            elif kind == K_DO_REFERRAL:
+                tail = struct.pack(">I", block_off[refs[("do", k[:-4])]])
             out += _entry_bytes(k, kind, hdr, tail)
     struct.pack_into(">I", out, buckets_off + 4 * nb, len(out))
     nrec = sum(z.record_count() for z in zones)
@@ -341,8 +347,35 @@ def _ask(general, key, do=False):
     return r
 
 
-def _block(general, key, base_len):
-    r = _ask(general, key)
+def _soa_block(general, zi, z):
+    """Zone zi's SOA (negative TTL) and its RRSIGs as a shiftable block, for the fast path's
+    DO negative answers (dnsbox.auth.proofbytes); None if a pointer in it would point
+    elsewhere than into the question (the general path answers then)."""
+    from dnsbox.auth.answer import capped
+    from dnsbox.wire import message as M
+    from dnsbox.wire.reply import TCP_MAX
+
+    soa = general.zone_soa(zi)
+    m = M.Message(0)
+    m.qr = True
+    m.aa = True
+    m.question = [M.Question(z.origin, _PRIVATE_TYPE, T.CLASS_IN)]
+    m.authority = soa + capped(general.proofs.sigs(z.origin.wire.lower(), T.SOA), soa[0].ttl)
+    r = M.encode(m, TCP_MAX)
+    base = len(z.origin.wire)
+    qend = 12 + base + 4
+    ptrs = _pointers(r, qend, len(m.authority))
+    for x in ptrs:
+        if ((r[qend + x] & 0x3F) << 8 | r[qend + x + 1]) >= qend - 4:
+            return None
+    head = struct.pack(">HHB", 0, base, len(ptrs)) + b"".join(struct.pack(">H", x)
+                                                            for x in ptrs)
+    b = head + r[2:12] + r[qend:]
+    return struct.pack(">H", len(b)) + b[2:]
+
+
+def _block(general, key, base_len, do=False):
+    r = _ask(general, key, do)
     qend = 12 + len(key)
     counts = struct.unpack_from(">HHH", r, 6)
     ptrs = _pointers(r, qend, counts[0] + counts[1] + counts[2])
@@ -414,17 +447,30 @@ def build(zones):
         kind, hdr, tail = p.entries[k]
         if kind != K_ANSWER and kind != K_SYNTH:
             continue
+        dk = do_key(k[:-4], (k[-4] << 8) | k[-3])
+        if kind == K_SYNTH and k[-4:-2] not in DO_SYNTH and signed[_key_zone(zones, p, k)]:
+            p.put(dk, K_GENERAL, bytes(10), b"")  # a rarer chase: the general path
+            continue
         r = _ask(general, k, True)
         if not signed[_key_zone(zones, p, k)] and r[2:12] == hdr and r[12 + len(k) :] == tail:
             continue  # an unsigned zone's answer that reaches no signed data: the same
-        dk = do_key(k[:-4], (k[-4] << 8) | k[-3])
         if 4 + len(r) - 2 <= MAX_ENTRY:
             p.put(dk, kind, r[2:12], r[12 + len(k) :])
         else:
             p.put(dk, K_GENERAL, bytes(10), b"")
+    for zi, z in enumerate(zones):  # the SOA part of DO negative answers (proofbytes)
+        if signed[zi]:
+            b = _soa_block(general, zi, z)
+            if b is not None:
+                refs[("doneg", zi)] = len(blocks)
+                blocks.append(b)
     for zi, cut in p.cuts:
         refs[cut] = len(blocks)
         blocks.append(_block(general, _key(cut, T.A), len(cut)))
+        if signed[zi]:  # and its DO referral (DS and signatures, or the no-DS proof)
+            refs[("do", cut)] = len(blocks)
+            blocks.append(_block(general, _key(cut, T.A), len(cut), True))
+            p.put(do_key(cut, 0), K_DO_REFERRAL, bytes(10), bytes(4))
     for zi, z in enumerate(zones):
         apex = z.origin.wire.lower()
         t = _PRIVATE_TYPE

@@ -26,6 +26,7 @@ K_DELEG_NS = const(5)  # the NS RRset at a zone cut (not authoritative)
 K_SIG = const(6)  # the RRSIGs covering one RRset (key: sig_key), never served as an answer
 K_NSEC3 = const(7)  # an NSEC3 RRset under its hashed owner (not a name of the zone)
 K_GENERAL = const(8)  # the DO answer of this key is too large to store: the general path
+K_DO_REFERRAL = const(10)  # do_key(cut, 0): u32 offset of the cut's DO referral block
 
 # Denial of existence of a zone (zone table).
 DENIAL_NONE = const(0)
@@ -212,6 +213,12 @@ class Db:
         o = unpack_from(">I", b, self.zones_off + 4 * i)[0]
         o += 1 + b[o] + 12
         return b[o], unpack_from(">I", b, o + 1)[0]
+
+    def do_neg(self, i):
+        """Offset of signed zone i's DO negative block (its SOA and RRSIGs), 0 if none."""
+        b = self.blob
+        o = unpack_from(">I", b, self.zones_off + 4 * i)[0]
+        return unpack_from(">I", b, o + 1 + b[o] + 21)[0]
 
     def sig_expiry(self, i):
         """The earliest signature expiration of zone i (seconds since 1970 mod 2**32, RFC
