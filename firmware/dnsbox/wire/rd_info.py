@@ -112,7 +112,7 @@ class URI(Fields):
     attrs = ("priority", "weight", "target")
 
     def check(self):
-        return "URI target is empty (RFC 7553 4.4)" if not self.target else None
+        return "URI target is empty (RFC 7553 4)" if not self.target else None
 
 
 class SPF(rd_std.TXT):
@@ -162,8 +162,8 @@ class CSYNC(Fields):
     attrs = ("serial", "flags", "types")
 
 
-ZONEMD_DIGEST_MIN = 12  # octets: shorter digests are refused (RFC 8976 2.2.4)
-_ZONEMD_LENGTHS = {1: 48, 2: 64}  # SHA-384, SHA-512 (RFC 8976 5.3)
+ZONEMD_DIGEST_MIN = 12  # octets: shorter digests are refused (RFC 8976 2.2)
+_ZONEMD_LENGTHS = {1: 48, 2: 64}  # SHA-384, SHA-512 (RFC 8976 2.2)
 
 
 class ZONEMD(Fields):
@@ -173,7 +173,7 @@ class ZONEMD(Fields):
 
     def check(self):
         if self.scheme == 0 or self.hash_algorithm == 0:
-            return "ZONEMD scheme and hash algorithm 0 are reserved (RFC 8976 5.2, 5.3)"
+            return "ZONEMD scheme and hash algorithm 0 are reserved (RFC 8976)"
         ln = _ZONEMD_LENGTHS.get(self.hash_algorithm, len(self.digest))
         if len(self.digest) < ZONEMD_DIGEST_MIN or len(self.digest) != ln:
             return "ZONEMD digest of %d octets for hash algorithm %d" % (

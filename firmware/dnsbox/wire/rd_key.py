@@ -33,6 +33,7 @@ _KEY_FLAGS = {
     "FLAG11": 0x0010,
 }
 _KEY_PROTOCOLS = {"NONE": 0, "TLS": 1, "EMAIL": 2, "DNSSEC": 3, "IPSEC": 4, "ALL": 255}
+_NOKEY = 0xC000  # both "no" bits: the rdata carries no key (RFC 2535 3.1.2)
 
 
 def _key_flags(w):
@@ -55,7 +56,12 @@ class KEY(rd_sec.DNSKEY):
     rtype = types.KEY
 
     def to_text(self):
-        return rd_sec.DNSKEY.to_text(self).rstrip(" ")  # no key: nothing after the algorithm
+        nokey = self.flags & _NOKEY == _NOKEY
+        if nokey and not self.key:
+            return "%d %d %d" % (self.flags, self.protocol, self.algorithm)
+        if nokey:  # a key after NOKEY flags: BIND and dnspython would not read it
+            return B.generic_text(self)
+        return rd_sec.DNSKEY.to_text(self)
 
     @classmethod
     def from_tokens(cls, tk, origin):
@@ -131,7 +137,7 @@ class CERT(Fields):
     shown = ("cert_type",)  # the algorithm is printed as its number: every parser takes it
 
 
-# --- gateways (IPSECKEY, RFC 4025 2.3; AMTRELAY, RFC 8777 4.2) -------------------------------
+# --- gateways (IPSECKEY, RFC 4025 2; AMTRELAY, RFC 8777 4) -----------------------------------
 
 _GW_SIZE = {1: 4, 2: 16}  # address octets of gateway types 1 (IPv4) and 2 (IPv6)
 
@@ -212,7 +218,7 @@ class IPSECKEY(B.Rdata):
 
     def to_text(self):
         if not self.key:  # BIND and dnspython want a key: the RFC 3597 form says it all
-            return B.Generic(self.rtype, self.to_wire()).to_text()
+            return B.generic_text(self)
         return "%d %d %d %s %s" % (
             self.precedence,
             self.gateway_type,
@@ -241,7 +247,7 @@ class AMTRELAY(B.Rdata):
 
     def __init__(self, precedence, discovery, relay_type, relay):
         self.precedence = B.check_uint(precedence, 8, "precedence")
-        self.discovery = bool(discovery)  # the D bit: discovery optional (RFC 8777 4.2.2)
+        self.discovery = bool(discovery)  # the D bit: discovery optional (RFC 8777 4)
         self.relay_type = B.check_uint(relay_type, 7, "relay type")
         why = _gw_check(self.relay_type, relay)
         if why is not None:

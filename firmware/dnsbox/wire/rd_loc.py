@@ -346,7 +346,7 @@ class WKS(B.Rdata):
 
     def to_text(self):
         if self.bitmap[-1:] == b"\x00":  # a form the service list cannot give back
-            return B.Generic(self.rtype, self.to_wire()).to_text()
+            return B.generic_text(self)
         out = [rd_std.ipv4_to_text(self.address), "%d" % self.protocol]
         return " ".join(out + ["%d" % p for p in self.ports()])
 
@@ -396,7 +396,7 @@ class NSAP(B.Rdata):
     def from_tokens(cls, tk, origin):
         w = tk.word("address")
         if w[:2] not in ("0x", "0X"):
-            raise TextError("NSAP address %r does not start with 0x (RFC 1706 6)" % w)
+            raise TextError("NSAP address %r does not start with 0x (RFC 1706)" % w)
         return cls(T.hex_from_text([w[2:].replace(".", "")], "NSAP address"))
 
     @classmethod

@@ -91,7 +91,7 @@ class TSIG(B.Rdata):
         oid = tk.uint("original id", 65535)
         ew = tk.word("error")
         try:
-            err = RC.from_text(ew)
+            err = int(ew) if ew.isdigit() and int(ew) <= 0xFFFF else RC.from_text(ew)
         except ValueError:
             raise TextError("bad TSIG error %r" % ew)
         ol = tk.uint("other length", 65535)

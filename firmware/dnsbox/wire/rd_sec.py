@@ -69,6 +69,8 @@ class DS(B.Rdata):
         return struct.pack("!HBB", self.key_tag, self.algorithm, self.digest_type) + self.digest
 
     def to_text(self):
+        if not self.digest:
+            return B.generic_text(self)
         return "%d %d %d %s" % (
             self.key_tag,
             self.algorithm,
@@ -108,6 +110,8 @@ class DNSKEY(B.Rdata):
         return struct.pack("!HBB", self.flags, self.protocol, self.algorithm) + self.key
 
     def to_text(self):
+        if not self.key:
+            return B.generic_text(self)
         return "%d %d %d %s" % (self.flags, self.protocol, self.algorithm, T.b64_to_text(self.key))
 
     @classmethod
@@ -236,6 +240,8 @@ class RRSIG(B.Rdata):
         return (self.signer,)
 
     def to_text(self):
+        if not self.signature:
+            return B.generic_text(self)
         return "%s %d %d %d %s %s %d %s %s" % (
             RT.type_to_text(self.type_covered),
             self.algorithm,

@@ -117,6 +117,8 @@ class Fields(B.Rdata):
         return tuple([getattr(self, a) for a, c in zip(self.attrs, self.layout) if c == "N"])
 
     def to_text(self):
+        if self.layout[-1] in "xb" and not getattr(self, self.attrs[-1]):
+            return B.generic_text(self)  # no form for empty hex or base64 that all parsers read
         parts = []
         for i in range(len(self.layout)):
             t = _field_text(self, self.layout[i], self.attrs[i])
