@@ -314,6 +314,12 @@ def test_every_new_type_is_registered_and_has_a_case():
         assert rtype in R.CLASSES and R.CLASSES[rtype].rtype == rtype, rtype
         assert rtype in have, T.type_to_text(rtype)
         assert T.type_from_text(T.type_to_text(rtype)) == rtype
+    # NULL (RFC 1035 3.3.10) has no presentation form: it stays RFC 3597 generic data
+    null = T.type_from_text("NULL")
+    assert null not in R.CLASSES
+    assert R.from_text(null, "\\# 2 abcd", None).to_text() == "\\# 2 abcd"
+    raises(TextError, R.from_text, null, "abcd", None)
+    assert T.TKEY in T.META_TYPES
 
 
 def test_attributes():
