@@ -8,7 +8,8 @@ rcode     rcode constants incl. extended (BADVERS, BADCOOKIE) and TSIG (BADSIG..
 name      Name (.wire, .lc, labels(), is_subdomain(), canonical_key(), ..), from_text,
           from_labels, decode_name(buf, off), ROOT.
 rdata     decode(rtype, buf, off, rdlen), from_text(rtype, text, origin), CLASSES; the classes
-          live in rd_std, rd_sec, rd_svcb, rd_meta (base: rdbase); Generic for any other type
+          live in rd_std, rd_sec, rd_svcb, rd_meta, rd_info, rd_loc, rd_key (base: rdbase;
+          rdfields: rdata described by a layout of fields); Generic for any other type
           (RFC 3597). text: the presentation-format helpers they share.
 rr        RR(name, rtype, rclass, ttl, rdata), Question(name, qtype, qclass).
 edns      Edns(payload, version, do, ext_rcode, options, flags) and the option classes.

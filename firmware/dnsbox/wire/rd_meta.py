@@ -1,5 +1,6 @@
-"""Meta record types: OPT (RFC 6891) and TSIG (RFC 8945). A decoded message keeps them out of
-the sections (Message.edns, Message.tsig); these classes give them rdata form anyway."""
+"""Meta record types: OPT (RFC 6891), TSIG (RFC 8945) and TKEY (RFC 2930). A decoded message
+keeps OPT and TSIG out of the sections (Message.edns, Message.tsig); these classes give them
+rdata form anyway."""
 
 import struct
 
@@ -90,7 +91,7 @@ class TSIG(B.Rdata):
         oid = tk.uint("original id", 65535)
         ew = tk.word("error")
         try:
-            err = RC.from_text(ew)
+            err = int(ew) if ew.isdigit() and int(ew) <= 0xFFFF else RC.from_text(ew)
         except ValueError:
             raise TextError("bad TSIG error %r" % ew)
         ol = tk.uint("other length", 65535)
@@ -115,3 +116,70 @@ class TSIG(B.Rdata):
         if o + ol != end:
             raise WireError(o + ol, "TSIG rdata longer than its fields")
         return cls(alg, (hi << 32) | lo, fudge, mac, oid, err, other)
+
+
+class TKEY(B.Rdata):
+    """RFC 2930 2; text as dnspython writes it: algorithm inception expiration mode error
+    key [other], times and error as numbers, key and other in base64 ('""' for no key)."""
+
+    rtype = RT.TKEY
+
+    def __init__(self, algorithm, inception, expiration, mode, error, key, other=b""):
+        self.algorithm = algorithm
+        self.inception = B.check_uint(inception, 32, "inception")
+        self.expiration = B.check_uint(expiration, 32, "expiration")
+        self.mode = B.check_uint(mode, 16, "mode")
+        self.error = B.check_uint(error, 16, "error")
+        self.key = bytes(key)
+        self.other = bytes(other)
+        if len(self.key) > 65535 or len(self.other) > 65535:
+            raise ValueError("TKEY key/other longer than 65535 bytes")
+
+    def to_wire(self):
+        return (
+            self.algorithm.wire
+            + struct.pack(
+                "!IIHHH", self.inception, self.expiration, self.mode, self.error, len(self.key)
+            )
+            + self.key
+            + struct.pack("!H", len(self.other))
+            + self.other
+        )
+
+    def names(self):
+        return (self.algorithm,)
+
+    def to_text(self):
+        t = "%s %d %d %d %d %s" % (
+            self.algorithm.to_text(),
+            self.inception,
+            self.expiration,
+            self.mode,
+            self.error,
+            T.b64_to_text(self.key, 1 << 30) if self.key else '""',
+        )
+        return t + " " + T.b64_to_text(self.other, 1 << 30) if self.other else t
+
+    @classmethod
+    def from_tokens(cls, tk, origin):
+        alg = B.name_from_token(tk, origin, "algorithm")
+        inc = tk.uint("inception", 0xFFFFFFFF)
+        exp = tk.uint("expiration", 0xFFFFFFFF)
+        mode = tk.uint("mode", 65535)
+        err = tk.uint("error", 65535)
+        key = T.b64_from_text([tk.word("key")], "key")
+        return cls(alg, inc, exp, mode, err, key, T.b64_from_text(tk.rest(), "other data"))
+
+    @classmethod
+    def decode(cls, rtype, buf, off, end):
+        alg, o = B.name_at(buf, off, end)
+        B.need(buf, o, 16, end)
+        inc, exp, mode, err, kl = struct.unpack_from("!IIHHH", buf, o)
+        o += 14
+        B.need(buf, o, kl + 2, end)
+        key = buf[o : o + kl]
+        o += kl
+        ol = (buf[o] << 8) | buf[o + 1]
+        B.need(buf, o + 2, ol, end)
+        B.done(o + 2 + ol, end)
+        return cls(alg, inc, exp, mode, err, key, buf[o + 2 : o + 2 + ol])

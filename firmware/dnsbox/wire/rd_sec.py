@@ -8,17 +8,24 @@ from dnsbox.wire import text as T
 from dnsbox.wire import types as RT
 from dnsbox.wire.errors import TextError, WireError
 
-# DNSSEC algorithm mnemonics accepted in text (RFC 8624 list; output is always the number)
-_ALGS = {
+# DNSSEC algorithm mnemonics accepted in text (RFC 8624 list, and the spellings BIND and
+# dnspython use for 4, 6, 7 and 12; output is always the number)
+ALGORITHMS = {
     "RSAMD5": 1,
     "DH": 2,
     "DSA": 3,
+    "ECC": 4,
     "RSASHA1": 5,
     "DSA-NSEC3-SHA1": 6,
+    "NSEC3DSA": 6,
+    "DSANSEC3SHA1": 6,
     "RSASHA1-NSEC3-SHA1": 7,
+    "NSEC3RSASHA1": 7,
+    "RSASHA1NSEC3SHA1": 7,
     "RSASHA256": 8,
     "RSASHA512": 10,
     "ECC-GOST": 12,
+    "ECCGOST": 12,
     "ECDSAP256SHA256": 13,
     "ECDSAP384SHA384": 14,
     "ED25519": 15,
@@ -29,9 +36,9 @@ _ALGS = {
 }
 
 
-def _alg(tk):
+def alg_from_tokens(tk):
     t = tk.word("algorithm")
-    v = _ALGS.get(t.upper())
+    v = ALGORITHMS.get(t.upper())
     if v is not None:
         return v
     if not t.isdigit() or int(t) > 255:
@@ -62,6 +69,8 @@ class DS(B.Rdata):
         return struct.pack("!HBB", self.key_tag, self.algorithm, self.digest_type) + self.digest
 
     def to_text(self):
+        if not self.digest:
+            return B.generic_text(self)
         return "%d %d %d %s" % (
             self.key_tag,
             self.algorithm,
@@ -72,7 +81,7 @@ class DS(B.Rdata):
     @classmethod
     def from_tokens(cls, tk, origin):
         kt = tk.uint("key tag", 65535)
-        a = _alg(tk)
+        a = alg_from_tokens(tk)
         dt = tk.uint("digest type", 255)
         return cls(kt, a, dt, T.hex_from_text(tk.rest(), "digest"))
 
@@ -101,13 +110,15 @@ class DNSKEY(B.Rdata):
         return struct.pack("!HBB", self.flags, self.protocol, self.algorithm) + self.key
 
     def to_text(self):
+        if not self.key:
+            return B.generic_text(self)
         return "%d %d %d %s" % (self.flags, self.protocol, self.algorithm, T.b64_to_text(self.key))
 
     @classmethod
     def from_tokens(cls, tk, origin):
         f = tk.uint("flags", 65535)
         p = tk.uint("protocol", 255)
-        a = _alg(tk)
+        a = alg_from_tokens(tk)
         return cls(f, p, a, T.b64_from_text(tk.rest(), "key"))
 
     @classmethod
@@ -229,6 +240,8 @@ class RRSIG(B.Rdata):
         return (self.signer,)
 
     def to_text(self):
+        if not self.signature:
+            return B.generic_text(self)
         return "%s %d %d %d %s %s %d %s %s" % (
             RT.type_to_text(self.type_covered),
             self.algorithm,
@@ -244,7 +257,7 @@ class RRSIG(B.Rdata):
     @classmethod
     def from_tokens(cls, tk, origin):
         tc = RT.type_from_text(tk.word("type covered"))
-        a = _alg(tk)
+        a = alg_from_tokens(tk)
         lab = tk.uint("labels", 255)
         ttl = tk.uint("original TTL", 0xFFFFFFFF)
         exp = sigtime_from_text(tk.word("expiration"))

@@ -526,8 +526,10 @@ class _HexTail(B.Rdata):
         return bytes([getattr(self, f) for f in self.fields]) + self.data
 
     def to_text(self):
+        if not self.data:  # "-" is not a form BIND or dnspython read
+            return B.generic_text(self)
         head = " ".join(["%d" % getattr(self, f) for f in self.fields])
-        return head + " " + (T.hex_to_text(self.data) if self.data else "-")
+        return head + " " + T.hex_to_text(self.data)
 
     @classmethod
     def from_tokens(cls, tk, origin):

@@ -166,6 +166,8 @@ def _split_list(b):
 
 def _value_from_text(k, raw, generic):
     """Value bytes of key k from its text (raw: escapes intact, quotes removed)."""
+    if not raw:
+        return b""  # an omitted value is an empty one (RFC 9460 2.1); the checks decide
     if generic or k not in (MANDATORY, ALPN, PORT, IPV4HINT, ECH, IPV6HINT, DOCPATH):
         return T.unescape(raw)
     if k in (MANDATORY, PORT, IPV4HINT, IPV6HINT, ECH) and "\\" in raw:
@@ -192,6 +194,34 @@ def _value_from_text(k, raw, generic):
     if k == IPV6HINT:
         return b"".join([rd_std.ipv6_from_text(a) for a in raw.split(",")])
     return T.b64_from_text([raw], "ech")
+
+
+# keys whose value may not be empty (RFC 9460 7: mandatory, alpn, port, the hints, ech)
+_NEED_VALUE = (MANDATORY, ALPN, PORT, IPV4HINT, ECH, IPV6HINT)
+
+
+def _param_from_tokens(tk):
+    """(key text, raw value or None) of the next SvcParam: key, key=value, key="value"."""
+    tok, quoted, _ = tk.next_raw("parameter")
+    if quoted:
+        raise TextError("parameter is a quoted string")
+    eq = tok.find("=")
+    if eq == 0:
+        raise TextError('parameter starts with "="')
+    if eq < 0:
+        key, val = tok, None
+    else:
+        key, val = tok[:eq], tok[eq + 1 :]
+    if "\\" in key:
+        raise TextError("escape in a SvcParamKey")
+    if val == "" and tk.more():
+        nxt = tk.toks[tk.i]
+        if nxt[1]:  # a quoted value: it must follow the "=" directly (RFC 9460 2.1)
+            if not nxt[2]:
+                raise TextError('blank between "=" and the value of %s' % key)
+            tk.i += 1
+            val = nxt[0]
+    return key, val
 
 
 class SVCB(B.Rdata):
@@ -246,22 +276,13 @@ class SVCB(B.Rdata):
         params = []
         seen = []
         while tk.more():
-            tok, quoted = tk.next_raw("parameter")
-            if quoted:
-                raise TextError("parameter is a quoted string")
-            eq = tok.find("=")
-            if eq == 0:
-                raise TextError('parameter starts with "="')
-            key = tok if eq < 0 else tok[:eq]
-            if "\\" in key:
-                raise TextError("escape in a SvcParamKey")
-            val = None if eq < 0 else tok[eq + 1 :]
-            if val is not None and len(val) >= 2 and val[0] == '"' and val[-1] == '"':
-                val = val[1:-1]
+            key, val = _param_from_tokens(tk)
             k, generic = key_from_text(key)
             if k in seen:
                 raise TextError("duplicate SvcParamKey %s" % key)
             seen.append(k)
+            if not val and k in _NEED_VALUE and not generic:
+                raise TextError("%s needs a value" % key)
             params.append((k, _value_from_text(k, val or "", generic)))
         try:
             return cls(pri, target, params)

@@ -1,10 +1,15 @@
 """Rdata entry points: decode(rtype, buf, off, rdlen) and from_text(rtype, text, origin).
 
 Record types come from one explicit table (no dynamic imports); any other type is Generic
-(RFC 3597). Classes live in the family modules rd_std, rd_sec, rd_svcb, rd_meta.
+(RFC 3597). Classes live in the family modules rd_std, rd_sec, rd_svcb, rd_meta, rd_info,
+rd_loc and rd_key (the last three build on rdfields, rd_std and rd_sec).
 """
 
 from dnsbox.wire import rd_meta, rd_sec, rd_std, rd_svcb
+
+# after the four above: these import rd_std and rd_sec, which are then loaded already (one
+# level of nested imports less on MicroPython's C stack)
+from dnsbox.wire import rd_info, rd_key, rd_loc  # noqa: I001
 from dnsbox.wire import text as _text
 from dnsbox.wire.errors import ShortError, TextError, WireError
 from dnsbox.wire.rdbase import Generic, Rdata, generic_from_tokens  # noqa: F401 (re-export)
@@ -15,28 +20,74 @@ for _c in (
     rd_std.NS,
     rd_std.CNAME,
     rd_std.SOA,
+    rd_info.MB,
+    rd_info.MG,
+    rd_info.MR,
+    rd_loc.WKS,
     rd_std.PTR,
+    rd_info.HINFO,
+    rd_info.MINFO,
     rd_std.MX,
     rd_std.TXT,
+    rd_info.RP,
+    rd_info.AFSDB,
+    rd_info.X25,
+    rd_info.ISDN,
+    rd_info.RT,
+    rd_loc.NSAP,
+    rd_info.NSAP_PTR,
+    rd_key.SIG,
+    rd_key.KEY,
+    rd_info.PX,
+    rd_loc.GPOS,
     rd_std.AAAA,
+    rd_loc.LOC,
     rd_std.SRV,
     rd_std.NAPTR,
+    rd_info.KX,
+    rd_key.CERT,
     rd_std.DNAME,
-    rd_std.CAA,
-    rd_std.SSHFP,
-    rd_std.TLSA,
+    rd_loc.APL,
     rd_sec.DS,
-    rd_sec.CDS,
-    rd_sec.DNSKEY,
-    rd_sec.CDNSKEY,
+    rd_std.SSHFP,
+    rd_key.IPSECKEY,
     rd_sec.RRSIG,
     rd_sec.NSEC,
+    rd_sec.DNSKEY,
+    rd_key.DHCID,
     rd_sec.NSEC3,
     rd_sec.NSEC3PARAM,
+    rd_std.TLSA,
+    rd_key.SMIMEA,
+    rd_key.HIP,
+    rd_info.NINFO,
+    rd_sec.CDS,
+    rd_sec.CDNSKEY,
+    rd_key.OPENPGPKEY,
+    rd_info.CSYNC,
+    rd_info.ZONEMD,
     rd_svcb.SVCB,
     rd_svcb.HTTPS,
+    rd_info.DSYNC,
+    rd_key.HHIT,
+    rd_key.BRID,
+    rd_info.SPF,
+    rd_info.NID,
+    rd_info.L32,
+    rd_info.L64,
+    rd_info.LP,
+    rd_loc.EUI48,
+    rd_loc.EUI64,
+    rd_meta.TKEY,
     rd_meta.OPT,
     rd_meta.TSIG,
+    rd_info.URI,
+    rd_std.CAA,
+    rd_info.AVC,
+    rd_key.AMTRELAY,
+    rd_info.RESINFO,
+    rd_info.WALLET,
+    rd_key.DLV,
 ):
     CLASSES[_c.rtype] = _c
 
@@ -77,7 +128,7 @@ def from_text(rtype, text, origin=None):
     """Rdata from its presentation form on one line (quotes and escapes intact).
     '\\# len hex' (RFC 3597 5) is accepted for every type. Raises TextError."""
     tk = _text.Tokens(text)
-    if tk.toks and tk.toks[0] == ("\\#", False):
+    if tk.toks and tk.toks[0][0] == "\\#" and not tk.toks[0][1]:
         tk.i = 1
         g = generic_from_tokens(rtype, tk)
         cls = CLASSES.get(rtype)

@@ -1,6 +1,5 @@
 """Base of every rdata class, the RFC 3597 generic rdata, and helpers for the families."""
 
-
 from dnsbox.wire import name as _name
 from dnsbox.wire import text as _text
 from dnsbox.wire.errors import ShortError, TextError, WireError
@@ -157,6 +156,12 @@ class Generic(Rdata):
     @classmethod
     def decode(cls, rtype, buf, off, end):
         return cls(rtype, buf[off:end])
+
+
+def generic_text(rd):
+    """The RFC 3597 form of rd: for rdata whose own form cannot carry it (an empty key or
+    digest, say), so that every parser reads back the same wire."""
+    return Generic(rd.rtype, rd.to_wire()).to_text()
 
 
 def generic_from_tokens(rtype, tk):

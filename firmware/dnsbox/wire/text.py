@@ -9,15 +9,19 @@ MAX_STRING = const(255)  # octets of one <character-string> (RFC 1035 3.3)
 
 
 def tokenize(text):
-    """Split one line of rdata into [(token, quoted)]. Escapes stay in the token text;
-    a quoted token is returned without its quotes."""
+    """Split one line of rdata into [(token, quoted, glued)]. Escapes stay in the token text;
+    a quoted token is returned without its quotes. glued is True when no blank separates a
+    token from the one before: SVCB's key="value" is the token key= and the glued quoted token
+    value (RFC 9460 2.1, A.1); elsewhere a quote starts a new token, as in BIND and dnspython."""
     toks = []
     i = 0
     n = len(text)
+    glued = False
     while i < n:
         c = text[i]
         if c == " " or c == "\t" or c == "\n" or c == "\r":
             i += 1
+            glued = False
             continue
         if c == '"':
             j = i + 1
@@ -25,23 +29,18 @@ def tokenize(text):
                 j += 2 if text[j] == "\\" else 1
             if j >= n:
                 raise TextError("unterminated quoted string in %r" % text)
-            toks.append((text[i + 1 : j], True))
+            toks.append((text[i + 1 : j], True, glued))
             i = j + 1
-            continue
-        j = i
-        while j < n:
-            c = text[j]
-            if c == " " or c == "\t" or c == "\n" or c == "\r":
-                break
-            if c == '"':  # key="quoted value" (SVCB): the quotes stay in the token
-                j += 1
-                while j < n and text[j] != '"':
-                    j += 2 if text[j] == "\\" else 1
-                if j >= n:
-                    raise TextError("unterminated quoted string in %r" % text)
-            j += 2 if c == "\\" else 1
-        toks.append((text[i:j], False))
-        i = j
+        else:
+            j = i
+            while j < n:
+                c = text[j]
+                if c == " " or c == "\t" or c == "\n" or c == "\r" or c == '"':
+                    break
+                j += 2 if c == "\\" else 1
+            toks.append((text[i:j], False, glued))
+            i = j
+        glued = True
     return toks
 
 

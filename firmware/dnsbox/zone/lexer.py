@@ -79,19 +79,7 @@ def entries(text, file="<zone>"):
                 depth -= 1
                 i += 1
             elif c == '"':
-                j = i + 1
-                while True:
-                    if j >= n:
-                        raise ZoneError(file, line, "unterminated quoted string")
-                    d = text[j]
-                    if d == "\\":
-                        j += 2
-                        continue
-                    if d == '"':
-                        break
-                    if d == "\n":
-                        raise ZoneError(file, line, "newline inside a quoted string")
-                    j += 1
+                j = _quoted_end(text, i, file, line)
                 tokens.append(Token(text[i : j + 1], True))
                 i = j + 1
             else:
@@ -103,7 +91,12 @@ def entries(text, file="<zone>"):
                             raise ZoneError(file, line, "backslash at end of line")
                         j += 2
                         continue
-                    if d in ' \t\r\n;()"':
+                    if d == '"':
+                        # key="value" (SVCB, RFC 9460 2.1): the quoted part stays in this
+                        # token, so the rdata parser sees that nothing separates them
+                        j = _quoted_end(text, j, file, line) + 1
+                        continue
+                    if d in " \t\r\n;()":
                         break
                     j += 1
                 tokens.append(Token(text[i:j], False))
@@ -112,6 +105,24 @@ def entries(text, file="<zone>"):
                 raise ZoneError(file, start_line, "more than %d tokens in one entry" % MAX_TOKENS)
         if tokens:
             yield Entry(file, start_line, blank_owner, tokens)
+
+
+def _quoted_end(text, i, file, line):
+    """Offset of the '"' that closes the quoted string opening at text[i]."""
+    n = len(text)
+    j = i + 1
+    while True:
+        if j >= n:
+            raise ZoneError(file, line, "unterminated quoted string")
+        d = text[j]
+        if d == "\\":
+            j += 2
+            continue
+        if d == '"':
+            return j
+        if d == "\n":
+            raise ZoneError(file, line, "newline inside a quoted string")
+        j += 1
 
 
 _TTL_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
