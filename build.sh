@@ -248,6 +248,16 @@ fetch() {
 # ---------------------------------------------------------------- MicroPython source tree
 
 MPY_DIR=""
+# MicroPython's freezer hashes a frozen bytes constant with a Python integer that grows with
+# every byte (py/makeqstrdata.py compute_hash masks only at the end): quadratic, hours for the
+# blob of a large signed zone. Masking at each step gives the same low bits: patched in place.
+patch_micropython() {
+    local f=$MPY_DIR/py/makeqstrdata.py
+    grep -q 'hash = (hash \* 33) ^ b$' "$f" || return 0
+    sed -i 's/^\( *\)hash = (hash \* 33) ^ b$/\1hash = ((hash * 33) ^ b) \& 0xFFFFFFFF  # dnsbox: linear/' "$f"
+    grep -q 'dnsbox: linear' "$f" || die "could not patch $f (compute_hash)"
+}
+
 unpack_micropython() {
     local dl=$B/dl src key
     src=$B/src
@@ -530,6 +540,7 @@ build_all() {
     ensure_pip
     fetch
     unpack_micropython
+    patch_micropython
     crunch
     roothints
     tlscert
@@ -548,6 +559,7 @@ build_host() {
     ensure_pip
     fetch
     unpack_micropython
+    patch_micropython
     crunch
     tlscert
     firmware host

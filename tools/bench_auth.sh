@@ -3,6 +3,11 @@
 # file (../shared/bench/data: bench.test, 9,925 RRs; 10,000 queries), dnsperf on loopback.
 #
 #   tools/bench_auth.sh [ROUNDS] [SECONDS]        (default 3 rounds x 10 s, servers interleaved)
+#   DNSSEC=1 tools/bench_auth.sh [ROUNDS] [SECONDS]
+#
+# DNSSEC=1: the bench zone signed (tools/zonekeys.py, tools/zonesign.py: ECDSA P-256, NSEC3 by
+# default, DNSSEC_POLICY=nsec for NSEC; the signing time is printed), served by dnsbox and NSD
+# from the same signed text, queried with DO set (dnsperf -D); blob sizes signed vs unsigned.
 #
 # Builds (once) a host firmware with the bench zone frozen in (build/bench/dnsbox), then per
 # round runs each server pinned to CPU $SRV_CPU with dnsperf pinned to $GEN_CPU:
@@ -19,13 +24,36 @@ B=$ROOT/build/bench
 SRV_CPU=${SRV_CPU:-0}
 GEN_CPU=${GEN_CPU:-1}
 SERVERS=${SERVERS:-"dnsbox nsd dnsmasq"}
+[ -n "${DNSSEC:-}" ] && SERVERS=${SERVERS_DNSSEC:-"dnsbox nsd"}  # dnsmasq serves no signed zone
 MPY_DIR=$ROOT/build/src/micropython-1.25.0
+ZONE=$DATA/bench.test.zone
+DP_FLAGS=""
+if [ -n "${DNSSEC:-}" ]; then
+    B=$ROOT/build/bench-signed
+    mkdir -p "$B/keys"
+    if ! ls "$B"/keys/Kbench.test.+*.key >/dev/null 2>&1; then
+        python3 "$ROOT/tools/zonekeys.py" bench.test. --keys "$B/keys" >/dev/null
+    fi
+    pol=${DNSSEC_POLICY:-nsec3}
+    if [ ! -f "$B/bench.test.zone" ] || [ "$(cat "$B/keys/bench.test.policy" 2>/dev/null)" != "$pol" ]; then
+        echo "$pol" > "$B/keys/bench.test.policy"
+        t0=$(date +%s%N)
+        python3 "$ROOT/tools/zonesign.py" "$DATA/bench.test.zone" --keys "$B/keys" \
+            --origin bench.test. -o "$B/bench.test.zone"
+        echo "signing the bench zone ($pol): $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+        rm -f "$B/gen/zoneblob.py"
+    fi
+    ZONE=$B/bench.test.zone
+    DP_FLAGS="-D"
+fi
 mkdir -p "$B/gen" "$B/run"
 
 # --- build: zone blob + a host firmware with it frozen ---------------------------------------
-if [ ! -f "$B/gen/zoneblob.py" ] || [ "$DATA/bench.test.zone" -nt "$B/gen/zoneblob.py" ] ||
+if [ ! -f "$B/gen/zoneblob.py" ] || [ "$ZONE" -nt "$B/gen/zoneblob.py" ] ||
     [ -n "$(find "$ROOT/firmware/dnsbox" -name '*.py' -newer "$B/gen/zoneblob.py")" ]; then
-    python3 "$ROOT/tools/crunch.py" "$DATA/bench.test.zone" -o "$B/gen/zoneblob.py"
+    t0=$(date +%s%N)
+    python3 "$ROOT/tools/crunch.py" "$ZONE" -o "$B/gen/zoneblob.py"
+    echo "compiling the zone: $(( ($(date +%s%N) - t0) / 1000000 )) ms"
     rm -f "$B/obj/frozen_content.c" "$B/obj/frozen_content.o"
 fi
 if [ ! -x "$B/dnsbox" ] || [ "$B/gen/zoneblob.py" -nt "$B/dnsbox" ] ||
@@ -36,7 +64,8 @@ if [ ! -x "$B/dnsbox" ] || [ "$B/gen/zoneblob.py" -nt "$B/dnsbox" ] ||
     rm -f "$B/obj/frozen_content.c" "$B/obj/frozen_content.o"
     DNSBOX_GEN_DIR="$B/gen" make -C "$MPY_DIR/ports/unix" -j2 VARIANT_DIR="$ROOT/board/variant" \
         BUILD="$B/obj" FROZEN_MANIFEST="$ROOT/firmware/manifest.py" MICROPY_MPYCROSS="$MPY_CROSS" \
-        MPY_CROSS_FLAGS="-X heapsize=256M" \
+        MPY_CROSS_FLAGS="-X heapsize=256M" USER_C_MODULES="$ROOT/board/cmodules" \
+        DNSBOX_CRYPTO="$ROOT/build/crypto/host" \
         > "$B/make.log" 2>&1 || { tail -30 "$B/make.log"; exit 1; }
     cp "$B/obj/dnsbox" "$B/dnsbox"
 fi
@@ -69,7 +98,7 @@ start() {  # NAME -> sets PORT and SPID
             > "$run/log" 2>&1 &
         ;;
     nsd)
-        python3 "$ROOT/tools/nsdconf.py" "$run" 127.0.0.1 "$PORT" -z "bench.test=$DATA/bench.test.zone" \
+        python3 "$ROOT/tools/nsdconf.py" "$run" 127.0.0.1 "$PORT" -z "bench.test=$ZONE" \
             -o "hide-version: yes" -o "minimal-responses: yes" -o "round-robin: no" \
             -o "tcp-count: 16" >"$run/nsd.conf"
         taskset -c "$SRV_CPU" nsd -d -c "$run/nsd.conf" > "$run/log" 2>&1 &
@@ -128,11 +157,11 @@ for round in $(seq "$ROUNDS"); do
             printf '%-8s %s\n' "$s" "$(python3 "$KIT/check.py" "$PORT" model 25 2>&1 | tail -1)"
         fi
         # warm-up: 2 s of load
-        taskset -c "$GEN_CPU" dnsperf -s 127.0.0.1 -p "$PORT" -d "$DATA/queries.txt" -c 1 -T 1 \
-            -q 100 -t 2 -l 2 > /dev/null 2>&1 || true
+        taskset -c "$GEN_CPU" dnsperf $DP_FLAGS -s 127.0.0.1 -p "$PORT" -d "$DATA/queries.txt" \
+            -c 1 -T 1 -q 100 -t 2 -l 2 > /dev/null 2>&1 || true
         c0=$(cpu_ticks "$SPID")
-        taskset -c "$GEN_CPU" dnsperf -s 127.0.0.1 -p "$PORT" -d "$DATA/queries.txt" -c 1 -T 1 \
-            -q 100 -t 2 -l "$SECS" > "$B/run/$s/dnsperf.txt" 2>&1 || true
+        taskset -c "$GEN_CPU" dnsperf $DP_FLAGS -s 127.0.0.1 -p "$PORT" -d "$DATA/queries.txt" \
+            -c 1 -T 1 -q 100 -t 2 -l "$SECS" > "$B/run/$s/dnsperf.txt" 2>&1 || true
         c1=$(cpu_ticks "$SPID")
         qps=$(awk '/Queries per second/ {print $4}' "$B/run/$s/dnsperf.txt")
         done_q=$(awk '/Queries completed/ {print $3}' "$B/run/$s/dnsperf.txt")

@@ -73,6 +73,7 @@ def kdig(port, *args):
 
 def test_kdig_gets_signatures_and_proofs(signed):
     g, port, _ds = signed
+    assert "zone example.com.: signed, signatures valid until" in g.console()
     out = kdig(port, "www.example.com", "A")
     assert "status: NOERROR" in out and "RRSIG\tA 13" in out, out
     assert "Flags: qr aa" in out, out
