@@ -46,6 +46,7 @@ if [ -n "${DNSSEC:-}" ]; then
     ZONE=$B/bench.test.zone
     DP_FLAGS="-D"
 fi
+command -v dnsperf >/dev/null || { echo "dnsperf is missing: run $KIT/install.sh" >&2; exit 1; }
 mkdir -p "$B/gen" "$B/run"
 
 # --- build: zone blob + a host firmware with it frozen ---------------------------------------

@@ -97,10 +97,13 @@ def _nodata(db, kind, off, lname, apex):
         if _kind(db, rrset_key(lname, NSEC)) in (K_ANSWER, K_GLUE):
             return [(lname, NSEC)]
         return _nsec_cover(db, off, lname, [])
+    par = _n3_params(db, off)
+    if par is None:
+        return None
     out = []
     if lname[:2] == b"\x01*":  # the wildcard's own name: its closest encloser too
-        out = _n3(db, off, lname[2:], True, out, apex)
-    return _n3(db, off, lname, True, out, apex)  # None (opt-out DS...): the general path
+        out = _n3(db, off, par, lname[2:], True, out, apex)
+    return _n3(db, off, par, lname, True, out, apex)  # None (opt-out DS...): the general path
 
 
 def _nxdomain(db, kind, off, lname, ce, apex):
@@ -108,9 +111,12 @@ def _nxdomain(db, kind, off, lname, ce, apex):
     if kind == DENIAL_NSEC:
         out = _nsec_cover(db, off, lname, [])
         return _nsec_cover(db, off, b"\x01*" + ce, out)
-    out = _n3(db, off, next_closer(lname, ce), False, [], apex)
-    out = _n3(db, off, ce, True, out, apex)
-    return _n3(db, off, b"\x01*" + ce, False, out, apex)
+    par = _n3_params(db, off)
+    if par is None:
+        return None
+    out = _n3(db, off, par, next_closer(lname, ce), False, [], apex)
+    out = _n3(db, off, par, ce, True, out, apex)
+    return _n3(db, off, par, b"\x01*" + ce, False, out, apex)
 
 
 def _nsec_cover(db, off, lname, out):
@@ -126,18 +132,19 @@ def _nsec_cover(db, off, lname, out):
     return out
 
 
-def _n3(db, off, lname, match, out, apex):
-    """out plus the NSEC3 matching (match) or covering lname; None when it has none."""
+def _n3_params(db, off):
+    """(hash function, salt, iterations) of the zone's NSEC3 chain; None: not SHA-1."""
     from dnsbox.dnssec import crypto
-    from dnsbox.wire.text import b32hex_to_text
 
+    alg, iterations, salt = _dn.nsec3_params(db, off)
+    return (crypto.nsec3, salt, iterations) if alg == 1 else None
+
+
+def _n3(db, off, par, lname, match, out, apex):
+    """out plus the NSEC3 matching (match) or covering lname; None when it has none."""
     if out is None:
         return None
-    alg, iterations, salt = _dn.nsec3_params(db, off)
-    if alg != 1:
-        return None
-    label = b32hex_to_text(crypto.nsec3(lname, salt, iterations)).encode()
-    found = _dn.nsec3_find(db, off, label)
+    found = _dn.nsec3_find(db, off, par[0](lname, par[1], par[2]))
     if found is None or match and not found[1]:
         return None
     owner = bytes((len(found[0]),)) + found[0] + apex

@@ -6,7 +6,6 @@ outcome to sections; nothing here decides an rcode.
 """
 
 from dnsbox.wire.name import Name
-from dnsbox.wire.text import b32hex_to_text
 from dnsbox.wire.rr import RR
 from dnsbox.zonedb import DENIAL_NSEC, DENIAL_NSEC3, K_ANSWER, K_GLUE, K_NSEC3, rrset_key
 from dnsbox.zonedb import denial as _dn
@@ -157,8 +156,7 @@ class Proofs:
         alg, iterations, salt = _dn.nsec3_params(self.db, off)
         if alg != NSEC3_SHA1:
             return False
-        label = b32hex_to_text(crypto.nsec3(lname, salt, iterations)).encode()
-        found = _dn.nsec3_find(self.db, off, label)
+        found = _dn.nsec3_find(self.db, off, crypto.nsec3(lname, salt, iterations))
         if found is None or found[1] != want_match and want_match:
             return False
         apex = self.db.zone(zone)[0].lower()

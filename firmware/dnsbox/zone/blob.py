@@ -18,6 +18,8 @@ NSEC3 chain's hashes in order) that the general path searches for covering recor
 import struct
 
 from dnsbox.wire import types as T
+from dnsbox.wire.errors import TextError
+from dnsbox.wire.text import b32hex_from_text
 from dnsbox.zone.errors import ZoneError
 from dnsbox.zonedb import rrset_key as _key
 from dnsbox.zonedb import (
@@ -41,6 +43,8 @@ from dnsbox.zonedb import (
     K_SIG,
     K_SYNTH,
     MAGIC,
+    NSEC3_MAX_BITS,
+    NSEC3_PER_BUCKET,
     VERSION,
     djb2x16,
     do_key,
@@ -236,16 +240,38 @@ def _denial_index(z, zi, zones):
         return DENIAL_NSEC, head + b"".join(struct.pack(">I", o) for o in offs) + body
     if kind == "nsec3":
         par, owners = z.nsec3_chain()
-        labels = [o.labels()[0].lower() for o in owners]
-        hl = len(labels[0]) if labels else 0
-        if any(len(x) != hl for x in labels):
+        labels = sorted(o.labels()[0].lower() for o in owners)
+        ll = len(labels[0]) if labels else 0
+        if any(len(x) != ll for x in labels):
             r = z.nodes[z.origin][51][0]
             raise ZoneError(r.file, r.line, "NSEC3 owner labels of different lengths")
+        try:
+            hashes = [b32hex_from_text(x.decode(), "NSEC3 owner") for x in labels]
+        except (TextError, UnicodeError):
+            r = z.nodes[z.origin][51][0]
+            raise ZoneError(r.file, r.line, "an NSEC3 owner label is not base32hex")
+        hl = len(hashes[0]) if hashes else 0
+        bits = 0
+        while bits < NSEC3_MAX_BITS and (2 << bits) * NSEC3_PER_BUCKET <= len(hashes):
+            bits += 1
+        starts = []
+        j = 0
+        for b in range(1 << bits):  # the first item whose top `bits` bits are >= b
+            while j < len(hashes) and _top(hashes[j], bits) < b:
+                j += 1
+            starts.append(j)
+        starts.append(len(hashes))
         salt = par.salt
-        return DENIAL_NSEC3, (struct.pack(">BBHB", par.algorithm, par.flags, par.iterations,
-                                          len(salt)) + salt + struct.pack(">BI", hl, len(labels))
-                              + b"".join(labels))
+        return DENIAL_NSEC3, (
+            struct.pack(">BBHB", par.algorithm, par.flags, par.iterations, len(salt)) + salt
+            + struct.pack(">BBBI", hl, ll, bits, len(hashes))
+            + b"".join(struct.pack(">I", x) for x in starts)
+            + b"".join(h + x for h, x in zip(hashes, labels)))
     return DENIAL_NONE, b""
+
+
+def _top(h, bits):
+    return int.from_bytes(h[:4], "big") >> (32 - bits) if bits else 0
 
 
 def _entry_bytes(key, kind, hdr, tail):

@@ -13,8 +13,8 @@ from dnsbox.compat import const
 _len = len  # a module global: found faster than the builtin (hot path: find)
 
 MAGIC = b"DNSBOXZB"
-VERSION = const(2)
-HASH_DJB2X16 = const(1)  # the only hash of versions 1 and 2 (see docs/blob.md)
+VERSION = const(3)
+HASH_DJB2X16 = const(1)  # the only hash of versions 1 to 3 (see docs/blob.md)
 HEADER_LEN = const(40)
 
 # Entry kinds (docs/blob.md "Entries").
@@ -27,6 +27,11 @@ K_SIG = const(6)  # the RRSIGs covering one RRset (key: sig_key), never served a
 K_NSEC3 = const(7)  # an NSEC3 RRset under its hashed owner (not a name of the zone)
 K_GENERAL = const(8)  # the DO answer of this key is too large to store: the general path
 K_DO_REFERRAL = const(10)  # do_key(cut, 0): u32 offset of the cut's DO referral block
+
+# The NSEC3 denial index's buckets (docs/blob.md "Denial index"): by the hash's top bits, about
+# NSEC3_PER_BUCKET hashes each, at most 2^NSEC3_MAX_BITS buckets.
+NSEC3_PER_BUCKET = const(4)
+NSEC3_MAX_BITS = const(16)
 
 # Denial of existence of a zone (zone table).
 DENIAL_NONE = const(0)

@@ -1,9 +1,11 @@
 """The denial indexes of signed zones in the blob (docs/blob.md "Denial index"): which NSEC or
 NSEC3 record matches or covers a name (RFC 4034 4, RFC 5155 7.2). Read in place, by binary
-search; the NSEC3 hash and its base32hex label are made by the caller (dnsbox.auth.signed).
+search; the NSEC3 hash is made by the caller (dnsbox.auth.signed, dnsbox.auth.proofbytes).
 """
 
 from struct import unpack_from
+
+_len = len
 
 
 def nsec_find(db, off, ck):
@@ -44,26 +46,28 @@ def nsec3_params(db, off):
     return alg, iterations, b[off + 5 : off + 5 + sl]
 
 
-def nsec3_find(db, off, label):
-    """(owner label, exact) of the NSEC3 whose hashed owner label (base32hex, lower case)
-    matches label or, when none does, covers it (the one before it in hash order; the last
-    one when label sorts before every owner). None: an empty index."""
+def nsec3_find(db, off, digest):
+    """(owner label, exact) of the NSEC3 whose owner's hash (raw bytes) matches digest or, when
+    none does, covers it (the one before it in hash order; the last one when digest sorts
+    before every hash): the label is base32hex, lower case. None: an empty index. The bucket of
+    the digest's top bits gives a few items to search."""
     b = db.blob
-    sl = b[off + 4]
-    p = off + 5 + sl
+    p = off + 5 + b[off + 4]  # after the salt
     hl = b[p]
-    n = unpack_from(">I", b, p + 1)[0]
-    if n == 0:
+    item = hl + b[p + 1]
+    bits = b[p + 2]
+    n = unpack_from(">I", b, p + 3)[0]
+    if n == 0 or _len(digest) != hl:
         return None
-    t = p + 5
-    lo = 0
-    hi = n
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if b[t + mid * hl : t + mid * hl + hl] <= label:
+    j = (unpack_from(">I", digest, 0)[0] >> (32 - bits)) if bits else 0
+    lo, hi = unpack_from(">II", b, p + 7 + 4 * j)
+    t = p + 11 + 4 * (1 << bits)  # the items: hash, label
+    while lo < hi:  # the first item greater than digest
+        mid = (lo + hi) >> 1
+        if b[t + mid * item : t + mid * item + hl] <= digest:
             lo = mid + 1
         else:
             hi = mid
     i = (lo - 1) % n
-    own = b[t + i * hl : t + i * hl + hl]
-    return own, own == label
+    s = t + i * item
+    return b[s + hl : s + item], b[s : s + hl] == digest
