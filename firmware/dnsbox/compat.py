@@ -23,3 +23,47 @@ else:
     def recv_into(sock, buf):
         """Read a datagram into buf: its length; BlockingIOError (EAGAIN) when none waits."""
         return sock.recv_into(buf)
+
+
+# Signals the firmware handles itself (Linux numbers): recorded by a handler, read between poll
+# rounds with signals_caught(). MicroPython: the dnssig C module (board/cmodules/dnssig); CPython
+# (tests): the signal module. Without either (a MicroPython built without dnssig) the default
+# actions stay.
+SIGHUP = const(1)
+SIGINT = const(2)
+SIGUSR1 = const(10)
+SIGTERM = const(15)
+
+try:
+    import dnssig as _sig
+
+    def catch_signals(nums):
+        for n in nums:
+            _sig.catch(n)
+        return True
+
+    def signals_caught():
+        """Bit mask of the signals caught since the last call (bit n: signal n)."""
+        return _sig.take()
+
+except ImportError:
+    try:
+        import signal as _signal
+    except ImportError:
+        _signal = None
+    _caught = [0]
+
+    def _record(num, _frame):
+        _caught[0] |= 1 << num
+
+    def catch_signals(nums):
+        if _signal is None:
+            return False
+        for n in nums:
+            _signal.signal(n, _record)
+        return True
+
+    def signals_caught():
+        bits = _caught[0]
+        _caught[0] = 0
+        return bits

@@ -12,9 +12,11 @@ import sys
 import time
 
 from dnsbox import config, log
+from dnsbox.compat import SIGHUP, SIGINT, SIGTERM, SIGUSR1, catch_signals, signals_caught
 from dnsbox.config import nets
 
 HALT_SLEEP_S = 3600  # a halted appliance sleeps in this step; PID 1 must not exit (kernel panic)
+SHUTDOWN_MS = 2000  # after SIGTERM/SIGINT: open connections get this long for what is theirs
 
 
 def halt(host, reason):
@@ -140,7 +142,7 @@ def main(argv):
         notifier.start(loop, db, cfg.notify, os.urandom)
     log.ready("mode=%s, %d zones, listening on %s port %d (udp, tcp)%s" % (
         cfg.mode, len(names), bind_ip, cfg.port, _tls_text(cfg)))
-    serve(loop, max_s)
+    return serve(loop, max_s)
 
 
 def watch_signatures(loop, db):
@@ -154,6 +156,7 @@ def watch_signatures(loop, db):
 def start_services(loop, cfg, bind_ip, host, local):
     """What every serving mode adds to its loop when configured: DNS over TLS / HTTPS, the DHCP
     server (its names in `local`, the resolver's local names, or None) and the NTP clock."""
+    log.log(loop.limits_text())
     listen_tls(loop, cfg, bind_ip, host)
     start_dhcp(loop, cfg, local)
     start_ntp(loop, cfg)
@@ -316,7 +319,7 @@ def resolver_mode(cfg, host, bind_ip, max_s=0):
     log.ready("mode=resolver%s, %d zones%s, listening on %s port %d (udp, tcp)%s" % (
         " (recursive)" if drv.ups is None and drv.env is not None else "", len(apexes), ups,
         bind_ip, cfg.port, _tls_text(cfg)))
-    serve(loop, max_s)
+    return serve(loop, max_s, drv.counters)
 
 
 def make_driver(cfg, clients, auth, zones, limits, rng=None):
@@ -399,14 +402,40 @@ def make_env(roots, rng, limits, qmin=True, use0x20=True, port=53):
     return env
 
 
-def serve(loop, max_s):
-    """Serve for ever, or max_s seconds (host builds: tests and benchmarks end by themselves)."""
-    if max_s <= 0:
-        loop.serve()
-        return
+def serve(loop, max_s, counters=None):
+    """Serve until SIGTERM or SIGINT (host builds: or for max_s seconds, as tests and benchmarks
+    do), then shut down (net.server.Server.shutdown) and return 0, the exit status. SIGHUP is
+    logged and ignored; SIGUSR1 logs the counters (the loop's, and counters() when given)."""
+    why = ["time is up"]
+    if catch_signals((SIGTERM, SIGINT, SIGHUP, SIGUSR1)):
+        loop.periodic.append(lambda: _signals(loop, why, counters))
     end = time.time() + max_s
-    while time.time() < end:
-        loop.serve(1)  # one poll round (at most POLL_MS) between checks
+    while not loop.stopped and (max_s <= 0 or time.time() < end):
+        loop.serve(-1 if max_s <= 0 else 1)  # host: one poll round (at most POLL_MS) per check
+    cut = loop.shutdown(SHUTDOWN_MS)
+    log.log("stopped (%s): %s; %d connections cut" % (why[0], _loop_counters(loop), cut))
+    return 0
+
+
+def _signals(loop, why, counters):
+    bits = signals_caught()
+    if bits & (1 << SIGUSR1):
+        more = "" if counters is None else "; " + ", ".join(
+            "%s %s" % kv for kv in sorted(counters().items()))
+        log.log("counters: %s%s" % (_loop_counters(loop), more))
+    if bits & (1 << SIGHUP):
+        log.log("SIGHUP ignored: the settings are read at start (restart to apply changes)")
+    for num, name in ((SIGTERM, "SIGTERM"), (SIGINT, "SIGINT")):
+        if bits & (1 << num):
+            why[0] = name
+            loop.stop()
+
+
+def _loop_counters(loop):
+    st = loop.stats
+    return ("%d udp and %d tcp queries, %d tcp connections open, %d refused, %d closed for a "
+            "newer one, %d timed out, %d faults" % (st[0], st[1], len(loop.conns), st[2], st[3],
+                                                    st[4], loop.faults))
 
 
 if __name__ == "__main__":

@@ -23,13 +23,8 @@ def handler(q, proto):
 def srv(monkeypatch):
     monkeypatch.setattr(net, "TCP_IDLE_MS", 300)
     monkeypatch.setattr(net, "POLL_MS", 50)
-    monkeypatch.setattr(net, "TCP_MAX_CONNS", 4)
-    for port in range(random.randrange(20000, 60000), 65000, 7):  # a port free for UDP and TCP
-        try:
-            s = net.Server(handler, "127.0.0.1", port)
-            break
-        except OSError:
-            continue
+    s, port = _server(handler)
+    s.max_conns = s.max_per_addr = 4
     t = threading.Thread(target=s.serve, daemon=True)
     t.start()
     yield s, port
@@ -38,8 +33,17 @@ def srv(monkeypatch):
     s.close()
 
 
-def tcp(port):
-    c = socket.create_connection(("127.0.0.1", port), timeout=2)
+def _server(h, peer=False):
+    for port in range(random.randrange(20000, 60000), 65000, 7):  # a port free for UDP and TCP
+        try:
+            return net.Server(h, "127.0.0.1", port, peer=peer), port
+        except OSError:
+            continue
+    raise AssertionError("no free port")
+
+
+def tcp(port, source="127.0.0.1"):
+    c = socket.create_connection(("127.0.0.1", port), timeout=2, source_address=(source, 0))
     return c
 
 
@@ -134,19 +138,122 @@ def test_idle_timeout_closes(srv):
     assert not s.conns
 
 
-def test_connection_limit(srv):
+def closed(c):
+    """Whether the server closed c (EOF or reset) within the client's timeout."""
+    try:
+        return c.recv(10) == b""
+    except ConnectionResetError:
+        return True
+    except socket.timeout:
+        return False
+
+
+def test_full_slots_close_the_oldest_idle_connection(srv):
+    # NSD and Knot close idle connections to admit new ones when all slots are taken; a new
+    # client always gets in while some connection owes nothing.
     s, port = srv
-    held = [tcp(port) for _ in range(net.TCP_MAX_CONNS)]
-    time.sleep(0.1)
-    extra = tcp(port)
-    with pytest.raises((EOFError, ConnectionResetError)):
-        extra.sendall(frame(b"z"))
-        read_frame(extra)
-    assert s.stats[2] >= 1
-    for h in held:
+    held = []
+    for _ in range(net.TCP_MIN_PER_ADDRESS):
+        held.append(tcp(port))
+        time.sleep(0.03)  # accepted in this order: the first is the oldest
+    assert tcp_ask(port, b"new") == b"R1new"
+    assert closed(held[0])
+    assert s.stats[3] >= 1 and len(s.conns) <= s.max_conns
+    for h in held[1:]:
+        h.sendall(frame(b"still"))
+        assert read_frame(h) == b"R1still"  # the others were left alone
         h.close()
-    time.sleep(0.1)
-    assert tcp_ask(port, b"ok") == b"R1ok"  # slots are free again
+
+
+def test_one_address_cannot_take_every_slot(srv):
+    s, port = srv
+    s.max_per_addr = 2
+    other = tcp(port, "127.0.0.2")
+    time.sleep(0.03)
+    mine = [tcp(port) for _ in range(2)]
+    time.sleep(0.03)
+    assert tcp_ask(port, b"third") == b"R1third"  # 127.0.0.1's oldest made room
+    assert closed(mine[0])
+    other.sendall(frame(b"o"))
+    assert read_frame(other) == b"R1o"  # older, but another address: kept
+    other.close()
+    mine[1].close()
+
+
+def test_refused_when_every_connection_is_owed_an_answer():
+    s, port = _server(lambda q, proto, client: None, peer=True)  # answers come "later"
+    s.max_conns = s.max_per_addr = 2
+    t = threading.Thread(target=s.serve, daemon=True)
+    t.start()
+    try:
+        held = [tcp(port) for _ in range(2)]
+        for h in held:
+            h.sendall(frame(b"wait"))
+        time.sleep(0.2)
+        extra = tcp(port)
+        assert closed(extra)  # no slot could be freed: closed at once
+        assert s.stats[2] >= 1 and s.stats[3] == 0
+        for h in held:
+            h.close()
+    finally:
+        s.stop()
+        t.join(2)
+        s.close()
+
+
+def test_a_trickle_of_bytes_does_not_extend_the_query_deadline(srv, monkeypatch):
+    # RFC 7766 6.2.3; Knot's tcp-io-timeout: a query must arrive whole in time.
+    monkeypatch.setattr(net, "TCP_QUERY_MS", 400)
+    s, port = srv
+    c = tcp(port)
+    c.sendall(b"\x00\x20")  # promises 32 bytes, then sends one every 100 ms
+    t0 = time.monotonic()
+    with pytest.raises((BrokenPipeError, ConnectionResetError, EOFError)):
+        for _ in range(30):
+            c.sendall(b"x")
+            time.sleep(0.1)
+        read_frame(c)
+    assert time.monotonic() - t0 < 1.5  # closed soon after 400 ms, not after 3 s of bytes
+    assert s.stats[4] >= 1
+    assert tcp_ask(port, b"ok") == b"R1ok"
+
+
+def test_an_unsent_query_is_not_an_idle_connection(srv, monkeypatch):
+    monkeypatch.setattr(net, "TCP_QUERY_MS", 300)
+    s, port = srv
+    c = tcp(port)  # connects, says nothing: its first query is due within TCP_QUERY_MS
+    assert closed(c)
+    assert s.stats[4] >= 1
+
+
+def test_bytes_of_unfinished_queries_are_bounded(srv):
+    s, port = srv
+    s.max_input = 20000
+    c = tcp(port)
+    c.sendall(b"\xff\xff")  # a 65535-byte query, sent in part
+    with pytest.raises((BrokenPipeError, ConnectionResetError, EOFError)):
+        for _ in range(20):
+            c.sendall(b"y" * 4000)
+            time.sleep(0.02)
+        read_frame(c)
+    assert s.stats[4] >= 1
+    assert tcp_ask(port, b"ok") == b"R1ok"
+
+
+def test_shutdown_closes_listeners_and_lets_answers_out():
+    s, port = _server(handler)
+    idle = tcp(port)
+    busy = tcp(port)
+    busy.sendall(frame(b"q"))
+    for _ in range(20):
+        s.serve(1)
+        if len(s.conns) == 2 and s.stats[1] == 1:
+            break
+    assert s.shutdown(300) == 0
+    assert read_frame(busy) == b"R1q"  # its answer went out before the close
+    assert closed(idle) and closed(busy)
+    with pytest.raises(OSError):
+        tcp(port)  # the listener is gone
 
 
 def test_client_that_never_reads(srv):

@@ -45,14 +45,29 @@ from dnsbox.wire.reply import TCP, TCP_MAX, UDP, UDP_MAX, error_for
 UDP_MAX_QUERY = UDP_MAX
 UDP_BATCH = 64  # datagrams served per poll wake-up before looking at TCP again (fairness)
 UDP_RCVBUF = 1 << 20  # kernel receive buffer asked for: absorbs bursts while we serve TCP
-TCP_MAX_CONNS = 64  # open client connections; more are accepted and closed at once
-TCP_IDLE_MS = 10000  # RFC 7766 6.2.3: close idle connections (seconds, not minutes)
+# TCP connections (RFC 7766 6.2.3, as NSD and Knot do): slots sized from the heap, one client
+# address holding at most a share of them; a query must arrive whole within TCP_QUERY_MS of its
+# first byte (the first one within TCP_QUERY_MS of the accept: a trickle of bytes extends
+# nothing), a connection between queries is closed after TCP_IDLE_MS; when the slots (or the
+# address's share) are full, the connection longest without an answered query that owes nothing
+# is closed to let the new one in.
+TCP_SLOTS_SHARE = const(4)  # % of the heap for open connections, TCP_SLOT_BYTES each
+TCP_SLOT_BYTES = const(2048)  # one connection at rest: _Conn, socket objects, poll entry, slack
+TCP_MIN_CONNS = const(16)  # slots at the least, however small the heap
+TCP_MAX_CONNS = const(256)  # and at the most (descriptors: the process may open 1024)
+TCP_ADDRESS_DIV = const(8)  # one client address: at most an eighth of the slots
+TCP_MIN_PER_ADDRESS = const(4)
+TCP_INPUT_SHARE = const(3)  # % of the heap for the bytes of queries not yet whole (all conns)
+TCP_QUERY_MS = const(3000)  # a query's bytes, first to last (Knot: tcp-io-timeout 500 ms)
+TCP_IDLE_MS = const(10000)  # idle between queries (NSD, Knot: 10 s; RFC 7766: seconds)
+TCP_OWED_MS = const(30000)  # a connection the resolver still owes an answer is kept this long
+TCP_ACCEPTS = const(16)  # connections accepted per poll event
 TCP_READ = 4096  # bytes read per recv call
 TCP_MAX_PENDING = 131072  # unsent response bytes per connection before we stop reading from it
 STREAM_AHEAD = 32768  # bytes of a stream (zone transfer) framed ahead of what the socket took
 TLS_MAX_CONNS = 16  # TLS connections at once (each ~1.3 KB of heap + ~21 KB mbedTLS C buffers)
 TLS_READS = 8  # TLS reads (of a whole record each) per poll event; the rest waits in the socket
-TCP_BACKLOG = 16  # listen() backlog
+TCP_BACKLOG = 128  # listen() backlog: connections the kernel holds for us to accept
 FAULTS_LOGGED = 20  # handler failures logged on the console; later ones are only counted
 POLL_MS = 1000  # longest sleep in poll(); also how often idle connections are swept
 
@@ -74,6 +89,25 @@ def peer_ip(peer):
         p = peer[0].split(".")
         return (int(p[0]) << 24) | (int(p[1]) << 16) | (int(p[2]) << 8) | int(p[3])
     return (peer[4] << 24) | (peer[5] << 16) | (peer[6] << 8) | peer[7]
+
+
+def addr_key(peer):
+    """The client address of a peer, as a hashable key (the port left out): MicroPython's raw
+    sockaddr_in (16 bytes) or sockaddr_in6 (28), CPython's (ip, port[, flow, scope])."""
+    if peer is None:
+        return None
+    if _type(peer) is _tuple:
+        return peer[0]
+    return bytes(peer[4:8]) if len(peer) < 24 else bytes(peer[8:24])
+
+
+def tcp_limits(heap):
+    """(slots, slots per client address, input bytes) for a heap of heap bytes."""
+    n = heap * TCP_SLOTS_SHARE // 100 // TCP_SLOT_BYTES
+    n = TCP_MIN_CONNS if n < TCP_MIN_CONNS else (TCP_MAX_CONNS if n > TCP_MAX_CONNS else n)
+    per = n // TCP_ADDRESS_DIV
+    return n, (per if per > TCP_MIN_PER_ADDRESS else TCP_MIN_PER_ADDRESS), (
+        heap * TCP_INPUT_SHARE // 100)
 
 
 def _nodelay(s):
@@ -102,16 +136,33 @@ class _Conn:
         self.sock = sock
         self.fd = sock.fileno()
         self.peer = peer
+        self.addr = addr_key(peer)
         self.inbuf = b""
         self.out = b""
         self.stream = None  # an iterator of responses still being sent (a zone transfer)
-        self.last = now
+        self.last = now  # the accept, the last whole query or the last bytes sent
+        self.began = now  # the first byte of the query under way (at first: the accept);
+        # None between queries (then TCP_IDLE_MS from last applies)
+        self.owed = 0  # queries the handler will answer later (respond())
         self.eof = False
         self.tls = None  # a dnsbox.net.tls.Conn for DNS over TLS
         self.pobj = sock  # what poll watches (for TLS: dnsbox.net.tls.Conn.poll_obj)
         self.http = None  # DNS over HTTPS: the endpoint path (bytes)
         self.busy = False  # HTTP: a query's answer is awaited (respond()); no next request yet
         self.keep = True  # HTTP: keep the connection after the awaited answer
+
+
+def _expired(c, now):
+    """Whether c is past its deadline: no send progress for TCP_IDLE_MS while answers wait to
+    go out; an answer owed for TCP_OWED_MS; a query under way for TCP_QUERY_MS; idle between
+    queries for TCP_IDLE_MS."""
+    if c.out or c.stream is not None:
+        return clock.diff_ms(now, c.last) > TCP_IDLE_MS
+    if c.busy or c.owed:
+        return clock.diff_ms(now, c.last) > TCP_OWED_MS
+    if c.began is not None:
+        return clock.diff_ms(now, c.began) > TCP_QUERY_MS
+    return clock.diff_ms(now, c.last) > TCP_IDLE_MS
 
 
 def _bind(kind, ip, port):
@@ -122,7 +173,7 @@ def _bind(kind, ip, port):
 
 
 class Server:
-    def __init__(self, handler, ip, port, peer=False):
+    def __init__(self, handler, ip, port, peer=False, heap=None):
         self.handler = handler
         self.with_peer = peer
         self.fast = None  # fast(query_bytes, peer) -> response or None (then the handler)
@@ -145,10 +196,24 @@ class Server:
         self.poll = select.poll()
         self.poll.register(self.udp, select.POLLIN)
         self.poll.register(self.tcp, select.POLLIN)
-        self.conns = {}  # fd -> _Conn (at most TCP_MAX_CONNS entries)
+        self.udp_fd = self.udp.fileno()
+        self.tcp_fd = self.tcp.fileno()
+        self.conns = {}  # fd -> _Conn (at most self.max_conns entries)
+        self.per_addr = {}  # client address -> its open connections
+        if heap is None:
+            from dnsbox.resolver.budget import heap_size
+
+            heap = heap_size()
+        self.max_conns, self.max_per_addr, self.max_input = tcp_limits(heap)
         self.faults = 0  # handler exceptions (each dropped one datagram)
         self.stopped = False  # set by stop(): serve() returns after the current poll round
-        self.stats = [0, 0, 0]  # udp queries, tcp queries, tcp connections refused (limit)
+        # udp queries, tcp queries, tcp connections refused (no slot could be freed), closed
+        # to let a newer one in, closed on a deadline (query not whole in time, idle)
+        self.stats = [0, 0, 0, 0, 0]
+
+    def limits_text(self):
+        return "tcp: %d connections (%d per address), %d KB for queries under way" % (
+            self.max_conns, self.max_per_addr, self.max_input // 1024)
 
     def listen_tls(self, ip, port, ctx, endpoint=None):
         """Accept DNS over TLS on ip:port with the server context ctx (dnsbox.net.tls); with
@@ -161,6 +226,37 @@ class Server:
 
     def stop(self):
         self.stopped = True
+
+    def shutdown(self, grace_ms):
+        """Stop serving: close the listeners (no new queries, no new connections), give the
+        open connections up to grace_ms to take what is already theirs (answers unsent, a
+        transfer's rest, an answer the resolver owes), then close them all. Returns how many
+        were still open then (cut)."""
+        for s in [self.udp, self.tcp] + [t[0] for t in self.tls_socks.values()]:
+            try:
+                self.poll.unregister(s)
+            except (OSError, KeyError, ValueError):
+                pass
+            s.close()
+        self.udp_fd = self.tcp_fd = -1
+        self.tls_socks = {}
+        for fd in list(self.conns):
+            c = self.conns[fd]
+            c.eof = True  # no more queries are read
+            c.inbuf = b""
+            if c.out or c.stream is not None or c.busy or c.owed:
+                self._rearm(c)
+            else:
+                self._drop(fd)
+        start = clock.now_ms()
+        self.stopped = False
+        while self.conns and clock.since_ms(start) < grace_ms:
+            self.serve(1)
+        self.stopped = True
+        cut = len(self.conns)
+        for fd in list(self.conns):
+            self._drop(fd)
+        return cut
 
     def close(self):
         for fd in list(self.conns):
@@ -188,9 +284,9 @@ class Server:
                 # MicroPython's poll returns the registered object, CPython's the descriptor.
                 fd = obj if isinstance(obj, int) else obj.fileno()
                 try:
-                    if fd == self.udp.fileno():
+                    if fd == self.udp_fd:
                         self._serve_udp()
-                    elif fd == self.tcp.fileno():
+                    elif fd == self.tcp_fd:
                         self._accept()
                     elif fd in self.tls_socks:
                         self._accept_tls(self.tls_socks[fd])
@@ -266,12 +362,14 @@ class Server:
 
     def _take(self, listener, limit_reached):
         """(socket, peer) of a new connection on listener, non-blocking and without Nagle; None
-        when there is none, or when limit_reached (it is closed at once and counted)."""
+        when there is none (False), or when no slot can be had (it is closed at once and
+        counted): limit_reached, or the slots or its address's share full and no connection
+        to close in its favour (see _make_room)."""
         try:
             s, peer = listener.accept()
         except OSError:
-            return None
-        if limit_reached or len(self.conns) >= TCP_MAX_CONNS:
+            return False
+        if limit_reached or not self._make_room(addr_key(peer)):
             self.stats[2] += 1
             s.close()
             return None
@@ -279,11 +377,34 @@ class Server:
         _nodelay(s)
         return s, peer
 
+    def _make_room(self, addr):
+        """True when a connection from addr may be added: a slot is free, or one was freed by
+        closing the connection longest without an answered query among those that owe
+        nothing (no unsent answer, no stream, no answer awaited): of addr's own when addr
+        holds its share, else of all."""
+        mine = self.per_addr.get(addr, 0) >= self.max_per_addr
+        if not mine and len(self.conns) < self.max_conns:
+            return True
+        victim = None
+        for c in self.conns.values():
+            if (mine and c.addr != addr) or c.out or c.stream is not None or c.busy or c.owed:
+                continue
+            if victim is None or clock.diff_ms(victim.last, c.last) > 0:
+                victim = c
+        if victim is None:
+            return False
+        self.stats[3] += 1
+        self._drop(victim.fd)
+        return True
+
     def _accept(self):
-        got = self._take(self.tcp, False)
-        if got is not None:
-            s, peer = got
-            self._add(_Conn(s, clock.now_ms(), peer))
+        for _ in range(TCP_ACCEPTS):
+            got = self._take(self.tcp, False)
+            if got is False:
+                return
+            if got is not None:
+                s, peer = got
+                self._add(_Conn(s, clock.now_ms(), peer))
 
     def _add(self, c):
         """Table and poll get the connection together; a failure (MemoryError) closes it."""
@@ -293,6 +414,7 @@ class Server:
                 fault("tcp accept")
             self.conns[fd] = c
             self.poll.register(c.pobj, select.POLLIN)
+            self.per_addr[c.addr] = self.per_addr.get(c.addr, 0) + 1
         except Exception:
             self.conns.pop(fd, None)
             if c.tls is not None:
@@ -303,7 +425,7 @@ class Server:
 
     def _accept_tls(self, listener):
         got = self._take(listener[0], self.tls_count >= TLS_MAX_CONNS)
-        if got is None:
+        if not got:
             return
         s, peer = got
         fd = s.fileno()
@@ -325,6 +447,9 @@ class Server:
         c = self.conns.pop(fd, None)
         if c is None:
             return
+        n = self.per_addr.pop(c.addr, 1) - 1
+        if n > 0:
+            self.per_addr[c.addr] = n
         try:
             self.poll.unregister(c.pobj)
         except (OSError, KeyError, ValueError):
@@ -336,8 +461,8 @@ class Server:
 
     def _sweep(self, now):
         for fd in list(self.conns):
-            c = self.conns[fd]
-            if clock.diff_ms(now, c.last) > TCP_IDLE_MS:
+            if _expired(self.conns[fd], now):
+                self.stats[4] += 1
                 self._drop(fd)
 
     def _serve_conn(self, fd, ev):
@@ -365,14 +490,15 @@ class Server:
             if data is not None:
                 if not data:
                     c.eof = True
+                elif not self._received(c, data):
+                    self._drop(fd)
+                    return
                 else:
-                    c.last = clock.now_ms()
-                    c.inbuf += data
                     self._answer_frames(c)
         if not self._flush(c):
             self._drop(fd)
             return
-        if c.eof and not c.out and c.stream is None and not c.busy:
+        if c.eof and not c.out and c.stream is None and not c.busy and not c.owed:
             self._drop(fd)
             return
         self._rearm(c)
@@ -403,11 +529,33 @@ class Server:
             if not data:
                 c.eof = True
                 break
-            c.last = clock.now_ms()
-            c.inbuf += data
+            if not self._received(c, data):
+                return False
         if c.inbuf:
             self._answer_frames(c)
         return True
+
+    def _received(self, c, data):
+        """Add data to c's input; False (drop c) when the bytes of queries under way would pass
+        max_input in all. The first byte of a query starts its TCP_QUERY_MS."""
+        if c.began is None:
+            c.began = clock.now_ms()
+        if len(c.inbuf) + len(data) > TCP_READ:  # a long query: count what all conns hold
+            held = len(data)
+            for o in self.conns.values():
+                held += len(o.inbuf)
+            if held > self.max_input:
+                self.stats[4] += 1
+                return False
+        c.inbuf += data
+        return True
+
+    def _consumed(self, c, rest):
+        """c's input after whole queries were taken: the idle clock restarts, and what is left
+        (part of the next query) keeps its TCP_QUERY_MS from now."""
+        c.inbuf = rest
+        c.last = clock.now_ms()
+        c.began = c.last if rest else None
 
     def _answer_frames(self, c):
         """Answer every complete 2-byte-length frame in c.inbuf (pipelining, RFC 7766 6.2.1.1)."""
@@ -429,6 +577,8 @@ class Server:
             pos += 2 + n
             self.stats[1] += 1
             if r is None:
+                if self.with_peer:
+                    c.owed += 1  # respond() may bring it (or nothing: TCP_OWED_MS bounds it)
                 continue
             if not isinstance(r, (bytes, bytearray)):
                 c.stream = r  # sent by _pull after what is already framed
@@ -436,7 +586,7 @@ class Server:
                 out.append(bytes((len(r) >> 8, len(r) & 255)))
                 out.append(r)
         if pos:
-            c.inbuf = buf[pos:]
+            self._consumed(c, buf[pos:])
         if out:
             c.out += b"".join(out)
         if c.stream is not None:
@@ -450,7 +600,7 @@ class Server:
             n, q, keep, err = doh.request(c.inbuf, c.http)
             if not n:
                 break
-            c.inbuf = c.inbuf[n:]
+            self._consumed(c, c.inbuf[n:])
             if err is None:
                 self.stats[1] += 1
                 r = self.handler(q, TCP, c) if self.with_peer else self.handler(q, TCP)
@@ -518,8 +668,14 @@ class Server:
             self._answer_http(c)  # requests that waited for this answer
         else:
             c.out += bytes((len(data) >> 8, len(data) & 255)) + data
+            if c.owed:
+                c.owed -= 1
+        c.last = clock.now_ms()
         if not self._flush(c):
             self._drop(c.fd)
+            return
+        if c.eof and not c.out and not c.owed:
+            self._drop(c.fd)  # the client had finished sending: this was what it waited for
             return
         self._rearm(c)
 
