@@ -7,7 +7,10 @@
   python3 tools/crunch.py zones/ --keys keys/ -o out.py        (signs the zones with keys there)
 
 The file name gives the zone's origin (zones/example.com.zone is example.com.). A zone error
-stops with `file:line: reason` and exit status 1; warnings go to stderr. As a library:
+stops with `file:line: reason` and exit status 1; warnings go to stderr. Every other failure
+(an unreadable input or output, a bug of ours) stops with one line and exit status 1, never a
+Python traceback. A master file is bytes: a TXT string keeps the bytes written (Latin-1, UTF-8
+or none), printed as \DDD; see dnsbox.zone.lexer.source_text. As a library:
 compile_files(paths) / compile_text(text, origin) -> (blob, zones, warnings), from
 dnsbox.zone.compile.
 
@@ -34,6 +37,7 @@ from dnsbox.zone.compile import (  # noqa: E402
     ZONE_SUFFIX,
 )
 from dnsbox.zone.errors import ZoneError  # noqa: E402
+from dnsbox.zone.parser import read_source  # noqa: E402
 
 __all__ = ["compile_files", "compile_text", "compile_signed", "module_text", "main"]
 
@@ -74,9 +78,9 @@ def compile_signed(paths, keys_dir, now):
         origin = dns.name.from_text(z.origin.to_text())
         keys = zonesign.load_keys(keys_dir, origin)
         if keys:
-            with open(p) as f:
-                text, summary = zonesign.sign_text(
-                    f.read(), origin, keys, zonesign.read_policy(keys_dir, origin), now, p)
+            text, summary = zonesign.sign_text(  # ASCII text: other bytes as \DDD
+                read_source(p, p, 0), origin, keys, zonesign.read_policy(keys_dir, origin), now,
+                p)
             z, more = load_text(text, z.origin, p + " (signed)")
             w += more
             report.append("signed %s" % summary.text())
@@ -91,6 +95,20 @@ def compile_signed(paths, keys_dir, now):
 
 
 def main(argv):
+    """The command: exit status 0, 1 (a zone or key error, an input or output that cannot be
+    read or written, a failure of ours: one line each) or 2 (usage)."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        sys.stderr.write("crunch: interrupted\n")
+        return 1
+    except Exception as e:  # a bug of ours: one line that says so, not a traceback
+        sys.stderr.write("crunch: internal error (%s: %s): please report it with the input\n"
+                         % (type(e).__name__, e))
+        return 1
+
+
+def _main(argv):
     out = keys_dir = None
     args = []
     i = 0
@@ -104,7 +122,11 @@ def main(argv):
             continue
         args.append(argv[i])
         i += 1
-    paths = _inputs(args)
+    try:
+        paths = _inputs(args)
+    except OSError as e:
+        sys.stderr.write("crunch: cannot list %s: %s\n" % (e.filename, e.strerror or e))
+        return 1
     if not paths or out is None:
         sys.stderr.write("usage: crunch.py ZONEDIR|FILE.zone... [--keys DIR] -o OUT.py\n")
         return 2
@@ -132,6 +154,19 @@ def main(argv):
         sys.stderr.write("crunch: %s\n" % line)
     for w in warnings:
         sys.stderr.write("%s\n" % w)
+    try:
+        _write(out, blob, zones)
+    except OSError as e:
+        sys.stderr.write("crunch: cannot write %s: %s\n" % (out, e.strerror or e))
+        return 1
+    n = sum(z.record_count() for z in zones)
+    sys.stderr.write("crunch: %d zone(s), %d records -> %s (%d bytes of blob)\n" % (
+        len(zones), n, out, len(blob)))
+    return 0
+
+
+def _write(out, blob, zones):
+    """out (its folder made first), through a temporary file: never half written."""
     d = os.path.dirname(out)
     if d:
         os.makedirs(d, exist_ok=True)
@@ -143,10 +178,6 @@ def main(argv):
         with open(tmp, "w") as f:
             f.write(module_text(blob, zones))
     os.replace(tmp, out)
-    n = sum(z.record_count() for z in zones)
-    sys.stderr.write("crunch: %d zone(s), %d records -> %s (%d bytes of blob)\n" % (
-        len(zones), n, out, len(blob)))
-    return 0
 
 
 if __name__ == "__main__":

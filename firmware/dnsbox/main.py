@@ -433,9 +433,9 @@ def _signals(loop, why, counters):
 
 def _loop_counters(loop):
     st = loop.stats
-    return ("%d udp and %d tcp queries, %d tcp connections open, %d refused, %d closed for a "
-            "newer one, %d timed out, %d faults" % (st[0], st[1], len(loop.conns), st[2], st[3],
-                                                    st[4], loop.faults))
+    return ("%d udp and %d tcp queries, %d udp answers unsent, %d tcp connections open, %d "
+            "refused, %d closed for a newer one, %d timed out, %d faults" % (
+                st[0], st[1], loop.unsent, len(loop.conns), st[2], st[3], st[4], loop.faults))
 
 
 if __name__ == "__main__":

@@ -5,6 +5,8 @@ The first label of the query name picks the behaviour (the rest is any name):
   drop      never answer
   delay     answer after DELAY_S
   tc        UDP: empty answer with TC set; TCP: the full answer (a TXT of 5 x 200 bytes)
+  big       AA and BIG_TXT TXT records (over BIG_BYTES in all), over UDP too: whole, without
+            TC (a server that ignores the EDNS size it was given); TCP: the same
   wrongid   first a response with another ID (poison 6.6.6.6), then the right one
   wrongq    first a response to another question (poison), then the right one
   wrongport first the poison from another socket (another source port), then the right one
@@ -25,6 +27,13 @@ import dns.rcode
 import dns.rrset
 
 DELAY_S = 0.3
+BIG_TXT = 20  # records of the big answer (250 bytes of text each)
+BIG_BYTES = 5000  # the big answer is longer than this (over the resolver's 4,096-byte read)
+
+
+def big_strings(i):
+    """The text of the big answer's record i (one 250-byte string)."""
+    return ("%03d" % i + "b" * 247).encode()
 
 
 class FakeUpstream:
@@ -107,6 +116,13 @@ class FakeUpstream:
             r.authority.append(dns.rrset.from_text(
                 name.parent(), 60, "IN", "SOA", "ns.test. host.test. 1 7200 900 86400 30"))
             return [(0, r.to_wire(), False)]
+        if kind == "big":
+            r.flags |= dns.flags.AA
+            r.answer.append(dns.rrset.from_text(name, ttl, "IN", "TXT", *[
+                '"%s"' % big_strings(i).decode() for i in range(BIG_TXT)]))
+            wire = r.to_wire(max_size=65535)  # not cut to the query's EDNS size
+            assert len(wire) > BIG_BYTES
+            return [(0, wire, False)]
         r.answer.append(good)
         if kind == "tc" and proto == "udp":
             t = dns.message.make_response(q)

@@ -190,3 +190,139 @@ def test_rrset_too_large_for_a_message():
         assert e.line == 5 and "too large" in e.reason
     else:
         raise AssertionError("no error")
+
+
+# --- bytes in master files, and failures that must never show a traceback -------------------
+
+HEAD_BYTES = b"$TTL 3600\n@ SOA ns hm 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\n"
+# records holding bytes outside ASCII (Latin-1, UTF-8, neither), CR and VT inside strings
+NSD_CASES = [b'a TXT "caf\xe9"', b"b TXT caf\xe9", b'c TXT "caf\xc3\xa9" "\xff\xfe"',
+             b"caf\xe9 A 192.0.2.2", b"caf\xc3\xa9 A 192.0.2.3", b"\xff\xfe A 192.0.2.4",
+             b"m MX 10 m\xe9", b'q CAA 0 issue "ca\xe9"', b'r TXT "x\ry"', b"v TXT x\x0by",
+             b'w TXT "\\\xe9"', b"x\\\xe9y A 192.0.2.5"]
+FUZZ_FILES = 400  # random and mutated zone files compiled through the library
+FUZZ_CLI = 12  # of them, also through the command line (a process each)
+
+
+def _write_zone(d, body, name="example.com.zone"):
+    os.makedirs(d, exist_ok=True)
+    path = os.path.join(d, name)
+    with open(path, "wb") as f:
+        f.write(body)
+    return path
+
+
+def test_other_bytes_compile_as_nsd_reads_them(tmp_path):
+    """Every byte is data, as in NSD: nsd-checkzone -p prints the zone it read (other bytes
+    as \\DDD), dnspython reads that print, and the records equal ours, byte for byte."""
+    if not os.path.exists("/usr/sbin/nsd-checkzone"):
+        pytest.skip("nsd-checkzone missing (apt-get install nsd)")
+    path = _write_zone(str(tmp_path), HEAD_BYTES + b"\n".join(NSD_CASES) + b"\n")
+    r = subprocess.run(["/usr/sbin/nsd-checkzone", "-p", "example.com", path],
+                       capture_output=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    printed = _write_zone(str(tmp_path / "nsd"), r.stdout)
+    theirs = _dnspython_rrsets(printed, "example.com.")
+    blob, _z, _w = compile_files([path])
+    ours = _blob_rrsets(blob)
+    assert ours == theirs, (sorted(ours - theirs), sorted(theirs - ours))
+    assert ("a.example.com.", 16, 3600, '"caf\\233"') in ours
+    assert ("caf\\195\\169.example.com.", 1, 3600, "192.0.2.3") in ours
+    c = _run(path, "-o", str(tmp_path / "out.py"))
+    assert c.returncode == 0 and "Traceback" not in c.stderr, c.stderr
+
+
+def test_nul_byte_is_data():
+    """NSD 4.6 cuts a string at a NUL byte (a C string); we keep the byte, as \\000 would."""
+    from dnsbox.zone.compile import compile_text
+
+    _b, zones, _w = compile_text(HEAD_BYTES + b'a TXT "x\x00y"\nb\x00c A 192.0.2.9\n',
+                                 "example.com.", "n.zone")
+    texts = sorted(r.name.to_text() + " " + r.rdata.to_text() for r in zones[0].records())
+    assert 'a.example.com. "x\\000y"' in texts
+    assert "b\\000c.example.com. 192.0.2.9" in texts
+
+
+def test_text_without_utf8_form_is_a_zone_error():
+    from dnsbox.zone.compile import compile_text
+    from dnsbox.zone.errors import ZoneError
+
+    with pytest.raises(ZoneError) as e:
+        compile_text("$TTL 1\n@ SOA ns hm 1 2 3 4 5\na TXT \udce9\n", "example.com.", "s.zone")
+    assert str(e.value).startswith("s.zone:")
+
+
+def _mutate(rng, base):
+    t = bytearray(base)
+    for _ in range(rng.randint(1, 8)):
+        p = rng.randrange(len(t))
+        op = rng.random()
+        b = rng.choice(b' \t\r\n;()"\\$@.*09aZ#\x00\x0b\x7f\x80\xc3\xa9\xe9\xfe\xff')
+        if rng.random() < 0.3:
+            b = rng.randrange(256)
+        if op < 0.4:
+            t[p] = b
+        elif op < 0.7:
+            del t[p]
+        else:
+            t.insert(p, b)
+    return bytes(t)
+
+
+def test_any_bytes_give_file_line_and_reason(tmp_path):
+    """Random bytes and randomly edited zone files (bytes of every value, NUL, CR, invalid
+    UTF-8): each compiles or stops with ZoneError naming its file (seeded, bounded); a few go
+    through the command line too, which never shows a Python traceback."""
+    import random
+
+    from dnsbox.zone.errors import ZoneError
+
+    with open(os.path.join(ROOT, "zones", "example.com.zone"), "rb") as f:
+        base = f.read()
+    rng = random.Random(7)
+    errors = 0
+    paths = []
+    for i in range(FUZZ_FILES):
+        if i % 4 == 0:
+            body = bytes(rng.randrange(256) for _ in range(rng.randint(0, 400)))
+        else:
+            body = _mutate(rng, base)
+        path = _write_zone(str(tmp_path / str(i)), body)
+        paths.append(path)
+        try:
+            compile_files([path])
+        except ZoneError as e:
+            assert str(e).startswith(path + ":"), str(e)
+            assert "internal" not in str(e)
+            errors += 1
+    assert errors > FUZZ_FILES // 4
+    for path in paths[:FUZZ_CLI]:
+        r = _run(path, "-o", path + ".py")
+        assert r.returncode in (0, 1) and "Traceback" not in r.stderr, r.stderr
+        assert r.returncode == 0 or r.stderr.startswith(path + ":"), r.stderr
+
+
+def test_failures_around_the_files_are_one_line(tmp_path):
+    """No traceback for a missing file, a directory where a zone file should be, an
+    $INCLUDE of a directory, a file name that is no domain name, an output that cannot be
+    written: one line naming it, exit status 1."""
+    d = str(tmp_path)
+    ok = _write_zone(os.path.join(d, "ok"), HEAD_BYTES)
+    os.makedirs(os.path.join(d, "zones", "sub.example.zone"))  # a directory named like a zone
+    inc = _write_zone(os.path.join(d, "inc"), HEAD_BYTES + b"$INCLUDE " + d.encode() + b"\n")
+    bad = _write_zone(os.path.join(d, "bad"), HEAD_BYTES, "a..b.zone")
+    plain = os.path.join(d, "plain")
+    with open(plain, "w") as f:
+        f.write("not a folder")
+    cases = [
+        ([os.path.join(d, "missing.zone"), "-o", os.path.join(d, "o1.py")], "cannot read"),
+        ([os.path.join(d, "zones"), "-o", os.path.join(d, "o2.py")], "cannot read"),
+        ([inc, "-o", os.path.join(d, "o3.py")], "cannot read"),
+        ([bad, "-o", os.path.join(d, "o4.py")], "bad zone origin"),
+        ([ok, "-o", os.path.join(plain, "x", "o5.py")], "cannot write"),
+    ]
+    for args, what in cases:
+        r = _run(*args)
+        assert r.returncode == 1, (args, r.stderr)
+        assert "Traceback" not in r.stderr and what in r.stderr, (args, r.stderr)
+        assert len(r.stderr.strip().splitlines()) == 1, r.stderr

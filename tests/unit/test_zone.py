@@ -170,3 +170,73 @@ def test_unwise_ttls_warn():
                      "old 2000000 A 192.0.2.2\n", ORIGIN, "c.zone")
     assert [x for x in w if x.startswith("c.zone:2: warning: SOA minimum 172800")]
     assert [x for x in w if x.startswith("c.zone:5: warning: TTL 2000000")]
+
+
+def test_source_text_writes_other_bytes_as_ddd():
+    st = lexer.source_text
+    plain = "a TXT \"x\" ; comment\n"
+    assert st(plain) == plain and st(plain.encode()) == plain  # ASCII: as it is
+    assert st(b'a TXT "caf\xe9"\n') == 'a TXT "caf\\233"\n'  # Latin-1
+    assert st(b'a TXT "caf\xc3\xa9"\n') == 'a TXT "caf\\195\\169"\n'  # UTF-8: its bytes
+    assert st("caf\u00e9") == "caf\\195\\169"  # a str stands for its UTF-8 bytes
+    assert st(b"\\\xe9") == "\\233"  # an escaped byte: the byte
+    assert st(b"\\\\\xe9") == "\\\\\\233"  # an escaped backslash, then the byte
+    assert st(b"x\x00\ry\\") == "x\x00\ry\\"  # control bytes and a last backslash stay
+    assert st(b"\xff\n\xfe") == "\\255\n\\254"  # line breaks stay where they were
+
+
+def _txt(body):
+    r = recs(b"$TTL 1\n" + body + b"\n")
+    return list(r[0].rdata.strings)
+
+
+def test_txt_strings_are_bytes():
+    assert _txt(b'a TXT "caf\xe9"') == [b"caf\xe9"]
+    assert _txt(b"a TXT caf\xe9") == [b"caf\xe9"]
+    assert _txt(b'a TXT "caf\xc3\xa9" "\xff\xfe"') == [b"caf\xc3\xa9", b"\xff\xfe"]
+    assert _txt(b'a TXT "\\\xe9\\233"') == [b"\xe9\xe9"]
+    assert _txt(b'a TXT "x\x00y" "x\ry"') == [b"x\x00y", b"x\ry"]
+    r = recs(b'$TTL 1\na TXT "caf\xe9"\n')[0]
+    assert r.rdata.to_text() == '"caf\\233"'  # printed as \DDD
+    r = recs('$TTL 1\na TXT "caf\u00e9"\n')[0]  # a str: its UTF-8 bytes
+    assert list(r.rdata.strings) == [b"caf\xc3\xa9"]
+
+
+def test_names_with_other_bytes_keep_them():
+    # as NSD: the bytes of a label are data (nsd-checkzone prints caf\233 and \255\254)
+    r = recs(b"$TTL 1\ncaf\xe9 A 192.0.2.1\n\xff\xfe MX 10 m\xe9\n")
+    assert r[0].name.labels()[0] == b"caf\xe9"
+    assert r[0].name.to_text() == "caf\\233.example.com."
+    assert r[1].name.labels()[0] == b"\xff\xfe"
+    assert r[1].rdata.to_text() == "10 m\\233.example.com."
+
+
+def test_other_bytes_elsewhere_stop_with_line():
+    e = raises(ZoneError, recs, b"$TTL 1\nok A 192.0.2.1\na A 192.0.2.1\xe9\n")
+    assert e.line == 3 and e.file == "t.zone" and "A rdata" in e.reason
+    e = raises(ZoneError, recs, b"$TTL 1\na 36\xe900 A 192.0.2.1\n")
+    assert e.line == 2 and "TTL" in e.reason
+    e = raises(ZoneError, recs, b"$TTL 1\na A\xe9 192.0.2.1\n")
+    assert e.line == 2 and "type" in e.reason
+    e = raises(ZoneError, recs, b"$TTL 1\na TXT \"x\n\"\n")
+    assert e.line == 2
+    e = raises(ZoneError, recs, b"$TTL 1\n$INCLUDE a\\9\n")
+    assert e.line == 2 and "$INCLUDE" in e.reason
+
+
+def test_long_numbers_stop_with_line():
+    # CPython's int() refuses 4,300 digits: such numbers must be refused before it sees them
+    many = "9" * 5000
+    assert lexer.parse_ttl(many) is None
+    assert raises(ZoneError, recs, "$TTL 1\na %s A 192.0.2.1\n" % many).line == 2
+    assert raises(ZoneError, recs, "$TTL %s\n" % many).line == 1
+    e = raises(ZoneError, recs, "$TTL 1\n$GENERATE 1-%s h$ A 192.0.2.1\n" % many)
+    assert e.line == 2 and "range" in e.reason
+    e = raises(ZoneError, recs, "$TTL 1\n$GENERATE 1-2/%s h$ A 192.0.2.1\n" % many)
+    assert e.line == 2
+    e = raises(ZoneError, recs, "$TTL 1\n$GENERATE 1-2 h${%s} A 192.0.2.1\n" % many)
+    assert e.line == 2 and "modifier" in e.reason
+    e = raises(ZoneError, recs, "$TTL 1\n$GENERATE 1-2 h${0,1000000} A 192.0.2.1\n")
+    assert e.line == 2 and "modifier" in e.reason
+    e = raises(ZoneError, recs, "$TTL 1\na MX %s mail\n" % many)
+    assert e.line == 2 and "MX" in e.reason

@@ -44,7 +44,17 @@ from dnsbox.wire.reply import TCP, TCP_MAX, UDP, UDP_MAX, error_for
 # free run that long (4096 here cost ~0.6 us a query with a full cache; measured, bench_forward).
 UDP_MAX_QUERY = UDP_MAX
 UDP_BATCH = 64  # datagrams served per poll wake-up before looking at TCP again (fairness)
-UDP_RCVBUF = 1 << 20  # kernel receive buffer asked for: absorbs bursts while we serve TCP
+# Kernel socket buffers of the UDP socket, asked with SO_RCVBUFFORCE / SO_SNDBUFFORCE (root, as
+# the appliance runs: not capped by net.core.rmem_max / wmem_max, which SO_RCVBUF / SO_SNDBUF
+# are, 208 KB by default), else with SO_RCVBUF / SO_SNDBUF. The kernel books twice the value
+# asked, and a datagram costs its truesize, not its length: 832 bytes for a query of up to
+# ~200 bytes (loopback, x86_64; a NIC's receive buffers may cost more). So 4 MiB asked queue
+# ~10,000 queries (a burst while we serve TCP or a slow answer), and the board's
+# net.ipv4.udp_mem still bounds all UDP memory together (the kernel drops beyond it).
+UDP_RCVBUF = 4 << 20
+UDP_SNDBUF = 1 << 20  # answers waiting for the interface: ~2,000 (plain-query answers)
+SEND_WAIT_MS = 5  # a full send buffer: one wait this long for room, then one more try
+UNSENT_LOGGED = 5  # UDP answers the kernel would not take, logged (then only counted)
 # TCP connections (RFC 7766 6.2.3, as NSD and Knot do): slots sized from the heap, one client
 # address holding at most a share of them; a query must arrive whole within TCP_QUERY_MS of its
 # first byte (the first one within TCP_QUERY_MS of the accept: a trickle of bytes extends
@@ -76,7 +86,11 @@ _tuple = tuple
 fault = None  # the tests' hook: fault(site) may raise at the allocation sites named
 
 _SOL_SOCKET = 1  # Linux values: MicroPython's socket module does not name SO_RCVBUF
+_SO_SNDBUF = 7
 _SO_RCVBUF = 8
+_SO_SNDBUFFORCE = 32
+_SO_RCVBUFFORCE = 33
+_ENOBUFS = 105
 _IPPROTO_TCP = 6
 _TCP_NODELAY = 1  # answers go out at once, not held back by Nagle's algorithm (RFC 7766 10)
 _EAGAIN = 11
@@ -115,6 +129,20 @@ def _nodelay(s):
         s.setsockopt(_IPPROTO_TCP, _TCP_NODELAY, 1)
     except OSError:
         pass  # answers still go out, a little later
+
+
+def _buffer(s, force, plain, size):
+    """Ask for a kernel socket buffer of size bytes: force (root) first, else plain (capped by
+    the sysctl maximum). A smaller buffer only means drops sooner under a burst."""
+    try:
+        s.setsockopt(_SOL_SOCKET, force, size)
+        return
+    except OSError:
+        pass
+    try:
+        s.setsockopt(_SOL_SOCKET, plain, size)
+    except OSError:
+        pass
 
 
 def _doh():
@@ -185,11 +213,12 @@ class Server:
         self.relief = None  # called after a MemoryError (before the heap is collected)
         self.periodic = []  # callables run about every POLL_MS (DHCP lease expiry)
         self.udp = _bind(socket.SOCK_DGRAM, ip, port)
-        try:
-            self.udp.setsockopt(_SOL_SOCKET, _SO_RCVBUF, UDP_RCVBUF)
-        except OSError:
-            pass  # a smaller buffer only means more drops under bursts
+        _buffer(self.udp, _SO_RCVBUFFORCE, _SO_RCVBUF, UDP_RCVBUF)
+        _buffer(self.udp, _SO_SNDBUFFORCE, _SO_SNDBUF, UDP_SNDBUF)
         self.udp.setblocking(False)
+        self.udp_out = select.poll()  # waits for room in the send buffer (_resend)
+        self.udp_out.register(self.udp, select.POLLOUT)
+        self.unsent = 0  # UDP answers the kernel did not take (counted, the first few logged)
         self.tcp = _bind(socket.SOCK_STREAM, ip, port)
         self.tcp.listen(TCP_BACKLOG)
         self.tcp.setblocking(False)
@@ -342,9 +371,28 @@ class Server:
             if r is not None:
                 try:
                     sendto(r, peer)
-                except OSError:
-                    pass  # send buffer full or peer unreachable: UDP may drop
+                except OSError as e:
+                    self._resend(r, peer, e)
         self.stats[0] += n
+
+    def _resend(self, r, peer, e):
+        """A UDP answer the kernel did not take: with the send buffer full (EAGAIN, ENOBUFS),
+        wait for room (at most SEND_WAIT_MS) and try once more; an answer still not sent (or
+        refused for another reason: no route, a bad peer) is counted in unsent, never lost
+        silently."""
+        err = e.args[0] if e.args else 0
+        if err == _EAGAIN or err == _ENOBUFS:
+            self.udp_out.poll(SEND_WAIT_MS)
+            try:
+                self.udp.sendto(r, peer)
+                return
+            except OSError as e2:
+                e = e2
+        self.unsent += 1
+        if self.unsent <= UNSENT_LOGGED:
+            from dnsbox import log
+
+            log.log("udp answer not sent: %s (%d so far)" % (e, self.unsent))
 
     def _fault(self, e, where, lost):
         self.faults += 1
@@ -654,8 +702,8 @@ class Server:
         if proto == UDP:
             try:
                 self.udp.sendto(data, client)
-            except OSError:
-                pass
+            except OSError as e:
+                self._resend(data, client, e)
             return
         c = client
         if self.conns.get(c.fd) is not c or len(data) > TCP_MAX:

@@ -7,7 +7,9 @@ wants, and performs the core's actions:
 - every UDP ask gets its own socket bound to a fresh random source port (os.urandom; a taken
   port is skipped) and connected to the server asked, so the kernel drops datagrams from any
   other address (a refused port comes back as an error: the next server is tried at once);
-  its answer is read into one preallocated buffer (no read buffer made per answer);
+  its answer is read into one preallocated buffer (no read buffer made per answer); an answer
+  longer than READ_BUF (a server that ignores our EDNS size and sets no TC) arrives cut and is
+  handed on as truncated, so the job asks that server again over TCP;
 - a multicast ask (the .local bridge) is sent unconnected with TTL 255 out of the appliance's
   interface, and its answers read with their source (any host of the link may answer);
 - a TCP ask (after a truncated answer) connects without blocking, sends the framed query and
@@ -34,8 +36,9 @@ from dnsbox.wire.edns import bare_opt_payload
 
 PORT_TRIES = const(16)  # random source ports tried per ask before giving up
 PORT_LOW = const(1024)  # source ports are drawn from PORT_LOW..65535
-READ_BUF = const(4096)  # the one buffer upstream UDP answers are read into (we advertise 1232;
-# a longer one arrives cut, fails to decode and is ignored)
+READ_BUF = const(4096)  # the longest upstream UDP answer read (we advertise 1232). The read
+# buffer is one byte longer: an answer that fills it was longer and arrived cut (the kernel drops
+# what does not fit), so it is handed on as truncated (TC set): the jobs ask over TCP (cut())
 MDNS_READ = const(1500)  # bytes read from one multicast DNS answer (one Ethernet frame)
 FAULTS_LOGGED = const(20)  # internal errors logged on the console (then only counted)
 READS_PER_WAKE = const(8)  # datagrams read from one ask's socket per poll wake-up
@@ -101,7 +104,7 @@ class Resolver:
         self.bind_ip = bind_ip
         self.asks = {}  # token -> _Ask
         self.addrs = {}  # (ip, port) -> sockaddr
-        self.buf = bytearray(READ_BUF)
+        self.buf = bytearray(READ_BUF + 1)
         self.view = memoryview(self.buf)
         self._raw = clock.now_ms()
         self._now = 0
@@ -115,7 +118,8 @@ class Resolver:
         server.fast = self.hit
         server.relief = self.relieve
         server.periodic.append(self.reap)
-        self.stats = {"port_retries": 0, "send_errors": 0, "faults": 0, "relieved": 0}
+        self.stats = {"port_retries": 0, "send_errors": 0, "faults": 0, "relieved": 0,
+                      "cut": 0}
 
     def now(self):
         """Milliseconds since start, never wrapping (the tick counter may)."""
@@ -333,11 +337,20 @@ class Resolver:
                     break  # refused (ICMP): the next server now, not after a timeout
                 if not n:
                     break  # None: drained (MicroPython)
-                data = bytes(self.view[:n])
+                data = self.cut() if n > READ_BUF else bytes(self.view[:n])
                 src = at.src
             fw.upstream_reply(at.tok, data, src, self.now())
             if fw.actions:
                 self.run()
+
+    def cut(self):
+        """The first READ_BUF bytes of an answer that filled the read buffer, marked truncated:
+        TC (RFC 1035 4.1.1) says that the message was cut to fit the transport, and so it was.
+        A job takes it as any truncated answer: the same server over TCP (RFC 7766 5), never
+        its records (dnsbox.resolver.ask.quick wants TC clear; match decodes it as partial)."""
+        self.stats["cut"] += 1
+        self.buf[2] |= 0x02
+        return bytes(self.view[:READ_BUF])
 
     def _tcp_ready(self, at, ev):
         fw = self.fw

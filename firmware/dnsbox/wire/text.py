@@ -84,34 +84,52 @@ class Tokens:
             raise TextError("unexpected %r after the rdata" % self.toks[self.i][0])
 
 
+def _ddd(d):
+    """The value of the three characters after a backslash if they are ASCII digits, else -1
+    (str.isdigit would take other scripts' digits, which int() then refuses)."""
+    if len(d) != 3:
+        return -1
+    v = 0
+    for ch in d:
+        if not "0" <= ch <= "9":
+            return -1
+        v = v * 10 + ord(ch) - 48
+    return v
+
+
 def unescape(text):
-    """Bytes of a <character-string> in presentation form (\\X and \\DDD; UTF-8 otherwise)."""
-    if "\\" not in text:
-        return text.encode()
-    out = bytearray()
-    i = 0
-    n = len(text)
-    while i < n:
-        c = text[i]
-        if c != "\\":
-            j = text.find("\\", i)
-            if j < 0:
-                j = n
-            out += text[i:j].encode()
-            i = j
-            continue
-        if i + 1 >= n:
-            raise TextError("string ends in a backslash: %r" % text)
-        d = text[i + 1 : i + 4]
-        if d[:1].isdigit():
-            if len(d) != 3 or not d.isdigit() or int(d) > 255:
-                raise TextError("bad \\DDD escape in %r" % text)
-            out.append(int(d))
-            i += 4
-        else:
-            out += text[i + 1].encode()
-            i += 2
-    return bytes(out)
+    """Bytes of a <character-string> in presentation form: \\DDD is the octet DDD (at most
+    255), \\X the character X, any other character its UTF-8 bytes (the zone compiler hands over
+    ASCII only, other bytes as \\DDD: dnsbox.zone.lexer). Raises TextError and nothing else."""
+    try:
+        if "\\" not in text:
+            return text.encode()
+        out = bytearray()
+        i = 0
+        n = len(text)
+        while i < n:
+            c = text[i]
+            if c != "\\":
+                j = text.find("\\", i)
+                if j < 0:
+                    j = n
+                out += text[i:j].encode()
+                i = j
+                continue
+            if i + 1 >= n:
+                raise TextError("string ends in a backslash: %r" % text)
+            if "0" <= text[i + 1] <= "9":
+                v = _ddd(text[i + 1 : i + 4])
+                if v < 0 or v > 255:
+                    raise TextError("bad \\DDD escape in %r" % text)
+                out.append(v)
+                i += 4
+            else:
+                out += text[i + 1].encode()
+                i += 2
+        return bytes(out)
+    except UnicodeError:  # a lone surrogate (CPython): no bytes to give
+        raise TextError("string with a character that has no UTF-8 form: %r" % text)
 
 
 def string_from_text(text):

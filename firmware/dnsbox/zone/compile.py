@@ -1,9 +1,11 @@
 """Zone sources -> blob, as a library (tools/crunch.py is its command line; tests use it too).
 
 compile_text(text, origin, file) and compile_files(paths) return (blob bytes, zones, warnings);
-a zone error raises ZoneError ("file:line: reason").
+a zone error raises ZoneError ("file:line: reason"). A master file is bytes (text given as a str
+stands for its UTF-8 bytes): see dnsbox.zone.lexer.source_text.
 """
 
+from dnsbox.wire.errors import TextError
 from dnsbox.wire.name import Name
 from dnsbox.zone import blob as _blob
 from dnsbox.zone import check, parser
@@ -15,7 +17,10 @@ ZONE_SUFFIX = ".zone"  # zones/<origin>.zone: the file name gives the origin
 def load_text(text, origin, file="<zone>"):
     """A checked Zone from master-file text; returns (zone, warnings)."""
     if isinstance(origin, str):
-        origin = Name.from_text(origin if origin.endswith(".") else origin + ".")
+        try:
+            origin = Name.from_text(origin if origin.endswith(".") else origin + ".")
+        except (TextError, ValueError) as e:
+            raise ZoneError(file, 0, "bad zone origin %r: %s" % (origin, e))
     records, warnings = parser.parse_text(text, origin, file)
     z = check.build(origin, records, file)
     return z, warnings + z.warnings
@@ -30,12 +35,8 @@ def origin_of(path):
 
 
 def load_file(path, origin=None):
-    try:
-        with open(path) as f:
-            text = f.read()
-    except OSError as e:
-        raise ZoneError(path, 0, "cannot read: %s" % e)
-    return load_text(text, origin or origin_of(path), path)
+    origin = origin or origin_of(path)
+    return load_text(parser.read_source(path, path, 0), origin, path)
 
 
 def compile_zones(zones):

@@ -1,15 +1,57 @@
-"""Master-file lexer (RFC 1035 5.1): text -> logical entries of raw tokens.
+"""Master-file lexer (RFC 1035 5.1): bytes -> ASCII text -> logical entries of raw tokens.
 
-One entry per logical line: parentheses join physical lines, ';' starts a comment (outside
-quotes), quoted strings are one token. Tokens keep their quotes and backslash escapes intact
-(the rdata parser of the codec wants the presentation form), so `raw` of a token is exactly
-what was written. Used at build time only (tools/crunch.py), never frozen.
+A master file is bytes, not text in some encoding: source_text() makes it the ASCII text the
+lexer reads, every byte outside ASCII written as its \\DDD escape, so that it comes out of the
+name and rdata parsers as that byte (a TXT string in Latin-1 or UTF-8 keeps its bytes, as NSD
+keeps them). One entry per logical line: parentheses join physical lines, ';' starts a comment
+(outside quotes), quoted strings are one token. Tokens keep their quotes and backslash escapes
+intact (the rdata parser of the codec wants the presentation form), so `raw` of a token is
+exactly what was written (with those \\DDD escapes). Used at build time only
+(tools/crunch.py), never frozen.
 """
 
 from dnsbox.zone.errors import ZoneError
 
 MAX_TOKENS = 4096  # tokens in one logical entry (a long TXT record is a few hundred)
 MAX_PAREN_LINES = 10000  # physical lines one parenthesised entry may span
+
+
+def source_text(data, file="<zone>"):
+    """The text the lexer reads from master-file bytes (a str: its UTF-8 bytes). ASCII stays as
+    it is (control bytes too: a token holds them as their bytes); a byte from 0x80 up becomes
+    \\DDD, and so does an escaped one ('\\' and the byte: RFC 1035 5.1, \\X is X itself). A
+    backslash escape is walked over whole, so '\\\\' and the byte is an escaped backslash and
+    the byte. ZoneError for a str that has no UTF-8 form (a lone surrogate)."""
+    if isinstance(data, str):
+        try:
+            data = data.encode()
+        except UnicodeError:
+            raise ZoneError(file, 0, "text with characters that have no UTF-8 form")
+    try:
+        s = data.decode()
+    except UnicodeError:
+        s = None
+    if s is not None and len(s) == len(data):
+        return s  # all ASCII: the common case, no walk
+    out = []
+    n = len(data)
+    start = i = 0
+    while i < n:
+        c = data[i]
+        if c == 0x5C and (i + 1 >= n or data[i + 1] < 0x80):
+            i += 2  # an escape of an ASCII character: kept
+            continue
+        if c < 0x80 and c != 0x5C:
+            i += 1
+            continue
+        out.append(data[start:i].decode())
+        if c == 0x5C:
+            i += 1  # '\\' and a byte from 0x80 up: the byte
+        out.append("\\%03d" % data[i])
+        i += 1
+        start = i
+    out.append(data[start:].decode())
+    return "".join(out)
 
 
 class Token:
@@ -127,11 +169,12 @@ def _quoted_end(text, i, file, line):
 
 _TTL_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 MAX_TTL = 0x7FFFFFFF  # RFC 2181 8: TTLs are 31-bit
+MAX_TTL_TEXT = 64  # characters of a TTL ('1w2d3h4m5s' is 10; CPython's int() refuses 4,300 digits)
 
 
 def parse_ttl(text):
     """'3600', '1h30m', '2W' -> seconds; None if `text` is not a TTL."""
-    if not text or not text[0].isdigit():
+    if not text or not text[0].isdigit() or len(text) > MAX_TTL_TEXT:
         return None
     if text.isdigit():
         v = int(text)

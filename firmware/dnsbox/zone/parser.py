@@ -9,11 +9,16 @@ from dnsbox.wire import rdata as rdmod
 from dnsbox.wire import types
 from dnsbox.wire.errors import TextError, WireError
 from dnsbox.wire.name import Name
+from dnsbox.wire.text import unescape
 from dnsbox.zone.errors import ZoneError
-from dnsbox.zone.lexer import entries, parse_ttl
+from dnsbox.zone.lexer import entries, parse_ttl, source_text
 
+MAX_FILE_BYTES = 256 << 20  # one master file, read whole (MAX_RECORDS of ~100 bytes fit twice)
+READ_CHUNK = 1 << 16  # bytes asked of one read (a read of MAX_FILE_BYTES would allocate them)
 MAX_INCLUDE_DEPTH = 8  # nested $INCLUDE levels
 MAX_GENERATE = 65536  # records one $GENERATE line may produce
+MAX_GEN_NUMBER = 10  # digits of a number in $GENERATE (its range, step, offset, width)
+MAX_GEN_WIDTH = 63  # ${offset,width} pads to at most a label's length
 MAX_RECORDS = 1000000  # records in one zone (the blob format allows more; this bounds the build)
 
 
@@ -39,14 +44,39 @@ class Record:
             self.name.to_text(), self.ttl, types.type_to_text(self.rtype), self.rdata.to_text())
 
 
-def _read(path, file, line):
+def read_source(path, file, line):
+    """The lexer's text (dnsbox.zone.lexer.source_text) of the master file at path, read as
+    bytes: any byte is data, none an encoding error. ZoneError at file:line when it cannot be
+    read (missing, a directory, no permission) or is longer than MAX_FILE_BYTES."""
+    parts = []
+    total = 0
     try:
-        with open(path) as f:
-            return f.read()
-    except OSError as e:
-        raise ZoneError(file, line, "cannot read %s: %s" % (path, e))
-    except UnicodeError:
-        raise ZoneError(file, line, "%s is not UTF-8 text" % path)
+        with open(path, "rb") as f:
+            while total <= MAX_FILE_BYTES:
+                b = f.read(READ_CHUNK)
+                if not b:
+                    break
+                parts.append(b)
+                total += len(b)
+    except OSError as e:  # CPython names the error and repeats the path; MicroPython: errno
+        raise ZoneError(file, line, "cannot read %s: %s" % (path, getattr(e, "strerror", 0) or e))
+    if total > MAX_FILE_BYTES:
+        raise ZoneError(file, line, "%s is longer than %d bytes" % (path, MAX_FILE_BYTES))
+    return source_text(b"".join(parts), path)
+
+
+def _include_path(text, file, line):
+    """The file name of $INCLUDE as written (quotes and escapes taken off) -> a path."""
+    path = text.strip('"')
+    if "\\" in path:
+        try:
+            # CPython: a name that is not UTF-8 keeps its bytes (as open() takes them back)
+            path = unescape(path).decode("utf-8", "surrogateescape")
+        except (TextError, UnicodeError) as x:
+            raise ZoneError(file, line, "$INCLUDE: bad file name %r: %s" % (text, x))
+    if not path:
+        raise ZoneError(file, line, "$INCLUDE: empty file name")
+    return path
 
 
 def _dirname(path):
@@ -158,8 +188,13 @@ def _gen_subst(template, value, file, line):
                 raise ZoneError(file, line, "$GENERATE: '${' without '}'")
             parts = template[i + 2 : j].split(",")
             try:
+                if len(parts[0]) > MAX_GEN_NUMBER + 1 or len(parts) > 1 and (
+                        len(parts[1]) > MAX_GEN_NUMBER):
+                    raise ValueError("too long")
                 off = int(parts[0]) if parts[0] else 0
                 width = int(parts[1]) if len(parts) > 1 else 0
+                if not 0 <= width <= MAX_GEN_WIDTH:
+                    raise ValueError("width")
             except ValueError:
                 raise ZoneError(file, line, "$GENERATE: bad modifier %r" % template[i : j + 1])
             base = parts[2] if len(parts) > 2 else "d"
@@ -182,9 +217,10 @@ def _generate(st, e, toks):
     step = 1
     if "/" in rng:
         rng, s = rng.split("/", 1)
-        step = int(s) if s.isdigit() else 0
+        step = int(s) if s.isdigit() and len(s) <= MAX_GEN_NUMBER else 0
     lo, _, hi = rng.partition("-")
-    if not (lo.isdigit() and hi.isdigit()) or step < 1 or int(hi) < int(lo):
+    if (not (lo.isdigit() and hi.isdigit()) or len(lo) > MAX_GEN_NUMBER
+            or len(hi) > MAX_GEN_NUMBER or step < 1 or int(hi) < int(lo)):
         raise ZoneError(file, line, "$GENERATE: bad range %r" % toks[0])
     lo, hi = int(lo), int(hi)
     if (hi - lo) // step + 1 > MAX_GENERATE:
@@ -216,13 +252,13 @@ def _parse(st, text, file, depth):
                     raise ZoneError(e.file, e.line, "$INCLUDE wants 'file [origin]'")
                 if depth >= MAX_INCLUDE_DEPTH:
                     raise ZoneError(e.file, e.line, "$INCLUDE nested too deep")
-                path = toks[1].strip('"')
+                path = _include_path(toks[1], e.file, e.line)
                 if not path.startswith("/"):
                     path = _dirname(file) + "/" + path
                 saved = st.origin, st.last_owner
                 if len(toks) == 3:
                     st.origin = _name(toks[2], st.origin, e.file, e.line)
-                _parse(st, _read(path, e.file, e.line), path, depth + 1)
+                _parse(st, read_source(path, e.file, e.line), path, depth + 1)
                 st.origin, st.last_owner = saved  # RFC 1035 5.1: origin reverts after
             elif d == "$GENERATE":
                 _generate(st, e, toks[1:])
@@ -242,13 +278,14 @@ def _parse(st, text, file, depth):
 
 
 def parse_text(text, origin, file="<zone>"):
-    """Records of a master file given as text. Returns (records, warnings)."""
+    """Records of a master file given as bytes or text (a str: its UTF-8 bytes; see
+    dnsbox.zone.lexer.source_text). Returns (records, warnings)."""
     if isinstance(origin, str):
         origin = Name.from_text(origin)
     st = _State(origin)
-    _parse(st, text, file, 0)
+    _parse(st, source_text(text, file), file, 0)
     return st.records, st.warnings
 
 
 def parse_file(path, origin):
-    return parse_text(_read(path, path, 0), origin, path)
+    return parse_text(read_source(path, path, 0), origin, path)
