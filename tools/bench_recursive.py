@@ -30,6 +30,7 @@ sys.path.insert(0, HERE)
 import cardrun  # noqa: E402
 import testnet  # noqa: E402
 from ports import free_port  # noqa: E402
+from proctree import rss_kb  # noqa: E402
 
 MPY = os.path.join(os.environ.get("DNSBOX_BUILD") or os.path.join(ROOT, "build"), "host",
                    "dnsbox")  # DNSBOX_BUILD as in build.sh
@@ -90,14 +91,6 @@ def our_stats(port):
         out[k] = int(v)
         i += 1 + r[i]
     return out
-
-
-def rss_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return -1
 
 
 class Ours:

@@ -28,40 +28,12 @@ sys.path.insert(0, os.path.join(ROOT, "tools"))
 import cardrun  # noqa: E402
 import testnet  # noqa: E402
 from flood import encode_query  # noqa: E402
+from bench_recursive import our_stats as counters  # noqa: E402
 from ports import free_port  # noqa: E402
+from proctree import rss_kb, stop  # noqa: E402
 
 TIMEOUT_S = 2.0
 FIXED = 300  # names asked again and again
-
-
-def rss_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return -1
-
-
-def counters(port):
-    """The resolver's counters (CH TXT stats.dnsbox.: key=value strings), {} when unanswered."""
-    import dns.message
-    import dns.query
-
-    q = dns.message.make_query("stats.dnsbox.", "TXT", "CH")
-    try:
-        r = dns.query.udp(q, "127.0.0.1", port=port, timeout=TIMEOUT_S)
-    except OSError:
-        return {}
-    except dns.exception.Timeout:
-        return {}
-    out = {}
-    for rrset in r.answer:
-        for rd in rrset:
-            for word in rd.strings:
-                k, _, v = word.decode().partition("=")
-                if v.lstrip("-").isdigit():
-                    out[k] = int(v)
-    return out
 
 
 class Traffic:
@@ -174,7 +146,10 @@ def main():
             heap, a.rate, a.seconds), flush=True)
         while t.is_alive():
             t.join(a.sample)
-            c = counters(port)
+            try:
+                c = counters(port)
+            except OSError:  # unanswered: the sample says -1
+                c = {}
             s = (int(time.monotonic() - start), rss_kb(fw.pid), c.get("heap", -1),
                  c.get("cache", -1), c.get("inflight", -1))
             samples.append(s)
@@ -191,9 +166,7 @@ def main():
                   tr.tcp_ok, tr.tcp_ok + tr.tcp_lost,
                   "running" if fw.poll() is None else "exited %s" % fw.returncode))
     finally:
-        if fw.poll() is None:
-            fw.terminate()
-            fw.wait(10)
+        stop(fw)
         net.stop()
         log.close()
 

@@ -27,6 +27,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 from nsdconf import nsd_conf  # noqa: E402
 from ports import free_port  # noqa: E402
+from proctree import stop  # noqa: E402
 
 ZONE = os.path.join(ROOT, "zones", "example.com.zone")
 PROBE_TIMEOUT_S = 2.0
@@ -162,12 +163,7 @@ def main():
                 try:
                     ok = measure(port, kind, a.conns, a.seconds, a.probes, a.drip)
                 finally:
-                    p.terminate()
-                    try:
-                        p.wait(5)
-                    except subprocess.TimeoutExpired:
-                        p.kill()
-                        p.wait(5)
+                    stop(p)
             print("%-5s %-8s %3d / %d TCP probes answered" % (kind, srv, ok, a.probes),
                   flush=True)
 

@@ -22,6 +22,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 import testnet  # noqa: E402
 from ports import free_port  # noqa: E402
+from proctree import stop  # noqa: E402
 
 BUILD = os.environ.get("DNSBOX_BUILD") or os.path.join(ROOT, "build")
 MPY = os.path.join(BUILD, "host", "dnsbox")
@@ -94,16 +95,6 @@ def start_resolver(kind, port, hints, extra=()):
             time.sleep(0.1)
     stop(p)
     raise RuntimeError("resolver %s did not start" % kind)
-
-
-def stop(p):
-    if p.poll() is None:
-        p.terminate()
-        try:
-            p.wait(5)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait(5)
 
 
 def ask(port, name, rtype, tcp=False):

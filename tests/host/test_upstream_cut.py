@@ -20,6 +20,7 @@ import dns.rcode
 import pytest
 
 from ports import free_port
+from proctree import stop
 from tests.host.fakeupstream import BIG_TXT, FakeUpstream, big_strings
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -55,16 +56,6 @@ def start(kind, words):
             time.sleep(0.1)
     stop(p)
     raise AssertionError("resolver (%s) did not start" % kind)
-
-
-def stop(p):
-    if p.poll() is None:
-        p.terminate()
-        try:
-            p.wait(5)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait(5)
 
 
 @pytest.fixture
