@@ -111,6 +111,8 @@ class _Conn:
         self.pobj = sock  # what poll watches (for TLS: dnsbox.net.tls.Conn.poll_obj)
         self.http = None  # DNS over HTTPS: the endpoint path (bytes)
         self.busy = False  # HTTP: a query's answer is awaited (respond()); no next request yet
+        self.owed = 0  # frames the handler returned None for (peer=True): answers respond()
+        # may still bring; a client that closed its sending side (eof) waits for them
         self.keep = True  # HTTP: keep the connection after the awaited answer
 
 
@@ -372,10 +374,16 @@ class Server:
         if not self._flush(c):
             self._drop(fd)
             return
-        if c.eof and not c.out and c.stream is None and not c.busy:
+        if self._finished(c):
             self._drop(fd)
             return
         self._rearm(c)
+
+    def _finished(self, c):
+        """The client closed its sending side and nothing is left to send or owed: close it. A
+        half-closed client still gets every answer (as from NSD, Knot and Unbound); a frame the
+        handler dropped for good stays owed, so such a connection ends at the idle timeout."""
+        return c.eof and not c.out and c.stream is None and not c.busy and not c.owed
 
     def _rearm(self, c):
         # Back-pressure: while a lot is unsent or a stream runs, stop reading; wait for the
@@ -429,6 +437,8 @@ class Server:
             pos += 2 + n
             self.stats[1] += 1
             if r is None:
+                if self.with_peer:
+                    c.owed += 1  # respond() may bring it
                 continue
             if not isinstance(r, (bytes, bytearray)):
                 c.stream = r  # sent by _pull after what is already framed
@@ -518,7 +528,9 @@ class Server:
             self._answer_http(c)  # requests that waited for this answer
         else:
             c.out += bytes((len(data) >> 8, len(data) & 255)) + data
-        if not self._flush(c):
+            if c.owed:
+                c.owed -= 1
+        if not self._flush(c) or self._finished(c):
             self._drop(c.fd)
             return
         self._rearm(c)
