@@ -416,3 +416,30 @@ def test_periodic_tasks_run_and_may_remove_themselves(srv):
     assert calls[:5] == ["once", "always", "boom", "always", "boom"]
     assert s.faults >= 2  # a failing task is counted each round; the loop goes on
     assert tcp_ask(port, b"alive") == b"R1alive"
+
+
+def test_half_closed_client_gets_a_later_answer(srv):
+    """A handler (peer=True) that answers later through respond(): a client that shut its
+    sending side after the query still gets the answer, then the connection is closed."""
+    s, port = srv
+    waiting = []
+
+    def later(q, proto, client):
+        waiting.append((proto, client, b"L" + bytes(q)))
+        return None
+
+    def answer():
+        while waiting:
+            s.respond(*waiting.pop(0))
+
+    s.handler, s.with_peer = later, True
+    s.periodic.append(answer)  # runs in the loop's thread, every POLL_MS (50 ms here)
+    c = tcp(port)
+    c.sendall(frame(b"one") + frame(b"two"))
+    c.shutdown(socket.SHUT_WR)
+    assert read_frame(c) == b"Lone" and read_frame(c) == b"Ltwo"
+    with pytest.raises(EOFError):
+        read_frame(c)  # closed once both are out
+    c.close()
+    time.sleep(0.1)
+    assert not s.conns

@@ -2,6 +2,7 @@
 verifies every message of a multi-message AXFR (each MAC chained to the one before) from the
 serving loop on CPython; NSD, a real secondary with the key, pulls the zone from the host
 firmware; a wrong key and an unsigned request from an address not in auth-peer= get nothing."""
+import socket
 import subprocess
 import threading
 import time
@@ -9,6 +10,8 @@ import time
 import dns.exception
 import dns.message
 import dns.query
+import dns.rcode
+import dns.tsig
 import dns.tsigkeyring
 import dns.zone
 import pytest
@@ -69,6 +72,38 @@ def test_multi_message_transfer_verified_by_dnspython(loop):
                            timeout=5))
     with pytest.raises(dns.query.TransferError):  # unsigned, and no address is allowed
         list(dns.query.xfr("127.0.0.1", "big.test.", port=port, timeout=5))
+
+
+def test_signed_queries(loop):
+    """A plain query signed with the key is answered and the answer signed (dnspython checks
+    it); one signed with an unknown key gets NOTAUTH with TSIG error BADKEY (RFC 8945 5.2.1),
+    a wrong secret BADSIG, as from NSD and Knot; never the data unsigned."""
+    port, _text = loop
+    q = dns.message.make_query("h7.big.test.", "A")
+    q.use_tsig(RING, keyname="xfr.")
+    m = dns.query.udp(q, "127.0.0.1", port=port, timeout=3)
+    assert m.had_tsig and [a.to_text() for rr in m.answer for a in rr] == ["10.0.0.7"]
+    m = dns.query.tcp(q, "127.0.0.1", port=port, timeout=3)
+    assert m.had_tsig and m.answer
+    for ring, name, err in ((dns.tsigkeyring.from_text({"other.": ("hmac-sha256", SECRET)}),
+                             "other.", dns.rcode.BADKEY),
+                            (dns.tsigkeyring.from_text({"xfr.": ("hmac-sha256", WRONG)}),
+                             "xfr.", dns.rcode.BADSIG)):
+        q = dns.message.make_query("h7.big.test.", "A")
+        q.use_tsig(ring, keyname=name)
+        with pytest.raises(dns.tsig.PeerError) as e:  # dnspython reads the TSIG error
+            dns.query.udp(q, "127.0.0.1", port=port, timeout=3)
+        assert e.value.__class__ is {dns.rcode.BADKEY: dns.tsig.PeerBadKey,
+                                     dns.rcode.BADSIG: dns.tsig.PeerBadSignature}[err]
+    # a big answer signed over UDP still fits the client's limit (the TSIG room is kept)
+    q = dns.message.make_query("big.test.", "NS", use_edns=None)
+    q.use_tsig(RING, keyname="xfr.")
+    wire = q.to_wire()
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(3)
+    s.sendto(wire, ("127.0.0.1", port))
+    assert len(s.recv(65535)) <= 512
+    s.close()
 
 
 def test_nsd_secondary_with_the_key(tmp_path):

@@ -3,9 +3,10 @@ outcomes, ONE mapping from outcome to sections + rcode, then encoding within the
 
 Stages: header (RFC 1035 4.1.1) -> decode or FORMERR -> opcode (NOTIMP) -> question count
 (RFC 9619) -> EDNS version (RFC 6891 6.1.3 BADVERS) -> class (CH: id.server, RFC 4892) ->
-query type (AXFR/IXFR: zone transfer to the allowed peers, dnsbox.auth.transfer) -> lookup ->
-answer -> encode/truncate. A query with DO gets the RRSIGs and NSEC/NSEC3 proofs of the
-signed zones (dnsbox.auth.signed, RFC 4035 3.1).
+query type (AXFR/IXFR: zone transfer to the allowed peers, dnsbox.auth.transfer) -> TSIG (a
+signed query: its key must be xfr-key=, and its answer is signed; else NOTAUTH, RFC 8945 5.2)
+-> lookup -> answer -> encode/truncate. A query with DO gets the RRSIGs and NSEC/NSEC3 proofs
+of the signed zones (dnsbox.auth.signed, RFC 4035 3.1).
 """
 
 from dnsbox.compat import const
@@ -24,6 +25,8 @@ from dnsbox.zonedb.rrsets import records_at, soa_of, zone_at
 RRSIG = const(46)
 
 MAX_CHAIN = const(8)  # CNAME/DNAME links followed in one answer (loop stop)
+_TSIG_FIXED = const(58)  # a TSIG record less its two names: type, class, TTL, rdlength (10),
+# time, fudge, MAC size, original ID, error, other length (16), an HMAC-SHA256 MAC (32)
 
 _MAX_NAME = const(255)
 
@@ -128,10 +131,35 @@ class General:
         qt = qu.qtype
         if qt == _t.AXFR or qt == _t.IXFR:
             return self._transfer(q, m, r, proto, peer, limit, now)
+        signed = None
+        if m.tsig is not None:  # RFC 8945 5.2: checked (and the answer signed) or NOTAUTH
+            signed, err = self._tsig(q, r, limit, now)
+            if err is not None:
+                return err
+            limit -= len(signed[1].keyname.wire) + len(signed[1].alg.wire) + _TSIG_FIXED
         self.collect(r, qu.name, qt, m.edns is not None and m.edns.do)
         if qu.qclass == _t.CLASS_ANY:
             r.aa = False  # QCLASS * (RFC 1035 3.2.5): IN data, not authoritative for "all"
-        return self._encode(r, limit, r.rcode == _rc.NOERROR and not r.aa and r.authority)
+        w = self._encode(r, limit, r.rcode == _rc.NOERROR and not r.aa and r.authority)
+        return w if signed is None else _tsig_sign(w, signed)
+
+    def _tsig(self, q, r, limit, now):
+        """(signed, error reply) for a request with a TSIG record: signed = (key, the request's
+        TSIG fields, its MAC, time) when it is signed with xfr-key= and the signature and time
+        are good, else the error reply: FORMERR for a malformed TSIG record, NOTAUTH with the
+        TSIG error (BADKEY for a key we do not have, BADSIG, BADTIME) otherwise."""
+        from dnsbox.auth import tsig as _tsig
+
+        try:
+            f = _tsig.find(q, _msg.decode_question(q).tsig_off)
+        except (WireError, ValueError):
+            r.rcode = _rc.FORMERR
+            return None, self._encode(r, limit)
+        err, rmac = _tsig.check(q, f, self.xfr_key, now)
+        if err:
+            r.rcode = _rc.NOTAUTH
+            return None, _tsig.sign(self._encode(r, limit), self.xfr_key, f, rmac, now, err)
+        return (self.xfr_key, f, rmac, now), None
 
     def _update(self, q, proto, peer, now):
         """DNS UPDATE (RFC 2136) of the dynamic zone: signed with its key (TSIG) when it has
@@ -154,7 +182,6 @@ class General:
         with xfr-key= (TSIG) is served whatever its address, and every answer to it signed."""
         from dnsbox.auth import transfer as _xfr  # here: the import chain stays shallow (see
         # HACKING.md), and no transfer, no module loaded
-        from dnsbox.auth import tsig as _tsig
         from dnsbox.config.nets import allowed
 
         qu = m.question[0]
@@ -163,22 +190,15 @@ class General:
             return self._encode(r, limit)
         signed = None  # (key, the request's TSIG fields, its MAC, time) for a signed request
         if m.tsig is not None:
-            try:
-                f = _tsig.find(q, _msg.decode_question(q).tsig_off)
-            except (WireError, ValueError):
-                r.rcode = _rc.FORMERR
-                return self._encode(r, limit)
-            err, rmac = _tsig.check(q, f, self.xfr_key, now)
-            if err:
-                r.rcode = _rc.NOTAUTH
-                return _tsig.sign(self._encode(r, limit), self.xfr_key, f, rmac, now, err)
-            signed = (self.xfr_key, f, rmac, now)
+            signed, err = self._tsig(q, r, limit, now)
+            if err is not None:
+                return err
         elif not self.peers or proto == TCP and (peer is None or not allowed(self.peers, peer)):
             r.rcode = _rc.REFUSED
             return self._encode(r, limit)
 
         def one(w):  # a single-message answer, signed when the request was
-            return w if signed is None else _tsig.sign(w, *signed)
+            return w if signed is None else _tsig_sign(w, signed)
 
         zi = zone_at(self.db, qu.name.wire.lower())
         dyn = self.dyn if zi < 0 and self.dyn is not None and qu.name.lc == self.dyn.lc else None
@@ -374,6 +394,13 @@ class General:
                 seen.append(lt)
         if seen:
             r.additional.extend(self.addresses(seen))
+
+
+def _tsig_sign(w, signed):
+    """w with the TSIG record answering a request signed as `signed` (General._tsig)."""
+    from dnsbox.auth import tsig as _tsig
+
+    return _tsig.sign(w, *signed)
 
 
 def _signed_stream(msgs, signed):

@@ -171,12 +171,13 @@ class _Conn:
         self.last = now  # the accept, the last whole query or the last bytes sent
         self.began = now  # the first byte of the query under way (at first: the accept);
         # None between queries (then TCP_IDLE_MS from last applies)
-        self.owed = 0  # queries the handler will answer later (respond())
         self.eof = False
         self.tls = None  # a dnsbox.net.tls.Conn for DNS over TLS
         self.pobj = sock  # what poll watches (for TLS: dnsbox.net.tls.Conn.poll_obj)
         self.http = None  # DNS over HTTPS: the endpoint path (bytes)
         self.busy = False  # HTTP: a query's answer is awaited (respond()); no next request yet
+        self.owed = 0  # frames the handler returned None for (peer=True): answers respond()
+        # may still bring; a client that closed its sending side (eof) waits for them
         self.keep = True  # HTTP: keep the connection after the awaited answer
 
 
@@ -546,10 +547,16 @@ class Server:
         if not self._flush(c):
             self._drop(fd)
             return
-        if c.eof and not c.out and c.stream is None and not c.busy and not c.owed:
+        if self._finished(c):
             self._drop(fd)
             return
         self._rearm(c)
+
+    def _finished(self, c):
+        """The client closed its sending side and nothing is left to send or owed: close it. A
+        half-closed client still gets every answer (as from NSD, Knot and Unbound); a frame the
+        handler dropped for good stays owed, so such a connection ends after TCP_OWED_MS."""
+        return c.eof and not c.out and c.stream is None and not c.busy and not c.owed
 
     def _rearm(self, c):
         # Back-pressure: while a lot is unsent or a stream runs, stop reading; wait for the
@@ -719,11 +726,8 @@ class Server:
             if c.owed:
                 c.owed -= 1
         c.last = clock.now_ms()
-        if not self._flush(c):
+        if not self._flush(c) or self._finished(c):
             self._drop(c.fd)
-            return
-        if c.eof and not c.out and not c.owed:
-            self._drop(c.fd)  # the client had finished sending: this was what it waited for
             return
         self._rearm(c)
 

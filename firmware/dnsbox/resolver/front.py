@@ -77,8 +77,8 @@ def screen(r, q, proto, ip, now, special=None):
             reply = bytes(reply)
         return True, reply
     if not allowed(r.nets, ip):
-        r.stats["refused"] += 1
-        return True, error(q[:2], p.flags, qbytes, _rc.REFUSED, payload)
+        r.stats["refused"] += 1  # RA clear: no recursion for this client (as Unbound, BIND)
+        return True, error(q[:2], p.flags, qbytes, _rc.REFUSED, payload, None, False)
     if p.qclass != _t.CLASS_IN:
         return True, error(q[:2], p.flags, qbytes, _rc.REFUSED, payload)
     if p.qtype in NOT_RESOLVED:
