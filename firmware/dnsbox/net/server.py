@@ -68,6 +68,7 @@ TCP_MAX_CONNS = const(256)  # and at the most (descriptors: the process may open
 TCP_ADDRESS_DIV = const(8)  # one client address: at most an eighth of the slots
 TCP_MIN_PER_ADDRESS = const(4)
 TCP_INPUT_SHARE = const(3)  # % of the heap for the bytes of queries not yet whole (all conns)
+TCP_MIN_INPUT = const(69633)  # and at least one largest message (2 + 65535) and a read
 TCP_QUERY_MS = const(3000)  # a query's bytes, first to last (Knot: tcp-io-timeout 500 ms)
 TCP_IDLE_MS = const(10000)  # idle between queries (NSD, Knot: 10 s; RFC 7766: seconds)
 TCP_OWED_MS = const(30000)  # a connection the resolver still owes an answer is kept this long
@@ -120,8 +121,9 @@ def tcp_limits(heap):
     n = heap * TCP_SLOTS_SHARE // 100 // TCP_SLOT_BYTES
     n = TCP_MIN_CONNS if n < TCP_MIN_CONNS else (TCP_MAX_CONNS if n > TCP_MAX_CONNS else n)
     per = n // TCP_ADDRESS_DIV
+    held = heap * TCP_INPUT_SHARE // 100
     return n, (per if per > TCP_MIN_PER_ADDRESS else TCP_MIN_PER_ADDRESS), (
-        heap * TCP_INPUT_SHARE // 100)
+        held if held > TCP_MIN_INPUT else TCP_MIN_INPUT)
 
 
 def _nodelay(s):
