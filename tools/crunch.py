@@ -10,7 +10,7 @@ The file name gives the zone's origin (zones/example.com.zone is example.com.). 
 stops with `file:line: reason` and exit status 1; warnings go to stderr. Every other failure
 (an unreadable input or output, a bug of ours) stops with one line and exit status 1, never a
 Python traceback. A master file is bytes: a TXT string keeps the bytes written (Latin-1, UTF-8
-or none), printed as \DDD; see dnsbox.zone.lexer.source_text. As a library:
+or none), printed as \\DDD; see dnsbox.zone.lexer.source_text. As a library:
 compile_files(paths) / compile_text(text, origin) -> (blob, zones, warnings), from
 dnsbox.zone.compile.
 
