@@ -34,7 +34,7 @@ import select
 import socket
 
 from dnsbox import clock
-from dnsbox.compat import const
+from dnsbox.compat import const, recv_into
 from dnsbox.wire.rcode import SERVFAIL
 from dnsbox.wire.reply import TCP, TCP_MAX, UDP, UDP_MAX, error_for
 
@@ -237,6 +237,10 @@ class Server:
 
             heap = heap_size()
         self.max_conns, self.max_per_addr, self.max_input = tcp_limits(heap)
+        # TCP reads land in one buffer made at start, then only the bytes read are copied: a
+        # fresh 4 KB buffer per read fails in a fragmented heap (MemoryError, the query lost)
+        self.tcp_buf = bytearray(TCP_READ)
+        self.tcp_mv = memoryview(self.tcp_buf)
         self.faults = 0  # handler exceptions (each dropped one datagram)
         self.stopped = False  # set by stop(): serve() returns after the current poll round
         # udp queries, tcp queries, tcp connections refused (no slot could be freed), closed
@@ -531,7 +535,8 @@ class Server:
             if fault is not None:
                 fault("tcp read")
             try:
-                data = c.sock.recv(TCP_READ)
+                n = recv_into(c.sock, self.tcp_buf)
+                data = None if n is None else bytes(self.tcp_mv[:n])
             except OSError as e:
                 if e.args and e.args[0] == _EAGAIN:
                     data = None
