@@ -27,6 +27,7 @@ HOT = {
     "auth/server.py": ("handle", "_plain", "_reply"),
     "wire/reply.py": ("plain",),
     "net/server.py": ("peer_ip",),
+    "auth/rrl.py": ("limit", "_key", "_qtype_at", "_source"),  # every UDP answer
 }
 
 
