@@ -83,8 +83,8 @@ def test_qtype_classes_any_rrsig_dnskey():
 
 
 def test_nxdomain_and_nodata_count_by_the_apex():
-    soa = rr(b"\xc0\x10", 6, SOA_RDATA)  # owner: pointer to "example.com" inside the question
-    nx = resp(b"\x05nosuch" + APEX, rcode=3, ns=[soa])
+    soa = rr(b"\xc0\x13", 6, SOA_RDATA)  # owner: pointer to "example.com" in the question
+    nx = resp(b"\x06nosuch" + APEX, rcode=3, ns=[soa])
     assert rrl.classify(nx) == (rrl.NXDOMAIN, APEX)
     other = resp(b"\x03zzz" + APEX, rcode=3, ns=[rr(b"\xc0\x10", 6, SOA_RDATA)])
     assert rrl._key(nx, None) == rrl._key(other, None)  # random names: one bucket
@@ -95,10 +95,10 @@ def test_nxdomain_and_nodata_count_by_the_apex():
 def test_the_soa_is_found_behind_other_authority_records():
     # DO answers: NSEC records may come first (NSD's order for NXDOMAIN)
     nsec = rr(b"\x01a" + APEX, 47, b"\x00\x00\x06\x00\x00\x00\x00\x03")
-    soa = rr(b"\xc0\x10", 6, SOA_RDATA)
-    r = resp(b"\x05nosuch" + APEX, rcode=3, ns=[nsec, soa])
+    r = resp(b"\x06nosuch" + APEX, rcode=3, ns=[nsec, rr(b"\xc0\x13", 6, SOA_RDATA)])
     assert rrl.classify(r) == (rrl.NXDOMAIN, APEX)
     # after a CNAME in the answer section
+    soa = rr(b"\xc0\x0f", 6, SOA_RDATA)
     r = resp(b"\x02cn" + APEX, rcode=3, an=[rr(b"\xc0\x0c", 5, b"\x02xx\xc0\x0f")], ns=[soa])
     assert rrl.classify(r) == (rrl.NXDOMAIN, APEX)
 
@@ -129,7 +129,7 @@ def test_wildcard_by_the_hint():
 
 def test_malformed_bytes_never_raise():
     seed = 12345
-    base = resp(b"\x05nosuch" + APEX, rcode=3, ns=[rr(b"\xc0\x10", 6, SOA_RDATA)])
+    base = resp(b"\x06nosuch" + APEX, rcode=3, ns=[rr(b"\xc0\x13", 6, SOA_RDATA)])
     lim = limiter(rate=3, slip=1)
     for i in range(400):
         seed = (seed * 1103515245 + 12345) & 0x7FFFFFFF
@@ -213,8 +213,7 @@ def test_ipv6_prefixes_and_cpython_peers():
 
 
 def test_whitelisted_classes_get_their_own_rate():
-    soa = rr(b"\xc0\x10", 6, SOA_RDATA)
-    nx = resp(b"\x05nosuch" + APEX, rcode=3, ns=[soa])
+    nx = resp(b"\x06nosuch" + APEX, rcode=3, ns=[rr(b"\xc0\x13", 6, SOA_RDATA)])
     lim = limiter(rate=2, wl_rate=6, wl=rrl.class_bits("nxdomain,nodata"))
     assert flood(lim, nx, v4("192.0.2.1"), 10, 0)[0] == 6
     assert flood(lim, resp(WWW, an=[rr(b"\xc0\x0c", 1)]), v4("192.0.2.1"), 10, 0)[0] == 2

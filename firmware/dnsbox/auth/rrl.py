@@ -111,14 +111,22 @@ def _owner(r, off, count, rtype):
     """The lower-case owner of the first record of rtype among count records at off, or b""."""
     ttls = []
     walk_records(r, off, count, ttls)
-    for t in ttls:
+    count = 0  # now the index in ttls (a small frame)
+    while count < _len(ttls):
+        t = ttls[count]
         if r[t - 4] == 0 and r[t - 3] == rtype:
-            try:
-                return decode_name(r, off)[0].lc
-            except WireError:
-                return b""
+            return _lname(r, off)
         off = t + 6 + ((r[t + 4] << 8) | r[t + 5])
+        count += 1
     return b""
+
+
+def _lname(r, off):
+    """The lower-case wire form of the (compressed) name at r[off], or b"" if malformed."""
+    try:
+        return decode_name(r, off)[0].lc
+    except WireError:
+        return b""
 
 
 def _apex(r, q):
@@ -143,10 +151,9 @@ def classify(r, wild=None):
     rc = r[3] & 15
     if rc:
         return (NXDOMAIN if rc == 3 else ERROR), _apex(r, q)
-    if not (r[6] | r[7]) and (r[8] | r[9]) and not r[2] & 4:
-        d = _owner(r, q + 4, (r[8] << 8) | r[9], _NS)
-        if d:
-            return REFERRAL, d
+    d = _referral(r, q)
+    if d:
+        return REFERRAL, d
     t = (r[q] << 8) | r[q + 1]
     if t == _T_ANY:
         return ANY, r[12:q].lower()
@@ -159,15 +166,41 @@ def classify(r, wild=None):
     return (DNSKEY if t == _T_DNSKEY else POSITIVE), r[12:q].lower()
 
 
+def _referral(r, q):
+    """The delegation a referral names (NOERROR, no answer, AA clear, NS records in the
+    authority section: the first one's owner), else b""."""
+    if (r[6] | r[7]) or not (r[8] | r[9]) or r[2] & 4:
+        return b""
+    return _owner(r, q + 4, (r[8] << 8) | r[9], _NS)
+
+
 def _key(r, wild):
     """The class bits of r (low 9 bits) and a hash of its bucket's name above them. The common
-    answer (a positive one) without classify()'s tuple; a small frame (hot path)."""
-    if wild is None and _len(r) > 12 and not (r[3] & 15 or r[4]) and r[5] == 1 and r[6] | r[7]:
+    answers without classify()'s tuple and heap frames (hot path): a positive one, and the
+    auth path's negative ones (no answer, the SOA first with its owner a pointer into the
+    question)."""
+    if wild is None and _len(r) > 12 and not r[4] and r[5] == 1:
         q = _qtype_at(r)
-        if q > 0 and not r[q] and _T_RRSIG != r[q + 1] != _T_DNSKEY:  # type < 256
-            return ((_hash(r[12:q].lower()) & 0xFFFFF) << 9) | (
-                ANY if r[q + 1] == _T_ANY else POSITIVE)
+        if q > 0 and not r[q] and r[q + 1] != _T_RRSIG:  # and the type < 256
+            if r[6] | r[7]:
+                if not r[3] & 15 and r[q + 1] != _T_DNSKEY:
+                    return ((_hash(r[12:q].lower()) & 0xFFFFF) << 9) | (
+                        ANY if r[q + 1] == _T_ANY else POSITIVE)
+            elif r[q + 1] != _T_ANY and r[2] & 4 and r[9] and _len(r) > q + 9 and (
+                    r[q + 4] >= 0xC0):
+                return _negative_key(r, q)
     c = classify(r, wild)
+    return ((_hash(c[1]) & 0xFFFFF) << 9) | c[0]
+
+
+def _negative_key(r, q):
+    """_key() of an authoritative NXDOMAIN or NODATA whose first authority record's owner is a
+    pointer (q: the offset of QTYPE): the SOA's, pointing at the apex inside the question."""
+    p = ((r[q + 4] & 0x3F) << 8) | r[q + 5]
+    rc = r[3] & 15
+    if 12 <= p < q and r[q + 6] == 0 and r[q + 7] == _SOA and (rc == 0 or rc == 3):
+        return ((_hash(r[p:q].lower()) & 0xFFFFF) << 9) | (NXDOMAIN if rc else NODATA)
+    c = classify(r)
     return ((_hash(c[1]) & 0xFFFFF) << 9) | c[0]
 
 
@@ -236,8 +269,9 @@ class Limiter:
         self.wl = wl
         self.size = size
         self.b = array("H", bytes(BUCKET_BYTES * size))  # [2i]: second, [2i+1]: count, flags
-        # allowed networks as 16-bit halves (small ints on 32-bit boards too)
-        self.nets = tuple((n >> 16, m >> 16, n & 0xFFFF, m & 0xFFFF) for n, m in nets)
+        # allowed networks as 16-bit halves, 4 ints each (small ints on 32-bit boards too)
+        self.nets = tuple(x for n, m in nets for x in (n >> 16, m >> 16, n & 0xFFFF,
+                                                        m & 0xFFFF))
         self.allow_rate = allow_rate
         self.hint = hint
         self.log = log
@@ -260,30 +294,37 @@ class Limiter:
         return out
 
     def limit(self, r, peer, now):
-        """The serving loop's hook for a UDP response r to peer at now (ms). A small frame
-        (at most 11 slots, see tests/host/test_hot_frames.py): a bucket under its rate is the
+        """The serving loop's hook for a UDP response r to peer at now (ms). Small frames (at
+        most 11 slots, see tests/host/test_hot_frames.py): a bucket under its rate is the
         common case."""
         if _type(peer) is _tuple:
             peer = sockaddr(peer)
         lim = self._lim_for(peer) if self.nets else -1
         if not lim:
             return r
-        k = _key(r, None if self.hint is None else self._wild())
+        k = _key(r, None) if self.hint is None else _key(r, self._wild())
         if lim < 0:
             lim = self.wl_rate if k & self.wl else self.rate
             if not lim:
                 return r
-        k ^= self._source(peer) ^ (k >> 9)
-        k = 2 * (k % self.size)
+        k ^= self._source(peer)
+        k = self._take(k, now, lim)
+        return r if k < 0 else self._limited(r, peer, k)
+
+    def _take(self, k, now, lim):
+        """Count a response in the bucket of key k at now (ms): -1 while under lim, else the
+        bucket's index (nothing counted). A new second starts the count again; that the
+        bucket limited in the second before is remembered (for the log)."""
+        k = 2 * ((k ^ (k >> 9)) % self.size)
         now = (now // 1000) & 0xFFFF  # the second (mod 65536) the bucket counts
         b = self.b
-        if b[k] != now:  # a new second: the count starts again; "limited" is remembered
+        if b[k] != now:
             b[k + 1] = _WAS if b[k + 1] & _LIMITED and (now - b[k]) & 0xFFFF == 1 else 0
             b[k] = now
         if b[k + 1] & _COUNT < lim:
             b[k + 1] += 1
-            return r
-        return self._limited(r, peer, k, lim)
+            return -1
+        return k
 
     def _wild(self):
         """The wildcard owner the answering path left in hint.wild (cleared: it is for this
@@ -296,16 +337,16 @@ class Limiter:
 
     def _lim_for(self, p):
         """allow_rate for a client in nets (0: not limited), else -1 (the class decides)."""
-        if p[0] == _AF_INET6:
-            if not _mapped(p):
-                return -1
-            o = 20
-        else:
-            o = 4
+        o = 20 if p[0] == _AF_INET6 else 4
+        if o == 20 and not _mapped(p):
+            return -1
         hi = (p[o] << 8) | p[o + 1]
         lo = (p[o + 2] << 8) | p[o + 3]
-        for n in self.nets:
-            if hi & n[1] == n[0] and lo & n[3] == n[2]:
+        n = self.nets
+        o = _len(n)
+        while o:
+            o -= 4
+            if hi & n[o + 1] == n[o] and lo & n[o + 3] == n[o + 2]:
                 return self.allow_rate
         return -1
 
@@ -323,17 +364,10 @@ class Limiter:
                 (p[o + 2] & m[2]) << 6) ^ (p[o + 3] & m[3])
         return x ^ (x >> 11)
 
-    def _limited(self, r, peer, i, lim):
-        """Over the rate: dropped, or every slip-th sent truncated. A bucket's first limited
-        response in a second is counted (rrl_limited), and logged when the bucket did not
-        limit in the second before (limiting starts)."""
-        b = self.b
-        c = b[i + 1]
-        if not c & _LIMITED:
-            b[i + 1] = c | _LIMITED
-            self.stats["rrl_limited"] += 1
-            if not c & _WAS and self.log is not None:
-                self._started(r, peer, lim, b[i])
+    def _limited(self, r, peer, i):
+        """Over the rate: dropped, or every slip-th sent truncated."""
+        if not self.b[i + 1] & _LIMITED:
+            self._starts(r, peer, i)
         if self.slip:
             self.turn += 1
             if self.turn >= self.slip:
@@ -343,7 +377,17 @@ class Limiter:
         self.stats["rrl_dropped"] += 1
         return None
 
-    def _started(self, r, peer, lim, now):
+    def _starts(self, r, peer, i):
+        """A bucket's first limited response in its second: counted (rrl_limited), and logged
+        when the bucket did not limit in the second before (limiting starts)."""
+        b = self.b
+        c = b[i + 1]
+        b[i + 1] = c | _LIMITED
+        self.stats["rrl_limited"] += 1
+        if not c & _WAS and self.log is not None:
+            self._started(r, peer, b[i])
+
+    def _started(self, r, peer, now):
         """The log line of a bucket that starts limiting (now: the second it counts, mod
         65536): at most one every LOG_GAP_S; the others are counted in the next one."""
         if self.last_log is not None and (now - self.last_log) & 0xFFFF < LOG_GAP_S:
@@ -351,6 +395,9 @@ class Limiter:
             return
         self.last_log = now
         c, name = classify(r)
+        lim = self.wl_rate if c & self.wl else self.rate
+        if self.nets and self._lim_for(peer) > 0:
+            lim = self.allow_rate
         more = ""
         if self.quiet:
             more = "; %d more since the last line" % self.quiet
