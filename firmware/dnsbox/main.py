@@ -145,7 +145,7 @@ def main(argv):
         notifier.start(loop, db, cfg.notify, os.urandom)
     log.ready("mode=%s, %d zones, listening on %s port %d (udp, tcp)%s" % (
         cfg.mode, len(names), bind_ip, cfg.port, _tls_text(cfg)))
-    return serve(loop, max_s)
+    return serve(loop, max_s, None if rrl is None else (lambda: rrl.stats))
 
 
 def watch_signatures(loop, db):

@@ -1,13 +1,12 @@
 """Response rate limiting (dnsbox.auth.rrl): classification of response bytes as NSD's RRL
 classifies (rrl.c rrl_classify: the class and the name of the bucket), the buckets on a fake
-clock (rate a second, slip, prefixes, classes, whitelist, allowed clients), the truncated
-reply, the log lines; real responses of the auth server for the classes it makes."""
+clock (rate a second, slip, prefixes, classes, whitelist, allowed clients), the log lines.
+The auth server's real responses: test_rrl_auth.py (it needs the zone compiler)."""
 import struct
 
 from dnsbox.auth import rrl
 from dnsbox.config import parse
 from dnsbox.config import serving
-from tests.unit.authhelp import TCP, UDP, E, T, query, server
 from tests.unit.helpers import unhex
 
 APEX = b"\x07example\x03com\x00"
@@ -127,6 +126,11 @@ def test_wildcard_by_the_hint():
     assert rrl._key(r, star) == ((hash(star) & 0xFFFFF) << 9) | rrl.WILDCARD
 
 
+def test_truncated_without_a_question_is_the_header():
+    assert rrl.truncated(b"\x00\x01\x80\x01" + bytes(8)) == b"\x00\x01\x82\x01" + bytes(8)
+    assert rrl.truncated(b"\x00\x01\x80") is None
+
+
 def test_malformed_bytes_never_raise():
     seed = 12345
     base = resp(b"\x06nosuch" + APEX, rcode=3, ns=[rr(b"\xc0\x13", 6, SOA_RDATA)])
@@ -143,18 +147,6 @@ def test_malformed_bytes_never_raise():
         assert c[0] in [bit for _, bit in rrl.NAMES]
         out = lim.limit(b, v4("192.0.2.1"), 1000)
         assert out is None or out == b or out[2] & 2 or len(out) <= len(b)
-
-
-# --- the truncated reply -----------------------------------------------------------------
-def test_truncated_is_header_and_question_with_tc():
-    q = query("www.example.com.", T.A, edns=E.Edns(1232))
-    r = server().handle(q, UDP)
-    t = rrl.truncated(r)
-    assert t[:2] == q[:2] and t[2] & 0x82 == 0x82  # QR and TC
-    assert t[4:12] == b"\x00\x01" + bytes(6)
-    assert t[12:] == q[12:12 + len(WWW) + 4]  # the question as asked
-    assert len(t) < len(q)  # never longer than the query (its OPT is not echoed)
-    assert rrl.truncated(b"\x00\x01\x80\x01" + bytes(8)) == b"\x00\x01\x82\x01" + bytes(8)
 
 
 # --- buckets on a fake clock ----------------------------------------------------------------
@@ -258,42 +250,6 @@ def test_a_tiny_table_still_limits():
     r = resp(WWW, an=[rr(b"\xc0\x0c", 1)])
     assert flood(lim, r, v4("192.0.2.1"), 1, 0)[0] == 1
     assert flood(lim, r, v4("203.0.113.1"), 1, 0)[0] == 0
-
-
-# --- the auth server's responses --------------------------------------------------------------
-def test_auth_answers_are_classed_as_nsd_does():
-    srv = server()
-    g = srv.general
-    g.wild = None  # what earlier tests left: nobody read it
-
-    def cls(name, qtype, proto=UDP):
-        r = srv.handle(query(name, qtype), proto)
-        w = g.wild
-        g.wild = None
-        return rrl.classify(r, w)
-
-    assert cls("www.example.com.", T.A) == (rrl.POSITIVE, WWW)
-    assert cls("nothere.example.com.", T.A) == (rrl.NXDOMAIN, APEX)
-    assert cls("www.example.com.", T.MX) == (rrl.NODATA, APEX)
-    assert cls("x.sub.example.com.", T.A) == (rrl.REFERRAL, b"\x03sub" + APEX)
-    assert cls("www.example.org.", T.A) == (rrl.ERROR, b"")  # REFUSED
-    assert cls("a.wild.example.com.", T.A) == (rrl.WILDCARD, b"\x01*\x04wild" + APEX)
-    assert cls("b.wild.example.com.", T.MX) == (rrl.WILDCARD, b"\x01*\x04wild" + APEX)
-    assert cls("a.wild.example.com.", T.A, TCP)[0] == rrl.POSITIVE  # TCP: no hint left
-
-
-def test_the_limiter_reads_and_clears_the_hint():
-    srv = server()
-    srv.general.wild = None
-    lim = limiter(rate=1, hint=srv.general)
-    peer = v4("192.0.2.1")
-    for i in range(3):  # three names under one wildcard: one bucket
-        r = srv.handle(query("n%d.wild.example.com." % i, T.A), UDP)
-        out = lim.limit(r, peer, 0)
-        assert (out == r) == (i == 0)
-    assert srv.general.wild is None
-    r = srv.handle(query("www.example.com.", T.A), UDP)
-    assert lim.limit(r, peer, 0) == r
 
 
 # --- settings -----------------------------------------------------------------------------
