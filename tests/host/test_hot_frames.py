@@ -27,7 +27,7 @@ HOT = {
     "auth/server.py": ("handle", "_plain", "_reply"),
     "wire/reply.py": ("plain",),
     "net/server.py": ("peer_ip",),
-    "auth/rrl.py": ("limit", "_take", "_key", "_negative_key", "_qtype_at", "_source",
+    "auth/rrl.py": ("limit", "_take", "_key", "_negative_key", "_source", "_prefix",
                     "_lim_for", "_limited", "truncated", "classify"),  # every UDP answer
 }
 

@@ -180,8 +180,8 @@ def _key(r, wild):
     auth path's negative ones (no answer, the SOA first with its owner a pointer into the
     question)."""
     if wild is None and _len(r) > 12 and not r[4] and r[5] == 1:
-        q = _qtype_at(r)
-        if q > 0 and not r[q] and r[q + 1] != _T_RRSIG:  # and the type < 256
+        q = r.find(_ZERO, 12) + 1  # as _qtype_at (a call less)
+        if 12 < q and q + 4 <= _len(r) and not r[q] and r[q + 1] != _T_RRSIG:  # type < 256
             if r[6] | r[7]:
                 if not r[3] & 15 and r[q + 1] != _T_DNSKEY:
                     return ((_hash(r[12:q].lower()) & 0xFFFFF) << 9) | (
@@ -276,6 +276,8 @@ class Limiter:
         self.hint = hint
         self.log = log
         self.turn = 0  # limited responses since the last truncated one (slip)
+        self.last_peer = None  # the last sockaddr seen and its _source()
+        self.last_source = 0
         self.last_log = None  # the second (mod 65536) of the last line logged
         self.quiet = 0  # limiting starts not logged since then
         self.stats = {"rrl_dropped": 0, "rrl_slipped": 0, "rrl_limited": 0}
@@ -351,7 +353,15 @@ class Limiter:
         return -1
 
     def _source(self, p):
-        """A hash of the source prefix of sockaddr p (small ints only: 30 bits at most)."""
+        """A hash of the source prefix of sockaddr p (small ints only: 30 bits at most); the
+        last one is kept (a flood, or a busy client, comes from one address)."""
+        if p == self.last_peer:
+            return self.last_source
+        self.last_peer = p
+        self.last_source = x = self._prefix(p)
+        return x
+
+    def _prefix(self, p):
         if p[0] == _AF_INET6 and not _mapped(p):
             m = self.m6
             x = ((p[8] & m[0]) << 22) ^ ((p[9] & m[1]) << 14) ^ ((p[10] & m[2]) << 6) ^ (
