@@ -4,6 +4,12 @@
 #
 #   tools/bench_auth.sh [ROUNDS] [SECONDS]        (default 3 rounds x 10 s, servers interleaved)
 #   DNSSEC=1 tools/bench_auth.sh [ROUNDS] [SECONDS]
+#   SERVERS="dnsbox dnsbox-rrl dnsbox-base" BASE_BIN=../main/build/bench/dnsbox tools/bench_auth.sh
+#
+# dnsbox runs with rrl-ratelimit=0 (NSD runs with its RRL off too: response rate limiting would
+# throttle the zone's negative answers, which share one bucket); dnsbox-rrl with RRL on at a
+# rate the bench never reaches (its bookkeeping's cost per answer); dnsbox-base is another
+# build's bench binary (BASE_BIN, e.g. main's) with its defaults, for an A/B comparison.
 #
 # DNSSEC=1: the bench zone signed (tools/zonekeys.py, tools/zonesign.py: ECDSA P-256, NSEC3 by
 # default, DNSSEC_POLICY=nsec for NSEC; the signing time is printed), served by dnsbox and NSD
@@ -94,8 +100,14 @@ start() {  # NAME -> sets PORT and SPID
     mkdir -p "$run"
     PORT=$(free_port)
     case $1 in
-    dnsbox)
-        taskset -c "$SRV_CPU" "$B/dnsbox" -m dnsbox.main --host ip=127.0.0.1 port=$PORT \
+    dnsbox|dnsbox-rrl|dnsbox-base)
+        local bin=$B/dnsbox rrl=rrl-ratelimit=0
+        [ "$1" = dnsbox-rrl ] && rrl=rrl-ratelimit=16383
+        if [ "$1" = dnsbox-base ]; then
+            bin=${BASE_BIN:?set BASE_BIN to another build of the bench dnsbox}
+            rrl=
+        fi
+        taskset -c "$SRV_CPU" "$bin" -m dnsbox.main --host ip=127.0.0.1 port=$PORT $rrl \
             > "$run/log" 2>&1 &
         ;;
     nsd)
@@ -194,7 +206,7 @@ for s, rs in by.items():
     print("%-8s %10.0f qps  %6.1f us/query  RSS %6.1f MiB" % (
         s, q, statistics.median(us) if us else 0, rss / 1024))
 if "dnsbox" in med:
-    for o in ("dnsmasq", "nsd"):
+    for o in ("dnsmasq", "nsd", "dnsbox-rrl", "dnsbox-base"):
         if o in med and med[o]:
             print("dnsbox / %s = %.2f" % (o, med["dnsbox"] / med[o]))
 EOF

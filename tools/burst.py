@@ -6,7 +6,9 @@
 
 Every server is started here in the foreground, on a free loopback port, and stopped by its PID:
   auth     dnsbox (--binary, default build/host/dnsbox, mode=auth: its compiled-in example.com)
-           and NSD serving zones/example.com.zone (the same zone), one server process each;
+           and NSD serving zones/example.com.zone (the same zone), one server process each,
+           both without response rate limiting (rrl-ratelimit=0: a burst from one address
+           is what RRL drops; tools/bench_rrl.py measures that);
   forward  dnsbox (mode=resolver, server=/burst.test/NSD) and Unbound (one thread, forwarding
            burst.test to the same NSD), in front of an NSD serving a small zone written here;
            both warmed first (each name asked once), so the burst is answered from the cache.
@@ -240,8 +242,8 @@ def servers(mode, d, binary, only, out, helpers):
     if mode == "auth":
         zone = os.path.join(ROOT, "zones", "example.com.zone")
         if only in (None, "dnsbox"):
-            out.append(("dnsbox auth", start_dnsbox(d, binary, ["mode=auth"], heap()),
-                        AUTH_QUESTIONS))
+            words = ["mode=auth", "rrl-ratelimit=0"]
+            out.append(("dnsbox auth", start_dnsbox(d, binary, words, heap()), AUTH_QUESTIONS))
         if only in (None, "ref"):
             out.append(("NSD auth", start_nsd(d, [("example.com", zone)], "auth"),
                         AUTH_QUESTIONS))

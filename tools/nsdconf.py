@@ -1,6 +1,7 @@
 """The NSD configuration the tests and test beds use: one foreground NSD (nsd -d -c FILE) on one
 address and port, every file (zone list, xfrd state, pid, log) in its own run directory, no
-chroot, no user switch, no database, no remote control, no rate limiting; zones from files.
+chroot, no user switch, no database, no remote control, no rate limiting (unless the options
+set rrl-ratelimit or rrl-whitelist-ratelimit); zones from files.
 
   text = nsd_conf(run_dir, ip, port, [(origin, zone file path)], ["minimal-responses: yes"])
   (a zone may carry a third item: its own option lines, e.g. ["request-xfr: ..."])
@@ -28,9 +29,10 @@ def nsd_conf(run_dir, ip, port, zones, options=()):
         '  pidfile: "%s/nsd.pid"' % d,
         '  logfile: "%s/nsd.log"' % d,
         "  verbosity: 1",
-        "  rrl-ratelimit: 0",
-        "  rrl-whitelist-ratelimit: 0",
     ]
+    for key in ("rrl-ratelimit", "rrl-whitelist-ratelimit"):  # off unless options set them
+        if not any(o.startswith(key + ":") for o in options):
+            conf.append("  %s: 0" % key)
     conf += ["  " + o for o in options]
     conf += ["remote-control:", "  control-enable: no"]
     for z in zones:  # (origin, zone file) or (origin, zone file, [zone option lines])

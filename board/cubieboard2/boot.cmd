@@ -47,6 +47,14 @@ setenv use-caps-for-id
 setenv dnssec
 setenv trust-anchor
 setenv domain-insecure
+setenv rrl-ratelimit
+setenv rrl-slip
+setenv rrl-ipv4-prefix-length
+setenv rrl-ipv6-prefix-length
+setenv rrl-whitelist
+setenv rrl-whitelist-ratelimit
+setenv rrl-allow-ratelimit
+setenv rrl-size
 setenv extra
 
 # u-boot types its own "netmask" variable as an IP address and would refuse "netmask=24":
@@ -95,6 +103,14 @@ if test -n "${use-caps-for-id}"; then setenv bootargs "${bootargs} use-caps-for-
 if test -n "${dnssec}"; then setenv bootargs "${bootargs} dnssec=${dnssec}"; fi
 if test -n "${trust-anchor}"; then setenv bootargs "${bootargs} trust-anchor=${trust-anchor}"; fi
 if test -n "${domain-insecure}"; then setenv bootargs "${bootargs} domain-insecure=${domain-insecure}"; fi
+if test -n "${rrl-ratelimit}"; then setenv bootargs "${bootargs} rrl-ratelimit=${rrl-ratelimit}"; fi
+if test -n "${rrl-slip}"; then setenv bootargs "${bootargs} rrl-slip=${rrl-slip}"; fi
+if test -n "${rrl-ipv4-prefix-length}"; then setenv bootargs "${bootargs} rrl-ipv4-prefix-length=${rrl-ipv4-prefix-length}"; fi
+if test -n "${rrl-ipv6-prefix-length}"; then setenv bootargs "${bootargs} rrl-ipv6-prefix-length=${rrl-ipv6-prefix-length}"; fi
+if test -n "${rrl-whitelist}"; then setenv bootargs "${bootargs} rrl-whitelist=${rrl-whitelist}"; fi
+if test -n "${rrl-whitelist-ratelimit}"; then setenv bootargs "${bootargs} rrl-whitelist-ratelimit=${rrl-whitelist-ratelimit}"; fi
+if test -n "${rrl-allow-ratelimit}"; then setenv bootargs "${bootargs} rrl-allow-ratelimit=${rrl-allow-ratelimit}"; fi
+if test -n "${rrl-size}"; then setenv bootargs "${bootargs} rrl-size=${rrl-size}"; fi
 # Anything else (a second server=, client mode's domain= and type=): passed on as written.
 if test -n "${extra}"; then setenv bootargs "${bootargs} ${extra}"; fi
 echo "dnsbox: kernel command line: ${bootargs}"

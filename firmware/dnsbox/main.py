@@ -132,6 +132,9 @@ def main(argv):
     if cfg.peers:
         log.log("zone transfers (AXFR, IXFR) over TCP for %s" % ", ".join(
             nets.net_text(n) for n in cfg.peers))
+    rrl = rate_limit(cfg, (), srv.general)
+    if rrl is not None:
+        loop.limit = rrl.limit
     start_services(loop, cfg, bind_ip, host, None)
     watch_signatures(loop, db)
     if cfg.notify:
@@ -142,7 +145,7 @@ def main(argv):
         notifier.start(loop, db, cfg.notify, os.urandom)
     log.ready("mode=%s, %d zones, listening on %s port %d (udp, tcp)%s" % (
         cfg.mode, len(names), bind_ip, cfg.port, _tls_text(cfg)))
-    return serve(loop, max_s)
+    return serve(loop, max_s, None if rrl is None else (lambda: rrl.stats))
 
 
 def watch_signatures(loop, db):
@@ -151,6 +154,24 @@ def watch_signatures(loop, db):
     from dnsbox.auth import expiry
 
     expiry.watch(loop, db, sntp.wall, log.log)
+
+
+def rate_limit(cfg, clients, hint):
+    """Response rate limiting of the loop's UDP answers (dnsbox.auth.rrl) from the rrl-*
+    settings: a Limiter, or None when rrl-ratelimit=0. clients: resolver mode's allowed
+    networks (limited only at rrl-allow-ratelimit=); hint: the auth path (wildcard answers)."""
+    if not cfg.rrl_rate:
+        log.log("rrl: off (rrl-ratelimit=0): UDP answers are not rate limited")
+        return None
+    from dnsbox.auth import rrl
+    from dnsbox.resolver.budget import heap_size
+
+    lim = rrl.Limiter(cfg.rrl_rate, cfg.rrl_slip, cfg.rrl_v4, cfg.rrl_v6,
+                      rrl.buckets(cfg.rrl_size, heap_size()), cfg.rrl_wl_rate,
+                      rrl.class_bits(cfg.rrl_whitelist) if cfg.rrl_whitelist else 0, clients,
+                      cfg.rrl_allow_rate, hint, log.log)
+    log.log("rrl: " + lim.text())
+    return lim
 
 
 def start_services(loop, cfg, bind_ip, host, local):
@@ -312,6 +333,10 @@ def resolver_mode(cfg, host, bind_ip, max_s=0):
         loop, _glue = upstream.serve(drv, bind_ip, cfg.port, cfg.ip if cfg.mdns else None)
     except OSError as e:
         halt(host, "cannot listen on %s port %d: %s" % (bind_ip, cfg.port, e))
+    rrl = rate_limit(cfg, clients, None if srv is None else srv.general)
+    if rrl is not None:
+        loop.limit = rrl.limit
+        drv.more.append(rrl.stats)
     start_services(loop, cfg, bind_ip, host, drv.local)
     if db is not None:
         watch_signatures(loop, db)

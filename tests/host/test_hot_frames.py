@@ -27,6 +27,8 @@ HOT = {
     "auth/server.py": ("handle", "_plain", "_reply"),
     "wire/reply.py": ("plain",),
     "net/server.py": ("peer_ip",),
+    "auth/rrl.py": ("limit", "_take", "_key", "_negative_key", "_source", "_prefix",
+                    "_lim_for", "_limited", "truncated", "classify"),  # every UDP answer
 }
 
 

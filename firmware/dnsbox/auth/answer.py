@@ -61,6 +61,8 @@ class General:
         if self.nsid:
             self._chaos = Name.from_text("id.server."), Name.from_text("hostname.bind.")
         self.proofs = None
+        self.wild = None  # the wildcard owner of the last UDP answer made from one (the rate
+        # limiter, dnsbox.auth.rrl, reads and clears it: NSD's "wildcard" response class)
         if db.any_signed:
             from dnsbox.auth.signed import Proofs
 
@@ -138,6 +140,8 @@ class General:
                 return err
             limit -= len(signed[1].keyname.wire) + len(signed[1].alg.wire) + _TSIG_FIXED
         self.collect(r, qu.name, qt, m.edns is not None and m.edns.do)
+        if proto == TCP:
+            self.wild = None  # TCP answers are not rate limited
         if qu.qclass == _t.CLASS_ANY:
             r.aa = False  # QCLASS * (RFC 1035 3.2.5): IN data, not authoritative for "all"
         w = self._encode(r, limit, r.rcode == _rc.NOERROR and not r.aa and r.authority)
@@ -254,8 +258,11 @@ class General:
         name = qname
         lname = qname.wire.lower()
         seen = []
+        self.wild = None
         for step in range(MAX_CHAIN + 1):
             o = _lk.lookup(self.db, lname, qtype)
+            if o.wild and self.wild is None:
+                self.wild = o.owner
             a0 = len(r.answer)
             d0 = len(r.additional)
             more = self.map_outcome(r, o, name, lname, qtype, step)

@@ -103,6 +103,15 @@ class Config:
         self.update_key = None  # (key name, secret bytes): TSIG HMAC-SHA256 (update-key=)
         self.xfr_key = None  # (key name, secret bytes): transfers signed with it (xfr-key=)
         self.ntp = None  # (ip text, port): the wall clock's NTP server (ntp-server=), TSIG's time
+        # response rate limiting of UDP answers (NSD's rrl-* options; rrl-ratelimit=0: off)
+        self.rrl_rate = serving.RRL_RATE
+        self.rrl_slip = serving.RRL_SLIP
+        self.rrl_v4 = serving.RRL_V4
+        self.rrl_v6 = serving.RRL_V6
+        self.rrl_wl_rate = serving.RRL_WHITELIST_RATE
+        self.rrl_whitelist = ""  # response class names (rrl-whitelist=): rrl_wl_rate for them
+        self.rrl_size = serving.RRL_SIZE
+        self.rrl_allow_rate = 0  # resolver mode's clients (allow=): not limited unless set
         # DHCP server (dnsmasq's options): off unless dhcp-range= is given
         self.dhcp_range = None  # (first ip int, last ip int, netmask int or None, lease s)
         self.dhcp_hosts = []  # [(mac bytes, ip int, name or None)]

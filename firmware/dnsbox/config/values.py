@@ -19,6 +19,20 @@ def port(text):
     return v
 
 
+def number(lo, hi):
+    """The parser of a whole number in lo..hi."""
+
+    def parse(text):
+        if not text.isdigit() or len(text) > 9:
+            raise ValueError("not a whole number")
+        v = int(text)
+        if v < lo or v > hi:
+            raise ValueError("out of range %d..%d" % (lo, hi))
+        return v
+
+    return parse
+
+
 def domains(value):
     """'/a.com/b.org/rest' -> ([wire, wire], 'rest'); ValueError."""
     parts = value[1:].split("/")

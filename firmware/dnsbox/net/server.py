@@ -215,6 +215,8 @@ class Server:
         self.timer = None  # object with timeout_ms() (-1: none) and tick(), or None
         self.relief = None  # called after a MemoryError (before the heap is collected)
         self.periodic = []  # callables run about every POLL_MS (DHCP lease expiry)
+        self.limit = None  # limit(response, peer, now_ms) -> it, a truncated one or None (drop):
+        # response rate limiting of UDP answers (dnsbox.auth.rrl); TCP is never limited
         self.udp = _bind(socket.SOCK_DGRAM, ip, port)
         _buffer(self.udp, _SO_RCVBUFFORCE, _SO_RCVBUF, UDP_RCVBUF)
         _buffer(self.udp, _SO_SNDBUFFORCE, _SO_SNDBUF, UDP_SNDBUF)
@@ -349,6 +351,8 @@ class Server:
         handler = self.handler
         with_peer = self.with_peer
         fast = self.fast
+        limit = self.limit
+        now = 0 if limit is None else clock.now_ms()  # one reading for the batch (the limiter's)
         n = 0
         short = 0
         while n < UDP_BATCH:
@@ -369,6 +373,8 @@ class Server:
                 r = None if fast is None else fast(data, peer)
                 if r is None:
                     r = handler(data, UDP, peer) if with_peer else handler(data, UDP)
+                if limit is not None and r is not None:
+                    r = limit(r, peer, now)
             except Exception as e:  # a bug or MemoryError: SERVFAIL for this one, not the server
                 self._fault(e, "query handler", "answered SERVFAIL")
                 try:
@@ -714,6 +720,10 @@ class Server:
         if fault is not None:
             fault("respond")
         if proto == UDP:
+            if self.limit is not None:
+                data = self.limit(data, client, clock.now_ms())
+                if data is None:
+                    return
             try:
                 self.udp.sendto(data, client)
             except OSError as e:

@@ -109,6 +109,7 @@ class Driver:
         self.actions = []
         self.stats = {"started": 0, "upstream": 0, "ignored": 0, "refused": 0, "servfail": 0,
                       "joined": 0, "failcache": 0, "shed": 0, "faults": 0}
+        self.more = []  # other counters shown with these (the serving loop's rate limiter)
 
     # --- client queries ---------------------------------------------------------------------
     def query(self, q, proto, client, ip, now):
@@ -190,6 +191,8 @@ class Driver:
         if self.trust is not None:
             for k in self.trust.stats:
                 out["dnssec_" + k] = self.trust.stats[k]
+        for d in self.more:
+            out.update(d)
         try:
             import gc
 
