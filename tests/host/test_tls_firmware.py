@@ -50,8 +50,9 @@ def _tls(r, name, rdtype):
                          ssl_context=_ctx(), server_hostname="dnsbox")
 
 
-def _tls_socket(port):
-    raw = socket.create_connection(("127.0.0.1", port), timeout=Q_TIMEOUT_S)
+def _tls_socket(port, source="127.0.0.1"):
+    raw = socket.create_connection(("127.0.0.1", port), timeout=Q_TIMEOUT_S,
+                                   source_address=(source, 0))
     return _ctx().wrap_socket(raw, server_hostname="dnsbox")
 
 
@@ -121,13 +122,13 @@ def test_not_tls_is_closed_and_the_server_goes_on(auth):
 def test_connection_limit_then_recovery(auth):
     held = []
     try:
-        for _ in range(16):  # TLS_MAX_CONNS in dnsbox.net.server
-            s = _tls_socket(auth.tls_port)
+        for i in range(16):  # TLS_MAX_CONNS in dnsbox.net.server; from 16 addresses, as one
+            s = _tls_socket(auth.tls_port, "127.0.0.%d" % (i + 2))  # address has fewer slots
             s.sendall(frame(dns.message.make_query("www.example.com.", "A").to_wire()))
             read_frame(s)
             held.append(s)
         with pytest.raises((ssl.SSLError, OSError, EOFError)):
-            extra = _tls_socket(auth.tls_port)
+            extra = _tls_socket(auth.tls_port, "127.0.0.30")
             extra.sendall(frame(dns.message.make_query("www.example.com.", "A").to_wire()))
             read_frame(extra)
         assert auth.ask("www.example.com.", "A").rcode() == 0  # UDP is still served
