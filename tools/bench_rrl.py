@@ -26,6 +26,7 @@ sys.path.insert(0, os.path.join(ROOT, "tools"))
 
 from nsdconf import nsd_conf  # noqa: E402
 from ports import free_port  # noqa: E402
+from proctree import stop  # noqa: E402
 
 BUILD = os.environ.get("DNSBOX_BUILD") or os.path.join(ROOT, "build")
 BINARY = os.path.join(BUILD, "host", "dnsbox")
@@ -126,16 +127,6 @@ def _ready(port, proc, probe):
         s.close()
 
 
-def _stop(proc):
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(STOP_S)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(STOP_S)
-
-
 def start_dnsbox(port, run, words):
     log = open(os.path.join(run, "dnsbox.log"), "w")
     return subprocess.Popen([BINARY, "-m", "dnsbox.main", "--host", "--max-s=%d" % (
@@ -183,7 +174,7 @@ def main(argv):
                     continue
                 r = flood(port, [wire], a.count, a.seconds)  # (the probe: another bucket)
             finally:
-                _stop(proc)
+                stop(proc, STOP_S)
         print("%-8s %9d %10d %9d %8.2fs  %d / %d" % (name, r["answered"], r["tc"], r["none"],
                                                       r["elapsed"], r["full_bytes"],
                                                       r["tc_bytes"]))
