@@ -4,27 +4,16 @@ binaries (host and armhf), which lack the compiler package: the blob reader and 
 checked on 32-bit ARM too."""
 
 from dnsbox.auth import TCP, UDP
-from dnsbox.auth.server import Server
 from dnsbox.wire import edns as E
 from dnsbox.wire import message as M
 from dnsbox.wire import types as T
 from dnsbox.wire.name import Name
-from dnsbox.zonedb import K_ANSWER, K_SYNTH, open_blob
-
-_srv = []
-
-
-def _blob_path():
-    f = __file__
-    d = f.rsplit("/", 1)[0] if "/" in f else "."
-    return d + "/../zones/golden/example.com.blob"
+from dnsbox.zonedb import K_ANSWER, K_SYNTH
+from tests.unit.helpers import golden_server
 
 
 def srv():
-    if not _srv:
-        with open(_blob_path(), "rb") as f:
-            _srv.append(Server(open_blob(f.read())))
-    return _srv[0]
+    return golden_server("")
 
 
 def ask(name, qtype, proto=UDP, edns=None, rd=True):

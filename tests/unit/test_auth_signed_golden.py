@@ -4,29 +4,19 @@ also runs in the frozen firmware binaries, host and armhf: DO answers, the NSEC3
 proofs (dnscrypto on ARM) and the fast paths are checked on 32-bit ARM too."""
 
 from dnsbox.auth import TCP, UDP, expiry
-from dnsbox.auth.server import Server
 from dnsbox.wire import edns as E
 from dnsbox.wire import message as M
 from dnsbox.wire import types as T
 from dnsbox.wire.name import Name
-from dnsbox.zonedb import DO_CLASS_KEY, K_ANSWER, K_NODE, K_SYNTH, open_blob
+from dnsbox.zonedb import DO_CLASS_KEY, K_ANSWER, K_NODE, K_SYNTH
+from tests.unit.helpers import golden_server
 
 RRSIG = 46
 NSEC3 = 50
-_srv = []
-
-
-def _blob_path():
-    f = __file__
-    d = f.rsplit("/", 1)[0] if "/" in f else "."
-    return d + "/../zones/golden/signed/example.com.blob"
 
 
 def srv():
-    if not _srv:
-        with open(_blob_path(), "rb") as f:
-            _srv.append(Server(open_blob(f.read())))
-    return _srv[0]
+    return golden_server("signed/")
 
 
 def ask(name, qtype, do=True, proto=UDP, payload=1232):
