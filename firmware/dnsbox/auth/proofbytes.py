@@ -9,6 +9,7 @@ answer(db, q, lkey, o, flags, zi, limit) -> bytes or None (None: the general pat
 """
 
 from dnsbox.auth.signed import next_closer
+from dnsbox.dnssec import crypto  # this module is loaded for signed zones only
 from dnsbox.zonedb import (
     DENIAL_NSEC,
     DENIAL_NSEC3,
@@ -133,18 +134,16 @@ def _nsec_cover(db, off, lname, out):
 
 
 def _n3_params(db, off):
-    """(hash function, salt, iterations) of the zone's NSEC3 chain; None: not SHA-1."""
-    from dnsbox.dnssec import crypto
-
+    """(salt, iterations) of the zone's NSEC3 chain; None: not SHA-1."""
     alg, iterations, salt = _dn.nsec3_params(db, off)
-    return (crypto.nsec3, salt, iterations) if alg == 1 else None
+    return (salt, iterations) if alg == 1 else None
 
 
 def _n3(db, off, par, lname, match, out, apex):
     """out plus the NSEC3 matching (match) or covering lname; None when it has none."""
     if out is None:
         return None
-    found = _dn.nsec3_find(db, off, par[0](lname, par[1], par[2]))
+    found = _dn.nsec3_find(db, off, crypto.nsec3(lname, par[0], par[1]))
     if found is None or match and not found[1]:
         return None
     owner = bytes((len(found[0]),)) + found[0] + apex

@@ -183,6 +183,11 @@ class _Conn:
         self.keep = True  # HTTP: keep the connection after the awaited answer
 
 
+def _owes(c):
+    """Whether c is still due something: answers unsent, a stream's rest, an answer awaited."""
+    return c.out or c.stream is not None or c.busy or c.owed
+
+
 def _expired(c, now):
     """Whether c is past its deadline: no send progress for TCP_IDLE_MS while answers wait to
     go out; an answer owed for TCP_OWED_MS; a query under way for TCP_QUERY_MS; idle between
@@ -282,7 +287,7 @@ class Server:
             c = self.conns[fd]
             c.eof = True  # no more queries are read
             c.inbuf = b""
-            if c.out or c.stream is not None or c.busy or c.owed:
+            if _owes(c):
                 self._rearm(c)
             else:
                 self._drop(fd)
@@ -448,7 +453,7 @@ class Server:
             return True
         victim = None
         for c in self.conns.values():
-            if (mine and c.addr != addr) or c.out or c.stream is not None or c.busy or c.owed:
+            if (mine and c.addr != addr) or _owes(c):
                 continue
             if victim is None or clock.diff_ms(victim.last, c.last) > 0:
                 victim = c
@@ -569,7 +574,7 @@ class Server:
         """The client closed its sending side and nothing is left to send or owed: close it. A
         half-closed client still gets every answer (as from NSD, Knot and Unbound); a frame the
         handler dropped for good stays owed, so such a connection ends after TCP_OWED_MS."""
-        return c.eof and not c.out and c.stream is None and not c.busy and not c.owed
+        return c.eof and not _owes(c)
 
     def _rearm(self, c):
         # Back-pressure: while a lot is unsent or a stream runs, stop reading; wait for the
