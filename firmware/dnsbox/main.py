@@ -132,9 +132,7 @@ def main(argv):
     if cfg.peers:
         log.log("zone transfers (AXFR, IXFR) over TCP for %s" % ", ".join(
             nets.net_text(n) for n in cfg.peers))
-    rrl = rate_limit(cfg, (), srv.general)
-    if rrl is not None:
-        loop.limit = rrl.limit
+    rrl = rate_limit(loop, cfg, (), srv.general)
     start_services(loop, cfg, bind_ip, host, None)
     watch_signatures(loop, db)
     if cfg.notify:
@@ -156,9 +154,9 @@ def watch_signatures(loop, db):
     expiry.watch(loop, db, sntp.wall, log.log)
 
 
-def rate_limit(cfg, clients, hint):
+def rate_limit(loop, cfg, clients, hint):
     """Response rate limiting of the loop's UDP answers (dnsbox.auth.rrl) from the rrl-*
-    settings: a Limiter, or None when rrl-ratelimit=0. clients: resolver mode's allowed
+    settings: the Limiter set as loop.limit, or None when rrl-ratelimit=0. clients: resolver mode's allowed
     networks (limited only at rrl-allow-ratelimit=); hint: the auth path (wildcard answers)."""
     if not cfg.rrl_rate:
         log.log("rrl: off (rrl-ratelimit=0): UDP answers are not rate limited")
@@ -171,6 +169,7 @@ def rate_limit(cfg, clients, hint):
                       rrl.class_bits(cfg.rrl_whitelist) if cfg.rrl_whitelist else 0, clients,
                       cfg.rrl_allow_rate, hint, log.log)
     log.log("rrl: " + lim.text())
+    loop.limit = lim.limit
     return lim
 
 
@@ -333,9 +332,8 @@ def resolver_mode(cfg, host, bind_ip, max_s=0):
         loop, _glue = upstream.serve(drv, bind_ip, cfg.port, cfg.ip if cfg.mdns else None)
     except OSError as e:
         halt(host, "cannot listen on %s port %d: %s" % (bind_ip, cfg.port, e))
-    rrl = rate_limit(cfg, clients, None if srv is None else srv.general)
+    rrl = rate_limit(loop, cfg, clients, None if srv is None else srv.general)
     if rrl is not None:
-        loop.limit = rrl.limit
         drv.more.append(rrl.stats)
     start_services(loop, cfg, bind_ip, host, drv.local)
     if db is not None:
