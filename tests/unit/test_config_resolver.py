@@ -13,7 +13,7 @@ def W(text):
 
 
 def test_servers_plain_port_and_domain():
-    c = config.parse(["server=192.0.2.1", "server=192.0.2.2#5300",
+    c = config.parse(["mode=resolver", "server=192.0.2.1", "server=192.0.2.2#5300",
                       "server=/corp.example/lab.example/10.1.1.1"])
     assert c.problems == []
     assert c.servers == [(None, "192.0.2.1", 53), (None, "192.0.2.2", 5300),
@@ -37,7 +37,8 @@ def test_bad_servers_are_reported_with_the_option():
 
 
 def test_server_limit():
-    c = config.parse(["server=10.0.0.%d" % i for i in range(config.resolving.MAX_SERVERS + 2)])
+    c = config.parse(["mode=resolver"] + [
+        "server=10.0.0.%d" % i for i in range(config.resolving.MAX_SERVERS + 2)])
     assert len(c.servers) == config.resolving.MAX_SERVERS
     assert keys(c) == ["server", "server"]
 

@@ -26,6 +26,7 @@ from dnsbox.config import box, client, dhcp, resolving, serving
 MAX_WORDS = 256  # words considered; the rest are reported and ignored
 MAX_VALUE = 255  # characters in one value
 MAX_LINES = 1024  # lines of a config file
+MAX_FILE_BYTES = 64 * 1024  # bytes of a config file or boot-variable file read (dnsbox.main)
 
 KERNEL_WORDS = (
     "console", "earlycon", "earlyprintk", "cma", "panic", "root", "rootwait", "rootfstype",
@@ -63,17 +64,28 @@ for _area in (box, resolving, serving, dhcp, client):
 
 
 class Problem:
-    def __init__(self, key, value, reason, fatal=False, where=None):
+    """A bad word: key, value (None for a flag), the reason, fatal (no safe default: boot halts),
+    where it came from (src: "boot variable", "config line 3:", "dnsbox.txt line 7:"), ignored
+    (the word has no effect at all, rather than its setting keeping the default)."""
+
+    def __init__(self, key, value, reason, fatal=False, where=None, src=None, ignored=False):
         self.key = key
         self.value = value
         self.reason = reason
         self.fatal = fatal
-        self.where = where  # None: boot variable; an int: config line number
+        self.where = where  # None: boot variable; an int: line number
+        self.src = src or ("boot variable" if where is None else "config line %d:" % where)
+        self.ignored = ignored
 
     def __str__(self):
-        src = "boot variable" if self.where is None else "config line %d:" % self.where
         word = self.key if self.value is None else "%s=%s" % (self.key, self.value)
-        return "%s %s: %s" % (src, word, self.reason)
+        return "%s %s: %s" % (self.src, word, self.reason)
+
+    def text(self):
+        """The console line: what was wrong and what happens instead."""
+        if self.fatal or self.ignored:
+            return str(self)
+        return str(self) + "; using the default"
 
 
 class Config:
@@ -137,6 +149,7 @@ class Config:
         self.qtype = "A"
         self.problems = []
         self._boot_lists = []  # list keys already set by a boot variable (they replace the file)
+        self._src = None  # "FILE line N:" while a named file's line is applied
 
     def fatal(self):
         return [p for p in self.problems if p.fatal]
@@ -146,8 +159,8 @@ class Config:
         return [s for s in self.servers if s[1]]
 
 
-def _problem(cfg, key, value, reason, fatal, where):
-    cfg.problems.append(Problem(key, value, reason, fatal, where))
+def _problem(cfg, key, value, reason, fatal, where, ignored=False):
+    cfg.problems.append(Problem(key, value, reason, fatal, where, cfg._src, ignored))
 
 
 def apply(cfg, word, where=None):
@@ -164,12 +177,12 @@ def apply(cfg, word, where=None):
         if key in DNSMASQ_DEFAULTS:
             return
         if key in DNSMASQ_OTHER:
-            _problem(cfg, key, value, "dnsmasq option not implemented by dnsbox (ignored)",
-                     False, where)
+            reason = "dnsmasq option not implemented by dnsbox (ignored)"
         elif value is None and where is None:
-            _problem(cfg, key, None, "not a key=value boot variable", False, where)
+            reason = "not a key=value boot variable (ignored)"
         else:
-            _problem(cfg, key, value, "unknown option (ignored)", False, where)
+            reason = "unknown option (ignored)"
+        _problem(cfg, key, value, reason, False, where, True)
         return
     if value is None and not entry[2]:
         _problem(cfg, key, None, "needs a value (%s=...)" % key, entry[1], where)
@@ -190,31 +203,86 @@ def apply(cfg, word, where=None):
         _problem(cfg, key, value, reason, entry[1], where)
 
 
-def apply_file(cfg, text):
-    """Config-file text: one option per line, '#' comments, blank lines ignored."""
+def _lines(cfg, text, name):
+    """(line number, option text) of a file: '#' comments and blank lines skipped; more than
+    MAX_LINES lines are reported."""
     lines = text.split("\n")
+    out = []
     for i in range(len(lines)):
         if i >= MAX_LINES:
-            _problem(cfg, "(config file)", None, "more than %d lines" % MAX_LINES, False, i + 1)
+            cfg._src = None if name is None else "%s line %d:" % (name, i + 1)
+            _problem(cfg, "(%s)" % (name or "config file"), None,
+                     "more than %d lines: the rest is ignored" % MAX_LINES, False, i + 1, True)
             break
         line = lines[i].strip()
-        if not line or line[0] == "#":
+        if line and line[0] != "#":
+            out.append((i + 1, line))
+    cfg._src = None
+    return out
+
+
+def apply_file(cfg, text, name=None):
+    """Config-file text: one option per line, '#' comments, blank lines ignored. name: the
+    file's name in messages ("NAME line N:"; None: "config line N:")."""
+    for n, line in _lines(cfg, text, name):
+        cfg._src = None if name is None else "%s line %d:" % (name, n)
+        apply(cfg, line, n)
+    cfg._src = None
+
+
+def apply_boot_file(cfg, text, name):
+    """A boot-variable file (the card's dnsbox.txt, read by the firmware itself): its lines are
+    boot variables, each one kept (repeated keys fill the lists), reported as "NAME line N:".
+    An empty value (`gw=`) means the default; `extra=` holds more words separated by spaces."""
+    for n, line in _lines(cfg, text, name):
+        cfg._src = "%s line %d:" % (name, n)
+        if line.endswith("="):
             continue
-        apply(cfg, line, i + 1)
+        if line.startswith("extra="):
+            for word in line[6:].split():
+                apply(cfg, word)
+        else:
+            apply(cfg, line)
+    cfg._src = None
 
 
-def parse(words, host=False, conf_text=None):
-    """Config-file text (optional) then boot variables (a list of words) -> Config.
-    Later words override earlier ones; boot variables override the file."""
+def check(cfg):
+    """What no single word shows: server= where the mode ignores it, and server= words that
+    could not be read in resolver mode. There the resolver forwards to the servers that parsed;
+    when none did, boot halts (fatal) rather than fall back to recursion from the root hints."""
+    if cfg.mode == "auth" and cfg.servers:
+        _problem(cfg, "server", None, "ignored in mode=auth (used in mode=resolver and "
+                 "mode=client)", False, None, True)
+    bad = [p for p in cfg.problems if p.key == "server" and p.value is not None]
+    if cfg.mode != "resolver" or not bad:
+        return
+    ok = cfg.upstreams()
+    for p in bad:
+        if ok:
+            p.ignored = True
+            p.reason += " (ignored: forwarding to the server= that could be read)"
+        else:
+            p.fatal = True
+            p.reason += " (no server= could be read: halted rather than recurse instead)"
+
+
+def parse(words, host=False, conf_text=None, boot_text=None, boot_name="dnsbox.txt",
+          conf_name=None):
+    """Config-file text (optional) then boot variables (a list of words, then the lines of a
+    boot-variable file when given) -> Config. Later words override earlier ones; boot variables
+    override the file."""
     cfg = Config(host)
     if conf_text:
-        apply_file(cfg, conf_text)
+        apply_file(cfg, conf_text, conf_name)
     for i in range(len(words)):
         if i >= MAX_WORDS:
             _problem(cfg, "(command line)", None, "more than %d words" % MAX_WORDS, False, None)
             break
         if words[i]:
             apply(cfg, words[i])
+    if boot_text:
+        apply_boot_file(cfg, boot_text, boot_name)
+    check(cfg)
     return cfg
 
 

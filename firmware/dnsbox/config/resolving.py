@@ -31,7 +31,7 @@ def _set_server(cfg, value):
             ip, port = V.ip_port(value)
             new = [(None, ip, port)]
     except ValueError as e:
-        return str(e)
+        return V.port_typo("server", value) or str(e)
     if len(cfg.servers) + len(new) > MAX_SERVERS:
         return "more than %d upstream servers" % MAX_SERVERS
     cfg.servers += new

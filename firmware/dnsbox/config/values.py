@@ -58,6 +58,17 @@ def ip_port(text):
     return text, n
 
 
+def port_typo(key, value):
+    """The message for IP:PORT (server=8.8.8.8:53, a common typo) naming the right form
+    (server=8.8.8.8#53), or None when value is not that."""
+    head, sep, tail = value.rpartition("/")  # server=/domain/IP:PORT too
+    addr, colon, num = tail.rpartition(":")
+    if colon and num.isdigit() and parse_ipv4(addr) is not None:
+        return "probable typo: a port follows '#', not ':' (write %s=%s%s%s#%s)" % (
+            key, head, sep, addr, num)
+    return None
+
+
 def ip_int(text):
     b = parse_ipv4(text)
     if b is None:
