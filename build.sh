@@ -4,8 +4,10 @@
 #   ./build.sh [build]            install what is missing, build both firmware binaries and the
 #                                 qemu-arm image (idempotent; outputs under build/)
 #   ./build.sh build host         the same for the host binary alone (build/host/dnsbox)
-#   ./build.sh run [key=value..]  build, then boot the image in qemu-system-arm; DNS on
-#                                 127.0.0.1:5353 (udp+tcp). Ctrl-C or ./build.sh stop ends it.
+#   ./build.sh run [--port N] [key=value..]
+#                                 build, then boot the image in qemu-system-arm; DNS on
+#                                 127.0.0.1:5353 (udp+tcp; another host port with --port N or
+#                                 PORT=N). Ctrl-C or ./build.sh stop ends it.
 #   ./build.sh stop               stop the qemu started by `run` (PID in build/run/qemu.pid)
 #   ./build.sh host [key=value..] build the host binary and run the firmware on this machine,
 #                                 with the board's heap (board.env HEAPSIZE; env HEAPSIZE=...)
@@ -580,11 +582,24 @@ build)
     esac
     ;;
 run)
+    port=${PORT:-5353} # the host side of the DNS forward (tools/qemu_run.py --port)
+    words=()
+    while [ $# -gt 0 ]; do
+        case $1 in
+        --port) [ $# -ge 2 ] || die "run: --port needs a port number"; port=$2; shift 2 ;;
+        --port=*) port=${1#--port=}; shift ;;
+        *) words+=("$1"); shift ;;
+        esac
+    done
+    case $port in
+    "" | *[!0-9]* | 0*) die "run: not a port number: '$port' (--port N or PORT=N, 1..65535)" ;;
+    esac
+    [ "$port" -le 65535 ] || die "run: not a port number: '$port' (--port N or PORT=N, 1..65535)"
     build_all
     mkdir -p "$B/run"
-    step "run: booting $BOARD in qemu (Ctrl-C or ./build.sh stop ends it)"
+    step "run: booting $BOARD in qemu, DNS on 127.0.0.1:$port (Ctrl-C or ./build.sh stop ends it)"
     exec python3 tools/qemu_run.py --board "$BOARD_DIR" --image "$B/$BOARD" \
-        --pidfile "$B/run/qemu.pid" -- "$@"
+        --pidfile "$B/run/qemu.pid" --port "$port" -- "${words[@]}"
     ;;
 stop)
     pidf=$B/run/qemu.pid
@@ -629,7 +644,8 @@ clean)
     rm -rf "$B/cubieboard2" "$B/cubieboard-a10"
     ;;
 -h | --help | help)
-    sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
+    # the comment block at the top, up to the first line that is not a comment
+    awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0" | sed 's/^# \{0,1\}//'
     ;;
 *)
     die "unknown command '$cmd' (build | run | stop | host | test | clean | help)"

@@ -1,12 +1,15 @@
 """Boot: config file + boot variables -> network -> zone blob -> serve. One log line per step.
 
-Appliance:  dnsbox -m dnsbox.main              (boot variables from /proc/cmdline)
+Appliance:  dnsbox -m dnsbox.main --appliance  (boot variables from /proc/cmdline; implied when
+                                                the firmware is PID 1)
 Host build: dnsbox -m dnsbox.main --host k=v   (boot variables from the command line,
                                                 listens on 127.0.0.1:5353 unless told otherwise)
-The config file is dnsbox.siteconf.TEXT (compiled in); `conf-file=PATH` (a boot variable or a
-host argument) reads another file instead. Modes: auth, resolver (zones, local names, cache,
-upstreams), client (one query printed dig-style, then the firmware exits: the appliance's /init
-powers off).
+Without either (and not PID 1) it prints USAGE and exits 2: only the appliance touches the
+network set-up. The config file is dnsbox.siteconf.TEXT (compiled in); `conf-file=PATH` (a boot
+variable or a host argument) reads another file instead. `--card=DIR` (the card's /init): the
+boot variables are the lines of DIR/dnsbox.txt, and a relative conf-file= is in DIR. Modes:
+auth, resolver (zones, local names, cache, upstreams), client (one query printed dig-style, then
+the firmware exits: the appliance's /init powers off).
 """
 import sys
 import time
@@ -17,6 +20,20 @@ from dnsbox.config import nets
 
 HALT_SLEEP_S = 3600  # a halted appliance sleeps in this step; PID 1 must not exit (kernel panic)
 SHUTDOWN_MS = 2000  # after SIGTERM/SIGINT: open connections get this long for what is theirs
+BOOT_FILE = "dnsbox.txt"  # the boot-variable file in --card=DIR
+
+USAGE = """usage: dnsbox -m dnsbox.main (--host | --appliance) [key=value ...]
+  --host        run on this computer: the boot variables are the key=value words given here;
+                listens on 127.0.0.1:5353 unless told otherwise (ip=, port=); --max-s=N stops
+                after N seconds
+  --appliance   run as the appliance: boot variables from /proc/cmdline; sets up the network
+                interface (iface=, ip=, mac=: `ip link`, DHCP). Implied when running as PID 1
+  --card=DIR    with --appliance: the boot variables are the lines of DIR/dnsbox.txt (the
+                card's FAT partition), a relative conf-file= is read from DIR
+  modes (mode=): auth (the default), resolver, client (one query, printed dig-style:
+                mode=client domain=NAME server=IP [type=A]; or dnsbox -m dnsbox.client)
+Boot variables and the config file: docs/boot-variables.md
+"""
 
 
 def halt(host, reason):
@@ -35,24 +52,70 @@ def read_cmdline():
         return []
 
 
-def load_conf(words):
-    """(config text, where it came from, remaining words): conf-file=PATH or the built-in one."""
-    rest = []
-    path = None
-    for w in words:
-        if w.startswith("conf-file="):
-            path = w[10:]
-        else:
-            rest.append(w)
+def is_pid1():
+    """True when this process is PID 1 (the first field of /proc/self/stat)."""
+    try:
+        with open("/proc/self/stat") as f:
+            return f.read(16).split(" ", 1)[0] == "1"
+    except OSError:
+        return False
+
+
+def run_as(argv):
+    """"help", "host", "appliance", or None (neither asked for: print USAGE)."""
+    if "--help" in argv or "-h" in argv:
+        return "help"
+    if "--host" in argv:
+        return "host"
+    if "--appliance" in argv or is_pid1():
+        return "appliance"
+    return None
+
+
+def read_text(path):
+    """(text, None) or (None, the reason): a UTF-8 file of at most config.MAX_FILE_BYTES."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read(config.MAX_FILE_BYTES + 1)
+    except OSError as e:
+        return None, str(e)
+    if len(data) > config.MAX_FILE_BYTES:
+        return None, "larger than %d bytes" % config.MAX_FILE_BYTES
+    try:
+        return data.decode(), None
+    except UnicodeError:
+        return None, "not UTF-8 text"
+
+
+def load_conf(path, card):
+    """(config text, its name or None for the built-in one): conf-file=PATH (relative to the
+    card's directory with --card) or the built-in one."""
     if path:
-        try:
-            with open(path) as f:
-                return f.read(), path, rest
-        except OSError as e:
-            log.log("conf-file=%s: cannot read (%s); using the built-in config" % (path, e))
+        full = card + "/" + path if card and path[0] != "/" else path
+        text, why = read_text(full)
+        if text is not None:
+            return text, path
+        log.log("conf-file=%s: cannot read %s (%s); using the built-in config" % (
+            path, full, why))
     from dnsbox import siteconf
 
-    return siteconf.TEXT, "built-in", rest
+    return siteconf.TEXT, None
+
+
+def read_card(card, words):
+    """(words, boot-variable text or None): with --card=DIR the lines of DIR/dnsbox.txt, every
+    one of them, replace the kernel command line's copy (where the boot script could keep only
+    the last of repeated keys)."""
+    if not card:
+        return words, None
+    path = card + "/" + BOOT_FILE
+    text, why = read_text(path)
+    if text is None:
+        log.log("card: cannot read %s (%s): the kernel command line's boot variables are used "
+                "(the last of repeated keys only)" % (path, why))
+        return words, None
+    log.log("card: boot variables from %s" % path)
+    return [], text
 
 
 def load_zones(host, optional=False):
@@ -71,25 +134,37 @@ def load_zones(host, optional=False):
 
 
 def main(argv):
-    host = "--host" in argv
+    how = run_as(argv)
+    if how != "host" and how != "appliance":
+        if how == "help":
+            sys.stdout.write(USAGE)
+            return 0
+        sys.stderr.write(USAGE)
+        return 2
+    host = how == "host"
     log.kernel_clock = not host
     max_s = 0
+    card = None
     for a in argv:
         if a.startswith("--max-s=") and a[8:].isdigit():
             max_s = int(a[8:])  # host builds: stop after that many seconds (tests, benchmarks)
+        if a.startswith("--card="):
+            card = a[7:]
     words = [a for a in argv if not a.startswith("--")] if host else read_cmdline()
     log.log("starting (%s build, %s %s)" % (
         "host" if host else "appliance", sys.implementation.name,
         ".".join(str(x) for x in sys.implementation.version[:3])))
-    conf, conf_src, words = load_conf(words)
-    cfg = config.parse(words, host, conf)
+    words, boot_text = read_card(card, words)
+    conf_path = config.parse(words, host, None, boot_text).conf_file
+    conf, conf_name = load_conf(conf_path, card)
+    cfg = config.parse(words, host, conf, boot_text, conf_name=conf_name)
     for p in cfg.problems:
-        log.log(str(p) + ("" if p.fatal else "; using the default"))
+        log.log(p.text())
     bad = cfg.fatal()
     if bad:
         halt(host, "no safe default for: %s" % ", ".join(p.key for p in bad))
     log.log("config: mode=%s ip=%s port=%d (config file: %s)" % (cfg.mode, cfg.ip, cfg.port,
-                                                                conf_src))
+                                                                conf_name or "built-in"))
 
     bind_ip = cfg.ip
     if not host:
@@ -142,7 +217,7 @@ def main(argv):
 
         notifier.start(loop, db, cfg.notify, os.urandom)
     log.ready("mode=%s, %d zones, listening on %s port %d (udp, tcp)%s" % (
-        cfg.mode, len(names), bind_ip, cfg.port, _tls_text(cfg)))
+        cfg.mode, len(names) + (dyn is not None), bind_ip, cfg.port, _tls_text(cfg)))
     return serve(loop, max_s, None if rrl is None else (lambda: rrl.stats))
 
 

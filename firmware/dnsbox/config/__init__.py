@@ -38,7 +38,7 @@ KERNEL_WORDS = (
 DNSMASQ_OTHER = (
     "interface", "except-interface", "listen-address", "bind-interfaces", "bind-dynamic",
     "no-dhcp-interface", "auth-server", "auth-zone", "auth-soa", "auth-sec-servers", "user",
-    "group", "pid-file", "resolv-file", "conf-file", "conf-dir", "addn-hosts", "hostsdir",
+    "group", "pid-file", "resolv-file", "conf-dir", "addn-hosts", "hostsdir",
     "expand-hosts", "domain", "cname", "mx-host", "mx-target", "txt-record", "srv-host",
     "ptr-record", "naptr-record", "caa-record", "dns-rr", "interface-name", "synth-domain",
     "neg-ttl", "local-ttl", "max-ttl", "max-cache-ttl", "min-cache-ttl", "auth-ttl",
@@ -101,6 +101,7 @@ class Config:
         self.hostname = None  # answers NSID and CH TXT id.server / hostname.bind when set
         self.iface = "eth0"
         self.mac = None  # Ethernet address to set before the link comes up (None: keep it)
+        self.conf_file = None  # conf-file=: the config file read instead of the built-in one
         # resolver mode
         self.servers = []  # [(domain lower-case wire or None for all, ip text, port)]
         self.addresses = []  # [(domain lower-case wire, ip bytes 4/16 or None: NXDOMAIN)]

@@ -88,6 +88,15 @@ def _set_mac(cfg, value):
     return ""
 
 
+def _set_conf_file(cfg, value):
+    # conf-file=PATH: dnsbox.main reads it before the other settings (dnsmasq's name)
+    for c in value:
+        if c <= " " or c > "~":
+            return "a file name of printable characters without spaces"
+    cfg.conf_file = value
+    return ""
+
+
 # key -> (setter, fatal if bad, flag: may be given without a value)
 SETTINGS = {
     "ip": (_set_ip, True, False),
@@ -98,6 +107,7 @@ SETTINGS = {
     "hostname": (_set_hostname, False, False),
     "iface": (_set_iface, False, False),
     "mac": (_set_mac, False, False),
+    "conf-file": (_set_conf_file, False, False),
     "ntp-server": (V.parsed("ntp", V.ntp_server), False, False),
     "tls-port": (V.port_or_off("tls_port"), False, False),
     "https-port": (V.port_or_off("https_port"), False, False),
