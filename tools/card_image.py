@@ -6,6 +6,11 @@ Usage (build.sh calls this once, after the qemu-arm image step):
   e.g. card_image.py --build build board/cubieboard2 board/cubieboard2/a10
   card_image.py show IMAGE              print the boot-variable file (dnsbox.txt) of a card image
   card_image.py set IMAGE key=value...  change values in it, in place (mtools: no mount, no root)
+IMAGE is a .img or a .img.xz (decompressed to a temporary file, edited, compressed again).
+`set` checks every word with the firmware's own config parser (firmware/dnsbox/config) and
+writes nothing when one is bad (an unknown key, a bad value: exit status 1, the firmware's
+message). A key given several times (server=A server=B) replaces all of that key's lines with
+these values; a flag is a bare word (domain-needed); key= (empty) means the firmware's default.
 
 For each BOARD_DIR (its board.env names the u-boot target, DTB, console, image size, boot
 script, boot-variable file, /init and module list) it writes BUILD/NAME/:
@@ -35,6 +40,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import zlib
 
@@ -42,6 +48,8 @@ from cardrun import CMD_TIMEOUT_S, CardError, log, read_env_file, run
 
 TOOLS = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(TOOLS)
+sys.path.insert(0, os.path.join(ROOT, "firmware"))  # the firmware's config parser, for `set`
+from dnsbox import config  # noqa: E402
 
 SECTOR = 512
 SPL_OFFSET = 8 * 1024  # the A10/A20 boot ROM reads the eGON SPL from 8 KiB into the card
@@ -456,6 +464,54 @@ def set_bootvar(text, key, value):
     return text + key + "=" + value + ("\r\n" if crlf else "\n")
 
 
+def set_bootvars(text, key, values):
+    """Text where key's lines are exactly values: the last `key...` line becomes them (one line
+    each; a value None is the bare flag), the earlier ones are dropped; appended when absent."""
+    if not re.match(r"^[a-z][a-z0-9_-]*$", key):
+        raise CardError("not a boot variable name: %r" % key)
+    for v in values:
+        if v is not None and ("\n" in v or "\r" in v):
+            raise CardError("a value cannot hold a line break")
+    crlf = "\r\n" in text
+    new = [key if v is None else key + "=" + v for v in values]
+    lines = text.split("\n")
+    mine = [i for i, ln in enumerate(lines)
+            if not ln.lstrip().startswith("#") and ln.rstrip("\r").split("=", 1)[0] == key]
+    if not mine:
+        if text and not text.endswith("\n"):
+            text += "\r\n" if crlf else "\n"
+        return text + "".join(n + ("\r\n" if crlf else "\n") for n in new)
+    end = "\r" if crlf else ""
+    out = []
+    for i, ln in enumerate(lines):
+        if i == mine[-1]:
+            out += [n + end for n in new]
+        elif i not in mine:
+            out.append(ln)
+    return "\n".join(out)
+
+
+def check_words(words):
+    """[(key, value or None)] of key=value / flag words, each checked by the firmware's own
+    parser; CardError with the firmware's message for an unknown key or a bad value."""
+    out = []
+    bad = []
+    for w in words:
+        key, eq, value = w.partition("=")
+        if eq and value == "":
+            out.append((key, ""))  # key= : the firmware's default
+            continue
+        cfg = config.parse([], boot_text=w, boot_name="set")
+        for p in cfg.problems:
+            if p.key not in config.SETTINGS or p.value is not None or p.fatal:
+                bad.append("%s: %s" % (w, p.reason))
+        out.append((key, value if eq else None))
+    if bad:
+        raise CardError("bad boot variable%s (nothing written):\n  %s" % (
+            "s" if len(bad) > 1 else "", "\n  ".join(bad)))
+    return out
+
+
 def _mtools_env():
     return dict(os.environ, MTOOLS_SKIP_CHECK="1")
 
@@ -482,16 +538,58 @@ def write_card_file(img, name, data):
 
 
 def card_set(img, words):
-    """Set key=value words in the card's dnsbox.txt (in place)."""
+    """Set key=value words in the card's dnsbox.txt (in place), after the firmware's parser
+    accepted each of them; returns the new text."""
+    pairs = check_words(words)
     data = read_card_file(img, BOOTVARS_NAME)[:MAX_BOOTVARS]
     text = data.decode("utf-8", "replace")
-    for w in words:
-        if "=" not in w:
-            raise CardError("boot variables are key=value words, got %r" % w)
-        k, v = w.split("=", 1)
-        text = set_bootvar(text, k, v)
+    keys = []
+    for k, _ in pairs:
+        if k not in keys:
+            keys.append(k)
+    for k in keys:
+        text = set_bootvars(text, k, [v for kk, v in pairs if kk == k])
+    cfg = config.parse([], boot_text=text)
+    for p in cfg.problems:
+        print("card_image: the firmware will say: %s" % p.text(), file=sys.stderr)
+    if cfg.fatal():
+        raise CardError("the card would halt at boot (nothing written): %s" % ", ".join(
+            str(p) for p in cfg.fatal()))
     write_card_file(img, BOOTVARS_NAME, text.encode())
     return text
+
+
+class Opened:
+    """The card image to read or edit: a .img itself, or a .img.xz decompressed into a
+    temporary file (with `changed`, compressed back in place on close, as build_card does)."""
+
+    def __init__(self, path):
+        if not os.path.isfile(path):
+            raise CardError("no such image: %s" % path)
+        self.path = path
+        self.tmp = None
+        self.img = path
+        if path.endswith(".xz"):
+            self.tmp = tempfile.mkdtemp(prefix="card_image.")
+            self.img = os.path.join(self.tmp, "card.img")
+            with open(self.img, "wb") as f:
+                subprocess.run(["xz", "-d", "-c", path], stdout=f, check=True,
+                               timeout=CMD_TIMEOUT_S)
+        elif not path.endswith(".img"):
+            raise CardError("%s: expected a card image (.img or .img.xz)" % path)
+
+    def close(self, changed):
+        try:
+            if changed and self.tmp:
+                run(["xz", "-k", "-f", "-T2", "-1", "--check=crc32", self.img])
+                os.replace(self.img + ".xz", self.path)
+        finally:
+            if self.tmp:
+                shutil.rmtree(self.tmp, ignore_errors=True)
+        bmap = re.sub(r"\.xz$", "", self.path) + ".bmap"
+        if changed and os.path.isfile(bmap):
+            print("card_image: note: %s no longer matches the changed card (bmaptool checks "
+                  "it): use `bmaptool copy --nobmap`, or remove it" % bmap, file=sys.stderr)
 
 
 # ---------------------------------------------------------------- main
@@ -499,15 +597,23 @@ def card_set(img, words):
 
 def main_edit(argv):
     """show IMAGE | set IMAGE key=value..."""
-    if len(argv) < 2 or (argv[0] == "show" and len(argv) != 2):
-        raise SystemExit(__doc__)
-    img = argv[1]
+    if len(argv) < 2 or (argv[0] == "show" and len(argv) != 2) or (
+            argv[0] == "set" and len(argv) < 3):
+        print(__doc__, file=sys.stderr)
+        return 2
+    opened = None
+    changed = False
     try:
+        opened = Opened(argv[1])
         if argv[0] == "show":
-            text = read_card_file(img, BOOTVARS_NAME).decode("utf-8", "replace")
+            text = read_card_file(opened.img, BOOTVARS_NAME).decode("utf-8", "replace")
         else:
-            text = card_set(img, argv[2:])
-    except CardError as e:
+            text = card_set(opened.img, argv[2:])
+            changed = True
+        opened.close(changed)
+    except (CardError, subprocess.SubprocessError) as e:
+        if opened is not None and opened.tmp:
+            shutil.rmtree(opened.tmp, ignore_errors=True)
         print("card_image: ERROR: %s" % e, file=sys.stderr)
         return 1
     sys.stdout.write(text)
@@ -517,7 +623,10 @@ def main_edit(argv):
 def main(argv):
     if argv and argv[0] in ("show", "set"):
         return main_edit(argv)
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+        usage="%(prog)s --build BUILD [--qemu] [--force] BOARD_DIR...\n"
+              "       %(prog)s show IMAGE\n       %(prog)s set IMAGE key=value...")
     ap.add_argument("--build", required=True, help="the build directory (build/)")
     ap.add_argument("--qemu", action="store_true",
                     help="also provide a qemu-system-arm as new as the boards' QEMU_MIN_VERSION")

@@ -249,6 +249,9 @@ def test_bootvars_template_matches_the_boot_script_and_the_firmware(cb2):
     words = ["%s=%s" % kv for kv in vars_.items() if kv[1] and kv[0] != "extra"]
     cfg = config.parse(words)
     assert cfg.problems == []
+    # The firmware reads the file itself (--card): no problem either, the same settings.
+    cfg = config.parse([], boot_text=text)
+    assert cfg.problems == []
     assert (cfg.ip, cfg.netmask, cfg.mode, cfg.port, cfg.iface) == (
         "dhcp", "255.255.255.0", "auth", 53, "eth0")
 
@@ -397,6 +400,11 @@ def test_initramfs_holds_the_network_modules_in_load_order(card, initrd):
 
 def test_initramfs_runs_the_firmware(card, initrd):
     assert initrd["init"][1] == card.board_file("INIT")
+    init = initrd["init"][1].decode()
+    # Appliance mode asked for in so many words (the firmware is /init's child, not PID 1), the
+    # card's FAT partition mounted read-only and handed to the firmware.
+    assert "-m dnsbox.main --appliance $card" in init
+    assert "mount -t vfat -o ro /dev/mmcblk0p1 /card" in init and "card=--card=/card" in init
     assert initrd["init"][0] & 0o111
     assert initrd["bin/dnsbox"][1] == open(os.path.join(BUILD, "armhf", "dnsbox"), "rb").read()
     assert initrd["etc/heapsize"][1].decode().strip() == card.board.env["HEAPSIZE"]
@@ -435,3 +443,85 @@ def test_card_is_reproducible(tmp_path):
          os.path.join(ROOT, a10.board_rel)])
     with open(str(tmp_path / a10.name / os.path.basename(a10.img)), "rb") as f:
         assert f.read() == a10.data
+
+
+# ---------------------------------------------------------------- card_image.py show / set
+
+
+def cli(*args):
+    return subprocess.run([sys.executable, os.path.join(ROOT, "tools", "card_image.py")] +
+                          list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          timeout=CMD_TIMEOUT_S)
+
+
+def test_help_shows_show_and_set():
+    p = cli("--help")
+    out = p.stdout.decode()
+    assert p.returncode == 0
+    assert "card_image.py show IMAGE" in out and "card_image.py set IMAGE key=value" in out
+    assert ".img.xz" in out
+    p = cli("set")
+    assert p.returncode == 2 and "card_image.py set IMAGE" in p.stderr.decode()
+
+
+def test_set_refuses_bad_words_with_the_firmwares_messages(cb2, tmp_path):
+    img = str(tmp_path / "card.img")
+    shutil.copyfile(cb2.img, img)
+    before = card_image.read_card_file(img, "dnsbox.txt")
+    for word, reason in (("ip=999.1.1.1", "not an IPv4 address or 'dhcp'"),
+                         ("port=abc", "not a port number"),
+                         ("bogus=1", "unknown option (ignored)"),
+                         ("hostname=a b", "only letters, digits, '-', '.' and '_' are allowed"),
+                         ("server=8.8.8.8:53", "write server=8.8.8.8#53"),
+                         ("log-queries", "not implemented by dnsbox")):
+        p = cli("set", img, "port=5300", word)
+        err = p.stderr.decode()
+        assert p.returncode == 1, (word, err)
+        assert "%s: " % word in err and reason in err, (word, err)
+        assert "nothing written" in err
+        assert card_image.read_card_file(img, "dnsbox.txt") == before, word
+
+
+def test_set_keeps_repeated_keys_and_flags(cb2, tmp_path):
+    img = str(tmp_path / "card.img")
+    shutil.copyfile(cb2.img, img)
+    text = card_image.card_set(img, ["mode=resolver", "server=10.0.2.2#5460",
+                                     "server=10.0.2.3", "domain-needed", "gw="])
+    back = card_image.read_card_file(img, "dnsbox.txt").decode()
+    assert back == text
+    assert [v for k, v in card_image.parse_bootvars(back) if k == "server"] == [
+        "10.0.2.2#5460", "10.0.2.3"]
+    assert "\ndomain-needed\n" in back
+    cfg = config.parse([], boot_text=back)  # as the firmware reads the card
+    assert cfg.problems == [] and cfg.domain_needed and cfg.mode == "resolver"
+    assert [s[1:] for s in cfg.servers] == [("10.0.2.2", 5460), ("10.0.2.3", 53)]
+    # Set again: exactly the new servers remain.
+    back = card_image.card_set(img, ["server=10.0.2.9"])
+    assert [v for k, v in card_image.parse_bootvars(back) if k == "server"] == ["10.0.2.9"]
+
+
+def test_set_bootvars_replaces_every_line_of_the_key():
+    text = "# c\r\nserver=1.1.1.1\r\nport=53\r\nserver=2.2.2.2\r\n"
+    out = card_image.set_bootvars(text, "server", ["3.3.3.3", "4.4.4.4"])
+    assert out == "# c\r\nport=53\r\nserver=3.3.3.3\r\nserver=4.4.4.4\r\n"
+    assert card_image.set_bootvars("ip=dhcp\n", "bogus-priv", [None]) == "ip=dhcp\nbogus-priv\n"
+
+
+def test_show_and_set_on_the_xz_image(cb2, tmp_path):
+    xz = str(tmp_path / "dnsbox-cubieboard2.img.xz")
+    shutil.copyfile(cb2.img + ".xz", xz)
+    p = cli("show", xz)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == cb2.board_file("BOOTVARS")
+    p = cli("set", xz, "port=5300", "server=10.0.0.1", "server=10.0.0.2", "mode=resolver")
+    assert p.returncode == 0, p.stderr
+    with lzma.open(xz) as f:
+        data = f.read()
+    assert len(data) == len(cb2.data) and data[: 1 << 20] == cb2.data[: 1 << 20]
+    out = cli("show", xz).stdout.decode()
+    got = card_image.parse_bootvars(out)
+    assert ("port", "5300") in got and ("mode", "resolver") in got
+    assert [v for k, v in got if k == "server"] == ["10.0.0.1", "10.0.0.2"]
+    assert not [n for n in os.listdir(str(tmp_path)) if n != os.path.basename(xz)]
+    p = cli("show", str(tmp_path / "missing.img.xz"))
+    assert p.returncode == 1 and "no such image" in p.stderr.decode()
