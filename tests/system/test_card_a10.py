@@ -2,11 +2,12 @@
 card, same layout) in QEMU >= 8 `-M cubieboard` from the SD card alone.
 
 SPL (from 8 KiB into the card) -> u-boot -> uboot.env -> boot.scr -> dnsbox.txt -> kernel ->
-firmware -> DNS answers through the emulated EMAC, compared with the zone file as dnspython reads
+firmware (which reads dnsbox.txt itself from the card's FAT partition, mounted read-only by
+/init) -> DNS answers through the emulated EMAC, compared with the zone file as dnspython reads
 it. Then dnsbox.txt is changed on the image with mtools: a bad ip= halts the appliance with a
 HALTED: line; fixed (with a new port=, a static address with a prefix-length netmask, mac=, CRLF
-line ends, and a bad hostname= that is only reported), the next boot serves on the new port with
-the new MAC. qemu is started and stopped by PID (tools/qemu_run.Guest); every wait is bounded.
+line ends, a bad hostname= and an unknown key that are only reported by line), the next boot
+serves on the new port with the new MAC. qemu is started and stopped by PID (tools/qemu_run.Guest); every wait is bounded.
 """
 import os
 import shutil
@@ -134,8 +135,10 @@ def test_a10_card_boots_and_follows_its_text_file(tmp_path):
                        "Loading Environment from FAT... OK", "dnsbox: boot script",
                        "dnsbox: kernel command line: console=ttyS0,115200 panic=10 mode=auth "
                        "ip=dhcp",
-                       "Starting kernel", "Run /init", "dnsbox: dhcp lease",
-                       "dnsbox ready"])
+                       "Starting kernel", "Run /init",
+                       "dnsbox: card: boot variables from /card/dnsbox.txt",
+                       "dnsbox: dhcp lease", "dnsbox ready"])
+    assert "init: card partition not mounted" not in console
     assert "Hit any key to stop autoboot:  0" in console  # no boot delay
     assert "usb" not in console.split("Starting kernel")[0].lower()  # no USB scan
     assert "bad CRC" not in console  # our uboot.env, not u-boot's default environment
@@ -145,7 +148,10 @@ def test_a10_card_boots_and_follows_its_text_file(tmp_path):
     # might save it): the appliance stops with a HALTED: line naming it and does not serve.
     text = card_image.read_card_file(img, "dnsbox.txt").decode()
     card_image.write_card_file(img, "dnsbox.txt", text.replace("\n", "\r\n").encode())
-    card_image.card_set(img, ["ip=10.0.2.300"])
+    # (card_set refuses a bad value: written as an editor would)
+    text = card_image.read_card_file(img, "dnsbox.txt").decode()
+    card_image.write_card_file(img, "dnsbox.txt",
+                               card_image.set_bootvar(text, "ip", "10.0.2.300").encode())
     guest, fwd = boot(img, tmp_path, "2", [53])
     try:
         halted = wait_any(guest, ("HALTED:", "dnsbox ready", "init: firmware exited"),
@@ -154,12 +160,15 @@ def test_a10_card_boots_and_follows_its_text_file(tmp_path):
     finally:
         guest.stop()
     assert halted is not None and "HALTED:" in halted and "ip" in halted, console[-3000:]
-    assert "boot variable ip=10.0.2.300" in console
+    assert "ip=10.0.2.300: not an IPv4 address" in console and "dnsbox.txt line " in console
     assert "dnsbox ready" not in console
 
     # Boot 3, the recovery: the file fixed (and more values changed); the appliance follows it.
     card_image.card_set(img, ["ip=10.0.2.15", "port=%d" % NEW_PORT, "netmask=24", "gw=10.0.2.2",
-                              "mac=" + NEW_MAC.upper(), "hostname=bad!name"])
+                              "mac=" + NEW_MAC.upper()])
+    text = card_image.read_card_file(img, "dnsbox.txt").decode()
+    text = card_image.set_bootvar(text, "hostname", "bad!name") + "foo=bar\r\n"
+    card_image.write_card_file(img, "dnsbox.txt", text.encode())
     guest, fwd = boot(img, tmp_path, "3", [NEW_PORT, 53])
     try:
         ready = wait_ready(guest)
@@ -172,12 +181,15 @@ def test_a10_card_boots_and_follows_its_text_file(tmp_path):
         console = guest.console()
     finally:
         guest.stop()
-    assert ("ip=10.0.2.15 netmask=24 port=%d" % NEW_PORT) in console
+    assert ("ip=10.0.2.15 netmask=24 port=%d" % NEW_PORT) in console  # the boot script's copy
     assert "network: eth0 MAC set to %s" % NEW_MAC in console
     assert "network: eth0 up with 10.0.2.15" in console
-    # A bad value that has a safe default is reported by name; the rest was accepted.
-    reported = [ln for ln in console.split("\n") if "boot variable" in ln]
-    assert len(reported) == 1 and "hostname=bad!name" in reported[0], reported
+    # A bad value that has a safe default, and an unknown key, are reported by name and line;
+    # the rest was accepted.
+    reported = [ln for ln in console.split("\n") if "dnsbox.txt line" in ln]
+    assert len(reported) == 2, reported
+    assert "hostname=bad!name" in reported[0] and "foo=bar: unknown option (ignored)" in (
+        reported[1]), reported
 
 
 def test_cubieboard2_card_starts_its_spl_and_uboot(tmp_path):
