@@ -7,7 +7,8 @@ firmware (which reads dnsbox.txt itself from the card's FAT partition, mounted r
 it. Then dnsbox.txt is changed on the image with mtools: a bad ip= halts the appliance with a
 HALTED: line; fixed (with a new port=, a static address with a prefix-length netmask, mac=, CRLF
 line ends, a bad hostname= and an unknown key that are only reported by line), the next boot
-serves on the new port with the new MAC. qemu is started and stopped by PID (tools/qemu_run.Guest); every wait is bounded.
+serves on the new port with the new MAC. qemu is started and stopped by PID
+(tools/qemu_run.Guest); every wait is bounded.
 """
 import os
 import shutil
