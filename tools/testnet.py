@@ -5,7 +5,8 @@ One NSD (Debian package `nsd`) per address in tests/testnet/servers.txt, each on
 127.0.0.x (x >= 100, clear of other services) port 53, serving the test root, TLDs and leaf
 zones in tests/testnet/; plus one fake server (127.0.0.110, this file) for poison.test. that
 adds out-of-bailiwick records to every answer. 127.0.0.103 (ns2.test.) is deliberately dead.
-The root hints for resolvers: 127.0.0.101. When 127.0.0.101 is busy (another run of these
+The root hints for resolvers: 127.0.0.101 (with do-not-query-localhost=no: every server here
+is on loopback). When 127.0.0.101 is busy (another run of these
 tests), the whole net moves to the next free 127.0.x.0/24 (addresses rewritten in copies of
 the zone files): use net.hints, not the constant.
 

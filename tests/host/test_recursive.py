@@ -60,9 +60,10 @@ EXPECT = {
 }
 
 
-def start_resolver(kind, port, hints, extra=()):
+def start_resolver(kind, port, hints, extra=(), local=True):
+    """The resolver; local: do-not-query-localhost=no (the test net lives on 127.0.0.x)."""
     args = ["--host", "--max-s=%d" % SERVE_MAX_S, "mode=resolver", "dnssec=no", "hints=%s" % hints,
-            "port=%d" % port]
+            "port=%d" % port] + (["do-not-query-localhost=no"] if local else [])
     args += list(extra)
     if kind == "cpython":
         env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "firmware"))
