@@ -64,6 +64,9 @@ SCENARIOS = (
     ("www.victim.test.", "A", "the poisoned name: must not come from the cache"),
     ("www.short.test.", "A", "delegation with a 5 s TTL"),
     ("nosuchtld.", "A", "NXDOMAIN from the root"),
+    ("www.pgx.net.", "A", "parent-side glue: the child has no address for its NS name"),
+    ("www.nocase.test.", "A", "a server echoing the question in lower case (0x20 fallback)"),
+    ("www.empty.test.", "AAAA", "one lame server (empty NOERROR without AA), one good"),
 )
 START_S = 20  # seconds a server may take to answer its first query
 POISON_MAX_S = 3600  # the poisoning server exits after this long even if nobody stops it

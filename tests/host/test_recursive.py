@@ -57,6 +57,9 @@ EXPECT = {
     ("www.victim.test.", "A"): ("NXDOMAIN", []),
     ("www.short.test.", "A"): ("NOERROR", ["www.short.test. A 192.0.2.5"]),
     ("nosuchtld.", "A"): ("NXDOMAIN", []),
+    ("www.pgx.net.", "A"): ("NOERROR", ["www.pgx.net. A 192.0.2.22"]),
+    ("www.nocase.test.", "A"): ("NOERROR", ["www.nocase.test. A 192.0.2.77"]),
+    ("www.empty.test.", "AAAA"): ("NOERROR", ["www.empty.test. AAAA 2001:db8::24"]),
 }
 
 
