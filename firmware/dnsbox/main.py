@@ -319,7 +319,7 @@ def resolver_mode(cfg, host, bind_ip, max_s=0):
         what.append("forwarding to %s" % drv.ups.text())
     if drv.env is not None:
         env = drv.env
-        ips = env.hints_root.ips()
+        ips = env.hints_root.ips(env.families)
         what.append("recursion from %d root hints (%s)" % (len(ips), ", ".join(
             "%s#%d" % (ip, env.port_of(ip)) for ip in ips[:3])))
     if not what:

@@ -21,6 +21,7 @@ MAX_DELEGATIONS = const(2048)  # zone cuts remembered
 MAX_RRSETS = const(4096)  # RRsets remembered
 DELEG_BYTES = const(160)  # a Delegation with its tables (objects, 32-bit board)
 NS_BYTES = const(96)  # one NS name in it (a Name: two byte strings) + room for one address
+ADDR_BYTES = const(48)  # each further address (an IPv6 text is the longest: up to 39 chars)
 RR_BYTES = const(128)  # one cached record: RR, its Name and rdata objects (+ the wire lengths)
 RRSET_BYTES = const(64)  # one RRset's key, list and tuple
 DEFAULT_BYTES = const(1048576)  # each table's byte bound when none is given
@@ -57,6 +58,9 @@ class Delegation:
         n = DELEG_BYTES + len(self.zone.wire)
         for x in self.ns:
             n += NS_BYTES + 2 * len(x.wire)
+            k = len(self.addrs.get(x.lc, ()))
+            if k > 1:
+                n += ADDR_BYTES * (k - 1)
         return n
 
     def add_addr(self, nsname, ip):
