@@ -7,9 +7,9 @@ zones in tests/testnet/; plus two fake servers (this file): 127.0.0.110 for pois
 out-of-bailiwick records to every answer; 127.0.0.112, the odd one, echoes questions about
 nocase.test. in lower case, answers empty.test. lamely (empty NOERROR without AA) and the root's
 NS query (a.root. at 127.0.0.101: an old root hint whose NS set names another server), REFUSED
-otherwise, and logs every question as it came (net.odd_log). 127.0.0.103 (ns2.test.) is deliberately dead.
-The root hints for resolvers: 127.0.0.101 (with do-not-query-localhost=no: every server here
-is on loopback). When 127.0.0.101 is busy (another run of these
+otherwise, and logs every question as it came (net.odd_log). 127.0.0.103 (ns2.test.) is
+deliberately dead. The root hints for resolvers: 127.0.0.101 (with do-not-query-localhost=no:
+every server here is on loopback). When 127.0.0.101 is busy (another run of these
 tests), the whole net moves to the next free 127.0.x.0/24 (addresses rewritten in copies of
 the zone files): use net.hints, not the constant.
 

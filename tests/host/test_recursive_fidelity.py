@@ -14,7 +14,8 @@ import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from test_recursive import answer_sets, ask, free_port, start_resolver, stats, stop, testnet  # noqa
+from test_recursive import (answer_sets, ask, free_port, start_resolver, stats,  # noqa
+                            stop, testnet)
 
 
 @pytest.fixture(scope="module")
