@@ -3,14 +3,19 @@
 
 One NSD (Debian package `nsd`) per address in tests/testnet/servers.txt, each on its own
 127.0.0.x (x >= 100, clear of other services) port 53, serving the test root, TLDs and leaf
-zones in tests/testnet/; plus one fake server (127.0.0.110, this file) for poison.test. that
-adds out-of-bailiwick records to every answer. 127.0.0.103 (ns2.test.) is deliberately dead.
-The root hints for resolvers: 127.0.0.101. When 127.0.0.101 is busy (another run of these
+zones in tests/testnet/; plus two fake servers (this file): 127.0.0.110 for poison.test. adds
+out-of-bailiwick records to every answer; 127.0.0.112, the odd one, echoes questions about
+nocase.test. in lower case, answers empty.test. lamely (empty NOERROR without AA) and the root's
+NS query (a.root. at 127.0.0.101: an old root hint whose NS set names another server), REFUSED
+otherwise, and logs every question as it came (net.odd_log). 127.0.0.103 (ns2.test.) is
+deliberately dead. The root hints for resolvers: 127.0.0.101 (with do-not-query-localhost=no:
+every server here is on loopback). When 127.0.0.101 is busy (another run of these
 tests), the whole net moves to the next free 127.0.x.0/24 (addresses rewritten in copies of
 the zone files): use net.hints, not the constant.
 
   python3 tools/testnet.py run      start everything, print the hints, serve until Ctrl-C
   python3 tools/testnet.py poison   the poisoning server alone (used by `run`)
+  python3 tools/testnet.py odd IP PORT PREFIX LOG   the odd server alone (used by `run`)
 From Python: net = TestNet(); net.start(); ...; net.stop()  (processes stopped by PID).
 Runtime files go under build/testnet/. Loopback only; every wait is bounded.
 """
@@ -32,6 +37,7 @@ PREFIX = "127.0.0."  # the addresses written in tests/testnet/ (moved when that 
 PREFIX_TRIES = 10  # /24s of 127.0.0.0/16 tried
 HINTS = "127.0.0.101"  # the root server (net.hints: where this run put it)
 POISON_IP = "127.0.0.110"
+ODD_IP = "127.0.0.112"
 # The scenario set (tests, Unbound differential, bench): (name, type, what it exercises).
 SCENARIOS = (
     ("www.example.test.", "A", "three levels, in-bailiwick glue"),
@@ -58,6 +64,9 @@ SCENARIOS = (
     ("www.victim.test.", "A", "the poisoned name: must not come from the cache"),
     ("www.short.test.", "A", "delegation with a 5 s TTL"),
     ("nosuchtld.", "A", "NXDOMAIN from the root"),
+    ("www.pgx.net.", "A", "parent-side glue: the child has no address for its NS name"),
+    ("www.nocase.test.", "A", "a server echoing the question in lower case (0x20 fallback)"),
+    ("www.empty.test.", "AAAA", "one lame server (empty NOERROR without AA), one good"),
 )
 START_S = 20  # seconds a server may take to answer its first query
 POISON_MAX_S = 3600  # the poisoning server exits after this long even if nobody stops it
@@ -126,6 +135,8 @@ class TestNet:
         self.prefix = PREFIX
         self.hints = HINTS
         self.poison_ip = POISON_IP
+        self.odd_ip = ODD_IP
+        self.odd_log = None
         self.run_dir = run_dir
 
     def start(self):
@@ -134,6 +145,7 @@ class TestNet:
         self.prefix = _free_prefix(self.port)
         self.hints = self.prefix + "101"
         self.poison_ip = self.prefix + "110"
+        self.odd_ip = self.prefix + "112"
         self.run_dir = os.path.join(self.base_dir, self.prefix.rstrip("."))
         zone_dir = os.path.join(self.run_dir, "zones")
         os.makedirs(zone_dir, exist_ok=True)
@@ -148,9 +160,11 @@ class TestNet:
             for ip, zones in self.servers:
                 self._nsd(ip, zones)
             self._poison()
+            self._odd()
             for ip, zones in self.servers:
                 self._wait(ip, zones[0][0])
             self._wait(self.poison_ip, "poison.test.")
+            self._wait(self.odd_ip, ".")
         except Exception:
             self.stop()
             raise
@@ -172,6 +186,19 @@ class TestNet:
         p = subprocess.Popen([sys.executable, os.path.abspath(__file__), "poison",
                               self.poison_ip, str(self.port)], stdout=subprocess.DEVNULL)
         self.procs.append(("poison " + self.poison_ip, p))
+
+    def _odd(self):
+        self.odd_log = os.path.join(self.run_dir, "odd.log")
+        open(self.odd_log, "w").close()
+        p = subprocess.Popen([sys.executable, os.path.abspath(__file__), "odd", self.odd_ip,
+                              str(self.port), self.prefix, self.odd_log],
+                             stdout=subprocess.DEVNULL)
+        self.procs.append(("odd " + self.odd_ip, p))
+
+    def odd_questions(self):
+        """[(name as it came, type)] the odd server was asked, in order."""
+        with open(self.odd_log) as f:
+            return [(x.split()[0], int(x.split()[1])) for x in f if x.strip()]
 
     def _wait(self, ip, name):
         end = time.time() + START_S
@@ -335,10 +362,79 @@ def serve_poison(ip, port):
             s.sendto(r, peer)
 
 
+# --- the odd server ------------------------------------------------------------------------
+
+
+def _wire_text(w):
+    out = []
+    i = 0
+    while w[i]:
+        out.append(w[i + 1 : i + 1 + w[i]].decode("latin-1"))
+        i += w[i] + 1
+    return ".".join(out) + "."
+
+
+def odd_answer(q, prefix):
+    """The odd server's answer to q (bytes), or None (not a query)."""
+    if len(q) < 17 or q[2] & 0x80 or q[5] != 1:
+        return None
+    qend = _name_end(q, 12) + 4
+    lc = q[12 : qend - 4].lower()
+    qtype = (q[qend - 4] << 8) | q[qend - 3]
+    question = q[12:qend]
+    an = []
+    add = []
+    flags = 0x84  # QR AA
+    rcode = 0
+    if lc.endswith(b"\x06nocase\x04test\x00"):
+        question = question.lower()  # label lengths stay (all < 0x41)
+        if lc == b"\x03www\x06nocase\x04test\x00" and qtype == 1:
+            an.append(b"\xc0\x0c" + struct.pack(">HHIH", 1, 1, 300, 4) + bytes((192, 0, 2, 77)))
+        elif lc not in (b"\x03www\x06nocase\x04test\x00", b"\x06nocase\x04test\x00"):
+            rcode = 3
+    elif lc.endswith(b"\x05empty\x04test\x00"):
+        flags = 0x80  # NOERROR, nothing, not authoritative: lame
+    elif lc == b"\x00" and qtype == 2:
+        aroot = b"\x01a\x04root\x00"
+        an.append(b"\x00" + struct.pack(">HHIH", 2, 1, 86400, len(aroot)) + aroot)
+        ip = bytes(int(x) for x in (prefix + "101").split("."))
+        add.append(aroot + struct.pack(">HHIH", 1, 1, 86400, 4) + ip)
+    else:
+        flags = 0x80
+        rcode = 5  # REFUSED
+    head = q[:2] + struct.pack(">BBHHHH", flags, rcode, 1, len(an), 0, len(add))
+    return head + question + b"".join(an) + b"".join(add)
+
+
+def serve_odd(ip, port, prefix, log):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((ip, port))
+    s.settimeout(1.0)
+    end = time.time() + POISON_MAX_S
+    with open(log, "a") as f:
+        while time.time() < end:
+            try:
+                q, peer = s.recvfrom(4096)
+            except socket.timeout:
+                continue
+            try:
+                r = odd_answer(q, prefix)
+                qend = _name_end(q, 12)
+                f.write("%s %d\n" % (_wire_text(q[12:qend]), (q[qend] << 8) | q[qend + 1]))
+                f.flush()
+            except (IndexError, ValueError):
+                r = None
+            if r is not None:
+                s.sendto(r, peer)
+
+
 def main(argv):
     if argv[:1] == ["poison"]:
         serve_poison(argv[1] if len(argv) > 1 else POISON_IP,
                      int(argv[2]) if len(argv) > 2 else PORT)
+        return 0
+    if argv[:1] == ["odd"] and len(argv) == 5:
+        serve_odd(argv[1], int(argv[2]), argv[3], argv[4])
         return 0
     if argv[:1] == ["run"]:
 

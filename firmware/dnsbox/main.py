@@ -394,7 +394,7 @@ def resolver_mode(cfg, host, bind_ip, max_s=0):
         what.append("forwarding to %s" % drv.ups.text())
     if drv.env is not None:
         env = drv.env
-        ips = env.hints_root.ips()
+        ips = env.hints_root.ips(env.families)
         what.append("recursion from %d root hints (%s)" % (len(ips), ", ".join(
             "%s#%d" % (ip, env.port_of(ip)) for ip in ips[:3])))
     if not what:
@@ -443,6 +443,9 @@ def make_driver(cfg, clients, auth, zones, limits, rng=None):
         if roots:
             env = make_env(roots, rng, limits, cfg.qmin, cfg.use0x20)
             env.dnssec = trust is not None
+            env.local_ok = not cfg.no_localhost
+            env.min_ttl = cfg.cache_min_ttl
+            env.max_ttl = cfg.cache_max_ttl
     local = Local(cfg.hosts, cfg.addresses, cfg.locals, cfg.domain_needed, cfg.bogus_priv)
     cache = Cache(limits.cache_entries, limits.cache_bytes)
     return Driver(auth, zones, clients, local, cache, limits, rng, ups, env, cfg.dns64, cfg.mdns,
@@ -487,8 +490,9 @@ def make_trust(cfg, limits):
                  limits.recurse_bytes // 4 // ZONE_BYTES)
 
 
-def make_env(roots, rng, limits, qmin=True, use0x20=True, port=53):
-    """What iterations share (dnsbox.resolver.iterate.Env), within the recursion budget."""
+def make_env(roots, rng, limits, qmin=True, use0x20=True, port=53, families=(4,)):
+    """What iterations share (dnsbox.resolver.iterate.Env), within the recursion budget.
+    families: the address families the box can reach servers over ((4,), (6,) or (4, 6))."""
     from dnsbox.resolver import delegation as dg
     from dnsbox.resolver.iterate import Env
     from dnsbox.resolver.servers import SERVER_BYTES, Servers
@@ -497,6 +501,7 @@ def make_env(roots, rng, limits, qmin=True, use0x20=True, port=53):
     env = Env(roots, rng, Servers(third // SERVER_BYTES), dg.RRCache(third), port, third)
     env.qmin = qmin
     env.use0x20 = use0x20
+    env.families = families
     return env
 
 

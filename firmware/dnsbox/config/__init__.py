@@ -138,6 +138,9 @@ class Config:
         self.do_0x20 = False  # random case in questions to server=, echoed case checked
         self.use0x20 = True  # the same when recursing (use-caps-for-id=, Unbound's name)
         self.qmin = True  # QNAME minimisation when recursing (RFC 9156; qname-minimisation=)
+        self.no_localhost = True  # do-not-query-localhost= (Unbound's): loopback glue refused
+        self.cache_min_ttl = 0  # cache-min-ttl= (seconds; Unbound's name)
+        self.cache_max_ttl = resolving.TTL_MAX  # cache-max-ttl= (seconds; Unbound's name)
         self.dns64 = None  # (prefix bytes, length): DNS64 synthesis (dns64-prefix=), or off
         self.mdns = False  # names under .local asked on the link by multicast DNS (mdns-bridge)
         self.dnssec = True  # DNSSEC validation in resolver mode (dnssec=no turns it off)

@@ -1,5 +1,6 @@
 """Settings of resolver mode: upstreams (server=), local names (address=, host-record=, local=),
-who may use it (allow=), the cache, recursion (hints=, qname-minimisation=, use-caps-for-id=),
+who may use it (allow=), the cache, recursion (hints=, qname-minimisation=, use-caps-for-id=,
+do-not-query-localhost=, cache-min-ttl=, cache-max-ttl=),
 dnsmasq's flags, DNS64 and the .local bridge."""
 from dnsbox.config import values as V
 from dnsbox.config.nets import domain_wire, parse_ipv4, parse_ipv6
@@ -10,6 +11,7 @@ MAX_ALLOW = 16  # networks in allow=
 MAX_ANCHORS = 16  # trust-anchor= records
 MAX_INSECURE = 64  # domain-insecure= domains
 CACHE_MAX = 65536  # cache-size= ceiling (each entry holds one response, ~100-600 bytes)
+TTL_MAX = 86400  # cache-max-ttl= default and ceiling (the caches keep nothing longer)
 CACHE_DEFAULT = CACHE_MAX  # without cache-size= the memory budget decides
 # (dnsbox.resolver.budget: a share of the heap)
 
@@ -164,6 +166,9 @@ SETTINGS = {
     "do-0x20-encode": (V.flag("do_0x20"), False, True),
     "use-caps-for-id": (V.flag("use0x20"), False, True),
     "qname-minimisation": (V.flag("qmin"), False, True),
+    "do-not-query-localhost": (V.flag("no_localhost"), False, True),
+    "cache-min-ttl": (V.parsed("cache_min_ttl", V.number(0, TTL_MAX)), False, False),
+    "cache-max-ttl": (V.parsed("cache_max_ttl", V.number(0, TTL_MAX)), False, False),
     "dns64-prefix": (V.parsed("dns64", V.dns64_or_off), False, False),
     "mdns-bridge": (V.flag("mdns"), False, True),
     "dnssec": (V.flag("dnssec"), False, True),
