@@ -48,6 +48,7 @@ from dnsbox.resolver import delegation as _dg
 from dnsbox.resolver.ask import (FAIL_TTL_S, TCP, UDP, Ask, Result, match, question, quick,
                                  quick_result)
 from dnsbox.resolver.delegation import Delegation
+from dnsbox.resolver.scrub import clamp as _clamp
 from dnsbox.resolver.servers import TCP_TIMEOUT_MS
 from dnsbox.wire import rcode as _rc
 from dnsbox.wire import types as _t
@@ -154,18 +155,7 @@ class Env:
 
     def clamp(self, rrs):
         """rrs with TTLs within cache-min-ttl..cache-max-ttl (the maximum wins)."""
-        lo = self.min_ttl
-        hi = self.max_ttl
-        out = rrs
-        for i in range(len(rrs)):
-            r = rrs[i]
-            t = r.ttl if r.ttl > lo else lo
-            t = t if t < hi else hi
-            if t != r.ttl:
-                if out is rrs:
-                    out = list(rrs)
-                out[i] = RR(r.name, r.rtype, r.rclass, t, r.rdata)
-        return out
+        return _clamp(rrs, self.min_ttl, self.max_ttl)
 
 
 _ZERO15 = bytes(15)
