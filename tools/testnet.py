@@ -344,22 +344,33 @@ def poison_answer(q):
     return head + q[12:qend] + b"".join(an) + evil_ns + evil_a
 
 
-def serve_poison(ip, port):
+def serve_fake(ip, port, answer, log=None):
+    """A fake server's loop on UDP ip:port for POISON_MAX_S: answer(query) -> bytes or None;
+    with log, every question's name and type appended to that file as it arrived."""
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind((ip, port))
     s.settimeout(1.0)
     end = time.time() + POISON_MAX_S
-    while time.time() < end:
-        try:
-            q, peer = s.recvfrom(4096)
-        except socket.timeout:
-            continue
-        try:
-            r = poison_answer(q)
-        except IndexError:
-            r = None
-        if r is not None:
-            s.sendto(r, peer)
+    f = open(log, "a") if log else None
+    try:
+        while time.time() < end:
+            try:
+                q, peer = s.recvfrom(4096)
+            except socket.timeout:
+                continue
+            try:
+                r = answer(q)
+                if f is not None:
+                    qend = _name_end(q, 12)
+                    f.write("%s %d\n" % (_wire_text(q[12:qend]), (q[qend] << 8) | q[qend + 1]))
+                    f.flush()
+            except (IndexError, ValueError):
+                r = None
+            if r is not None:
+                s.sendto(r, peer)
+    finally:
+        if f is not None:
+            f.close()
 
 
 # --- the odd server ------------------------------------------------------------------------
@@ -406,35 +417,13 @@ def odd_answer(q, prefix):
     return head + question + b"".join(an) + b"".join(add)
 
 
-def serve_odd(ip, port, prefix, log):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind((ip, port))
-    s.settimeout(1.0)
-    end = time.time() + POISON_MAX_S
-    with open(log, "a") as f:
-        while time.time() < end:
-            try:
-                q, peer = s.recvfrom(4096)
-            except socket.timeout:
-                continue
-            try:
-                r = odd_answer(q, prefix)
-                qend = _name_end(q, 12)
-                f.write("%s %d\n" % (_wire_text(q[12:qend]), (q[qend] << 8) | q[qend + 1]))
-                f.flush()
-            except (IndexError, ValueError):
-                r = None
-            if r is not None:
-                s.sendto(r, peer)
-
-
 def main(argv):
     if argv[:1] == ["poison"]:
-        serve_poison(argv[1] if len(argv) > 1 else POISON_IP,
-                     int(argv[2]) if len(argv) > 2 else PORT)
+        serve_fake(argv[1] if len(argv) > 1 else POISON_IP,
+                   int(argv[2]) if len(argv) > 2 else PORT, poison_answer)
         return 0
     if argv[:1] == ["odd"] and len(argv) == 5:
-        serve_odd(argv[1], int(argv[2]), argv[3], argv[4])
+        serve_fake(argv[1], int(argv[2]), lambda q: odd_answer(q, argv[3]), argv[4])
         return 0
     if argv[:1] == ["run"]:
 
