@@ -302,3 +302,17 @@ def test_settings_and_their_errors():
         cfg = config.parse([word])
         assert len(cfg.problems) == 1 and why in cfg.problems[0].reason, (word, cfg.problems)
         assert word.split("=")[0] in str(cfg.problems[0])
+
+
+def test_a_client_joining_a_prefetch_gets_the_client_timer():
+    f = fwd("serve-expired=yes", "prefetch=yes")
+    _cached(f, ttl=10)
+    assert ask(f, NAME, now=9500) is not None  # hit in the last tenth: a prefetch
+    f.tick(9500)
+    assert len(take(f, "send")) == 1
+    assert ask(f, NAME, now=10000, client="j") is None  # expired now: joins the prefetch
+    f.tick(11799)
+    assert take(f, "answer") == []
+    f.tick(11800)  # 1800 ms after the client came
+    ans = take(f, "answer")
+    assert [a[1] for a in ans] == ["j"] and M.decode(ans[0][3]).answer[0].ttl == 30

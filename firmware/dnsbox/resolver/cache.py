@@ -64,10 +64,10 @@ def _hit(c, i, now):
     None if it expired (then it is removed, or kept as stale data). A hit in the last tenth of
     the entry's life asks for its prefetch."""
     age = now - c.born[i]
-    if age >= c.life[i]:
-        _expired(c, i, age)
-        return None
-    if age >= c.pre[i]:
+    if age >= c.pre[i]:  # the last tenth (prefetch on, not asked yet) or expired: one test
+        if age >= c.life[i]:
+            _expired(c, i, age)
+            return None
         _want(c, i)
     sec = age // 1000
     if c.stamp[i] != sec:
@@ -196,7 +196,8 @@ class Cache:
         self.ttls = [None] * n  # (offset, ttl, offset, ttl, ...)
         self.born = [0] * n  # now (ms) when stored
         self.life = [0] * n  # ms the entry may be served: smallest TTL * 1000
-        self.pre = [0] * n  # age (ms) from which a hit asks for a prefetch
+        self.pre = [0] * n  # age (ms) from which a hit asks for a prefetch (life when off, or
+        # when asked: then the hit path's one test of the age is against this)
         self.stamp = [-1] * n  # whole seconds of age the TTLs in out are counted down for
         self.out = [None] * n  # 2 bytes of ID + the image, TTLs counted down: the reply, reused
         self.outopt = [None] * n  # the same + our OPT, for clients that sent one (made on use)

@@ -172,6 +172,8 @@ class Driver:
                                   "question")
             self._wait(pend, w)
             self.stats["joined"] += 1
+            if pend.stale_at == 0:
+                self._arm_stale(pend, w, now)  # a background question: no timer yet
             return None
         if len(self.inflight) >= self.limits.inflight:
             return self._shed(q, p, qbytes, payload, "too many questions in flight")
@@ -182,17 +184,24 @@ class Driver:
         pend = self._start(key, job, now, w)
         if pend.key not in self.inflight and self.actions and self.actions[-1][0] == "answer":
             return self.actions.pop()[3]  # answered from the caches at once
-        if self.stale_wait > 0 and self.cache.stale_ms and self.inflight.get(key) is pend:
-            if self.cache.stale(self._stale_key(key, w), now, 0) is not None:
-                pend.stale_at = now + self.stale_wait  # RFC 8767 5: the client response timer
-                if self.due < 0 or pend.stale_at < self.due:
-                    self.due = pend.stale_at
+        if self.inflight.get(key) is pend:
+            self._arm_stale(pend, w, now)
         return None
 
     # --- serve-expired and prefetch -----------------------------------------------------------
     def _stale_key(self, key, w):
         """The cache key of the form waiter w gets: signed for DO clients when validating."""
         return key + front.DNSSEC_KEY if w[7] and self.trust is not None else key
+
+    def _arm_stale(self, pend, w, now):
+        """Start pend's client timer (RFC 8767 5: the client response timer) when its waiter w
+        has expired data to get when it runs out."""
+        if self.stale_wait <= 0 or self.cache.stale(self._stale_key(pend.key, w), now,
+                                                    0) is None:
+            return
+        pend.stale_at = now + self.stale_wait
+        if self.due < 0 or pend.stale_at < self.due:
+            self.due = pend.stale_at
 
     def _stale(self, key, w, now):
         """The reply to waiter w from key's expired cache entry (TTLs the reply TTL, EDE 3), or
