@@ -234,8 +234,10 @@ class Driver:
         its answer goes to the cache. Not when it is in flight already, nor past MAX_REFRESH
         background questions or the questions in flight."""
         i = 0
-        while key[i]:
+        while i < len(key) and key[i]:
             i += key[i] + 1
+        if i + 5 > len(key):
+            return  # not a question's key (never made by the cache)
         plain = key[: i + 5]  # the name, type and class (a suffix names the signed form)
         if plain in self.inflight:
             return
