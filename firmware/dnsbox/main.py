@@ -267,7 +267,12 @@ def _tsig_key(pair):
 
 
 def _extras_text(cfg, mdns):
-    return (", DNS64" if cfg.dns64 else "") + (", .local by multicast DNS" if mdns else "")
+    stale = ""
+    if cfg.serve_expired:
+        stale = ", expired answers for %d s (TTL %d, after %d ms)" % (
+            cfg.stale_ttl, cfg.stale_reply_ttl, cfg.stale_wait)
+    return ((", DNS64" if cfg.dns64 else "") + (", .local by multicast DNS" if mdns else "") +
+            stale + (", prefetch" if cfg.prefetch else ""))
 
 
 def listen_tls(loop, cfg, bind_ip, host):
@@ -449,9 +454,11 @@ def make_driver(cfg, clients, auth, zones, limits, rng=None):
             env.min_ttl = cfg.cache_min_ttl
             env.max_ttl = cfg.cache_max_ttl
     local = Local(cfg.hosts, cfg.addresses, cfg.locals, cfg.domain_needed, cfg.bogus_priv)
-    cache = Cache(limits.cache_entries, limits.cache_bytes)
+    stale = (cfg.stale_reply_ttl, cfg.stale_wait) if cfg.serve_expired else None
+    cache = Cache(limits.cache_entries, limits.cache_bytes,
+                  cfg.stale_ttl if cfg.serve_expired else 0, cfg.prefetch)
     return Driver(auth, zones, clients, local, cache, limits, rng, ups, env, cfg.dns64, cfg.mdns,
-                  trust)
+                  trust, stale)
 
 
 def make_trust(cfg, limits):

@@ -147,6 +147,12 @@ class Config:
         self.anchors = []  # [(domain lower-case wire, DS rdata)] (trust-anchor=); []: built in
         self.insecure = []  # [domain lower-case wire] not validated (domain-insecure=)
         self.cache_size = resolving.CACHE_DEFAULT
+        # RFC 8767 serve-stale and prefetch (Unbound's names and defaults: both off)
+        self.serve_expired = False  # expired answers when resolution fails (serve-expired=)
+        self.stale_ttl = resolving.STALE_TTL_DEFAULT  # s they are kept (serve-expired-ttl=)
+        self.stale_reply_ttl = resolving.STALE_REPLY_TTL_DEFAULT  # their TTL (..-reply-ttl=)
+        self.stale_wait = resolving.STALE_WAIT_DEFAULT  # ms (serve-expired-client-timeout=)
+        self.prefetch = False  # refresh entries hit in their last tenth of TTL (prefetch=)
         self.hints = None  # [(ns name, ip, port)] from hints=; None: the compiled-in root hints
         # client mode (server=, port= are shared with the other modes)
         self.domain = None
