@@ -1,4 +1,6 @@
-"""The serving loop: UDP and TCP (RFC 7766) on one poll(), calling a pure handler.
+"""The serving loop: UDP and TCP (RFC 7766) on one poll(), calling a pure handler. IPv4 and, with
+ip6=, IPv6 on sockets of their own (IPV6_V6ONLY); an answer leaves from the socket of its
+client's family (config.nets.peer_v6); peers are raw sockaddrs of either family (config.nets).
 
 handler(query_bytes, proto) -> response bytes, or None to send nothing. proto is UDP or TCP.
 The handler applies the size limits of the protocol itself; this module only moves bytes.
