@@ -147,7 +147,7 @@ def main(argv):
     listen6(loop)
     if cfg.peers or dyn is not None or xfr_key is not None:  # the client's address matters
         handle_tcp = srv.handle_tcp
-        peer_ip = net.peer_ip
+        peer_ip = nets.peer_ip
         loop.tcp_handler = lambda q, conn: handle_tcp(q, peer_ip(conn.peer))
     if cfg.peers:
         log.log("zone transfers (AXFR, IXFR) over TCP for %s" % ", ".join(

@@ -37,7 +37,7 @@ import socket
 
 from dnsbox import clock
 from dnsbox.compat import const, recv_into
-from dnsbox.config.nets import peer_ip, peer_v6
+from dnsbox.config.nets import peer_ip, peer_v6  # noqa: F401 - peer_ip: for tools/bench_transfer
 from dnsbox.wire.rcode import SERVFAIL
 from dnsbox.wire.reply import TCP, TCP_MAX, UDP, UDP_MAX, error_for
 
