@@ -14,11 +14,21 @@ tests), the whole net moves to the next free 127.0.x.0/24 (addresses rewritten i
 the zone files): use net.hints, not the constant.
 
   python3 tools/testnet.py run      start everything, print the hints, serve until Ctrl-C
+  python3 tools/testnet.py run6 [both]   the IPv6 variant (below), until Ctrl-C
   python3 tools/testnet.py poison   the poisoning server alone (used by `run`)
   python3 tools/testnet.py odd IP PORT PREFIX LOG   the odd server alone (used by `run`)
 From Python: net = TestNet(); net.start(); ...; net.stop()  (processes stopped by PID).
 Runtime files go under build/testnet/. Loopback only; every wait is bounded.
+
+The IPv6 variant, TestNet6(glue): the same zones and servers inside a network namespace the
+test bed creates (root needed): 127.0.0.x becomes fd00:53::x on the namespace's loopback, NSD
+listens on IPv6 only, and the zone copies carry AAAA glue: glue="v6" rewrites every A glue
+record into AAAA (an IPv6-only net: recursion must use IPv6), glue="both" keeps the A glue
+beside it (the IPv4 addresses are dead in the namespace: the family fallback). Everything runs
+inside the namespace: net.cmd(argv) is the argv that runs a program there (the firmware, dig);
+net.stop() ends every process by PID and deletes the namespace.
 """
+import re
 import os
 import signal
 import socket
@@ -116,7 +126,7 @@ def _query(name, qtype=6):
 
 def answers(ip, name, port=PORT, timeout=0.5):
     """True if ip answers a SOA query for name (any rcode)."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s = socket.socket(socket.AF_INET6 if ":" in ip else socket.AF_INET, socket.SOCK_DGRAM)
     s.settimeout(timeout)
     try:
         s.sendto(_query(name), (ip, port))
@@ -211,6 +221,105 @@ class TestNet:
     def stop(self):
         stop_all([p for _what, p in self.procs])
         self.procs = []
+
+
+PREFIX6 = "fd00:53::"  # the IPv6 variant's addresses: 127.0.0.x -> fd00:53::x
+HINTS6 = PREFIX6 + "101"
+NETNS_CMD_S = 10  # seconds one `ip` command may take
+_GLUE_A = re.compile(r"^(\S+\s+(?:\d+\s+)?)A(\s+)127\.0\.0\.(\d+)(.*)$", re.M)
+
+
+def glue6(text, glue="v6"):
+    """A zone file's text with its A glue (A 127.0.0.x) turned into AAAA fd00:53::x (glue="v6")
+    or given an AAAA record beside it (glue="both"); other addresses in comments moved too."""
+
+    def one(m):
+        aaaa = "%sAAAA%s%s%s%s" % (m.group(1), m.group(2), PREFIX6, m.group(3), m.group(4))
+        return aaaa if glue == "v6" else m.group(0) + "\n" + aaaa
+
+    text = _GLUE_A.sub(one, text)
+    return re.sub(r"\(127\.0\.0\.(\d+)", "(" + PREFIX6 + r"\1", text)
+
+
+def _ip(*args, check=True):
+    return subprocess.run(("ip",) + args, capture_output=True, text=True, timeout=NETNS_CMD_S,
+                          check=check)
+
+
+class TestNet6(TestNet):
+    """The IPv6 mini-Internet in its own network namespace (see the module's text)."""
+
+    def __init__(self, glue="v6", run_dir=RUN, port=PORT):
+        TestNet.__init__(self, run_dir, port)
+        self.glue = glue
+        self.ns = "dnsbox6-%d-%s" % (os.getpid(), glue)  # one per test bed
+        self.prefix = PREFIX6
+        self.hints = HINTS6
+        self.poison_ip = PREFIX6 + "110"
+        self.run_dir = os.path.join(run_dir, self.ns)
+
+    def cmd(self, argv):
+        """The argv that runs argv inside the namespace."""
+        return ["ip", "netns", "exec", self.ns] + list(argv)
+
+    def start(self):
+        if not os.path.exists("/usr/sbin/nsd"):
+            raise RuntimeError("nsd is not installed (apt-get install nsd)")
+        _ip("netns", "add", self.ns)
+        try:
+            _ip("-n", self.ns, "link", "set", "lo", "up")
+            for x in range(101, 112):  # every server's address, the dead one's too
+                _ip("-n", self.ns, "addr", "add", "%s%d/128" % (PREFIX6, x), "dev", "lo")
+            zone_dir = os.path.join(self.run_dir, "zones")
+            os.makedirs(zone_dir, exist_ok=True)
+            for fn in os.listdir(ZONES):
+                if fn.endswith(".zone"):
+                    with open(os.path.join(ZONES, fn)) as f:
+                        text = glue6(f.read(), self.glue)
+                    with open(os.path.join(zone_dir, fn), "w") as f:
+                        f.write(text)
+            self.servers = servers(PREFIX, zone_dir)
+            self.servers = [(PREFIX6 + ip[len(PREFIX):], z) for ip, z in self.servers]
+            for ip, zones in self.servers:
+                self._nsd(ip, zones)
+            p = subprocess.Popen(self.cmd([sys.executable, os.path.abspath(__file__), "poison",
+                                           self.poison_ip, str(self.port)]),
+                                 stdout=subprocess.DEVNULL)
+            self.procs.append(("poison " + self.poison_ip, p))
+            for ip, zones in self.servers:
+                self._wait(ip, zones[0][0])
+            self._wait(self.poison_ip, "poison.test.")
+        except Exception:
+            self.stop()
+            raise
+        return self
+
+    def _nsd(self, ip, zones):
+        d = os.path.join(self.run_dir, ip)
+        os.makedirs(d, exist_ok=True)
+        conf = nsd_conf(d, ip, self.port, zones,
+                        ["hide-version: yes", "minimal-responses: no", "refuse-any: yes"])
+        cf = os.path.join(d, "nsd.conf")
+        with open(cf, "w") as f:
+            f.write(conf)
+        p = subprocess.Popen(self.cmd(["/usr/sbin/nsd", "-d", "-c", cf]),
+                             stdout=subprocess.DEVNULL,
+                             stderr=open(os.path.join(d, "stderr"), "w"))
+        self.procs.append(("nsd " + ip, p))  # `ip netns exec` execs nsd: the PID is nsd's
+
+    def _wait(self, ip, name):
+        end = time.time() + START_S
+        while time.time() < end:
+            r = subprocess.run(self.cmd([sys.executable, os.path.abspath(__file__), "probe", ip,
+                                         name, str(self.port)]), timeout=START_S)
+            if r.returncode == 0:
+                return
+            time.sleep(0.1)
+        raise RuntimeError("%s did not answer within %d s (see %s)" % (ip, START_S, self.run_dir))
+
+    def stop(self):
+        TestNet.stop(self)
+        _ip("netns", "del", self.ns, check=False)
 
 
 def stop_all(procs):
@@ -347,7 +456,7 @@ def poison_answer(q):
 def serve_fake(ip, port, answer, log=None):
     """A fake server's loop on UDP ip:port for POISON_MAX_S: answer(query) -> bytes or None;
     with log, every question's name and type appended to that file as it arrived."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s = socket.socket(socket.AF_INET6 if ":" in ip else socket.AF_INET, socket.SOCK_DGRAM)
     s.bind((ip, port))
     s.settimeout(1.0)
     end = time.time() + POISON_MAX_S
@@ -425,13 +534,20 @@ def main(argv):
     if argv[:1] == ["odd"] and len(argv) == 5:
         serve_fake(argv[1], int(argv[2]), lambda q: odd_answer(q, argv[3]), argv[4])
         return 0
-    if argv[:1] == ["run"]:
+    if argv[:1] == ["probe"]:  # inside a namespace: does ip answer? (TestNet6._wait)
+        return 0 if answers(argv[1], argv[2], int(argv[3]), 0.5) else 1
+    if argv[:1] == ["run"] or argv[:1] == ["run6"]:
 
         def _term(_sig, _frame):
             raise KeyboardInterrupt  # SIGTERM too stops the servers (finally below)
 
         signal.signal(signal.SIGTERM, _term)
-        net = TestNet().start()
+        if argv[0] == "run6":
+            net = TestNet6("both" if argv[1:2] == ["both"] else "v6").start()
+            print("testnet (IPv6, namespace %s: `ip netns exec %s ...`) up:" % (net.ns, net.ns),
+                  end=" ")
+        else:
+            net = TestNet().start()
         print("testnet up: hints=%s (servers: %s, %s poison)" % (
             net.hints, ", ".join(ip for ip, _z in net.servers), net.poison_ip), flush=True)
         try:

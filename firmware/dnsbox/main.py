@@ -34,6 +34,8 @@ USAGE = """usage: dnsbox -m dnsbox.main (--host | --appliance) [key=value ...]
                 mode=client domain=NAME server=IP [type=A]; or dnsbox -m dnsbox.client)
 Boot variables and the config file: docs/boot-variables.md
 """
+FAMILY_CHECK_S = 10  # no IPv6 address at start: looked for again this often (SLAAC)
+FAMILY_CHECKS = 30  # and this many times (5 minutes), then IPv4 only until a restart
 
 
 def halt(host, reason):
@@ -133,6 +135,18 @@ def load_zones(host, optional=False):
         halt(host, "zone blob unusable: %s" % e)
 
 
+def listen6(loop):
+    """The IPv6 listener's failure logged (IPv4 goes on: an appliance without IPv6 answers)."""
+    if loop.v6_error is not None:
+        log.log("IPv6: not listening (%s); IPv4 only" % loop.v6_error)
+
+
+def listening_text(loop, bind_ip, bind_ip6):
+    if loop.udp6 is None:
+        return bind_ip
+    return "%s and %s" % (bind_ip, bind_ip6)
+
+
 def main(argv):
     how = run_as(argv)
     if how != "host" and how != "appliance":
@@ -163,10 +177,12 @@ def main(argv):
     bad = cfg.fatal()
     if bad:
         halt(host, "no safe default for: %s" % ", ".join(p.key for p in bad))
-    log.log("config: mode=%s ip=%s port=%d (config file: %s)" % (cfg.mode, cfg.ip, cfg.port,
-                                                                conf_name or "built-in"))
+    log.log("config: mode=%s ip=%s ip6=%s port=%d (config file: %s)" % (
+        cfg.mode, cfg.ip, cfg.ip6, cfg.port, conf_name or "built-in"))
 
     bind_ip = cfg.ip
+    bind_ip6 = None if cfg.ip6 == "off" else (
+        "::1" if cfg.ip6 == "auto" else cfg.ip6.split("/")[0])
     if not host:
         from dnsbox.net import iface
 
@@ -176,11 +192,14 @@ def main(argv):
         log.log("network: %s up with %s" % (cfg.iface, got[0]))
         bind_ip = "0.0.0.0"
         cfg.ip, cfg.netmask = got  # with ip=dhcp: what the lease gave
+        if cfg.ip6 != "off":
+            log.log("network: IPv6 " + iface.configure6(cfg))
+            bind_ip6 = "::"  # every address the interface has or gets (SLAAC)
 
     if cfg.mode == "client":
         return client_mode(cfg)
     if cfg.mode == "resolver":
-        return resolver_mode(cfg, host, bind_ip, max_s)
+        return resolver_mode(cfg, host, bind_ip, max_s, bind_ip6)
     db = load_zones(host)
     names = db.zone_names()
     log.log("zones: %d (%s), %d records" % (len(names), ", ".join(names), db.record_count()))
@@ -197,18 +216,19 @@ def main(argv):
     srv = auth.Server(db, nsid=cfg.hostname, peers=cfg.peers, dyn=dyn, updaters=cfg.updaters,
                       xfr_key=xfr_key, wall=sntp.wall)
     try:  # auth and net number UDP/TCP alike (tests/host/test_net_server.py checks it)
-        loop = net.Server(srv.handle, bind_ip, cfg.port)
+        loop = net.Server(srv.handle, bind_ip, cfg.port, ip6=bind_ip6)
     except OSError as e:
         halt(host, "cannot listen on %s port %d: %s" % (bind_ip, cfg.port, e))
+    listen6(loop)
     if cfg.peers or dyn is not None or xfr_key is not None:  # the client's address matters
         handle_tcp = srv.handle_tcp
-        peer_ip = net.peer_ip
+        peer_ip = nets.peer_ip
         loop.tcp_handler = lambda q, conn: handle_tcp(q, peer_ip(conn.peer))
     if cfg.peers:
         log.log("zone transfers (AXFR, IXFR) over TCP for %s" % ", ".join(
             nets.net_text(n) for n in cfg.peers))
     rrl = rate_limit(loop, cfg, (), srv.general)
-    start_services(loop, cfg, bind_ip, host, None)
+    start_services(loop, cfg, bind_ip, host, None, bind_ip6)
     watch_signatures(loop, db)
     if cfg.notify:
         import os
@@ -217,7 +237,8 @@ def main(argv):
 
         notifier.start(loop, db, cfg.notify, os.urandom)
     log.ready("mode=%s, %d zones, listening on %s port %d (udp, tcp)%s" % (
-        cfg.mode, len(names) + (dyn is not None), bind_ip, cfg.port, _tls_text(cfg)))
+        cfg.mode, len(names) + (dyn is not None), listening_text(loop, bind_ip, bind_ip6),
+        cfg.port, _tls_text(cfg)))
     return serve(loop, max_s, None if rrl is None else (lambda: rrl.stats))
 
 
@@ -248,11 +269,14 @@ def rate_limit(loop, cfg, clients, hint):
     return lim
 
 
-def start_services(loop, cfg, bind_ip, host, local):
-    """What every serving mode adds to its loop when configured: DNS over TLS / HTTPS, the DHCP
-    server (its names in `local`, the resolver's local names, or None) and the NTP clock."""
+def start_services(loop, cfg, bind_ip, host, local, bind_ip6=None):
+    """What every serving mode adds to its loop when configured: DNS over TLS / HTTPS (on both
+    families when the loop listens on IPv6), the DHCP server (its names in `local`, the
+    resolver's local names, or None) and the NTP clock."""
     log.log(loop.limits_text())
     listen_tls(loop, cfg, bind_ip, host)
+    if loop.udp6 is not None:
+        listen_tls(loop, cfg, bind_ip6, host)
     start_dhcp(loop, cfg, local)
     start_ntp(loop, cfg)
 
@@ -295,8 +319,9 @@ def listen_tls(loop, cfg, bind_ip, host):
             loop.listen_tls(bind_ip, port, tls.context(tlscert.CERT, tlscert.KEY), endpoint)
         except (OSError, ValueError) as e:
             halt(host, "cannot serve %s on %s port %d: %s" % (what, bind_ip, port, e))
-        log.log("%s on port %d%s, certificate SPKI pin sha256/%s" % (
-            what, port, "" if endpoint is None else " at " + cfg.http_endpoint, tlscert.PIN))
+        log.log("%s on %s port %d%s, certificate SPKI pin sha256/%s" % (
+            what, bind_ip, port, "" if endpoint is None else " at " + cfg.http_endpoint,
+            tlscert.PIN))
 
 
 def start_ntp(loop, cfg):
@@ -374,7 +399,7 @@ def client_mode(cfg):
     return dig.run([cfg.domain, cfg.qtype, "@" + server, "-p", str(port)], sys.stdout.write)
 
 
-def resolver_mode(cfg, host, bind_ip, max_s=0):
+def resolver_mode(cfg, host, bind_ip, max_s=0, bind_ip6=None):
     """Resolver mode: the zones first, then local names, the cache, and the driver's jobs:
     forwarding (server=), recursion from the root hints (no default server=), the .local
     bridge; one serving loop for both (dnsbox.net.upstream)."""
@@ -391,7 +416,8 @@ def resolver_mode(cfg, host, bind_ip, max_s=0):
         srv = auth.Server(db, nsid=cfg.hostname)
         apexes = [db.zone(i)[0].lower() for i in range(db.nzones)]
         log.log("zones: %d (%s), answered first" % (len(apexes), ", ".join(db.zone_names())))
-    clients = cfg.allow if cfg.allow is not None else local.default_nets(cfg.ip, cfg.netmask)
+    clients = cfg.allow if cfg.allow is not None else local.default_nets(
+        cfg.ip, cfg.netmask, None if bind_ip6 is None else cfg.ip6)
     limits = budget.Limits(budget.heap_size(), cfg.cache_size)
     drv = make_driver(cfg, clients, srv, apexes, limits)
     what = []
@@ -409,20 +435,52 @@ def resolver_mode(cfg, host, bind_ip, max_s=0):
         ", ".join(nets.net_text(n) for n in clients), _extras_text(cfg, cfg.mdns)))
     log.log("memory: " + limits.text())
     try:
-        loop, _glue = upstream.serve(drv, bind_ip, cfg.port, cfg.ip if cfg.mdns else None)
+        loop, _glue = upstream.serve(drv, bind_ip, cfg.port, cfg.ip if cfg.mdns else None,
+                                     bind_ip6)
     except OSError as e:
         halt(host, "cannot listen on %s port %d: %s" % (bind_ip, cfg.port, e))
+    listen6(loop)
+    if drv.env is not None:
+        watch_families(loop, drv.env, host)
     rrl = rate_limit(loop, cfg, clients, None if srv is None else srv.general)
     if rrl is not None:
         drv.more.append(rrl.stats)
-    start_services(loop, cfg, bind_ip, host, drv.local)
+    start_services(loop, cfg, bind_ip, host, drv.local, bind_ip6)
     if db is not None:
         watch_signatures(loop, db)
     ups = "" if drv.ups is None else ", %d upstreams" % len(drv.ups.ups)
     log.ready("mode=resolver%s, %d zones%s, listening on %s port %d (udp, tcp)%s" % (
         " (recursive)" if drv.ups is None and drv.env is not None else "", len(apexes), ups,
-        bind_ip, cfg.port, _tls_text(cfg)))
+        listening_text(loop, bind_ip, bind_ip6), cfg.port, _tls_text(cfg)))
     return serve(loop, max_s, drv.counters)
+
+
+def watch_families(loop, env, host):
+    """env.families: the address families the recursion may ask over, (4,) or (4, 6) (IPv6
+    when the box has a global or loopback IPv6 address: dnsbox.net.iface.families). Read now,
+    and on the appliance again every FAMILY_CHECK_S until IPv6 is there (SLAAC brings the
+    address some seconds after boot), at most FAMILY_CHECKS times."""
+    from dnsbox.net import iface
+
+    env.families = iface.families()
+    log.log("recursion over IPv%s" % " and IPv".join(str(f) for f in env.families))
+    if host or 6 in env.families:
+        return
+    left = [FAMILY_CHECKS]
+    last = [time.time()]
+
+    def check():
+        if time.time() - last[0] < FAMILY_CHECK_S:
+            return
+        last[0] = time.time()
+        left[0] -= 1
+        env.families = iface.families()
+        if 6 in env.families or left[0] <= 0:
+            loop.periodic.remove(check)
+            if 6 in env.families:
+                log.log("recursion over IPv4 and IPv6 (an IPv6 address came)")
+
+    loop.periodic.append(check)
 
 
 def make_driver(cfg, clients, auth, zones, limits, rng=None):

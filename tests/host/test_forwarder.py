@@ -284,7 +284,7 @@ def test_config_errors_reported(up):
                   "dhcp-boot=pxelinux.0", "colour=blue", "cache-size=lots"])
     try:
         log = "\n".join(r.lines)
-        assert "boot variable server=1.2.3: not an IPv4 address" in log
+        assert "boot variable server=1.2.3: not an IPv4 or IPv6 address" in log
         assert "boot variable dhcp-boot=pxelinux.0: dnsmasq option not implemented" in log
         assert "boot variable colour=blue: unknown option" in log
         assert "boot variable cache-size=lots: not a number of entries" in log

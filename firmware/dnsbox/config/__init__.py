@@ -97,6 +97,10 @@ class Config:
         self.ip = "127.0.0.1" if host else "dhcp"
         self.netmask = "255.255.255.0"
         self.gw = None
+        # IPv6: "ADDR/LEN" (static, ip6=), "auto" (SLAAC from router advertisements) or "off";
+        # the host build listens on ::1 beside ip= unless told otherwise
+        self.ip6 = "::1/128" if host else "auto"
+        self.gw6 = None  # the IPv6 default router (gw6=); SLAAC: the advertised one
         self.port = 5353 if host else 53
         self.hostname = None  # answers NSID and CH TXT id.server / hostname.bind when set
         self.iface = "eth0"
