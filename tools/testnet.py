@@ -268,7 +268,7 @@ class TestNet6(TestNet):
         _ip("netns", "add", self.ns)
         try:
             _ip("-n", self.ns, "link", "set", "lo", "up")
-            for x in range(101, 112):  # every server's address, the dead one's too
+            for x in range(101, 114):  # every address of servers.txt (and the dead one)
                 _ip("-n", self.ns, "addr", "add", "%s%d/128" % (PREFIX6, x), "dev", "lo")
             zone_dir = os.path.join(self.run_dir, "zones")
             os.makedirs(zone_dir, exist_ok=True)

@@ -425,7 +425,7 @@ def resolver_mode(cfg, host, bind_ip, max_s=0, bind_ip6=None):
         what.append("forwarding to %s" % drv.ups.text())
     if drv.env is not None:
         env = drv.env
-        ips = env.hints_root.ips(env.families)
+        ips = env.hints_root.ips()  # both families: which are used is logged below
         what.append("recursion from %d root hints (%s)" % (len(ips), ", ".join(
             "%s#%d" % (ip, env.port_of(ip)) for ip in ips[:3])))
     if not what:

@@ -3,10 +3,8 @@ NSD at fd00:53::101-111 inside a network namespace this test creates, AAAA glue)
 host firmware runs inside the namespace (listening on 127.0.0.1 and ::1 there), dig asks it
 there too; every process is stopped by PID and the namespace deleted.
 
-Forwarding to an IPv6 server works on its own. Recursion over IPv6 needs the resolver core to
-use AAAA glue and choose the address family (the recursion's side of issue 17): those tests
-are marked xfail(strict) until it does, so they fail loudly (XPASS) once it works and the
-marker must go."""
+Forwarding to IPv6 servers; recursion over IPv6 only (AAAA glue) and falling back from the
+dead IPv4 addresses of A glue to IPv6 (the address family chosen by what answers)."""
 import os
 import subprocess
 import sys
@@ -25,8 +23,6 @@ PORT = 5300  # the firmware's port inside the namespace (nothing else listens th
 SERVE_MAX_S = 120  # the firmware exits by itself after this long
 READY_S = 10
 DIG_TIMEOUT_S = 15
-NEEDS_CORE = pytest.mark.xfail(strict=True, reason="the resolver core does not use AAAA glue "
-                               "yet (issue 17, recursion side)")
 NAMES = [("www.example.test.", "A"), ("www.example.test.", "AAAA"), ("www.oob.test.", "A"),
          ("www.sib.test.", "A"), ("alias.example.test.", "A"), ("www.x.y.two.deep.test.", "A"),
          ("nx.example.test.", "A"), ("www.lame.test.", "A"), ("www.victim.test.", "A")]
@@ -126,7 +122,6 @@ def test_the_box_has_ipv6_in_the_namespace(net6):
         fw.stop()
 
 
-@NEEDS_CORE
 def test_recursion_over_ipv6_only(net6):
     """AAAA glue only: every answer the IPv4 mini-Internet gives, over IPv6."""
     fw = Firmware(net6, ["mode=resolver", "hints=" + net6.hints])
@@ -137,7 +132,6 @@ def test_recursion_over_ipv6_only(net6):
         fw.stop()
 
 
-@NEEDS_CORE
 def test_recursion_falls_back_to_ipv6(net_both):
     """A and AAAA glue, the IPv4 addresses dead (nothing listens in the namespace): the asks
     over IPv4 fail at once and the IPv6 addresses answer."""
