@@ -252,8 +252,9 @@ def watch_signatures(loop, db):
 
 def rate_limit(loop, cfg, clients, hint):
     """Response rate limiting of the loop's UDP answers (dnsbox.auth.rrl) from the rrl-*
-    settings: the Limiter set as loop.limit, or None when rrl-ratelimit=0. clients: resolver mode's allowed
-    networks (limited only at rrl-allow-ratelimit=); hint: the auth path (wildcard answers)."""
+    settings: the Limiter set as loop.limit, or None when rrl-ratelimit=0. clients: resolver
+    mode's allowed networks (limited only at rrl-allow-ratelimit=); hint: the auth path
+    (wildcard answers)."""
     if not cfg.rrl_rate:
         log.log("rrl: off (rrl-ratelimit=0): UDP answers are not rate limited")
         return None
@@ -457,12 +458,12 @@ def resolver_mode(cfg, host, bind_ip, max_s=0, bind_ip6=None):
 
 def watch_families(loop, env, host):
     """env.families: the address families the recursion may ask over, (4,) or (4, 6) (IPv6
-    when the box has a global or loopback IPv6 address: dnsbox.net.iface.families). Read now,
-    and on the appliance again every FAMILY_CHECK_S until IPv6 is there (SLAAC brings the
-    address some seconds after boot), at most FAMILY_CHECKS times."""
+    when the box has a global IPv6 address, or on the host ::1: dnsbox.net.iface.families).
+    Read now, and on the appliance again every FAMILY_CHECK_S until IPv6 is there (SLAAC brings
+    the address some seconds after boot), at most FAMILY_CHECKS times."""
     from dnsbox.net import iface
 
-    env.families = iface.families()
+    env.families = iface.families(host)
     log.log("recursion over IPv%s" % " and IPv".join(str(f) for f in env.families))
     if host or 6 in env.families:
         return

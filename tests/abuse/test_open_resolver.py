@@ -92,7 +92,7 @@ def appliance(netns, tmp_path_factory):
         while time.monotonic() < end and "dnsbox ready" not in log.read_text():
             time.sleep(0.1)
         text = log.read_text()
-        assert "recursion for 127.0.0.0/8, 198.51.100.0/24" in text, text
+        assert "recursion for 127.0.0.0/8, ::1/128, fe80::/10, 198.51.100.0/24" in text, text
         ub = refs.unbound(["access-control: 198.51.100.0/24 allow", "forward-zone:",
                            '  name: "."', "  forward-addr: 127.0.0.1@%d" % port],
                           ip=SERVER_IP, port=UNBOUND_PORT, netns=srv)

@@ -38,11 +38,13 @@ def big_strings(i):
 
 
 class FakeUpstream:
-    def __init__(self, port=0):
+    def __init__(self, port=0, ip="127.0.0.1"):
+        self.ip = ip
+        self.family = socket.AF_INET6 if ":" in ip else socket.AF_INET
         self._bind_pair(port)
         self.tcp.listen(8)
-        self.other = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.other.bind(("127.0.0.1", 0))
+        self.other = socket.socket(self.family, socket.SOCK_DGRAM)
+        self.other.bind((ip, 0))
         self.seen = {}
         self.ids = []
         self.sources = []
@@ -58,20 +60,20 @@ class FakeUpstream:
         """UDP and TCP on one port. With port 0 the kernel picks a UDP port whose TCP twin may
         be taken by another process: try again with a new one (bounded)."""
         for _ in range(tries):
-            self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            self.udp.bind(("127.0.0.1", port))
+            self.udp = socket.socket(self.family, socket.SOCK_DGRAM)
+            self.udp.bind((self.ip, port))
             self.port = self.udp.getsockname()[1]
-            self.tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self.tcp = socket.socket(self.family, socket.SOCK_STREAM)
             self.tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
-                self.tcp.bind(("127.0.0.1", self.port))
+                self.tcp.bind((self.ip, self.port))
                 return
             except OSError:
                 self.udp.close()
                 self.tcp.close()
                 if port:
                     raise
-        raise OSError("no free UDP+TCP port pair on 127.0.0.1 after %d tries" % tries)
+        raise OSError("no free UDP+TCP port pair on %s after %d tries" % (self.ip, tries))
 
     def count(self, name, proto="udp"):
         with self.lock:

@@ -73,7 +73,7 @@ def test_host_mode_never_sets_up_the_network(tmp_path):
     out = p.stdout.decode()
     assert p.returncode == 0, out
     assert "update-zone dyn.example.: in memory" in out, out
-    assert "dnsbox ready: mode=auth, 2 zones, listening on 127.0.0.1 port %d" % port in out, out
+    assert "dnsbox ready: mode=auth, 2 zones, listening on 127.0.0.1 and ::1 port %d" % port in out, out
     assert not log.exists()
 
 

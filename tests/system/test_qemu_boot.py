@@ -252,7 +252,7 @@ def test_dns_over_tls_from_the_guest(guest):
                           "@127.0.0.1", "-p", str(g.tls_port), "www.example.com", "A", "+short",
                           "+tries=1", "+time=10"], capture_output=True, text=True, timeout=60)
     assert sorted(out.stdout.split()) == ["192.0.2.80", "192.0.2.81"], out.stdout + out.stderr
-    assert "DNS over TLS on port 853, certificate SPKI pin sha256/" in g.console()
+    assert "DNS over TLS on 0.0.0.0 port 853, certificate SPKI pin sha256/" in g.console()
 
 
 def test_dns_over_https_from_the_guest(guest):

@@ -76,7 +76,7 @@ def test_boot_log_names_recursion(guest, root):
     g, _port = guest
     log = g.console()
     assert "resolver: recursion from 1 root hints (%s#%d)" % (HOST, root) in log
-    assert "recursion for 127.0.0.0/8, 10.0.2.0/24" in log  # never an open resolver
+    assert "recursion for 127.0.0.0/8, ::1/128, fe80::/10, 10.0.2.0/24" in log  # never an open resolver
     assert "dnsbox ready: mode=resolver (recursive)" in log
 
 

@@ -9,6 +9,8 @@ the allowed networks. Client mode: the dig-style transcript on the console, and 
 bounded; qemu listens on a free high loopback port.
 """
 
+import time
+
 import dns.edns
 import dns.flags
 import dns.message
@@ -22,6 +24,8 @@ from tests.system.test_qemu_boot import boot
 EXIT_TIMEOUT_S = 90  # client mode: boot, one query, power off
 QUERY_TIMEOUT_S = 5.0  # one query through the guest (it may wait ~1 s for the upstream)
 HOST = "10.0.2.2"  # the host's loopback as the guest sees it (qemu user network)
+HOST6 = "fec0::2"  # the host's ::1 as the guest sees it (qemu user network's IPv6 prefix)
+SLAAC_WAIT_S = 30  # the guest's address from qemu's router advertisements comes this soon
 
 
 def start(words, log_name, wait="dnsbox ready"):
@@ -59,7 +63,7 @@ def test_resolver_boot_log(resolver, up):
     log = g.console()
     assert "config: mode=resolver" in log
     assert "resolver: forwarding to %s#%d" % (HOST, up.port) in log
-    assert "recursion for 127.0.0.0/8, 10.0.2.0/24" in log  # never an open resolver
+    assert "recursion for 127.0.0.0/8, ::1/128, fe80::/10, 10.0.2.0/24" in log  # never an open resolver
     assert "dnsbox ready: mode=resolver, 1 zones, 1 upstreams" in log
 
 
@@ -104,6 +108,29 @@ def test_foreign_client_refused(up):
         assert m.rcode() == 0 and m.flags & dns.flags.AA  # the zone stays public
     finally:
         g.stop()
+
+
+def test_ipv6_by_slaac_and_an_ipv6_upstream():
+    # the guest takes its IPv6 address from qemu's router advertisements (ip6=auto, the
+    # default) and forwards to an upstream on the host's ::1 over IPv6; qemu cannot forward a
+    # host port to the guest over IPv6, so clients ask over IPv4
+    up6 = FakeUpstream(ip="::1")
+    g, port = start(["mode=resolver", "dnssec=no", "server=%s#%d" % (HOST6, up6.port)],
+                    "qemu-resolver-ipv6.log")
+    try:
+        assert "network: IPv6 by SLAAC" in g.console()
+        deadline = time.monotonic() + SLAAC_WAIT_S
+        m = None
+        while time.monotonic() < deadline:  # until the address is there (SERVFAIL before)
+            m = ask(port, "ok-v6.example.")
+            if m.rcode() == 0:
+                break
+            time.sleep(1)
+        assert m.rcode() == 0 and addrs(m) == ["192.0.2.1"]
+        assert up6.count("ok-v6.example") >= 1 and up6.sources  # it came over IPv6
+    finally:
+        g.stop()
+        up6.stop()
 
 
 def test_client_mode_prints_dig_output_and_powers_off(up):

@@ -301,7 +301,8 @@ def parse(words, host=False, conf_text=None, boot_text=None, boot_name="dnsbox.t
 
 
 def split_cmdline(text):
-    """/proc/cmdline text -> words. Double quotes group a value with spaces (as the kernel does)."""
+    """/proc/cmdline text -> words. Double quotes group a value with spaces (as the kernel
+    does)."""
     words = []
     cur = []
     quoted = False

@@ -87,7 +87,8 @@ def ip_int(text):
 
 def mac_bytes(text):
     parts = text.split(":")
-    if len(parts) != 6 or any(len(p) != 2 or p[0] not in HEX_DIGITS or p[1] not in HEX_DIGITS for p in parts):
+    if len(parts) != 6 or any(len(p) != 2 or p[0] not in HEX_DIGITS or p[1] not in HEX_DIGITS
+                              for p in parts):
         raise ValueError("not a MAC address: %r" % text)
     return bytes(int(p, 16) for p in parts)
 

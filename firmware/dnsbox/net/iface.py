@@ -126,16 +126,18 @@ _SCOPE_GLOBAL = "00"
 _SCOPE_HOST = "10"  # ::1
 
 
-def families():
-    """(4,) or (4, 6): IPv6 too when the box has a global or a loopback IPv6 address (the flag
-    the recursion reads as env.families: which address families it may ask over)."""
+def families(loopback=False):
+    """(4,) or (4, 6): IPv6 too when the box has a global IPv6 address, or with loopback (the
+    host build, whose servers may be on ::1) also ::1 (the flag the recursion reads as
+    env.families: which address families it may ask over). An appliance has ::1 whenever its
+    kernel has IPv6: only a global address (static ip6= or SLAAC) means it can reach out."""
     try:
         with open(IF_INET6) as f:
             for _ in range(IF_INET6_LINES):
                 parts = f.readline().split()
                 if len(parts) < 4:
                     break
-                if parts[3] in (_SCOPE_GLOBAL, _SCOPE_HOST):
+                if parts[3] == _SCOPE_GLOBAL or (loopback and parts[3] == _SCOPE_HOST):
                     return (4, 6)
     except OSError:
         pass

@@ -670,8 +670,8 @@ class Iteration:
 
     def _find_addr(self, d, depth):
         """Look up the address of one more of d's NS names (A, then AAAA when the box has IPv6
-        and no A was usable; the parents' glue for it when that fails); True if one was
-        found."""
+        and the name has no usable A; the parents' glue for it when that fails); True if one
+        was found."""
         if depth >= MAX_DEPTH:
             return False
         fams = self.env.families
@@ -701,8 +701,9 @@ class Iteration:
                                 ip = self.env.addr(rr)
                                 if ip is not None:
                                     d.add_addr(n, ip)
-                    if d.ips_of(n, fams):
-                        break
+                    if d.ips_of(n, fams) or r is None or r.rcode != _rc.NOERROR:
+                        break  # found; or the name's zone failed or the name does not
+                        # exist: the AAAA question would go the same way (NXNS: no double)
             finally:
                 self.resolving.remove(n.lc)
             if not d.ips_of(n, fams):
