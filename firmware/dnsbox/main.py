@@ -225,10 +225,15 @@ def main(argv):
         loop = net.Server(srv.handle, bind_ip, cfg.port)
     except OSError as e:
         halt(host, "cannot listen on %s port %d: %s" % (bind_ip, cfg.port, e))
-    if cfg.peers or dyn is not None or xfr_key is not None:  # the client's address matters
-        handle_tcp = srv.handle_tcp
-        peer_ip = net.peer_ip
-        loop.tcp_handler = lambda q, conn: handle_tcp(q, peer_ip(conn.peer))
+    from dnsbox.resolver.local import default_nets
+
+    # CH TXT auth.bind (the queries answered) to allow= (default: own subnet and loopback)
+    srv.general.stats_nets = cfg.allow if cfg.allow is not None else default_nets(cfg.ip,
+                                                                                  cfg.netmask)
+    srv.general.answered = lambda: loop.stats[0] + loop.stats[1]
+    handle_tcp = srv.handle_tcp  # the client's address matters (transfers, UPDATE, auth.bind)
+    peer_ip = net.peer_ip
+    loop.tcp_handler = lambda q, conn: handle_tcp(q, peer_ip(conn.peer))
     if cfg.peers:
         log.log("zone transfers (AXFR, IXFR) over TCP for %s" % ", ".join(
             nets.net_text(n) for n in cfg.peers))

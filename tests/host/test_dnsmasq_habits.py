@@ -243,3 +243,22 @@ def test_same_answers_as_dnsmasq(files, tmp_path):
     finally:
         box.stop()
         mask.stop()
+
+
+def test_auth_mode_auth_bind():
+    """mode=auth: auth.bind counts the queries answered, for allow= only; dig's UDP question is
+    answered truncated and dig asks again over TCP, where the client's address is checked."""
+    port = free_port()
+    box = Proc([BINARY, "-m", "dnsbox.main", "--host", "port=%d" % port, "allow=127.0.0.1/32"],
+               "dnsbox ready")
+    try:
+        for _ in range(3):
+            assert dig(port, "www.example.com", "A")[0] == "NOERROR"
+        status, flags, ans = dig(port, "auth.bind", "TXT", "CH")
+        assert status == "NOERROR" and "aa" in flags and len(ans) == 1, (status, ans)
+        n = int(ans[0].split(" TXT ", 1)[1].strip('"'))
+        assert 4 <= n <= 6, ans  # the 3 above, the truncated UDP question, its TCP retry
+        assert dig(port, "auth.bind", "TXT", "CH", source="127.0.0.2")[0] == "REFUSED"
+        assert dig(port, "cachesize.bind", "TXT", "CH")[0] == "REFUSED"  # no cache here
+    finally:
+        box.stop()

@@ -287,3 +287,9 @@ def test_servers_bind_lists_every_upstream():
     f = driver("server=192.0.2.2#5300")
     m = ask(f, "servers.bind.", T.TXT, qclass=T.CLASS_CH)
     assert m.answer[0].rdata.strings == (b"192.0.2.1#53 0 0", b"192.0.2.2#5300 0 0")
+
+
+def test_records_outside_resolver_mode_are_named_as_ignored():
+    cfg = config.parse(["mode=auth", "cname=a.lan,b.lan", "expand-hosts", "addn-hosts=h"], True)
+    got = problems(cfg)
+    assert len(got) == 3 and all("ignored in mode=auth" in g for g in got), got

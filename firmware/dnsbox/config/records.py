@@ -216,6 +216,14 @@ def check(cfg, problem):
     lease names unless dhcp-option=15 says otherwise; srv-host= names without a domain), the
     target of mx-host= without one, and cname= aliases that are other local names or loops.
     problem(key, value, reason) records one."""
+    if cfg.mode != "resolver":
+        for key in LISTS:
+            if getattr(cfg, LISTS[key]):
+                problem(key, None, "ignored in mode=%s (used in mode=resolver)" % cfg.mode)
+        if cfg.expand_hosts:
+            problem("expand-hosts", None, "ignored in mode=%s (used in mode=resolver)" %
+                    cfg.mode)
+        return
     dom = local_domain(cfg)
     if dom is not None and cfg.dhcp_domain is None:
         cfg.dhcp_domain = dom
