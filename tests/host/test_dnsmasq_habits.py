@@ -262,3 +262,25 @@ def test_auth_mode_auth_bind():
         assert dig(port, "cachesize.bind", "TXT", "CH")[0] == "REFUSED"  # no cache here
     finally:
         box.stop()
+
+
+def test_addn_hosts_relative_to_the_card(tmp_path):
+    """With --card=DIR a relative addn-hosts= is read from DIR (as conf-file=); the boot log
+    names each bad line and a file that is missing; nothing raises."""
+    from dnsbox import config, main
+
+    (tmp_path / "lan.hosts").write_text("192.0.2.7 nas\n300.1.1.1 broken\n")
+    cfg = config.parse(["mode=resolver", "domain=lan", "expand-hosts",
+                        "addn-hosts=lan.hosts", "addn-hosts=nothere.hosts"], True)
+    lines = []
+    old = main.log.log
+    main.log.log = lines.append
+    try:
+        got = main.load_hosts(cfg, str(tmp_path))
+    finally:
+        main.log.log = old
+    assert [n for n, _a, _b in got] == [b"\x03nas\x03lan\x00", b"\x03nas\x00"]
+    assert "addn-hosts: lan.hosts line 2: not an IPv4 or IPv6 address: '300.1.1.1' " \
+           "(line ignored)" in lines, lines
+    assert any(x.startswith("addn-hosts=nothere.hosts: cannot read %s/nothere.hosts" % tmp_path)
+               for x in lines), lines
