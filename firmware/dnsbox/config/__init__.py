@@ -38,7 +38,8 @@ KERNEL_WORDS = (
 DNSMASQ_OTHER = (
     "interface", "except-interface", "listen-address", "bind-interfaces", "bind-dynamic",
     "no-dhcp-interface", "auth-server", "auth-zone", "auth-soa", "auth-sec-servers", "user",
-    "group", "pid-file", "resolv-file", "conf-dir", "hostsdir", "naptr-record", "caa-record", "dns-rr", "interface-name", "synth-domain",
+    "group", "pid-file", "resolv-file", "conf-dir", "hostsdir", "naptr-record", "caa-record",
+    "dns-rr", "interface-name", "synth-domain",
     "neg-ttl", "local-ttl", "max-ttl", "max-cache-ttl", "min-cache-ttl", "auth-ttl",
     "no-negcache", "strict-order", "all-servers",
     "stop-dns-rebind", "rebind-localhost-ok", "rebind-domain-ok", "filterwin2k", "log-queries",
