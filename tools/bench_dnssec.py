@@ -88,7 +88,8 @@ class Ours:
         env.pop("MICROPYPATH", None)
         self.proc = subprocess.Popen(
             [MPY, "-X", "heapsize=" + (heap or cardrun.board_env()["HEAPSIZE"]), "-m",
-             "dnsbox.main", "--host", "--max-s=600", "mode=resolver", "port=%d" % self.port] +
+             "dnsbox.main", "--host", "--max-s=600", "mode=resolver", "port=%d" % self.port,
+             "do-not-query-localhost=no"] +
             words, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
         end = time.time() + 10
         while time.time() < end:

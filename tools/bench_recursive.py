@@ -105,6 +105,7 @@ class Ours:
         self.proc = subprocess.Popen(
             [MPY, "-X", "heapsize=" + HEAP, "-m", "dnsbox.main", "--host", "--max-s=900",
              "mode=resolver", "dnssec=no", "hints=" + hints, "port=%d" % self.port,
+             "do-not-query-localhost=no",
              "cache-size=20000"],
             env=env, stdout=log, stderr=log)
         end = time.time() + 20

@@ -133,7 +133,8 @@ def main():
     log = open(os.path.join(ROOT, "build", "soak.log"), "w")
     fw = subprocess.Popen([binary, "-X", "heapsize=" + heap, "-m", "dnsbox.main", "--host",
                            "--max-s=%d" % (a.seconds + 120), "port=%d" % port,
-                           "mode=resolver", "dnssec=no", "hints=" + net.hints],
+                           "mode=resolver", "dnssec=no", "hints=" + net.hints,
+                           "do-not-query-localhost=no"],
                           stdout=log, stderr=subprocess.STDOUT)
     try:
         time.sleep(2)

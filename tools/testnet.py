@@ -3,17 +3,32 @@
 
 One NSD (Debian package `nsd`) per address in tests/testnet/servers.txt, each on its own
 127.0.0.x (x >= 100, clear of other services) port 53, serving the test root, TLDs and leaf
-zones in tests/testnet/; plus one fake server (127.0.0.110, this file) for poison.test. that
-adds out-of-bailiwick records to every answer. 127.0.0.103 (ns2.test.) is deliberately dead.
-The root hints for resolvers: 127.0.0.101. When 127.0.0.101 is busy (another run of these
+zones in tests/testnet/; plus two fake servers (this file): 127.0.0.110 for poison.test. adds
+out-of-bailiwick records to every answer; 127.0.0.112, the odd one, echoes questions about
+nocase.test. in lower case, answers empty.test. lamely (empty NOERROR without AA) and the root's
+NS query (a.root. at 127.0.0.101: an old root hint whose NS set names another server), REFUSED
+otherwise, and logs every question as it came (net.odd_log). 127.0.0.103 (ns2.test.) is
+deliberately dead. The root hints for resolvers: 127.0.0.101 (with do-not-query-localhost=no:
+every server here is on loopback). When 127.0.0.101 is busy (another run of these
 tests), the whole net moves to the next free 127.0.x.0/24 (addresses rewritten in copies of
 the zone files): use net.hints, not the constant.
 
   python3 tools/testnet.py run      start everything, print the hints, serve until Ctrl-C
+  python3 tools/testnet.py run6 [both]   the IPv6 variant (below), until Ctrl-C
   python3 tools/testnet.py poison   the poisoning server alone (used by `run`)
+  python3 tools/testnet.py odd IP PORT PREFIX LOG   the odd server alone (used by `run`)
 From Python: net = TestNet(); net.start(); ...; net.stop()  (processes stopped by PID).
 Runtime files go under build/testnet/. Loopback only; every wait is bounded.
+
+The IPv6 variant, TestNet6(glue): the same zones and servers inside a network namespace the
+test bed creates (root needed): 127.0.0.x becomes fd00:53::x on the namespace's loopback, NSD
+listens on IPv6 only, and the zone copies carry AAAA glue: glue="v6" rewrites every A glue
+record into AAAA (an IPv6-only net: recursion must use IPv6), glue="both" keeps the A glue
+beside it (the IPv4 addresses are dead in the namespace: the family fallback). Everything runs
+inside the namespace: net.cmd(argv) is the argv that runs a program there (the firmware, dig);
+net.stop() ends every process by PID and deletes the namespace.
 """
+import re
 import os
 import signal
 import socket
@@ -32,6 +47,7 @@ PREFIX = "127.0.0."  # the addresses written in tests/testnet/ (moved when that 
 PREFIX_TRIES = 10  # /24s of 127.0.0.0/16 tried
 HINTS = "127.0.0.101"  # the root server (net.hints: where this run put it)
 POISON_IP = "127.0.0.110"
+ODD_IP = "127.0.0.112"
 # The scenario set (tests, Unbound differential, bench): (name, type, what it exercises).
 SCENARIOS = (
     ("www.example.test.", "A", "three levels, in-bailiwick glue"),
@@ -58,6 +74,9 @@ SCENARIOS = (
     ("www.victim.test.", "A", "the poisoned name: must not come from the cache"),
     ("www.short.test.", "A", "delegation with a 5 s TTL"),
     ("nosuchtld.", "A", "NXDOMAIN from the root"),
+    ("www.pgx.net.", "A", "parent-side glue: the child has no address for its NS name"),
+    ("www.nocase.test.", "A", "a server echoing the question in lower case (0x20 fallback)"),
+    ("www.empty.test.", "AAAA", "one lame server (empty NOERROR without AA), one good"),
 )
 START_S = 20  # seconds a server may take to answer its first query
 POISON_MAX_S = 3600  # the poisoning server exits after this long even if nobody stops it
@@ -107,7 +126,7 @@ def _query(name, qtype=6):
 
 def answers(ip, name, port=PORT, timeout=0.5):
     """True if ip answers a SOA query for name (any rcode)."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s = socket.socket(socket.AF_INET6 if ":" in ip else socket.AF_INET, socket.SOCK_DGRAM)
     s.settimeout(timeout)
     try:
         s.sendto(_query(name), (ip, port))
@@ -126,6 +145,8 @@ class TestNet:
         self.prefix = PREFIX
         self.hints = HINTS
         self.poison_ip = POISON_IP
+        self.odd_ip = ODD_IP
+        self.odd_log = None
         self.run_dir = run_dir
 
     def start(self):
@@ -134,6 +155,7 @@ class TestNet:
         self.prefix = _free_prefix(self.port)
         self.hints = self.prefix + "101"
         self.poison_ip = self.prefix + "110"
+        self.odd_ip = self.prefix + "112"
         self.run_dir = os.path.join(self.base_dir, self.prefix.rstrip("."))
         zone_dir = os.path.join(self.run_dir, "zones")
         os.makedirs(zone_dir, exist_ok=True)
@@ -148,9 +170,11 @@ class TestNet:
             for ip, zones in self.servers:
                 self._nsd(ip, zones)
             self._poison()
+            self._odd()
             for ip, zones in self.servers:
                 self._wait(ip, zones[0][0])
             self._wait(self.poison_ip, "poison.test.")
+            self._wait(self.odd_ip, ".")
         except Exception:
             self.stop()
             raise
@@ -173,6 +197,19 @@ class TestNet:
                               self.poison_ip, str(self.port)], stdout=subprocess.DEVNULL)
         self.procs.append(("poison " + self.poison_ip, p))
 
+    def _odd(self):
+        self.odd_log = os.path.join(self.run_dir, "odd.log")
+        open(self.odd_log, "w").close()
+        p = subprocess.Popen([sys.executable, os.path.abspath(__file__), "odd", self.odd_ip,
+                              str(self.port), self.prefix, self.odd_log],
+                             stdout=subprocess.DEVNULL)
+        self.procs.append(("odd " + self.odd_ip, p))
+
+    def odd_questions(self):
+        """[(name as it came, type)] the odd server was asked, in order."""
+        with open(self.odd_log) as f:
+            return [(x.split()[0], int(x.split()[1])) for x in f if x.strip()]
+
     def _wait(self, ip, name):
         end = time.time() + START_S
         while time.time() < end:
@@ -184,6 +221,105 @@ class TestNet:
     def stop(self):
         stop_all([p for _what, p in self.procs])
         self.procs = []
+
+
+PREFIX6 = "fd00:53::"  # the IPv6 variant's addresses: 127.0.0.x -> fd00:53::x
+HINTS6 = PREFIX6 + "101"
+NETNS_CMD_S = 10  # seconds one `ip` command may take
+_GLUE_A = re.compile(r"^(\S+\s+(?:\d+\s+)?)A(\s+)127\.0\.0\.(\d+)(.*)$", re.M)
+
+
+def glue6(text, glue="v6"):
+    """A zone file's text with its A glue (A 127.0.0.x) turned into AAAA fd00:53::x (glue="v6")
+    or given an AAAA record beside it (glue="both"); other addresses in comments moved too."""
+
+    def one(m):
+        aaaa = "%sAAAA%s%s%s%s" % (m.group(1), m.group(2), PREFIX6, m.group(3), m.group(4))
+        return aaaa if glue == "v6" else m.group(0) + "\n" + aaaa
+
+    text = _GLUE_A.sub(one, text)
+    return re.sub(r"\(127\.0\.0\.(\d+)", "(" + PREFIX6 + r"\1", text)
+
+
+def _ip(*args, check=True):
+    return subprocess.run(("ip",) + args, capture_output=True, text=True, timeout=NETNS_CMD_S,
+                          check=check)
+
+
+class TestNet6(TestNet):
+    """The IPv6 mini-Internet in its own network namespace (see the module's text)."""
+
+    def __init__(self, glue="v6", run_dir=RUN, port=PORT):
+        TestNet.__init__(self, run_dir, port)
+        self.glue = glue
+        self.ns = "dnsbox6-%d-%s" % (os.getpid(), glue)  # one per test bed
+        self.prefix = PREFIX6
+        self.hints = HINTS6
+        self.poison_ip = PREFIX6 + "110"
+        self.run_dir = os.path.join(run_dir, self.ns)
+
+    def cmd(self, argv):
+        """The argv that runs argv inside the namespace."""
+        return ["ip", "netns", "exec", self.ns] + list(argv)
+
+    def start(self):
+        if not os.path.exists("/usr/sbin/nsd"):
+            raise RuntimeError("nsd is not installed (apt-get install nsd)")
+        _ip("netns", "add", self.ns)
+        try:
+            _ip("-n", self.ns, "link", "set", "lo", "up")
+            for x in range(101, 114):  # every address of servers.txt (and the dead one)
+                _ip("-n", self.ns, "addr", "add", "%s%d/128" % (PREFIX6, x), "dev", "lo")
+            zone_dir = os.path.join(self.run_dir, "zones")
+            os.makedirs(zone_dir, exist_ok=True)
+            for fn in os.listdir(ZONES):
+                if fn.endswith(".zone"):
+                    with open(os.path.join(ZONES, fn)) as f:
+                        text = glue6(f.read(), self.glue)
+                    with open(os.path.join(zone_dir, fn), "w") as f:
+                        f.write(text)
+            self.servers = servers(PREFIX, zone_dir)
+            self.servers = [(PREFIX6 + ip[len(PREFIX):], z) for ip, z in self.servers]
+            for ip, zones in self.servers:
+                self._nsd(ip, zones)
+            p = subprocess.Popen(self.cmd([sys.executable, os.path.abspath(__file__), "poison",
+                                           self.poison_ip, str(self.port)]),
+                                 stdout=subprocess.DEVNULL)
+            self.procs.append(("poison " + self.poison_ip, p))
+            for ip, zones in self.servers:
+                self._wait(ip, zones[0][0])
+            self._wait(self.poison_ip, "poison.test.")
+        except Exception:
+            self.stop()
+            raise
+        return self
+
+    def _nsd(self, ip, zones):
+        d = os.path.join(self.run_dir, ip)
+        os.makedirs(d, exist_ok=True)
+        conf = nsd_conf(d, ip, self.port, zones,
+                        ["hide-version: yes", "minimal-responses: no", "refuse-any: yes"])
+        cf = os.path.join(d, "nsd.conf")
+        with open(cf, "w") as f:
+            f.write(conf)
+        p = subprocess.Popen(self.cmd(["/usr/sbin/nsd", "-d", "-c", cf]),
+                             stdout=subprocess.DEVNULL,
+                             stderr=open(os.path.join(d, "stderr"), "w"))
+        self.procs.append(("nsd " + ip, p))  # `ip netns exec` execs nsd: the PID is nsd's
+
+    def _wait(self, ip, name):
+        end = time.time() + START_S
+        while time.time() < end:
+            r = subprocess.run(self.cmd([sys.executable, os.path.abspath(__file__), "probe", ip,
+                                         name, str(self.port)]), timeout=START_S)
+            if r.returncode == 0:
+                return
+            time.sleep(0.1)
+        raise RuntimeError("%s did not answer within %d s (see %s)" % (ip, START_S, self.run_dir))
+
+    def stop(self):
+        TestNet.stop(self)
+        _ip("netns", "del", self.ns, check=False)
 
 
 def stop_all(procs):
@@ -317,36 +453,101 @@ def poison_answer(q):
     return head + q[12:qend] + b"".join(an) + evil_ns + evil_a
 
 
-def serve_poison(ip, port):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+def serve_fake(ip, port, answer, log=None):
+    """A fake server's loop on UDP ip:port for POISON_MAX_S: answer(query) -> bytes or None;
+    with log, every question's name and type appended to that file as it arrived."""
+    s = socket.socket(socket.AF_INET6 if ":" in ip else socket.AF_INET, socket.SOCK_DGRAM)
     s.bind((ip, port))
     s.settimeout(1.0)
     end = time.time() + POISON_MAX_S
-    while time.time() < end:
-        try:
-            q, peer = s.recvfrom(4096)
-        except socket.timeout:
-            continue
-        try:
-            r = poison_answer(q)
-        except IndexError:
-            r = None
-        if r is not None:
-            s.sendto(r, peer)
+    f = open(log, "a") if log else None
+    try:
+        while time.time() < end:
+            try:
+                q, peer = s.recvfrom(4096)
+            except socket.timeout:
+                continue
+            try:
+                r = answer(q)
+                if f is not None:
+                    qend = _name_end(q, 12)
+                    f.write("%s %d\n" % (_wire_text(q[12:qend]), (q[qend] << 8) | q[qend + 1]))
+                    f.flush()
+            except (IndexError, ValueError):
+                r = None
+            if r is not None:
+                s.sendto(r, peer)
+    finally:
+        if f is not None:
+            f.close()
+
+
+# --- the odd server ------------------------------------------------------------------------
+
+
+def _wire_text(w):
+    out = []
+    i = 0
+    while w[i]:
+        out.append(w[i + 1 : i + 1 + w[i]].decode("latin-1"))
+        i += w[i] + 1
+    return ".".join(out) + "."
+
+
+def odd_answer(q, prefix):
+    """The odd server's answer to q (bytes), or None (not a query)."""
+    if len(q) < 17 or q[2] & 0x80 or q[5] != 1:
+        return None
+    qend = _name_end(q, 12) + 4
+    lc = q[12 : qend - 4].lower()
+    qtype = (q[qend - 4] << 8) | q[qend - 3]
+    question = q[12:qend]
+    an = []
+    add = []
+    flags = 0x84  # QR AA
+    rcode = 0
+    if lc.endswith(b"\x06nocase\x04test\x00"):
+        question = question.lower()  # label lengths stay (all < 0x41)
+        if lc == b"\x03www\x06nocase\x04test\x00" and qtype == 1:
+            an.append(b"\xc0\x0c" + struct.pack(">HHIH", 1, 1, 300, 4) + bytes((192, 0, 2, 77)))
+        elif lc not in (b"\x03www\x06nocase\x04test\x00", b"\x06nocase\x04test\x00"):
+            rcode = 3
+    elif lc.endswith(b"\x05empty\x04test\x00"):
+        flags = 0x80  # NOERROR, nothing, not authoritative: lame
+    elif lc == b"\x00" and qtype == 2:
+        aroot = b"\x01a\x04root\x00"
+        an.append(b"\x00" + struct.pack(">HHIH", 2, 1, 86400, len(aroot)) + aroot)
+        ip = bytes(int(x) for x in (prefix + "101").split("."))
+        add.append(aroot + struct.pack(">HHIH", 1, 1, 86400, 4) + ip)
+    else:
+        flags = 0x80
+        rcode = 5  # REFUSED
+    head = q[:2] + struct.pack(">BBHHHH", flags, rcode, 1, len(an), 0, len(add))
+    return head + question + b"".join(an) + b"".join(add)
 
 
 def main(argv):
     if argv[:1] == ["poison"]:
-        serve_poison(argv[1] if len(argv) > 1 else POISON_IP,
-                     int(argv[2]) if len(argv) > 2 else PORT)
+        serve_fake(argv[1] if len(argv) > 1 else POISON_IP,
+                   int(argv[2]) if len(argv) > 2 else PORT, poison_answer)
         return 0
-    if argv[:1] == ["run"]:
+    if argv[:1] == ["odd"] and len(argv) == 5:
+        serve_fake(argv[1], int(argv[2]), lambda q: odd_answer(q, argv[3]), argv[4])
+        return 0
+    if argv[:1] == ["probe"]:  # inside a namespace: does ip answer? (TestNet6._wait)
+        return 0 if answers(argv[1], argv[2], int(argv[3]), 0.5) else 1
+    if argv[:1] == ["run"] or argv[:1] == ["run6"]:
 
         def _term(_sig, _frame):
             raise KeyboardInterrupt  # SIGTERM too stops the servers (finally below)
 
         signal.signal(signal.SIGTERM, _term)
-        net = TestNet().start()
+        if argv[0] == "run6":
+            net = TestNet6("both" if argv[1:2] == ["both"] else "v6").start()
+            print("testnet (IPv6, namespace %s: `ip netns exec %s ...`) up:" % (net.ns, net.ns),
+                  end=" ")
+        else:
+            net = TestNet().start()
         print("testnet up: hints=%s (servers: %s, %s poison)" % (
             net.hints, ", ".join(ip for ip, _z in net.servers), net.poison_ip), flush=True)
         try:

@@ -34,6 +34,8 @@ USAGE = """usage: dnsbox -m dnsbox.main (--host | --appliance) [key=value ...]
                 mode=client domain=NAME server=IP [type=A]; or dnsbox -m dnsbox.client)
 Boot variables and the config file: docs/boot-variables.md
 """
+FAMILY_CHECK_S = 10  # no IPv6 address at start: looked for again this often (SLAAC)
+FAMILY_CHECKS = 30  # and this many times (5 minutes), then IPv4 only until a restart
 
 
 def halt(host, reason):
@@ -157,6 +159,18 @@ def load_zones(host, optional=False):
         halt(host, "zone blob unusable: %s" % e)
 
 
+def listen6(loop):
+    """The IPv6 listener's failure logged (IPv4 goes on: an appliance without IPv6 answers)."""
+    if loop.v6_error is not None:
+        log.log("IPv6: not listening (%s); IPv4 only" % loop.v6_error)
+
+
+def listening_text(loop, bind_ip, bind_ip6):
+    if loop.udp6 is None:
+        return bind_ip
+    return "%s and %s" % (bind_ip, bind_ip6)
+
+
 def main(argv):
     how = run_as(argv)
     if how != "host" and how != "appliance":
@@ -187,10 +201,12 @@ def main(argv):
     bad = cfg.fatal()
     if bad:
         halt(host, "no safe default for: %s" % ", ".join(p.key for p in bad))
-    log.log("config: mode=%s ip=%s port=%d (config file: %s)" % (cfg.mode, cfg.ip, cfg.port,
-                                                                conf_name or "built-in"))
+    log.log("config: mode=%s ip=%s ip6=%s port=%d (config file: %s)" % (
+        cfg.mode, cfg.ip, cfg.ip6, cfg.port, conf_name or "built-in"))
 
     bind_ip = cfg.ip
+    bind_ip6 = None if cfg.ip6 == "off" else (
+        "::1" if cfg.ip6 == "auto" else cfg.ip6.split("/")[0])
     if not host:
         from dnsbox.net import iface
 
@@ -200,12 +216,15 @@ def main(argv):
         log.log("network: %s up with %s" % (cfg.iface, got[0]))
         bind_ip = "0.0.0.0"
         cfg.ip, cfg.netmask = got  # with ip=dhcp: what the lease gave
+        if cfg.ip6 != "off":
+            log.log("network: IPv6 " + iface.configure6(cfg))
+            bind_ip6 = "::"  # every address the interface has or gets (SLAAC)
 
     if cfg.mode == "client":
         return client_mode(cfg)
     if cfg.mode == "resolver":
         cfg.file_hosts = load_hosts(cfg, card)
-        return resolver_mode(cfg, host, bind_ip, max_s)
+        return resolver_mode(cfg, host, bind_ip, max_s, bind_ip6)
     db = load_zones(host)
     names = db.zone_names()
     log.log("zones: %d (%s), %d records" % (len(names), ", ".join(names), db.record_count()))
@@ -222,23 +241,24 @@ def main(argv):
     srv = auth.Server(db, nsid=cfg.hostname, peers=cfg.peers, dyn=dyn, updaters=cfg.updaters,
                       xfr_key=xfr_key, wall=sntp.wall)
     try:  # auth and net number UDP/TCP alike (tests/host/test_net_server.py checks it)
-        loop = net.Server(srv.handle, bind_ip, cfg.port)
+        loop = net.Server(srv.handle, bind_ip, cfg.port, ip6=bind_ip6)
     except OSError as e:
         halt(host, "cannot listen on %s port %d: %s" % (bind_ip, cfg.port, e))
+    listen6(loop)
     from dnsbox.resolver.local import default_nets
 
     # CH TXT auth.bind (the queries answered) to allow= (default: own subnet and loopback)
-    srv.general.stats_nets = cfg.allow if cfg.allow is not None else default_nets(cfg.ip,
-                                                                                  cfg.netmask)
+    srv.general.stats_nets = cfg.allow if cfg.allow is not None else default_nets(
+        cfg.ip, cfg.netmask, None if bind_ip6 is None else cfg.ip6)
     srv.general.answered = lambda: loop.stats[0] + loop.stats[1]
     handle_tcp = srv.handle_tcp  # the client's address matters (transfers, UPDATE, auth.bind)
-    peer_ip = net.peer_ip
+    peer_ip = nets.peer_ip
     loop.tcp_handler = lambda q, conn: handle_tcp(q, peer_ip(conn.peer))
     if cfg.peers:
         log.log("zone transfers (AXFR, IXFR) over TCP for %s" % ", ".join(
             nets.net_text(n) for n in cfg.peers))
     rrl = rate_limit(loop, cfg, (), srv.general)
-    start_services(loop, cfg, bind_ip, host, None)
+    start_services(loop, cfg, bind_ip, host, None, bind_ip6)
     watch_signatures(loop, db)
     if cfg.notify:
         import os
@@ -247,7 +267,8 @@ def main(argv):
 
         notifier.start(loop, db, cfg.notify, os.urandom)
     log.ready("mode=%s, %d zones, listening on %s port %d (udp, tcp)%s" % (
-        cfg.mode, len(names) + (dyn is not None), bind_ip, cfg.port, _tls_text(cfg)))
+        cfg.mode, len(names) + (dyn is not None), listening_text(loop, bind_ip, bind_ip6),
+        cfg.port, _tls_text(cfg)))
     return serve(loop, max_s, None if rrl is None else (lambda: rrl.stats))
 
 
@@ -278,11 +299,14 @@ def rate_limit(loop, cfg, clients, hint):
     return lim
 
 
-def start_services(loop, cfg, bind_ip, host, local):
-    """What every serving mode adds to its loop when configured: DNS over TLS / HTTPS, the DHCP
-    server (its names in `local`, the resolver's local names, or None) and the NTP clock."""
+def start_services(loop, cfg, bind_ip, host, local, bind_ip6=None):
+    """What every serving mode adds to its loop when configured: DNS over TLS / HTTPS (on both
+    families when the loop listens on IPv6), the DHCP server (its names in `local`, the
+    resolver's local names, or None) and the NTP clock."""
     log.log(loop.limits_text())
     listen_tls(loop, cfg, bind_ip, host)
+    if loop.udp6 is not None:
+        listen_tls(loop, cfg, bind_ip6, host)
     start_dhcp(loop, cfg, local)
     start_ntp(loop, cfg)
 
@@ -297,7 +321,12 @@ def _tsig_key(pair):
 
 
 def _extras_text(cfg, mdns):
-    return (", DNS64" if cfg.dns64 else "") + (", .local by multicast DNS" if mdns else "")
+    stale = ""
+    if cfg.serve_expired:
+        stale = ", expired answers for %d s (TTL %d, after %d ms)" % (
+            cfg.stale_ttl, cfg.stale_reply_ttl, cfg.stale_wait)
+    return ((", DNS64" if cfg.dns64 else "") + (", .local by multicast DNS" if mdns else "") +
+            stale + (", prefetch" if cfg.prefetch else ""))
 
 
 def listen_tls(loop, cfg, bind_ip, host):
@@ -320,8 +349,9 @@ def listen_tls(loop, cfg, bind_ip, host):
             loop.listen_tls(bind_ip, port, tls.context(tlscert.CERT, tlscert.KEY), endpoint)
         except (OSError, ValueError) as e:
             halt(host, "cannot serve %s on %s port %d: %s" % (what, bind_ip, port, e))
-        log.log("%s on port %d%s, certificate SPKI pin sha256/%s" % (
-            what, port, "" if endpoint is None else " at " + cfg.http_endpoint, tlscert.PIN))
+        log.log("%s on %s port %d%s, certificate SPKI pin sha256/%s" % (
+            what, bind_ip, port, "" if endpoint is None else " at " + cfg.http_endpoint,
+            tlscert.PIN))
 
 
 def start_ntp(loop, cfg):
@@ -399,7 +429,7 @@ def client_mode(cfg):
     return dig.run([cfg.domain, cfg.qtype, "@" + server, "-p", str(port)], sys.stdout.write)
 
 
-def resolver_mode(cfg, host, bind_ip, max_s=0):
+def resolver_mode(cfg, host, bind_ip, max_s=0, bind_ip6=None):
     """Resolver mode: the zones first, then local names, the cache, and the driver's jobs:
     forwarding (server=), recursion from the root hints (no default server=), the .local
     bridge; one serving loop for both (dnsbox.net.upstream)."""
@@ -416,7 +446,8 @@ def resolver_mode(cfg, host, bind_ip, max_s=0):
         srv = auth.Server(db, nsid=cfg.hostname)
         apexes = [db.zone(i)[0].lower() for i in range(db.nzones)]
         log.log("zones: %d (%s), answered first" % (len(apexes), ", ".join(db.zone_names())))
-    clients = cfg.allow if cfg.allow is not None else local.default_nets(cfg.ip, cfg.netmask)
+    clients = cfg.allow if cfg.allow is not None else local.default_nets(
+        cfg.ip, cfg.netmask, None if bind_ip6 is None else cfg.ip6)
     limits = budget.Limits(budget.heap_size(), cfg.cache_size)
     drv = make_driver(cfg, clients, srv, apexes, limits)
     what = []
@@ -424,7 +455,7 @@ def resolver_mode(cfg, host, bind_ip, max_s=0):
         what.append("forwarding to %s" % drv.ups.text())
     if drv.env is not None:
         env = drv.env
-        ips = env.hints_root.ips()
+        ips = env.hints_root.ips()  # both families: which are used is logged below
         what.append("recursion from %d root hints (%s)" % (len(ips), ", ".join(
             "%s#%d" % (ip, env.port_of(ip)) for ip in ips[:3])))
     if not what:
@@ -436,20 +467,52 @@ def resolver_mode(cfg, host, bind_ip, max_s=0):
         ", ".join(nets.net_text(n) for n in clients), _extras_text(cfg, cfg.mdns)))
     log.log("memory: " + limits.text())
     try:
-        loop, _glue = upstream.serve(drv, bind_ip, cfg.port, cfg.ip if cfg.mdns else None)
+        loop, _glue = upstream.serve(drv, bind_ip, cfg.port, cfg.ip if cfg.mdns else None,
+                                     bind_ip6)
     except OSError as e:
         halt(host, "cannot listen on %s port %d: %s" % (bind_ip, cfg.port, e))
+    listen6(loop)
+    if drv.env is not None:
+        watch_families(loop, drv.env, host)
     rrl = rate_limit(loop, cfg, clients, None if srv is None else srv.general)
     if rrl is not None:
         drv.more.append(rrl.stats)
-    start_services(loop, cfg, bind_ip, host, drv.local)
+    start_services(loop, cfg, bind_ip, host, drv.local, bind_ip6)
     if db is not None:
         watch_signatures(loop, db)
     ups = "" if drv.ups is None else ", %d upstreams" % len(drv.ups.ups)
     log.ready("mode=resolver%s, %d zones%s, listening on %s port %d (udp, tcp)%s" % (
         " (recursive)" if drv.ups is None and drv.env is not None else "", len(apexes), ups,
-        bind_ip, cfg.port, _tls_text(cfg)))
+        listening_text(loop, bind_ip, bind_ip6), cfg.port, _tls_text(cfg)))
     return serve(loop, max_s, drv.counters)
+
+
+def watch_families(loop, env, host):
+    """env.families: the address families the recursion may ask over, (4,) or (4, 6) (IPv6
+    when the box has a global or loopback IPv6 address: dnsbox.net.iface.families). Read now,
+    and on the appliance again every FAMILY_CHECK_S until IPv6 is there (SLAAC brings the
+    address some seconds after boot), at most FAMILY_CHECKS times."""
+    from dnsbox.net import iface
+
+    env.families = iface.families()
+    log.log("recursion over IPv%s" % " and IPv".join(str(f) for f in env.families))
+    if host or 6 in env.families:
+        return
+    left = [FAMILY_CHECKS]
+    last = [time.time()]
+
+    def check():
+        if time.time() - last[0] < FAMILY_CHECK_S:
+            return
+        last[0] = time.time()
+        left[0] -= 1
+        env.families = iface.families()
+        if 6 in env.families or left[0] <= 0:
+            loop.periodic.remove(check)
+            if 6 in env.families:
+                log.log("recursion over IPv4 and IPv6 (an IPv6 address came)")
+
+    loop.periodic.append(check)
 
 
 def make_driver(cfg, clients, auth, zones, limits, rng=None):
@@ -470,19 +533,26 @@ def make_driver(cfg, clients, auth, zones, limits, rng=None):
         from dnsbox.resolver.forward import Upstreams
 
         ups = Upstreams(servers, cfg.do_0x20, rng, trust is not None)
+        ups.min_ttl = cfg.cache_min_ttl
+        ups.max_ttl = cfg.cache_max_ttl
     if ups is None or ups.route(b"\x00") is None:  # no default server=: recurse for the rest
         roots = cfg.hints or hints.default()
         if roots:
             env = make_env(roots, rng, limits, cfg.qmin, cfg.use0x20)
             env.dnssec = trust is not None
+            env.local_ok = not cfg.no_localhost
+            env.min_ttl = cfg.cache_min_ttl
+            env.max_ttl = cfg.cache_max_ttl
     from dnsbox.resolver.local import records
 
     local = Local(cfg.hosts + cfg.file_hosts, cfg.addresses, cfg.locals, cfg.domain_needed,
                   cfg.bogus_priv, records(cfg.txt_records, cfg.mx_hosts, cfg.srv_hosts,
                                           cfg.ptr_records), cfg.cnames)
-    cache = Cache(limits.cache_entries, limits.cache_bytes)
+    stale = (cfg.stale_reply_ttl, cfg.stale_wait) if cfg.serve_expired else None
+    cache = Cache(limits.cache_entries, limits.cache_bytes,
+                  cfg.stale_ttl if cfg.serve_expired else 0, cfg.prefetch)
     return Driver(auth, zones, clients, local, cache, limits, rng, ups, env, cfg.dns64, cfg.mdns,
-                  trust)
+                  trust, stale)
 
 
 def make_trust(cfg, limits):
@@ -523,8 +593,9 @@ def make_trust(cfg, limits):
                  limits.recurse_bytes // 4 // ZONE_BYTES)
 
 
-def make_env(roots, rng, limits, qmin=True, use0x20=True, port=53):
-    """What iterations share (dnsbox.resolver.iterate.Env), within the recursion budget."""
+def make_env(roots, rng, limits, qmin=True, use0x20=True, port=53, families=(4,)):
+    """What iterations share (dnsbox.resolver.iterate.Env), within the recursion budget.
+    families: the address families the box can reach servers over ((4,), (6,) or (4, 6))."""
     from dnsbox.resolver import delegation as dg
     from dnsbox.resolver.iterate import Env
     from dnsbox.resolver.servers import SERVER_BYTES, Servers
@@ -533,6 +604,7 @@ def make_env(roots, rng, limits, qmin=True, use0x20=True, port=53):
     env = Env(roots, rng, Servers(third // SERVER_BYTES), dg.RRCache(third), port, third)
     env.qmin = qmin
     env.use0x20 = use0x20
+    env.families = families
     return env
 
 

@@ -31,7 +31,8 @@ def recursors():
     started = []
     d = tempfile.mkdtemp(prefix="dnsbox-abuse-hints-")
     try:
-        fw = refs.dnsbox(["mode=resolver", "dnssec=no", "hints=" + net.hints])
+        fw = refs.dnsbox(["mode=resolver", "dnssec=no", "hints=" + net.hints,
+                          "do-not-query-localhost=no"])
         started.append(fw)
         hints = evilnet.hints_file(os.path.join(d, "root.hints"), net.hints)
         ub = refs.unbound(['root-hints: "%s"' % hints, "qname-minimisation: yes",

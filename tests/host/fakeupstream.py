@@ -14,7 +14,8 @@ The first label of the query name picks the behaviour (the rest is any name):
   poison    the right answer plus out-of-bailiwick records in answer/authority/additional
   servfail  SERVFAIL
   nx        NXDOMAIN with an SOA (TTL 60, minimum 30)
-Every query received is counted per (qname, transport) in `seen`.
+Every query received is counted per (qname, transport) in `seen`. With `silent` set, nothing is
+answered any more (a server gone silent).
 """
 import socket
 import struct
@@ -47,6 +48,7 @@ class FakeUpstream:
         self.sources = []
         self.lock = threading.Lock()
         self.stopped = False
+        self.silent = False  # True: every query counted, none answered
         self.threads = [threading.Thread(target=self._serve_udp, daemon=True),
                         threading.Thread(target=self._serve_tcp, daemon=True)]
         for t in self.threads:
@@ -96,6 +98,8 @@ class FakeUpstream:
         qname = name.to_text().lower().rstrip(".")
         with self.lock:
             self.seen[(qname, proto)] = self.seen.get((qname, proto), 0) + 1
+        if self.silent:
+            return []
         r = dns.message.make_response(q)
         r.flags |= dns.flags.RA
         ttl = 300

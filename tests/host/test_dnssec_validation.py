@@ -84,7 +84,8 @@ class Firmware:
         env.pop("MICROPYPATH", None)
         self.proc = subprocess.Popen(
             [BINARY, "-X", "heapsize=8M", "-m", "dnsbox.main", "--host", "--max-s=%d" %
-             RUN_MAX_S, "port=%d" % self.port, "mode=resolver"] + list(words),
+             RUN_MAX_S, "port=%d" % self.port, "mode=resolver",
+             "do-not-query-localhost=no"] + list(words),  # the bed lives on loopback
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
         self.lines = []
         threading.Thread(target=self._read, daemon=True).start()

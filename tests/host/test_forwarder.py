@@ -120,6 +120,27 @@ def test_ttl_expiry(res, up):
     assert up.count("ok-ttl0.example") == 2  # TTL 0: never served from the cache
 
 
+def test_cache_min_and_max_ttl(up):
+    # Unbound's names, for forwarded answers too: positive TTLs raised to the minimum, every
+    # TTL cut to the maximum; a negative answer is only cut
+    base = ["mode=resolver", "dnssec=no", "server=127.0.0.1#%d" % up.port]
+    r = Resolver(base + ["cache-max-ttl=100"])
+    try:
+        assert r.ask("ok.example.").answer[0].ttl == 100  # 300 upstream
+        assert r.ask("nx.example.").authority[0].ttl == 30
+    finally:
+        r.stop()
+    r = Resolver(base + ["cache-min-ttl=600"])
+    try:
+        assert r.ask("ok-ttl1.example.").answer[0].ttl == 600
+        time.sleep(1.1)
+        m = r.ask("ok-ttl1.example.")
+        assert 598 <= m.answer[0].ttl <= 600 and up.count("ok-ttl1.example") == 1  # cached
+        assert r.ask("nx.example.").authority[0].ttl == 30  # not raised
+    finally:
+        r.stop()
+
+
 def test_negative_answer_cached(res, up):
     m = res.ask("nx.example.")
     assert m.rcode() == dns.rcode.NXDOMAIN and m.authority[0].ttl == 30
@@ -263,7 +284,7 @@ def test_config_errors_reported(up):
                   "dhcp-boot=pxelinux.0", "colour=blue", "cache-size=lots"])
     try:
         log = "\n".join(r.lines)
-        assert "boot variable server=1.2.3: not an IPv4 address" in log
+        assert "boot variable server=1.2.3: not an IPv4 or IPv6 address" in log
         assert "boot variable dhcp-boot=pxelinux.0: dnsmasq option not implemented" in log
         assert "boot variable colour=blue: unknown option" in log
         assert "boot variable cache-size=lots: not a number of entries" in log

@@ -26,7 +26,7 @@ HOT = {
     "net/upstream.py": ("hit", "opt_limit"),
     "auth/server.py": ("handle", "_plain", "_reply"),
     "wire/reply.py": ("plain",),
-    "net/server.py": ("peer_ip",),
+    "config/nets.py": ("peer_ip",),
     "auth/rrl.py": ("limit", "_take", "_key", "_negative_key", "_source", "_prefix",
                     "_lim_for", "_limited", "truncated", "classify"),  # every UDP answer
 }

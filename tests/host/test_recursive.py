@@ -57,12 +57,16 @@ EXPECT = {
     ("www.victim.test.", "A"): ("NXDOMAIN", []),
     ("www.short.test.", "A"): ("NOERROR", ["www.short.test. A 192.0.2.5"]),
     ("nosuchtld.", "A"): ("NXDOMAIN", []),
+    ("www.pgx.net.", "A"): ("NOERROR", ["www.pgx.net. A 192.0.2.22"]),
+    ("www.nocase.test.", "A"): ("NOERROR", ["www.nocase.test. A 192.0.2.77"]),
+    ("www.empty.test.", "AAAA"): ("NOERROR", ["www.empty.test. AAAA 2001:db8::24"]),
 }
 
 
-def start_resolver(kind, port, hints, extra=()):
+def start_resolver(kind, port, hints, extra=(), local=True):
+    """The resolver; local: do-not-query-localhost=no (the test net lives on 127.0.0.x)."""
     args = ["--host", "--max-s=%d" % SERVE_MAX_S, "mode=resolver", "dnssec=no", "hints=%s" % hints,
-            "port=%d" % port]
+            "port=%d" % port] + (["do-not-query-localhost=no"] if local else [])
     args += list(extra)
     if kind == "cpython":
         env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "firmware"))

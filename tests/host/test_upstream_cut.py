@@ -96,7 +96,8 @@ def test_forwarder_asks_over_tcp_after_a_cut_answer(kind, up):
 @pytest.mark.parametrize("kind", ["cpython", "micropython"])
 def test_recursor_asks_over_tcp_after_a_cut_answer(kind, up):
     # the fake is the root: it answers every question itself (AA for the big one)
-    p, port = start(kind, ["mode=resolver", "dnssec=no", "hints=127.0.0.1#%d" % up.port])
+    p, port = start(kind, ["mode=resolver", "dnssec=no", "hints=127.0.0.1#%d" % up.port,
+                        "do-not-query-localhost=no"])
     try:
         _check(port, up, "big.example")
     finally:

@@ -3,11 +3,15 @@
 performs an Iteration's actions against them. Faults are per address: dead (never answers),
 truncate (every UDP answer cut to the question with TC), strip (referral glue removed once),
 poison (out-of-bailiwick records added), nocase (question echoed in lower case), entnx
-(NXDOMAIN instead of NODATA, also for empty non-terminals: what breaks QNAME minimisation).
+(NXDOMAIN instead of NODATA, also for empty non-terminals: what breaks QNAME minimisation),
+empty (an empty NOERROR without AA or SOA: lame).
 
 Addresses: root 10.0.0.1; test. 10.0.1.1 and 10.0.1.2; net. 10.0.2.1; example.test. 10.0.3.1;
 oob.test. (NS in net.) 10.0.4.1; chain zones c<k>.test. 10.0.5.<k>, their NS zones n<k>.net.
-10.0.6.<k>; deep zones 10.0.7.<k>; lame.test. 10.0.8.1 (serves nothing: REFUSED).
+10.0.6.<k>; deep zones 10.0.7.<k>; lame.test. 10.0.8.1 (serves nothing: REFUSED); lo. on loopback
+127.0.0.53; v6. 2001:db8::53 and 10.0.9.1 (one NS name, A and AAAA glue); v6only. 2001:db8::54;
+pg.test. 10.0.10.1 (no IPv4 address for its own server: parent-side glue), pgx.net. there
+too, served by ns.pg.test.
 """
 
 from dnsbox.auth import TCP, UDP
@@ -33,6 +37,13 @@ ns1.test. 172800 A 10.0.1.1
 ns2.test. 172800 A 10.0.1.2
 net. NS ns.net.
 ns.net. A 10.0.2.1
+lo. NS ns.lo.
+ns.lo. A 127.0.0.53
+v6. NS ns.v6.
+ns.v6. AAAA 2001:db8::53
+ns.v6. A 10.0.9.1
+v6only. NS ns.v6only.
+ns.v6only. AAAA 2001:db8::54
 """
 
 TEST = SOA % 300 + """
@@ -51,6 +62,8 @@ short 5 NS ns.short
 ns.short 5 A 10.0.3.1
 d NS ns.d
 ns.d A 10.0.7.1
+pg NS ns.pg
+ns.pg A 10.0.10.1
 """
 TEST += "".join("c%d NS c.n%d.net.\n" % (k, k) for k in range(1, CHAIN + 1))
 TEST += "".join("nxns 600 NS x%d.nowhere.net.\n" % k for k in range(1, 21))
@@ -61,6 +74,7 @@ ns A 10.0.2.1
 ns.oob A 10.0.4.1
 nowhere NS ns
 b NS ns.a.test.
+pgx NS ns.pg.test.
 """
 NET += "".join("n%d NS ns.n%d\nns.n%d A 10.0.6.%d\n" % (k, k, k, k) for k in range(1, CHAIN + 1))
 
@@ -93,6 +107,10 @@ xloop CNAME xloop.example.test.
 SHORT = SOA % 60 + "@ NS ns\nns A 10.0.3.1\nwww A 192.0.2.5\n"
 
 
+def _leaf(ns, extra=""):
+    return SOA % 60 + "@ NS %s\n%swww A 192.0.2.50\n" % (ns, extra)
+
+
 def _chain(k):
     nxt = "c%d.c%d.test." % (k + 1, k + 1) if k < CHAIN else None
     body = SOA % 60 + "@ NS c.n%d.net.\n" % k
@@ -123,6 +141,12 @@ def _zones():
         "10.0.3.1": [(EXAMPLE, "example.test."), (SHORT, "short.test.")],
         "10.0.4.1": [(OOB, "oob.test.")],
         "10.0.8.1": [(SOA % 60 + "@ NS ns\nns A 10.0.8.1\n", "other.")],
+        "127.0.0.53": [(_leaf("ns", "ns A 127.0.0.53\n"), "lo.")],
+        "2001:db8::53": [(_leaf("ns", "ns A 10.0.9.1\nns AAAA 2001:db8::53\n"), "v6.")],
+        "10.0.9.1": [(_leaf("ns", "ns A 10.0.9.1\nns AAAA 2001:db8::53\n"), "v6.")],
+        "2001:db8::54": [(_leaf("ns", "ns AAAA 2001:db8::54\n"), "v6only.")],
+        "10.0.10.1": [(_leaf("ns", "ns AAAA 2001:db8::99\n"), "pg.test."),
+                      (_leaf("ns.pg.test."), "pgx.net.")],
     }
     for k in range(1, CHAIN + 1):
         z["10.0.5.%d" % k] = [(_chain(k), "c%d.test." % k)]
@@ -217,6 +241,14 @@ class Net:
             if m.rcode == 0 and not m.answer and m.aa:
                 m.rcode = 3
                 r = M.encode(m)
+        if "empty" in f:
+            m = M.decode(r)
+            m.rcode = 0
+            m.aa = False
+            m.answer = []
+            m.authority = []
+            m.additional = []
+            r = M.encode(m)
         if "nocase" in f:
             r = r[:12] + r[12:].lower()
         return r

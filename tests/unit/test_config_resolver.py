@@ -1,5 +1,6 @@
 """The dnsmasq-style options of resolver and client mode, the config file, and precedence."""
 from dnsbox import config
+from dnsbox.config import nets
 
 
 def keys(cfg):
@@ -28,12 +29,13 @@ def test_server_without_address_is_local():
 
 def test_bad_servers_are_reported_with_the_option():
     for bad in ("server=1.2.3", "server=1.2.3.4#0", "server=1.2.3.4#x", "server=/nodomain",
-                "server=/a..b/1.2.3.4", "server=::1"):
+                "server=/a..b/1.2.3.4", "server=::1::2", "server=2001:db8::1#0",
+                "server=/a.b/fe80::1:2:3:4:5:6:7:8"):
         c = config.parse([bad])
         assert keys(c) == ["server"], bad
         assert c.servers == [], bad
         assert str(c.problems[0]).startswith("boot variable server="), bad
-    assert "IPv6" in config.parse(["server=2001:db8::1"]).problems[0].reason
+    assert "IPv6" in config.parse(["server=2001:db8::g"]).problems[0].reason
 
 
 def test_server_limit():
@@ -91,7 +93,7 @@ def test_allow_networks():
     assert config.parse([]).allow is None  # main: own subnet and loopback
     c = config.parse(["allow=10.0.0.0/8,192.168.1.7"])
     assert c.allow == [(0x0A000000, 0xFF000000), (0xC0A80107, 0xFFFFFFFF)]
-    assert config.parse(["allow=any"]).allow == [(0, 0)]
+    assert config.parse(["allow=any"]).allow == [(0, 0), (nets.V6, nets.V6)]  # and ::/0
     assert config.parse(["allow=10.1.2.3/8"]).allow == [(0x0A000000, 0xFF000000)]
     for bad in ("10.0.0.0/33", "10.0.0/8", "everyone"):
         c = config.parse(["allow=" + bad])
@@ -104,7 +106,7 @@ def test_auth_peer_networks():
     assert c.problems == []
     assert c.peers == [(0xC0000235, 0xFFFFFFFF), (0x0A000000, 0xFF000000),
                        (0xC6336401, 0xFFFFFFFF)]
-    for bad in ("any", "10.0.0.0/40", "2001:db8::1", "192.0.2.1#53"):
+    for bad in ("any", "10.0.0.0/40", "2001:db8::/129", "2001:db8::g", "192.0.2.1#53"):
         c = config.parse(["auth-peer=" + bad])
         assert keys(c) == ["auth-peer"] and c.peers == [], bad
         assert not c.problems[0].fatal

@@ -184,13 +184,30 @@ def test_case_randomised_and_checked():
     out = randomise_case(wire, counter_rng())
     assert out.lower() == wire and out != wire
     assert out[0] == 3 and out[4] == 7  # length bytes untouched
-    # a server that does not echo our case is ignored (0x20 check): it times out
+    # a server that does not echo our case (use-caps-for-id fallback): its answer is not
+    # taken; the question goes to it again without 0x20, and it is remembered
     net = Net({"10.0.3.1": {"nocase"}})
-    r, _it, _n, _e = resolve("www.example.test.", net=net)
-    assert r.rcode == R.SERVFAIL and r.ede[0] == I.EDE_NO_REACHABLE_AUTHORITY
-    net = Net({"10.0.3.1": {"nocase"}})
+    r, it, _n, e = resolve("www.example.test.", net=net)
+    assert r.rcode == R.NOERROR and texts(r.answer) == ["www.example.test. 300 in a 192.0.2.1"]
+    to = [a for a in net.sent if a.ip == "10.0.3.1"]
+    assert [a.exact for a in to] == [True, False]
+    assert to[0].qname.wire != to[0].qname.lc and to[1].qname.wire == to[1].qname.lc
+    assert e.nocaps == {"10.0.3.1": 1} and it.queries == len(net.sent)
+    net.sent = []
+    r, _it, _n, _e = resolve("mail.example.test.", T.MX, e=e, net=net)
+    assert r.rcode == R.NOERROR and [a.exact for a in net.sent] == [False]
+    # use-caps-for-id=no: never random case, not even to servers that echo it
+    net = Net()
     r, _it, _n, _e = resolve("www.example.test.", e=env(use0x20=False), net=net)
     assert r.rcode == R.NOERROR
+    assert all(not a.exact and a.qname.wire == a.qname.lc for a in net.sent)
+
+
+def test_nocaps_table_is_bounded():
+    e = env()
+    for k in range(I.MAX_NOCAPS + 5):
+        e.no_caps("10.9.%d.%d" % (k // 256, k % 256))
+    assert len(e.nocaps) <= I.MAX_NOCAPS and e.caps("10.0.3.1") and not e.caps("10.9.1.4")
 
 
 def test_reply_checks_source_and_id():

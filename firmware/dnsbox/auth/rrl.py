@@ -32,6 +32,7 @@ slips while the flood lasts), a flow here gets at most the rate each second, wha
 from array import array
 
 from dnsbox.compat import const
+from dnsbox.config.nets import V4_MAX, allowed, peer_ip, sockaddr
 from dnsbox.wire.errors import WireError
 from dnsbox.wire.name import decode_name
 from dnsbox.wire.reply import walk_records
@@ -204,20 +205,6 @@ def _negative_key(r, q):
     return ((_hash(c[1]) & 0xFFFFF) << 9) | c[0]
 
 
-def sockaddr(peer):
-    """A peer as raw sockaddr bytes (what MicroPython gives) from CPython's (host, port, ...)."""
-    if _type(peer) is not _tuple:
-        return peer
-    host = peer[0]
-    port = bytes(((peer[1] >> 8) & 255, peer[1] & 255))
-    if ":" in host:
-        from dnsbox.wire.rd_std import ipv6_from_text
-
-        return b"\x0a\x00" + port + bytes(4) + bytes(ipv6_from_text(host.split("%")[0])) + \
-            bytes(4)
-    return b"\x02\x00" + port + bytes(int(x) for x in host.split(".")) + bytes(8)
-
-
 def _mask_bytes(prefix, n):
     """The netmask of a prefix length as n bytes."""
     out = bytearray(n)
@@ -269,9 +256,11 @@ class Limiter:
         self.wl = wl
         self.size = size
         self.b = array("H", bytes(BUCKET_BYTES * size))  # [2i]: second, [2i+1]: count, flags
-        # allowed networks as 16-bit halves, 4 ints each (small ints on 32-bit boards too)
-        self.nets = tuple(x for n, m in nets for x in (n >> 16, m >> 16, n & 0xFFFF,
-                                                        m & 0xFFFF))
+        # allowed IPv4 networks as 16-bit halves, 4 ints each (small ints on 32-bit boards too)
+        self.nets = tuple(x for n, m in nets if m <= V4_MAX for x in (
+            n >> 16, m >> 16, n & 0xFFFF, m & 0xFFFF))
+        self.nets6 = tuple((n, m) for n, m in nets if m > V4_MAX)  # IPv6 ones (config.nets)
+        self.any_nets = bool(nets)
         self.allow_rate = allow_rate
         self.hint = hint
         self.log = log
@@ -290,7 +279,7 @@ class Limiter:
         if self.wl:
             out += "; %s: %s" % (class_text(self.wl), "%d/s" % self.wl_rate if self.wl_rate
                                  else "not limited")
-        if self.nets:
+        if self.any_nets:
             out += "; clients in allow=: %s" % ("%d/s" % self.allow_rate if self.allow_rate
                                                  else "not limited")
         return out
@@ -301,7 +290,7 @@ class Limiter:
         common case."""
         if _type(peer) is _tuple:
             peer = sockaddr(peer)
-        lim = self._lim_for(peer) if self.nets else -1
+        lim = self._lim_for(peer) if self.any_nets else -1
         if not lim:
             return r
         k = _key(r, None) if self.hint is None else _key(r, self._wild())
@@ -341,7 +330,7 @@ class Limiter:
         """allow_rate for a client in nets (0: not limited), else -1 (the class decides)."""
         o = 20 if p[0] == _AF_INET6 else 4
         if o == 20 and not _mapped(p):
-            return -1
+            return self.allow_rate if allowed(self.nets6, peer_ip(p)) else -1
         hi = (p[o] << 8) | p[o + 1]
         lo = (p[o + 2] << 8) | p[o + 3]
         n = self.nets
@@ -406,7 +395,7 @@ class Limiter:
         self.last_log = now
         c, name = classify(r)
         lim = self.wl_rate if c & self.wl else self.rate
-        if self.nets and self._lim_for(peer) > 0:
+        if self.any_nets and self._lim_for(peer) > 0:
             lim = self.allow_rate
         more = ""
         if self.quiet:

@@ -14,6 +14,7 @@ import time
 
 from dnsbox import clock
 from dnsbox.compat import const
+from dnsbox.config.nets import parse_addr, peer_ip, peer_port
 from dnsbox.wire import edns as _edns
 from dnsbox.wire import message as _msg
 from dnsbox.wire import opcode as _op
@@ -57,6 +58,8 @@ def parse_args(argv):
         i += 1
         if w.startswith("@"):
             a.server = w[1:]
+            if a.server[:1] == "[" and a.server[-1:] == "]":
+                a.server = a.server[1:-1]  # @[::1], the URL form
         elif w == "-p" or w == "-t":
             if i >= len(argv):
                 raise ValueError("option %s needs a value" % w)
@@ -102,9 +105,8 @@ def parse_args(argv):
         raise ValueError("no name to query (usage: NAME [TYPE] @SERVER [-p PORT])")
     if a.server is None:
         raise ValueError("no server given (@SERVER or server=IP)")
-    parts = a.server.split(".")
-    if len(parts) != 4 or not all(p.isdigit() and int(p) < 256 for p in parts):
-        raise ValueError("'%s' is not an IPv4 address" % a.server)
+    if parse_addr(a.server) is None:
+        raise ValueError("'%s' is not an IPv4 or IPv6 address" % a.server)
     return a
 
 
@@ -222,7 +224,7 @@ def _urandom(n):
 def exchange_udp(q, server, port, timeout_ms=TIMEOUT_MS):
     """Send q, wait for a reply with the same ID from server:port; bytes or None (timeout)."""
     addr = socket.getaddrinfo(server, port)[0][-1]
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s = socket.socket(_family(server), socket.SOCK_DGRAM)
     try:
         s.setblocking(False)
         s.sendto(q, addr)
@@ -244,16 +246,18 @@ def exchange_udp(q, server, port, timeout_ms=TIMEOUT_MS):
         s.close()
 
 
+def _family(server):
+    return socket.AF_INET6 if ":" in server else socket.AF_INET
+
+
 def _same_peer(peer, server, port):
-    if isinstance(peer, tuple):
-        return peer[0] == server and peer[1] == port
-    return ("%d.%d.%d.%d" % (peer[4], peer[5], peer[6], peer[7]) == server
-            and ((peer[2] << 8) | peer[3]) == port)
+    """Whether the reply came from the address and port asked (either family, any spelling)."""
+    return peer_port(peer) == port and peer_ip(peer) == parse_addr(server)
 
 
 def exchange_tcp(q, server, port, timeout_ms=TCP_TIMEOUT_MS):
     """One framed exchange over TCP; bytes or None (timeout, refused, closed)."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s = socket.socket(_family(server), socket.SOCK_STREAM)
     try:
         if hasattr(s, "settimeout"):
             s.settimeout(timeout_ms / 1000)

@@ -96,6 +96,10 @@ class Config:
         self.ip = "127.0.0.1" if host else "dhcp"
         self.netmask = "255.255.255.0"
         self.gw = None
+        # IPv6: "ADDR/LEN" (static, ip6=), "auto" (SLAAC from router advertisements) or "off";
+        # the host build listens on ::1 beside ip= unless told otherwise
+        self.ip6 = "::1/128" if host else "auto"
+        self.gw6 = None  # the IPv6 default router (gw6=); SLAAC: the advertised one
         self.port = 5353 if host else 53
         self.hostname = None  # answers NSID and CH TXT id.server / hostname.bind when set
         self.iface = "eth0"
@@ -137,12 +141,21 @@ class Config:
         self.do_0x20 = False  # random case in questions to server=, echoed case checked
         self.use0x20 = True  # the same when recursing (use-caps-for-id=, Unbound's name)
         self.qmin = True  # QNAME minimisation when recursing (RFC 9156; qname-minimisation=)
+        self.no_localhost = True  # do-not-query-localhost= (Unbound's): loopback glue refused
+        self.cache_min_ttl = 0  # cache-min-ttl= (seconds; Unbound's name)
+        self.cache_max_ttl = resolving.TTL_MAX  # cache-max-ttl= (seconds; Unbound's name)
         self.dns64 = None  # (prefix bytes, length): DNS64 synthesis (dns64-prefix=), or off
         self.mdns = False  # names under .local asked on the link by multicast DNS (mdns-bridge)
         self.dnssec = True  # DNSSEC validation in resolver mode (dnssec=no turns it off)
         self.anchors = []  # [(domain lower-case wire, DS rdata)] (trust-anchor=); []: built in
         self.insecure = []  # [domain lower-case wire] not validated (domain-insecure=)
         self.cache_size = resolving.CACHE_DEFAULT
+        # RFC 8767 serve-stale and prefetch (Unbound's names and defaults: both off)
+        self.serve_expired = False  # expired answers when resolution fails (serve-expired=)
+        self.stale_ttl = resolving.STALE_TTL_DEFAULT  # s they are kept (serve-expired-ttl=)
+        self.stale_reply_ttl = resolving.STALE_REPLY_TTL_DEFAULT  # their TTL (..-reply-ttl=)
+        self.stale_wait = resolving.STALE_WAIT_DEFAULT  # ms (serve-expired-client-timeout=)
+        self.prefetch = False  # refresh entries hit in their last tenth of TTL (prefetch=)
         self.hints = None  # [(ns name, ip, port)] from hints=; None: the compiled-in root hints
         # resolver mode's local records (dnsbox.config.records)
         self.cnames = []  # [(alias lower-case wire, target lower-case wire, ttl)]

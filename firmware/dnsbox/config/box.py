@@ -1,6 +1,6 @@
 """Settings of the box itself: its address and network, mode, ports, name, the NTP server."""
 from dnsbox.config import values as V
-from dnsbox.config.nets import ip_text, mask_of, parse_ipv4, prefix_of
+from dnsbox.config.nets import ip_text, mask_of, parse_ipv4, parse_ipv6, prefix_of
 
 MODES = ("auth", "resolver", "client")  # modes this firmware implements
 MAX_ENDPOINT = 100  # characters of http-endpoint=
@@ -11,6 +11,8 @@ def _set_ip(cfg, value):
         return None
     b = parse_ipv4(value)
     if b is None:
+        if parse_ipv6(value.split("/")[0]) is not None:
+            return "an IPv6 address goes in ip6=ADDR/LEN (ip= is IPv4 or 'dhcp')"
         return "not an IPv4 address or 'dhcp'"
     if b[0] == 0 or b[0] >= 224:
         return "not a usable unicast address"
@@ -34,7 +36,35 @@ def _set_netmask(cfg, value):
 
 def _set_gw(cfg, value):
     if parse_ipv4(value) is None:
+        if parse_ipv6(value) is not None:
+            return "an IPv6 router goes in gw6="
         return "not an IPv4 address"
+    return None
+
+
+def _set_ip6(cfg, value):
+    # ip6=ADDR/LEN (static), ip6=auto (SLAAC: router advertisements), ip6=off (no IPv6)
+    if value in ("auto", "off"):
+        return None
+    addr, sep, plen = value.partition("/")
+    b = parse_ipv6(addr)
+    if b is None:
+        return "not an IPv6 address/prefix length (like 2001:db8::53/64), 'auto' or 'off'"
+    if sep and (not plen.isdigit() or len(plen) > 3 or int(plen) > 128):
+        return "prefix length out of range 0..128"
+    if b[0] == 0xFF or not any(b):
+        return "not a usable unicast address"
+    from dnsbox.wire.rd_std import ipv6_to_text
+
+    cfg.ip6 = "%s/%s" % (ipv6_to_text(b), plen if sep else "64")
+    return ""
+
+
+def _set_gw6(cfg, value):
+    # gw6=ADDR: the IPv6 default router (a link-local one, fe80::1, is the usual)
+    b = parse_ipv6(value)
+    if b is None or b[0] == 0xFF or not any(b):
+        return "not a unicast IPv6 address"
     return None
 
 
@@ -102,6 +132,8 @@ SETTINGS = {
     "ip": (_set_ip, True, False),
     "netmask": (_set_netmask, True, False),
     "gw": (_set_gw, False, False),
+    "ip6": (_set_ip6, False, False),
+    "gw6": (_set_gw6, False, False),
     "mode": (_set_mode, False, False),
     "port": (V.parsed("port", V.port), False, False),
     "hostname": (_set_hostname, False, False),

@@ -1,6 +1,7 @@
 """Settings of resolver mode: upstreams (server=), local names (address=, host-record=, local=),
-who may use it (allow=), the cache, recursion (hints=, qname-minimisation=, use-caps-for-id=),
-dnsmasq's flags, DNS64 and the .local bridge."""
+who may use it (allow=), the cache (cache-size=, cache-min-ttl=, cache-max-ttl=; serve-expired and
+prefetch with Unbound's names), recursion (hints=, qname-minimisation=, use-caps-for-id=,
+do-not-query-localhost=), dnsmasq's flags, DNS64 and the .local bridge."""
 from dnsbox.config import values as V
 from dnsbox.config.nets import domain_wire, parse_ipv4, parse_ipv6
 
@@ -10,8 +11,19 @@ MAX_ALLOW = 16  # networks in allow=
 MAX_ANCHORS = 16  # trust-anchor= records
 MAX_INSECURE = 64  # domain-insecure= domains
 CACHE_MAX = 65536  # cache-size= ceiling (each entry holds one response, ~100-600 bytes)
+TTL_MAX = 86400  # cache-max-ttl= default and ceiling (the caches keep nothing longer)
 CACHE_DEFAULT = CACHE_MAX  # without cache-size= the memory budget decides
 # (dnsbox.resolver.budget: a share of the heap)
+STALE_TTL_DEFAULT = 86400  # s expired answers are kept and served (serve-expired-ttl=): a day,
+# as Unbound's (RFC 8767 5 suggests one to three days)
+STALE_TTL_MAX = 604800  # s: a week at the most (0, Unbound's "no limit", is not offered)
+STALE_REPLY_TTL_DEFAULT = 30  # s: the TTL of expired answers (serve-expired-reply-ttl=; RFC
+# 8767 4 recommends 30)
+STALE_REPLY_TTL_MAX = 3600  # s
+STALE_WAIT_DEFAULT = 1800  # ms a client waits before an expired answer while resolution goes on
+# (serve-expired-client-timeout=; RFC 8767 5's client response timer, Unbound's default)
+STALE_WAIT_MAX = 10000  # ms: the time one question may take (dnsbox.resolver.driver
+# MAX_RESOLVE_MS); 0: the expired answer at once, resolved in the background
 
 
 def _set_server(cfg, value):
@@ -164,6 +176,16 @@ SETTINGS = {
     "do-0x20-encode": (V.flag("do_0x20"), False, True),
     "use-caps-for-id": (V.flag("use0x20"), False, True),
     "qname-minimisation": (V.flag("qmin"), False, True),
+    "do-not-query-localhost": (V.flag("no_localhost"), False, True),
+    "cache-min-ttl": (V.parsed("cache_min_ttl", V.number(0, TTL_MAX)), False, False),
+    "cache-max-ttl": (V.parsed("cache_max_ttl", V.number(0, TTL_MAX)), False, False),
+    "serve-expired": (V.flag("serve_expired"), False, True),
+    "serve-expired-ttl": (V.parsed("stale_ttl", V.number(1, STALE_TTL_MAX)), False, False),
+    "serve-expired-reply-ttl": (V.parsed("stale_reply_ttl", V.number(0, STALE_REPLY_TTL_MAX)),
+                                False, False),
+    "serve-expired-client-timeout": (V.parsed("stale_wait", V.number(0, STALE_WAIT_MAX)), False,
+                                     False),
+    "prefetch": (V.flag("prefetch"), False, True),
     "dns64-prefix": (V.parsed("dns64", V.dns64_or_off), False, False),
     "mdns-bridge": (V.flag("mdns"), False, True),
     "dnssec": (V.flag("dnssec"), False, True),

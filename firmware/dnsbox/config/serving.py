@@ -26,7 +26,7 @@ RRL_CLASSES = ("nxdomain", "error", "referral", "any", "wildcard", "nodata", "dn
 def _set_notify(cfg, value):
     # also-notify=IP[#port][,IP[#port]..] (BIND's and NSD's name)
     try:
-        targets = [V.ip_port(x) for x in value.split(",")]
+        targets = [V.ip_port(x, False) for x in value.split(",")]  # NOTIFY leaves over IPv4
     except ValueError as e:
         return str(e)
     if len(cfg.notify) + len(targets) > MAX_NOTIFY:

@@ -1,7 +1,8 @@
 """Value parsers of the settings (each returns the value or raises ValueError with the reason)
 and the setter makers several options share. A setter is setter(cfg, value) -> None (store the
 value as given under the key's name), "" (stored by the setter), or the reason it is bad."""
-from dnsbox.config.nets import domain_wire, ipv4_int, parse_ipv4, parse_ipv6, parse_network
+from dnsbox.config.nets import (V6, domain_wire, ipv4_int, parse_ipv4, parse_ipv6,
+                                parse_network)
 
 MAX_HINTS = 26  # root addresses in hints= (13 servers, IPv4 and IPv6)
 DNS64_LENGTHS = (32, 40, 48, 56, 64, 96)  # prefix lengths RFC 6052 2.2 defines
@@ -45,17 +46,25 @@ def domains(value):
     return out, rest
 
 
-def ip_port(text):
-    """'IP' or 'IP#port' -> (ip, port); ValueError. IPv4 only (the appliance has no IPv6)."""
+def ip_port(text, v6=True):
+    """'IP' or 'IP#port' (dnsmasq's form: '#' before the port, so IPv6 needs no brackets:
+    2001:db8::1#5353) -> (ip text, port); ValueError. v6=False: IPv4 only."""
     n = 53
     if "#" in text:
         text, p = text.split("#", 1)
         n = port(p)
-    if parse_ipv4(text) is None:
-        if parse_ipv6(text) is not None:
-            raise ValueError("IPv6 upstreams are not supported yet (IPv4 only)")
-        raise ValueError("not an IPv4 address")
-    return text, n
+    if text[:1] == "[" and text[-1:] == "]":
+        text = text[1:-1]  # [2001:db8::1]: the URL form, accepted
+    if parse_ipv4(text) is not None:
+        return text, n
+    b = parse_ipv6(text)
+    if b is None:
+        raise ValueError("not an IPv4 or IPv6 address: %r" % text)
+    if not v6:
+        raise ValueError("an IPv6 address is not supported here (IPv4 only)")
+    from dnsbox.wire.rd_std import ipv6_to_text
+
+    return ipv6_to_text(b), n  # one spelling of each address (upstream names, logs)
 
 
 def port_typo(key, value):
@@ -130,15 +139,10 @@ def hints(text):
         item = item.strip()
         if not item:
             continue
-        ip = item
-        p = 53
-        if "#" in item:
-            ip, ps = item.split("#", 1)
-            if not ps.isdigit() or not 0 < int(ps) < 65536:
-                raise ValueError("bad port in %r" % item)
-            p = int(ps)
-        if parse_ipv4(ip) is None:
-            raise ValueError("%r is not an IPv4 address" % item)
+        try:
+            ip, p = ip_port(item)
+        except ValueError as e:
+            raise ValueError("%s (in %r)" % (e, item))
         if len(out) >= MAX_HINTS:
             raise ValueError("more than %d root servers" % MAX_HINTS)
         out.append(("hint%d.root-hints.invalid." % (len(out) + 1), ip, p))
@@ -186,15 +190,16 @@ def port_or_off(attr):
 
 
 def net_list(attr, limit, any_ok=False):
-    """The setter of a list of networks: NET[/LEN][,NET..] (allow=, auth-peer=, allow-update=);
-    with any_ok, the word "any" (0.0.0.0/0: for allow=, an open resolver only when asked for in
-    so many words)."""
+    """The setter of a list of networks of either family: NET[/LEN][,NET..] (allow=, auth-peer=,
+    allow-update=: 10.0.0.0/8, 2001:db8::/32, ::1); with any_ok, the word "any" (0.0.0.0/0 and
+    ::/0: for allow=, an open resolver only when asked for in so many words)."""
 
     def setter(cfg, value):
         nets = []
         for part in value.split(","):
             if any_ok and part == "any":
                 nets.append((0, 0))
+                nets.append((V6, V6))
                 continue
             try:
                 nets.append(parse_network(part))

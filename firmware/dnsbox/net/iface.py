@@ -89,3 +89,54 @@ def _dhcp(cfg):
     if len(lease) > 1 and lease[1].isdigit() and int(lease[1]) <= 32:
         mask = nets.ip_text(nets.mask_of(int(lease[1])))
     return lease[0], mask
+
+
+def _sysctl6(iface, key, value):
+    """Write /proc/sys/net/ipv6/conf/IFACE/KEY; False when it cannot be written."""
+    try:
+        with open("/proc/sys/net/ipv6/conf/%s/%s" % (iface, key), "w") as f:
+            f.write(value)
+        return True
+    except OSError:
+        return False
+
+
+def configure6(cfg):
+    """IPv6 on the interface: ip6=ADDR/LEN (static, with gw6= as the default router) or ip6=auto
+    (SLAAC: addresses and the default route from router advertisements, RFC 4862; they come
+    seconds later, nothing waits for them). Returns a line for the console."""
+    if not _sysctl6(cfg.iface, "disable_ipv6", "0"):
+        return "not available (no /proc/sys/net/ipv6: kernel without IPv6)"
+    static = cfg.ip6 != "auto"
+    # RAs stay accepted for routes either way; addresses from them only with SLAAC
+    _sysctl6(cfg.iface, "accept_ra", "1" if cfg.gw6 is None else "0")
+    _sysctl6(cfg.iface, "autoconf", "0" if static else "1")
+    if not static:
+        return "by SLAAC (router advertisements) on %s" % cfg.iface
+    if not _run("ip -6 addr add %s dev %s" % (cfg.ip6, cfg.iface)):
+        return "address %s refused on %s" % (cfg.ip6, cfg.iface)
+    if cfg.gw6 and not _run("ip -6 route add default via %s dev %s" % (cfg.gw6, cfg.iface)):
+        return "%s on %s, no default route (gw6=%s refused)" % (cfg.ip6, cfg.iface, cfg.gw6)
+    return "%s on %s%s" % (cfg.ip6, cfg.iface, ", router " + cfg.gw6 if cfg.gw6 else "")
+
+
+IF_INET6 = "/proc/net/if_inet6"  # one line per IPv6 address: hex address, index, prefix, scope
+IF_INET6_LINES = 64  # lines read of it
+_SCOPE_GLOBAL = "00"
+_SCOPE_HOST = "10"  # ::1
+
+
+def families():
+    """(4,) or (4, 6): IPv6 too when the box has a global or a loopback IPv6 address (the flag
+    the recursion reads as env.families: which address families it may ask over)."""
+    try:
+        with open(IF_INET6) as f:
+            for _ in range(IF_INET6_LINES):
+                parts = f.readline().split()
+                if len(parts) < 4:
+                    break
+                if parts[3] in (_SCOPE_GLOBAL, _SCOPE_HOST):
+                    return (4, 6)
+    except OSError:
+        pass
+    return (4,)

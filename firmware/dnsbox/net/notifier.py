@@ -5,7 +5,7 @@ import socket
 
 from dnsbox import clock, log
 from dnsbox.auth.notify import Notifier
-from dnsbox.net.upstream import peer_tuple
+from dnsbox.config.nets import peer_text
 
 READS_PER_WAKE = 16  # answers read per poll wake-up
 ANSWER_MAX = 512  # bytes read of one answer (a NOTIFY answer is a header and a question)
@@ -47,7 +47,7 @@ def start(loop, db, targets, rng):
                 data, peer = s.recvfrom(ANSWER_MAX)
             except OSError:
                 break
-            n.reply(data, peer_tuple(peer))
+            n.reply(data, peer_text(peer))
         report()
 
     loop.watch(s, readable)

@@ -8,8 +8,9 @@ from dnsbox import sntp
 
 def start(loop, ip, port, rng, log):
     """Ask ip:port in the serving loop until it answers, then every RESYNC_S."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(socket.getaddrinfo("0.0.0.0", 0)[0][-1])
+    v6 = ":" in ip
+    s = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(socket.getaddrinfo("::" if v6 else "0.0.0.0", 0)[0][-1])
     s.setblocking(False)
     dest = socket.getaddrinfo(ip, port)[0][-1]
     state = {"nonce": b"", "sent": 0.0, "next": 0.0}

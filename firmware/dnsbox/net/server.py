@@ -1,4 +1,6 @@
-"""The serving loop: UDP and TCP (RFC 7766) on one poll(), calling a pure handler.
+"""The serving loop: UDP and TCP (RFC 7766) on one poll(), calling a pure handler. IPv4 and, with
+ip6=, IPv6 on sockets of their own (IPV6_V6ONLY); an answer leaves from the socket of its
+client's family (config.nets.peer_v6); peers are raw sockaddrs of either family (config.nets).
 
 handler(query_bytes, proto) -> response bytes, or None to send nothing. proto is UDP or TCP.
 The handler applies the size limits of the protocol itself; this module only moves bytes.
@@ -35,6 +37,7 @@ import socket
 
 from dnsbox import clock
 from dnsbox.compat import const, recv_into
+from dnsbox.config.nets import peer_ip, peer_v6  # noqa: F401 - peer_ip: for tools/bench_transfer
 from dnsbox.wire.rcode import SERVFAIL
 from dnsbox.wire.reply import TCP, TCP_MAX, UDP, UDP_MAX, error_for
 
@@ -95,15 +98,8 @@ _ENOBUFS = 105
 _IPPROTO_TCP = 6
 _TCP_NODELAY = 1  # answers go out at once, not held back by Nagle's algorithm (RFC 7766 10)
 _EAGAIN = 11
-
-
-def peer_ip(peer):
-    """IPv4 address of a peer as an int: MicroPython gives a raw sockaddr_in (bytes),
-    CPython an (ip, port) tuple. On the fast path: builtins as module globals."""
-    if _type(peer) is _tuple:
-        p = peer[0].split(".")
-        return (int(p[0]) << 24) | (int(p[1]) << 16) | (int(p[2]) << 8) | int(p[3])
-    return (peer[4] << 24) | (peer[5] << 16) | (peer[6] << 8) | peer[7]
+_IPPROTO_IPV6 = 41
+_IPV6_V6ONLY = 26  # an IPv6 listener takes IPv6 only: IPv4 has its own socket
 
 
 def addr_key(peer):
@@ -202,14 +198,40 @@ def _expired(c, now):
 
 
 def _bind(kind, ip, port):
-    s = socket.socket(socket.AF_INET, kind)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(socket.getaddrinfo(ip, port)[0][-1])
+    """A socket of ip's family bound to ip:port (IPv6: IPV6_V6ONLY); OSError."""
+    v6 = ":" in ip
+    s = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, kind)
+    try:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if v6:
+            s.setsockopt(_IPPROTO_IPV6, _IPV6_V6ONLY, 1)
+        s.bind(socket.getaddrinfo(ip, port)[0][-1])
+    except Exception:
+        s.close()
+        raise
+    return s
+
+
+def _udp(ip, port):
+    s = _bind(socket.SOCK_DGRAM, ip, port)
+    _buffer(s, _SO_RCVBUFFORCE, _SO_RCVBUF, UDP_RCVBUF)
+    _buffer(s, _SO_SNDBUFFORCE, _SO_SNDBUF, UDP_SNDBUF)
+    s.setblocking(False)
+    return s
+
+
+def _tcp(ip, port):
+    s = _bind(socket.SOCK_STREAM, ip, port)
+    s.listen(TCP_BACKLOG)
+    s.setblocking(False)
     return s
 
 
 class Server:
-    def __init__(self, handler, ip, port, peer=False, heap=None):
+    """Listens on ip (IPv4) and, when ip6 is given, on ip6 too (its own IPv6-only sockets: an
+    IPv6 listener that cannot be had is no failure, see v6_error); port for both."""
+
+    def __init__(self, handler, ip, port, peer=False, heap=None, ip6=None):
         self.handler = handler
         self.with_peer = peer
         self.fast = None  # fast(query_bytes, peer) -> response or None (then the handler)
@@ -222,21 +244,21 @@ class Server:
         self.periodic = []  # callables run about every POLL_MS (DHCP lease expiry)
         self.limit = None  # limit(response, peer, now_ms) -> it, a truncated one or None (drop):
         # response rate limiting of UDP answers (dnsbox.auth.rrl); TCP is never limited
-        self.udp = _bind(socket.SOCK_DGRAM, ip, port)
-        _buffer(self.udp, _SO_RCVBUFFORCE, _SO_RCVBUF, UDP_RCVBUF)
-        _buffer(self.udp, _SO_SNDBUFFORCE, _SO_SNDBUF, UDP_SNDBUF)
-        self.udp.setblocking(False)
+        self.udp = _udp(ip, port)
         self.udp_out = select.poll()  # waits for room in the send buffer (_resend)
         self.udp_out.register(self.udp, select.POLLOUT)
         self.unsent = 0  # UDP answers the kernel did not take (counted, the first few logged)
-        self.tcp = _bind(socket.SOCK_STREAM, ip, port)
-        self.tcp.listen(TCP_BACKLOG)
-        self.tcp.setblocking(False)
+        self.tcp = _tcp(ip, port)
         self.poll = select.poll()
         self.poll.register(self.udp, select.POLLIN)
         self.poll.register(self.tcp, select.POLLIN)
         self.udp_fd = self.udp.fileno()
         self.tcp_fd = self.tcp.fileno()
+        self.udp6 = self.tcp6 = None  # the IPv6 listeners (ip6), or None
+        self.udp6_fd = self.tcp6_fd = -1
+        self.v6_error = None  # why the IPv6 listeners could not be had (text), or None
+        if ip6 is not None:
+            self._listen6(ip6, port)
         self.conns = {}  # fd -> _Conn (at most self.max_conns entries)
         self.per_addr = {}  # client address -> its open connections
         if heap is None:
@@ -254,6 +276,33 @@ class Server:
         # to let a newer one in, closed on a deadline (query not whole in time, idle)
         self.stats = [0, 0, 0, 0, 0]
 
+    def _listen6(self, ip6, port):
+        try:
+            u = _udp(ip6, port)
+        except OSError as e:
+            self.v6_error = "udp %s: %s" % (ip6, e)
+            return
+        try:
+            t = _tcp(ip6, port)
+        except OSError as e:
+            u.close()
+            self.v6_error = "tcp %s: %s" % (ip6, e)
+            return
+        self.udp6, self.tcp6 = u, t
+        self.udp6_out = select.poll()
+        self.udp6_out.register(u, select.POLLOUT)
+        self.poll.register(u, select.POLLIN)
+        self.poll.register(t, select.POLLIN)
+        self.udp6_fd = u.fileno()
+        self.tcp6_fd = t.fileno()
+
+    def listeners(self):
+        """The listening sockets: UDP and TCP of each family, then TLS/HTTPS ones."""
+        out = [self.udp, self.tcp]
+        if self.udp6 is not None:
+            out += [self.udp6, self.tcp6]
+        return out + [t[0] for t in self.tls_socks.values()]
+
     def limits_text(self):
         return "tcp: %d connections (%d per address), %d KB for queries under way" % (
             self.max_conns, self.max_per_addr, self.max_input // 1024)
@@ -261,9 +310,7 @@ class Server:
     def listen_tls(self, ip, port, ctx, endpoint=None):
         """Accept DNS over TLS on ip:port with the server context ctx (dnsbox.net.tls); with
         an endpoint (bytes, the URL path) DNS over HTTPS there instead."""
-        s = _bind(socket.SOCK_STREAM, ip, port)
-        s.listen(TCP_BACKLOG)
-        s.setblocking(False)
+        s = _tcp(ip, port)
         self.tls_socks[s.fileno()] = (s, ctx, endpoint)
         self.poll.register(s, select.POLLIN)
 
@@ -275,13 +322,13 @@ class Server:
         open connections up to grace_ms to take what is already theirs (answers unsent, a
         transfer's rest, an answer the resolver owes), then close them all. Returns how many
         were still open then (cut)."""
-        for s in [self.udp, self.tcp] + [t[0] for t in self.tls_socks.values()]:
+        for s in self.listeners():
             try:
                 self.poll.unregister(s)
             except (OSError, KeyError, ValueError):
                 pass
             s.close()
-        self.udp_fd = self.tcp_fd = -1
+        self.udp_fd = self.tcp_fd = self.udp6_fd = self.tcp6_fd = -1
         self.tls_socks = {}
         for fd in list(self.conns):
             c = self.conns[fd]
@@ -304,10 +351,8 @@ class Server:
     def close(self):
         for fd in list(self.conns):
             self._drop(fd)
-        self.udp.close()
-        self.tcp.close()
-        for t in self.tls_socks.values():
-            t[0].close()
+        for s in self.listeners():
+            s.close()
 
     def serve(self, max_loops=-1):
         """Serve until max_loops poll rounds have passed (-1: for ever)."""
@@ -328,9 +373,13 @@ class Server:
                 fd = obj if isinstance(obj, int) else obj.fileno()
                 try:
                     if fd == self.udp_fd:
-                        self._serve_udp()
+                        self._serve_udp(self.udp)
+                    elif fd == self.udp6_fd:
+                        self._serve_udp(self.udp6)
                     elif fd == self.tcp_fd:
-                        self._accept()
+                        self._accept(self.tcp)
+                    elif fd == self.tcp6_fd:
+                        self._accept(self.tcp6)
                     elif fd in self.tls_socks:
                         self._accept_tls(self.tls_socks[fd])
                     elif fd in self.extra:
@@ -350,9 +399,9 @@ class Server:
                     except Exception as e:
                         self._fault(e, "periodic task", "round skipped")
 
-    def _serve_udp(self):
-        recvfrom = self.udp.recvfrom
-        sendto = self.udp.sendto
+    def _serve_udp(self, sock):
+        recvfrom = sock.recvfrom
+        sendto = sock.sendto
         handler = self.handler
         with_peer = self.with_peer
         fast = self.fast
@@ -400,9 +449,10 @@ class Server:
         silently."""
         err = e.args[0] if e.args else 0
         if err == _EAGAIN or err == _ENOBUFS:
-            self.udp_out.poll(SEND_WAIT_MS)
+            v6 = self.udp6 is not None and peer_v6(peer)
+            (self.udp6_out if v6 else self.udp_out).poll(SEND_WAIT_MS)
             try:
-                self.udp.sendto(r, peer)
+                (self.udp6 if v6 else self.udp).sendto(r, peer)
                 return
             except OSError as e2:
                 e = e2
@@ -463,9 +513,9 @@ class Server:
         self._drop(victim.fd)
         return True
 
-    def _accept(self):
+    def _accept(self, listener):
         for _ in range(TCP_ACCEPTS):
-            got = self._take(self.tcp, False)
+            got = self._take(listener, False)
             if got is False:
                 return
             if got is not None:
@@ -729,8 +779,9 @@ class Server:
                 data = self.limit(data, client, clock.now_ms())
                 if data is None:
                     return
+            sock = self.udp6 if self.udp6 is not None and peer_v6(client) else self.udp
             try:
-                self.udp.sendto(data, client)
+                sock.sendto(data, client)
             except OSError as e:
                 self._resend(data, client, e)
             return

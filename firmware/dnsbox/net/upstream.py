@@ -28,9 +28,8 @@ import socket
 
 from dnsbox import clock
 from dnsbox.compat import const, recv_into
-from dnsbox.config.nets import parse_ipv4
+from dnsbox.config.nets import V4_MAX, allowed, parse_ipv4, peer_ip, peer_text
 from dnsbox.net import server as net
-from dnsbox.net.server import peer_ip
 from dnsbox.wire.reply import TCP, UDP, UDP_PLAIN, plain, udp_payload
 from dnsbox.wire.edns import bare_opt_payload
 
@@ -52,13 +51,8 @@ _IPPROTO_IP = const(0)  # Linux values (MicroPython's socket module does not nam
 _IP_MULTICAST_IF = const(32)
 _IP_MULTICAST_TTL = const(33)
 _EAGAIN = const(11)
-
-
-def peer_tuple(peer):
-    """(ip text, port) of a peer in either interpreter's form."""
-    if isinstance(peer, tuple):
-        return peer[0], peer[1]
-    return "%d.%d.%d.%d" % (peer[4], peer[5], peer[6], peer[7]), (peer[2] << 8) | peer[3]
+_V4_MAX = V4_MAX
+_allowed = allowed
 
 
 def random_port(rng):
@@ -87,21 +81,23 @@ class _Ask:
         self.multicast = False
 
 
-def serve(driver, bind_ip, port, mcast_if=None):
-    """A serving loop on bind_ip:port with the driver plugged in: (loop, glue). OSError when the
-    port cannot be had."""
-    loop = net.Server(None, bind_ip, port, peer=True)
+def serve(driver, bind_ip, port, mcast_if=None, bind_ip6=None):
+    """A serving loop on bind_ip:port (and bind_ip6:port when given) with the driver plugged
+    in: (loop, glue). OSError when the IPv4 port cannot be had."""
+    loop = net.Server(None, bind_ip, port, peer=True, ip6=bind_ip6)
     return loop, Resolver(driver, loop, mcast_if=mcast_if)
 
 
 class Resolver:
-    def __init__(self, fw, server, rng=os.urandom, bind_ip="0.0.0.0", mcast_if=None):
+    def __init__(self, fw, server, rng=os.urandom, bind_ip="0.0.0.0", mcast_if=None,
+                 bind_ip6="::"):
         self.fw = fw
         # the interface address multicast questions leave from (4 bytes), or None
         self.mcast_if = None if mcast_if is None else parse_ipv4(mcast_if)
         self.server = server
         self.rng = rng
         self.bind_ip = bind_ip
+        self.bind_ip6 = bind_ip6  # the source address of asks to IPv6 servers
         self.asks = {}  # token -> _Ask
         self.addrs = {}  # (ip, port) -> sockaddr
         self.buf = bytearray(READ_BUF + 1)
@@ -110,8 +106,11 @@ class Resolver:
         self._now = 0
         self.reply = fw.cache.reply  # bound once: see dnsbox.resolver.cache on method lookups
         self.signed = fw.trust is not None  # validating: DO clients get signatures
-        self.net_addrs = tuple([n[0] for n in fw.nets])  # allowed client networks, for hit()
-        self.net_masks = tuple([n[1] for n in fw.nets])
+        # allowed client networks for hit(): IPv4 ones as two tuples of small ints, IPv6 ones
+        # as config.nets has them
+        self.net_addrs = tuple([n[0] for n in fw.nets if n[1] <= V4_MAX])
+        self.net_masks = tuple([n[1] for n in fw.nets if n[1] <= V4_MAX])
+        self.nets6 = tuple([n for n in fw.nets if n[1] > V4_MAX])
         server.handler = self.handle
         server.with_peer = True
         server.timer = self
@@ -142,6 +141,8 @@ class Resolver:
         if lim < 0 or (q[11] and q[-4] & 0x80 and self.signed):
             return None  # DO while validating: the signed form, from the handler
         ip = peer_ip(peer)
+        if ip > _V4_MAX:  # an IPv6 client
+            return self.reply(q, self._now, lim) if _allowed(self.nets6, ip) else None
         k = _len(self.net_addrs)
         while k > 0:
             k -= 1
@@ -234,8 +235,11 @@ class Resolver:
             dest = self._sockaddr(ip, port)
         except OSError as e:
             return "bad address (%s)" % e
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM if proto == UDP else
-                          socket.SOCK_STREAM)
+        try:  # a box without IPv6 fails here (EAFNOSUPPORT): a failed ask, the core goes on
+            s = socket.socket(socket.AF_INET6 if ":" in ip else socket.AF_INET,
+                              socket.SOCK_DGRAM if proto == UDP else socket.SOCK_STREAM)
+        except OSError as e:
+            return "no socket (%s)" % e
         try:
             err = self._start(s, tok, ip, port, dest, wire, proto)
         except Exception:
@@ -264,7 +268,8 @@ class Resolver:
             return None
         for _ in range(PORT_TRIES):
             try:
-                s.bind(socket.getaddrinfo(self.bind_ip, random_port(self.rng))[0][-1])
+                s.bind(socket.getaddrinfo(self.bind_ip6 if ":" in ip else self.bind_ip,
+                                          random_port(self.rng))[0][-1])
                 break
             except OSError:
                 self.stats["port_retries"] += 1
@@ -325,7 +330,7 @@ class Resolver:
                     data, peer = at.sock.recvfrom(MDNS_READ)
                 except OSError:
                     break
-                src = peer_tuple(peer)
+                src = peer_text(peer)
             else:
                 try:
                     n = recv_into(at.sock, self.buf)

@@ -23,6 +23,17 @@ tables cost SLOT_BYTES per slot, made at start; each entry costs ENTRY_BYTES (th
 hold it, as MicroPython allocates them: measured by tests/host/test_budget.py) plus its key and
 buffers. Storing evicts the least recently used entries until the new one fits; relieve() gives
 back a share at once (the serving loop calls it after a MemoryError).
+
+Serve-expired (RFC 8767; Unbound's serve-expired): with stale_s > 0 an expired entry is kept
+stale_s seconds past its expiry. The hit path treats it as a miss (the driver resolves the
+question again) and moves it to the least recently used end, so expired entries are the first to
+go under pressure (eviction also looks EVICT_SCAN entries in for an expired one); stale() gives
+its image with every TTL set to the reply TTL (30 s, RFC 8767 4) for when resolution fails.
+
+Prefetch (Unbound's prefetch): with prefetch on, the first hit in the last tenth of an entry's
+life (its smallest TTL as stored) still answers from the cache and puts the key on `wanted`
+(at most MAX_WANTED keys), once per stored entry: the driver takes them and resolves each again
+in the background, and the answer replaces the entry.
 """
 
 from array import array
@@ -33,7 +44,7 @@ from dnsbox.wire.edns import PLAIN_OPT
 from dnsbox.wire.reply import walk_records
 
 MIN_BUCKETS = const(16)
-SLOT_BYTES = const(72)  # slot tables per slot: 4 int arrays + 7 list cells (64-bit words)
+SLOT_BYTES = const(80)  # slot tables per slot: 4 int arrays + 8 list cells (64-bit words)
 ENTRY_BYTES = const(96)  # object overhead of one entry: key, buffer and TTL-table headers,
 # allocation rounding (16-byte GC blocks)
 MIN_ENTRY_BYTES = const(192)  # the smallest entry (a short name, one record): slots are sized
@@ -42,17 +53,22 @@ UNBOUNDED = const(0x3FFFFFFF)  # no byte limit given
 MAX_BUCKETS = const(65536)  # MicroPython hashes bytes to 16 bits: more buckets would stay empty
 MAX_TTL = const(86400)  # seconds: longer TTLs are cut to a day (ages stay far below tick wrap)
 NEG_MAX_TTL = const(10800)  # seconds: negative answers at most 3 hours (RFC 2308 5)
+EVICT_SCAN = const(8)  # entries looked at from the least recently used end for an expired one
+MAX_WANTED = const(64)  # keys waiting for a prefetch (the driver takes them every poll round)
 _hash = hash  # module globals: found faster than builtins (see the hit path below)
 _len = len
 
 
 def _hit(c, i, now):
     """Entry i's reply buffer at time now, TTLs counted down, made the most recently used;
-    None if it expired (then it is removed)."""
+    None if it expired (then it is removed, or kept as stale data). A hit in the last tenth of
+    the entry's life asks for its prefetch."""
     age = now - c.born[i]
-    if age >= c.life[i]:
-        c._remove(i)
-        return None
+    if age >= c.pre[i]:  # the last tenth (prefetch on, not asked yet) or expired: one test
+        if age >= c.life[i]:
+            _expired(c, i, age)
+            return None
+        _want(c, i)
     sec = age // 1000
     if c.stamp[i] != sec:
         _count_down(c, i, sec)
@@ -60,6 +76,26 @@ def _hit(c, i, now):
         _front(c, i)
     c.hits += 1
     return c.out[i]
+
+
+def _expired(c, i, age):
+    """Entry i is age ms old, past its life: removed, or (serve-expired, still within stale_ms
+    of its expiry) moved to the least recently used end."""
+    if age >= c.life[i] + c.stale_ms:
+        c._remove(i)
+    elif i != c.lru:
+        c._unlink(i)
+        c.older[i] = -1
+        c.newer[i] = c.lru
+        c.older[c.lru] = i
+        c.lru = i
+
+
+def _want(c, i):
+    """Ask for entry i's prefetch (once: its mark is moved past its life)."""
+    c.pre[i] = c.life[i]
+    if _len(c.wanted) < MAX_WANTED:
+        c.wanted.append(c.keys[i])
 
 
 def _count_down(c, i, sec):
@@ -133,9 +169,11 @@ def _question_len(img):
 
 class Cache:
     """Bounded LRU cache of response images: at most size entries and max_bytes bytes (None:
-    entries only). size 0 disables caching."""
+    entries only). size 0 disables caching. stale_s: seconds expired entries are kept for
+    stale() (serve-expired-ttl; 0: removed when they expire); prefetch: hits in the last tenth of
+    an entry's life put its key on wanted."""
 
-    def __init__(self, size, max_bytes=None):
+    def __init__(self, size, max_bytes=None, stale_s=0, prefetch=False):
         if max_bytes is not None:
             room = max_bytes // (MIN_ENTRY_BYTES + SLOT_BYTES)
             if size > room:
@@ -158,6 +196,8 @@ class Cache:
         self.ttls = [None] * n  # (offset, ttl, offset, ttl, ...)
         self.born = [0] * n  # now (ms) when stored
         self.life = [0] * n  # ms the entry may be served: smallest TTL * 1000
+        self.pre = [0] * n  # age (ms) from which a hit asks for a prefetch (life when off, or
+        # when asked: then the hit path's one test of the age is against this)
         self.stamp = [-1] * n  # whole seconds of age the TTLs in out are counted down for
         self.out = [None] * n  # 2 bytes of ID + the image, TTLs counted down: the reply, reused
         self.outopt = [None] * n  # the same + our OPT, for clients that sent one (made on use)
@@ -170,6 +210,9 @@ class Cache:
         self.hits = 0
         self.misses = 0
         self.evictions = 0
+        self.stale_ms = stale_s * 1000  # ms an expired entry is kept (serve-expired)
+        self.prefetch = prefetch
+        self.wanted = []  # keys whose prefetch a hit asked for (the driver empties it)
 
     # --- the hit path -------------------------------------------------------------------------
     # Two MicroPython costs shape it (tools/bench_cache.py shows both):
@@ -233,6 +276,21 @@ class Cache:
             return None
         return bytes(memoryview(o)[2:]), self.ad[i] != 0
 
+    def stale(self, key, now, ttl):
+        """(the image for key with every TTL set to ttl, True if it was stored as secure) when
+        key's entry has expired but by less than stale_ms (serve-expired); else None."""
+        i = self._find(key)
+        if i < 0:
+            return None
+        age = now - self.born[i]
+        if age < self.life[i] or age >= self.life[i] + self.stale_ms:
+            return None
+        img = bytearray(memoryview(self.out[i])[2:])
+        t = self.ttls[i]
+        for j in range(0, len(t), 2):
+            pack_into(">I", img, t[j], ttl)
+        return bytes(img), self.ad[i] != 0
+
     # --- LRU list -----------------------------------------------------------------------------
     def _unlink(self, i):
         o = self.older[i]
@@ -282,18 +340,30 @@ class Cache:
         self.chain[i] = self.free
         self.free = i
 
-    def _evict(self):
-        """Free the least recently used entry's slot (the cache is not empty)."""
+    def _evict(self, now=None):
+        """Free the least recently used entry's slot (the cache is not empty); with
+        serve-expired and the time given, an expired entry among the EVICT_SCAN least recently
+        used first."""
         self.evictions += 1
-        self._remove(self.lru)
+        i = self.lru
+        if self.stale_ms and now is not None:
+            j = i
+            for _ in range(EVICT_SCAN):
+                if j < 0:
+                    break
+                if now - self.born[j] >= self.life[j]:
+                    i = j
+                    break
+                j = self.newer[j]
+        self._remove(i)
 
-    def _slot(self):
+    def _slot(self, now):
         f = self.free
         if f < 0:
             if self.used < self.size:
                 self.used += 1
                 return self.used - 1
-            self._evict()  # full: the least recently used goes
+            self._evict(now)  # full: the least recently used (or an expired one) goes
             f = self.free
         self.free = self.chain[f]
         return f
@@ -331,14 +401,15 @@ class Cache:
         if cost > self.max_bytes:
             return False
         while self.count and self.bytes + cost > self.max_bytes:
-            self._evict()
+            self._evict(now)
         o = bytearray(2)
         o += img
-        i = self._slot()
+        i = self._slot(now)
         self.keys[i] = key
         self.ttls[i] = ttl_pairs
         self.born[i] = now
         self.life[i] = life_s * 1000
+        self.pre[i] = life_s * 900 if self.prefetch else life_s * 1000  # the last tenth
         self.stamp[i] = 0
         self.out[i] = o
         self.outopt[i] = None

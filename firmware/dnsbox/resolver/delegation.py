@@ -21,11 +21,13 @@ MAX_DELEGATIONS = const(2048)  # zone cuts remembered
 MAX_RRSETS = const(4096)  # RRsets remembered
 DELEG_BYTES = const(160)  # a Delegation with its tables (objects, 32-bit board)
 NS_BYTES = const(96)  # one NS name in it (a Name: two byte strings) + room for one address
+ADDR_BYTES = const(48)  # each further address (an IPv6 text is the longest: up to 39 chars)
 RR_BYTES = const(128)  # one cached record: RR, its Name and rdata objects (+ the wire lengths)
 RRSET_BYTES = const(64)  # one RRset's key, list and tuple
 DEFAULT_BYTES = const(1048576)  # each table's byte bound when none is given
 MAX_NS_PER_ZONE = const(13)  # NS names kept from one referral (the root has 13)
-MAX_ADDRS_PER_NS = const(4)  # IPv4 addresses kept per NS name
+MAX_ADDRS_PER_NS = const(4)  # addresses (IPv4 and IPv6 together) kept per NS name
+BOTH = (4, 6)  # address families, as Env.families gives them
 MAX_TTL_S = const(86400)  # longer TTLs are cut to a day
 
 # Trust ranks (RFC 2181 5.4.1), higher is more trusted.
@@ -36,8 +38,14 @@ RANK_AUTH_ANSWER = const(4)  # answer section of an authoritative answer
 RANK_HINTS = const(5)  # compiled-in root hints
 
 
+def family(ip):
+    """4 or 6: the family of an ip text."""
+    return 6 if ":" in ip else 4
+
+
 class Delegation:
-    """zone (Name), ns [Name], addrs {ns lower-case wire: [ip text]}, expires (ms, -1 never)."""
+    """zone (Name), ns [Name], addrs {ns lower-case wire: [ip text, IPv4 or IPv6]}, expires
+    (ms, -1 never). fams: the address families asked for (4, 6 or both)."""
 
     def __init__(self, zone, ns, expires):
         self.zone = zone
@@ -50,6 +58,9 @@ class Delegation:
         n = DELEG_BYTES + len(self.zone.wire)
         for x in self.ns:
             n += NS_BYTES + 2 * len(x.wire)
+            k = len(self.addrs.get(x.lc, ()))
+            if k > 1:
+                n += ADDR_BYTES * (k - 1)
         return n
 
     def add_addr(self, nsname, ip):
@@ -60,18 +71,21 @@ class Delegation:
         if ip not in lst and len(lst) < MAX_ADDRS_PER_NS:
             lst.append(ip)
 
-    def ips(self):
-        """Every known address of this zone's servers, in NS order."""
+    def ips(self, fams=BOTH):
+        """Every known address of this zone's servers of families fams, in NS order."""
         out = []
         for n in self.ns:
             for ip in self.addrs.get(n.lc, ()):
-                if ip not in out:
+                if ip not in out and family(ip) in fams:
                     out.append(ip)
         return out
 
-    def unresolved(self):
-        """NS names with no address yet."""
-        return [n for n in self.ns if not self.addrs.get(n.lc)]
+    def ips_of(self, nsname, fams=BOTH):
+        return [ip for ip in self.addrs.get(nsname.lc, ()) if family(ip) in fams]
+
+    def unresolved(self, fams=BOTH):
+        """NS names with no address of families fams yet."""
+        return [n for n in self.ns if not self.ips_of(n, fams)]
 
 
 def ttl_ms(ttl_s, now):
@@ -129,14 +143,15 @@ class Delegations:
             return None
         return d
 
-    def closest(self, name, now, usable=False):
+    def closest(self, name, now, usable=False, fams=BOTH):
         """The deepest live delegation enclosing name (itself included), else the root.
-        usable: skip delegations with no address known (missing glue: ask the parent)."""
+        usable: skip delegations with no address of families fams known (missing glue: ask
+        the parent)."""
         w = name.lc
         i = 0
         while w[i]:
             d = self.get(w[i:], now)
-            if d is not None and (not usable or d.ips()):
+            if d is not None and (not usable or d.ips(fams)):
                 return d
             i += w[i] + 1
         return self.root

@@ -28,6 +28,21 @@ data when they set AD or DO (RFC 6840 5.8), and the RRSIG, NSEC and NSEC3 record
 they set DO (RFC 4035 3.2.1). The cache holds both forms (the signed one under the question +
 front.DNSSEC_KEY) and whether the data was secure.
 
+Serve-expired (RFC 8767; Unbound's serve-expired, with stale=(reply TTL, client timeout ms)):
+the cache keeps expired entries for a while (dnsbox.resolver.cache), and when a question's
+resolution fails (every server timed out, refused or failed; no reachable authority; the time
+per question is up), or its failure is still remembered (RFC 8767's failure recheck timer), the
+clients get the expired answer with every TTL set to the reply TTL and the Extended DNS Error 3
+(Stale Answer) when they sent EDNS. With a client timeout, clients still waiting after it get
+that answer at once while the resolution goes on and refreshes the cache (RFC 8767's client
+response timer); with a client timeout of 0 they get it at once and the question is resolved in
+the background (Unbound's original serve-expired).
+
+Prefetch (Unbound's prefetch): a key the cache put on its wanted list (a hit in the last tenth of
+the entry's life) is resolved again with no client waiting, and its answer replaces the entry;
+at most MAX_REFRESH such background questions at once, each counted among the questions in
+flight, never two for one question.
+
 Bounds (each counted in dnsbox.resolver.budget's share of the heap): questions in flight,
 clients per question, a share of the questions in flight per client address (one client's dead
 names cannot starve the others), failures remembered, time per question. Work past a bound is
@@ -44,7 +59,7 @@ from dnsbox.resolver.mdnsq import MDNS_DOMAIN, MdnsQuery
 from dnsbox.wire import message as _msg
 from dnsbox.wire import rcode as _rc
 from dnsbox.wire import types as _t
-from dnsbox.wire.edns import EDE_NO_REACHABLE_AUTHORITY, EDE_OTHER
+from dnsbox.wire.edns import EDE_NO_REACHABLE_AUTHORITY, EDE_OTHER, EDE_STALE
 from dnsbox.wire.name import Name
 from dnsbox.wire.reply import error, render
 from dnsbox.wire.rr import Question
@@ -53,6 +68,8 @@ from dnsbox.zonedb.lookup import under
 MAX_WAITERS = const(32)  # clients waiting for one question; more get SERVFAIL at once
 MAX_RESOLVE_MS = const(10000)  # a question still unresolved after this gets SERVFAIL
 MAX_FAILS = const(256)  # failures remembered (RFC 9520); the oldest half is dropped when full
+MAX_REFRESH = const(8)  # background questions (prefetch, serve-expired's refresh) in flight
+STALE_EDE = (EDE_STALE, "")  # RFC 8914 4.4: the answer is from expired cache data
 STATS_NAME = b"\x05stats\x06dnsbox\x00"  # CH TXT: counters (allowed clients only)
 RAW_KEY = b"\x02"  # appended to a question's key: a raw question of a validation
 _DNSSEC_TYPES = (_t.RRSIG, _t.NSEC, _t.NSEC3)
@@ -64,6 +81,9 @@ class Pending:
     followers."""
 
     raw = False  # a validation's question: its answer goes to needers as it came
+    refresh = False  # a background question (prefetch): no client, its answer is cached
+    signed = False  # a refresh of a signed cache entry: the signed form is cached too
+    stale_at = 0  # ms when waiters get the expired answer (client timeout); -1: passed
     val = None  # the Validation of its answer, while one runs
     res = None  # the job's answer while it is validated
 
@@ -84,10 +104,12 @@ class Driver:
     as lower-case wire, nets: allowed client networks, local: a dnsbox.resolver.local.Local);
     cache: the response cache; limits: a dnsbox.resolver.budget.Limits; ups: a
     dnsbox.resolver.forward.Upstreams or None; env: a dnsbox.resolver.iterate.Env (recursion
-    from the root) or None; dns64: (prefix, length) or None; mdns: .local by multicast DNS."""
+    from the root) or None; dns64: (prefix, length) or None; mdns: .local by multicast DNS;
+    stale: (reply TTL s, client timeout ms) to serve expired answers (the cache keeps them),
+    or None."""
 
     def __init__(self, auth, zones, nets, local, cache, limits, rng, ups=None, env=None,
-                 dns64=None, mdns=False, trust=None):
+                 dns64=None, mdns=False, trust=None, stale=None):
         self.auth = auth
         self.zones = list(zones)
         self.nets = nets
@@ -107,8 +129,12 @@ class Driver:
         self.next_token = 1
         self.due = -1  # the earliest deadline (ms) there may be; -1: none
         self.actions = []
+        self.stale_ttl = -1 if stale is None else stale[0]  # TTL of expired answers; -1: off
+        self.stale_wait = -1 if stale is None else stale[1]  # client timeout (ms)
+        self.refreshing = 0  # background questions in flight
         self.stats = {"started": 0, "upstream": 0, "ignored": 0, "refused": 0, "servfail": 0,
-                      "joined": 0, "failcache": 0, "shed": 0, "faults": 0}
+                      "joined": 0, "failcache": 0, "shed": 0, "faults": 0, "stale": 0,
+                      "prefetch": 0}
         self.more = []  # other counters shown with these (the serving loop's rate limiter)
 
     # --- client queries ---------------------------------------------------------------------
@@ -120,24 +146,34 @@ class Driver:
             return v
         p, qbytes, payload, key = v
         cd = p.flags & 0x10
+        w = (client, proto, q[:2], qbytes, p.flags, payload, ip,
+             p.edns is not None and p.edns.do)
         f = None if cd else self.fails.get(key)
         if f is not None:
             if f[0] > now:
                 self.stats["failcache"] += 1
-                return error(q[:2], p.flags, qbytes, _rc.SERVFAIL, payload, f[1])
+                r = self._stale(key, w, now)  # RFC 8767 4: stale data until the recheck
+                return r if r is not None else error(q[:2], p.flags, qbytes, _rc.SERVFAIL,
+                                                     payload, f[1])
             del self.fails[key]
+        pend = self.inflight.get(key)
+        if self.stale_wait == 0 or (pend is not None and pend.stale_at < 0):
+            r = self._stale(key, w, now)  # serve-expired at once, or the client timer passed
+            if r is not None:
+                if pend is None:
+                    self._refresh(self._stale_key(key, w), now)
+                return r
         if self.clients.get(ip, 0) >= self.limits.client_share:
             return self._shed(q, p, qbytes, payload, "too many of this client's questions "
                               "in flight")
-        w = (client, proto, q[:2], qbytes, p.flags, payload, ip,
-             p.edns is not None and p.edns.do)
-        pend = self.inflight.get(key)
         if pend is not None:
             if len(pend.waiters) >= MAX_WAITERS:
                 return self._shed(q, p, qbytes, payload, "too many clients waiting for this "
                                   "question")
             self._wait(pend, w)
             self.stats["joined"] += 1
+            if pend.stale_at == 0:
+                self._arm_stale(pend, w, now)  # a background question: no timer yet
             return None
         if len(self.inflight) >= self.limits.inflight:
             return self._shed(q, p, qbytes, payload, "too many questions in flight")
@@ -148,7 +184,79 @@ class Driver:
         pend = self._start(key, job, now, w)
         if pend.key not in self.inflight and self.actions and self.actions[-1][0] == "answer":
             return self.actions.pop()[3]  # answered from the caches at once
+        if self.inflight.get(key) is pend:
+            self._arm_stale(pend, w, now)
         return None
+
+    # --- serve-expired and prefetch -----------------------------------------------------------
+    def _stale_key(self, key, w):
+        """The cache key of the form waiter w gets: signed for DO clients when validating."""
+        return key + front.DNSSEC_KEY if w[7] and self.trust is not None else key
+
+    def _arm_stale(self, pend, w, now):
+        """Start pend's client timer (RFC 8767 5: the client response timer) when its waiter w
+        has expired data to get when it runs out."""
+        if self.stale_wait <= 0 or self.cache.stale(self._stale_key(pend.key, w), now,
+                                                    0) is None:
+            return
+        pend.stale_at = now + self.stale_wait
+        if self.due < 0 or pend.stale_at < self.due:
+            self.due = pend.stale_at
+
+    def _stale(self, key, w, now):
+        """The reply to waiter w from key's expired cache entry (TTLs the reply TTL, EDE 3), or
+        None (serve-expired off, no such entry, or expired too long ago)."""
+        if self.stale_ttl < 0:
+            return None
+        got = self.cache.stale(self._stale_key(key, w), now, self.stale_ttl)
+        if got is None:
+            return None
+        self.stats["stale"] += 1
+        ad = got[1] and bool(w[4] & 0x20 or w[7])
+        return render(got[0], w[2], w[3], w[4], w[5], w[1], ad, w[7], STALE_EDE)
+
+    def _stale_waiters(self, pend, now):
+        """The client timer of pend passed: its waiters that have an expired answer get it;
+        the resolution goes on (its answer refreshes the cache)."""
+        pend.stale_at = -1
+        keep = []
+        for w in pend.waiters:
+            r = self._stale(pend.key, w, now)
+            if r is None:
+                keep.append(w)
+                continue
+            self._reply(w, r)
+            self._unwait(w)
+        pend.waiters = keep
+
+    def _refresh(self, key, now):
+        """Resolve key's question with no client waiting (prefetch, serve-expired's refresh):
+        its answer goes to the cache. Not when it is in flight already, nor past MAX_REFRESH
+        background questions or the questions in flight."""
+        i = 0
+        while i < len(key) and key[i]:
+            i += key[i] + 1
+        if i + 5 > len(key):
+            return  # not a question's key (never made by the cache)
+        plain = key[: i + 5]  # the name, type and class (a suffix names the signed form)
+        if plain in self.inflight:
+            return
+        if self.refreshing >= MAX_REFRESH or len(self.inflight) >= self.limits.inflight:
+            self.stats["refresh_dropped"] = self.stats.get("refresh_dropped", 0) + 1
+            return
+        name = Name(plain[: i + 1], plain[: i + 1])
+        job = self._job(name, (plain[i + 1] << 8) | plain[i + 2], now)
+        if isinstance(job, tuple):
+            return
+        self.stats["prefetch"] += 1
+        self._start(plain, job, now, None, False, len(key) > i + 5)
+
+    def _prefetch(self, now):
+        """Start the background questions the cache's hits asked for."""
+        keys = self.cache.wanted
+        self.cache.wanted = []
+        for key in keys:
+            self._refresh(key, now)
 
     def _shed(self, q, p, qbytes, payload, why):
         self.stats["shed"] += 1
@@ -220,9 +328,23 @@ class Driver:
         pend.waiters.append(w)
         self.clients[w[6]] = self.clients.get(w[6], 0) + 1
 
-    def _start(self, key, job, now, w=None, raw=False):
+    def _unwait(self, w):
+        cl = self.clients
+        n = cl.get(w[6], 0) - 1
+        if n > 0:
+            cl[w[6]] = n
+        else:
+            cl.pop(w[6], None)
+
+    def _start(self, key, job, now, w=None, raw=False, signed=None):
+        """Start pend for key; signed not None: a background question (True: of a signed
+        cache entry)."""
         pend = Pending(key, job, now)
         pend.raw = raw
+        if signed is not None:
+            pend.refresh = True
+            pend.signed = signed
+            self.refreshing += 1
         self.inflight[key] = pend
         if w is not None:
             self._wait(pend, w)
@@ -271,15 +393,12 @@ class Driver:
         that a MemoryError while answering leaves nothing half-registered."""
         if self.inflight.get(pend.key) is pend:
             del self.inflight[pend.key]
+            if pend.refresh:
+                self.refreshing -= 1
         for tok in list(pend.asks):
             self._close(pend, tok)
-        cl = self.clients
         for w in pend.waiters:
-            n = cl.get(w[6], 0) - 1
-            if n > 0:
-                cl[w[6]] = n
-            else:
-                cl.pop(w[6], None)
+            self._unwait(w)
 
     def _abort(self, pend, e, now):
         self.stats["faults"] += 1
@@ -354,20 +473,22 @@ class Driver:
                 if not w[4] & 0x10:
                     self._reply(w, error(w[2], w[4], w[3], _rc.SERVFAIL, w[5], verdict.ede))
             if cd:
-                self._signed_answer(cd, job, res, None, now, None)
+                self._signed_answer(cd, job, res, None, now, None, False)
             for f in pend.followers:
                 self._answer(f[2], f[3], 0, now, None)
             return
         if res.rcode == _rc.SERVFAIL:
             self.stats["servfail"] += 1
             self._remember_failure(pend.key, res, now)
-            for w in pend.waiters:
-                self._reply(w, error(w[2], w[4], w[3], _rc.SERVFAIL, w[5], res.ede))
+            for w in pend.waiters:  # an expired answer when there is one (serve-expired)
+                r = self._stale(pend.key, w, now)
+                self._reply(w, r if r is not None else error(w[2], w[4], w[3], _rc.SERVFAIL,
+                                                             w[5], res.ede))
             for f in pend.followers:  # DNS64 without an A answer: the AAAA NODATA stands
                 self._answer(f[2], f[3], 0, now, None)
             return
         if verdict is not None:
-            self._signed_answer(pend.waiters, job, res, verdict, now, pend.key)
+            self._signed_answer(pend.waiters, job, res, verdict, now, pend.key, pend.signed)
             for f in pend.followers:
                 self._synthesized(f, _plain(res.answer, _t.A), now)
             return
@@ -382,18 +503,19 @@ class Driver:
         for f in pend.followers:
             self._synthesized(f, res.answer, now)
 
-    def _signed_answer(self, waiters, job, res, verdict, now, key):
+    def _signed_answer(self, waiters, job, res, verdict, now, key, signed_too):
         """Answer validated data (verdict None: CD clients, not validated): the signed form to
         DO clients, the plain one to the others, AD when secure and asked for, the verdict's
         EDE (an insecure answer may say why, e.g. 27); the plain form cached under key (when
-        given), the signed one too when a client asked with DO (most do not: half the bytes)."""
+        given), the signed one too when a client asked with DO (most do not: half the bytes) or
+        signed_too (the refresh of a signed entry)."""
         qt = job.qtype
         secure = verdict is not None and verdict.state == 1
         ede = verdict.ede if verdict is not None else None
         plain = _image(job.qname, qt, res.rcode, _plain(res.answer, qt),
                        _plain(res.authority, qt))
         signed = None
-        if [w for w in waiters if w[7]]:
+        if signed_too or [w for w in waiters if w[7]]:
             signed = _image(job.qname, qt, res.rcode, res.answer, res.authority)
         if key is not None and ede is None:
             self.cache.store(key, plain, res.life, now, secure)
@@ -491,12 +613,16 @@ class Driver:
         self._drive(pend, act, now)
 
     def tick(self, now):
+        if self.cache.wanted:
+            self._prefetch(now)
         if self.due < 0 or now < self.due:
             return
         due = -1
         for pend in list(self.inflight.values()):
             if self.inflight.get(pend.key) is not pend:
                 continue  # ended while this round ran (a DNS64 follow-up answered it)
+            if pend.stale_at > 0 and now >= pend.stale_at:
+                self._stale_waiters(pend, now)
             if pend.cur and now >= pend.deadline:
                 try:
                     act = pend.job.failed(pend.asks[pend.cur], now, "timed out")
@@ -514,13 +640,16 @@ class Driver:
             t = pend.started + MAX_RESOLVE_MS
             if pend.cur and pend.deadline < t:
                 t = pend.deadline
+            if pend.stale_at > 0 and pend.stale_at < t:
+                t = pend.stale_at
             if due < 0 or t < due:
                 due = t
         self.due = due
 
     def next_deadline(self):
-        """The earliest time (ms) tick() has work to do, or -1 when nothing is in flight."""
-        return self.due
+        """The earliest time (ms) tick() has work to do (0: at once, prefetches are wanted), or
+        -1 when nothing is in flight."""
+        return 0 if self.cache.wanted else self.due
 
 
 def _image(qname, qtype, rcode, answer, authority):

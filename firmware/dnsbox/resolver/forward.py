@@ -57,6 +57,8 @@ class Upstreams:
         self.attempt_ms = ATTEMPT_MS
         self.tcp_attempt_ms = TCP_ATTEMPT_MS
         self.stats = {"tcp": 0, "dropped": 0}  # TCP fallbacks, records scrubbed away
+        self.min_ttl = 0  # cache-min-ttl (seconds): positive answers kept at least this long
+        self.max_ttl = MAX_TTL_S  # cache-max-ttl (seconds): every answer at most this long
 
     def route(self, lname):
         """(domain lower-case wire, [upstream indices]) of the longest server= route for the
@@ -142,7 +144,8 @@ class ForwardJob:
     def reply(self, ask, data, src, now):
         if src != (ask.ip, ask.port):
             return None  # not from the upstream asked: keep waiting
-        q = quick(ask, data, MAX_TTL_S)
+        ups = self.ups
+        q = None if ups.min_ttl else quick(ask, data, ups.max_ttl)
         if q is not None:  # addresses of the name: no objects made
             self.ups.fails[ask.ui] = 0
             self.cur = None
@@ -155,13 +158,17 @@ class ForwardJob:
                 self.ups.stats["tcp"] += 1
                 return self._ask(ask.ui, TCP)
             return self._next(ask.ui, "truncated over TCP")
-        s = _scrub.scrub(m, self.qname, self.qtype, 1, self.bailiwick, MAX_TTL_S,
-                         NEG_MAX_TTL_S, self.ups.dnssec)
+        neg = NEG_MAX_TTL_S if NEG_MAX_TTL_S < ups.max_ttl else ups.max_ttl
+        s = _scrub.scrub(m, self.qname, self.qtype, 1, self.bailiwick, ups.max_ttl, neg,
+                         ups.dnssec)
         if s is None:
             if ask is not self.cur:
                 return None  # an error from an earlier ask: the current one goes on
             return self._next(ask.ui, "answered " + _rc.to_text(m.rcode))
-        self.ups.stats["dropped"] += s.dropped
-        self.ups.fails[ask.ui] = 0
+        ups.stats["dropped"] += s.dropped
+        ups.fails[ask.ui] = 0
         self.cur = None
+        if ups.min_ttl and s.kind == _scrub.POSITIVE:  # cache-min-ttl: positive data only
+            s.answer = _scrub.clamp(s.answer, ups.min_ttl, ups.max_ttl)
+            s.life = s.life if s.life > ups.min_ttl else ups.min_ttl
         return Result(s.rcode, s.answer, s.authority, None, s.life)

@@ -19,9 +19,28 @@ The scrub (what is kept from a server's answer), per response from a server aske
 - answer: CNAME/DNAME links and final records along the chain from the name asked, owners
   inside Z only (bailiwick); cached at rank auth-answer (aa) or answer (RFC 2181 5.4.1);
 - referral: the NS RRset of a child zone strictly below Z and above the name asked; glue: only
-  A records for those NS names, inside Z, kept only in that delegation (never given to clients);
+  A and AAAA records for those NS names, inside Z, kept only in that delegation (never given to
+  clients); loopback and unspecified addresses dropped (do-not-query-localhost, below);
 - negative: the SOA of a zone inside Z that encloses the name; TTL min(TTL, minimum);
 - anything else (additional extras, upward/sideways referrals, other owners) is dropped.
+
+Behaviours that follow Unbound (each has a test on tools/testnet.py):
+- parent-side glue: when looking up an NS name's address fails (the child answers NODATA, a
+  referral to a dead server, nothing), the addresses the parents' referrals gave for that name
+  (kept in their Delegations) are used;
+- 0x20 (use-caps-for-id): an answer that matches but for the case of its question marks its
+  server as not echoing case (Env.nocaps, bounded); the question goes again to that server
+  without 0x20, and later ones too;
+- do-not-query-localhost: addresses learnt from the network (glue, NS lookups, priming) in
+  127.0.0.0/8, 0.0.0.0/8, ::1, :: or ::ffff:127.0.0.0/104 are never asked, unless configured
+  (hints=) or Env.local_ok (do-not-query-localhost=no);
+- TTLs: cache-min-ttl/cache-max-ttl clamp positive data (max wins); an answer keeps its own TTL
+  even when it exceeds the parent's NS TTL (Unbound caches the authoritative TTL; only the
+  delegation itself lives no longer than the parent's NS TTL); an empty NOERROR without SOA
+  and without AA is lame (another server is asked; nothing is cached);
+- families: addresses of both families are kept; only those of Env.families are asked (the
+  box's usable families, set by main), ordered by measured RTT; a timeout moves on to the next
+  address, of either family.
 """
 
 from dnsbox.compat import const
@@ -29,13 +48,14 @@ from dnsbox.resolver import delegation as _dg
 from dnsbox.resolver.ask import (FAIL_TTL_S, TCP, UDP, Ask, Result, match, question, quick,
                                  quick_result)
 from dnsbox.resolver.delegation import Delegation
+from dnsbox.resolver.scrub import clamp as _clamp
 from dnsbox.resolver.servers import TCP_TIMEOUT_MS
 from dnsbox.wire import rcode as _rc
 from dnsbox.wire import types as _t
 from dnsbox.wire.edns import DO_OPT, EDE_NO_REACHABLE_AUTHORITY, EDE_OTHER, PLAIN_OPT
 from dnsbox.wire.name import Name
 from dnsbox.wire.rd_std import CNAME as _CNAME
-from dnsbox.wire.rd_std import ipv4_to_text
+from dnsbox.wire.rd_std import ipv4_to_text, ipv6_to_text
 from dnsbox.wire.rr import RR
 
 # Limits (each has a test in tests/unit/test_iterate*.py).
@@ -50,7 +70,8 @@ MAX_TRIES_PER_STEP = const(6)  # servers tried for one question to one zone
 PRIME_RETRY_S = const(60)  # a failed priming is tried again after this long
 MAX_NOCUT = const(1024)  # names remembered as existing without a zone cut (QNAME minimisation)
 NEG_MAX_TTL_S = const(10800)  # negative answers at most 3 hours (RFC 2308 5)
-MAX_TTL_S = const(86400)  # positive TTLs cut to a day
+MAX_TTL_S = const(86400)  # positive TTLs cut to a day (cache-max-ttl's default and ceiling)
+MAX_NOCAPS = const(256)  # servers remembered as not echoing the question's case (0x20)
 
 _DNSSEC = (_t.RRSIG, _t.NSEC, _t.NSEC3)  # the records a validating resolver keeps as proofs
 
@@ -94,10 +115,51 @@ class Env:
         self.qmin = True  # QNAME minimisation (RFC 9156), relaxed
         self.nocut = {}  # lower-case wire -> expiry (ms): exists below its zone, no cut
         self.use0x20 = True  # random case towards authoritative servers
+        self.nocaps = {}  # ip -> 1: servers that do not echo the case (asked without 0x20)
         self.dnssec = False  # DO in every query; signatures and proofs kept for validation
+        self.configured = [ip for _n, ip, _p in hints]  # asked even if loopback
+        self.local_ok = False  # do-not-query-localhost=no: loopback learnt from referrals too
+        self.families = (4,)  # address families the box can use (4, 6): set by main
+        self.min_ttl = 0  # cache-min-ttl (seconds)
+        self.max_ttl = MAX_TTL_S  # cache-max-ttl (seconds)
 
     def port_of(self, ip):
         return self.ports.get(ip, self.port)
+
+    def caps(self, ip):
+        """0x20 for questions to ip: on unless turned off or ip does not echo case."""
+        return self.use0x20 and ip not in self.nocaps
+
+    def no_caps(self, ip):
+        nc = self.nocaps
+        if len(nc) >= MAX_NOCAPS:
+            nc.clear()  # simple and bounded: such servers are found again by their answers
+        nc[ip] = 1
+
+    def addr(self, r):
+        """The ip text of an A or AAAA record learnt from the network, None if it must not be
+        asked (do-not-query-localhost) or is of another type."""
+        b = r.rdata.address if r.rtype == _t.A or r.rtype == _t.AAAA else None
+        if b is None or r.rclass != 1:
+            return None
+        if r.rtype == _t.A:
+            ip = ipv4_to_text(b)
+            local = b[0] == 127 or b[0] == 0
+        else:
+            ip = ipv6_to_text(b)
+            local = (b[:15] == _ZERO15 and b[15] < 2) or (b[:12] == _MAPPED and
+                                                          (b[12] == 127 or b[12] == 0))
+        if local and not self.local_ok and ip not in self.configured:
+            return None
+        return ip
+
+    def clamp(self, rrs):
+        """rrs with TTLs within cache-min-ttl..cache-max-ttl (the maximum wins)."""
+        return _clamp(rrs, self.min_ttl, self.max_ttl)
+
+
+_ZERO15 = bytes(15)
+_MAPPED = bytes(10) + b"\xff\xff"  # ::ffff:0:0/96, IPv4-mapped
 
 
 def _suffix(name, n):
@@ -196,7 +258,7 @@ class Iteration:
         d = env.deleg.closest(name, self.now, False)
         if d is env.deleg.root:
             return None  # priming, referrals: the generators' work
-        ips = d.ips()
+        ips = d.ips(env.families)
         if not ips:
             return None
         if env.qmin:
@@ -208,11 +270,12 @@ class Iteration:
                 known += 1
         ip = env.servers.order(ips, self.now)[0]
         self.queries = 1
-        wire, qn = question(name, self.qtype, env.rng(2), False, env.use0x20, env.rng,
+        caps = env.caps(ip)
+        wire, qn = question(name, self.qtype, env.rng(2), False, caps, env.rng,
                             DO_OPT if env.dnssec else PLAIN_OPT)
         self.log.append((d.zone, name, self.qtype, ip))
         a = Ask(ip, env.port_of(ip), wire, UDP, env.servers.timeout(ip, self.now), qn,
-                self.qtype, env.use0x20)
+                self.qtype, caps)
         self.ask = a
         self.sent = self.now
         return a
@@ -236,24 +299,33 @@ class Iteration:
         a = self.ask
         if a is None or ask is not a or src != (a.ip, a.port):
             return None
+        env = self.env
         if (a.qname.lc == self.qname.lc and a.qtype == self.qtype and not self.resolving
-                and a.proto == UDP):
+                and a.proto == UDP and not env.min_ttl):
             # the client's own question (no CNAME followed, no NS address looked up): its
             # addresses end the iteration without objects (dnsbox.resolver.ask.quick)
-            q = quick(a, data, MAX_TTL_S)
+            q = quick(a, data, env.max_ttl)
             if q is not None:
-                self.env.servers.good(a.ip, now - self.sent, now)
+                env.servers.good(a.ip, now - self.sent, now)
                 self.ask = None
                 self._gen = None
                 self.result = quick_result(q)
                 return self.result
         m = match(a, data)
-        if m is None:
+        ev = None if m is None else ("reply", m, now - self.sent)
+        if m is None and a.exact:
+            # use-caps-for-id fallback: the answer but for the case of its question
+            a.exact = False
+            m = match(a, data)
+            a.exact = True
+            if m is not None:
+                ev = ("nocaps", m)
+        if ev is None:
             return None
         self.now = now
         if self._gen is None:
-            return self._replay(a, ("reply", m, now - self.sent))
-        return self._step(("reply", m, now - self.sent))
+            return self._replay(a, ev)
+        return self._step(ev)
 
     def failed(self, ask, now, reason="timed out"):
         if self.ask is None or ask is not self.ask:
@@ -319,11 +391,16 @@ class Iteration:
         raise Fail(EDE_OTHER, "CNAME chain longer than %d at %s" % (MAX_CNAME, qname))
 
     def _final(self, rcode, answer, authority):
-        life = _min_ttl(answer, MAX_TTL_S)
+        env = self.env
+        if env.min_ttl or env.max_ttl < MAX_TTL_S:
+            answer = env.clamp(answer)  # cached ones were clamped when stored; these may not
+        life = _min_ttl(answer, env.max_ttl)
         if rcode != _rc.NOERROR or not answer or answer[-1].rtype != self.qtype:
             life = _min_ttl(authority, NEG_MAX_TTL_S) if authority else 0
             if answer:
                 life = _min_ttl(answer, life)
+            if life > env.max_ttl:
+                life = env.max_ttl
         return Result(rcode, answer, authority, None, life)
 
     def _lookup(self, name, qtype, depth):
@@ -332,7 +409,7 @@ class Iteration:
         env = self.env
         # DS lives on the parent side of a cut (RFC 4035 3.1.4.1): start above the name
         above = name.parent() if qtype == _t.DS and not name.is_root() else name
-        d = env.deleg.closest(above, self.now, depth > 0)
+        d = env.deleg.closest(above, self.now, depth > 0, env.families)
         if d is env.deleg.root and env.prime and self.now >= env.primed_until:
             yield from self._prime(depth)
             d = env.deleg.root
@@ -407,9 +484,11 @@ class Iteration:
             return
         d = Delegation(root.zone, ns, -1)
         for r in m.additional:
-            if r.rtype == _t.A and r.rclass == 1 and r.name in ns:
-                d.add_addr(r.name, ipv4_to_text(r.rdata.address))
-        if not d.ips():
+            if r.name in ns:
+                ip = env.addr(r)
+                if ip is not None:
+                    d.add_addr(r.name, ip)
+        if not d.ips(env.families):
             return
         for n in root.ns:  # the hints stay as a fallback behind the primed servers
             if n not in d.ns:
@@ -466,10 +545,14 @@ class Iteration:
                 ttl = r.ttl
         if cut is None:
             return None
-        d = Delegation(cut.lower(), ns, _dg.ttl_ms(ttl, self.now))
+        env = self.env
+        d = Delegation(cut.lower(), ns, _dg.ttl_ms(ttl if ttl < env.max_ttl else env.max_ttl,
+                                                   self.now))
         for r in m.additional:
-            if r.rtype == _t.A and r.rclass == 1 and r.name in ns and r.name.is_subdomain(z):
-                d.add_addr(r.name, ipv4_to_text(r.rdata.address))
+            if r.name in ns and r.name.is_subdomain(z):
+                ip = env.addr(r)
+                if ip is not None:
+                    d.add_addr(r.name, ip)
         self.env.deleg.put(d, self.now)
         return d
 
@@ -486,7 +569,7 @@ class Iteration:
         for _ in range(MAX_CNAME + 1):
             fin = sets.get((cur.lc, qtype))
             if fin is not None and cur.is_subdomain(z):
-                fin = fin + self._sigs(m, cur, qtype)
+                fin = env.clamp(fin) + self._sigs(m, cur, qtype)
                 if keep:
                     env.rrs.put(cur.lc, qtype, fin, rank, self.now)
                 return (_rc.NOERROR, out + fin, proofs, None)
@@ -494,7 +577,7 @@ class Iteration:
             nxt = None
             dn = self._dname_for(m, z, cur)
             if dn is None and c is not None and cur.is_subdomain(z):
-                c = c[:1] + self._sigs(m, cur, _t.CNAME)
+                c = env.clamp(c[:1]) + self._sigs(m, cur, _t.CNAME)
                 if keep:
                     env.rrs.put(cur.lc, _t.CNAME, c, rank, self.now)
                 out.extend(c)
@@ -569,7 +652,7 @@ class Iteration:
         """The answer (Message) of one of d's servers; Fail when none answers."""
         tried = []
         for _ in range(MAX_TRIES_PER_STEP):
-            ips = [ip for ip in d.ips()
+            ips = [ip for ip in d.ips(self.env.families)
                    if ip not in tried and (d.zone.lc, ip) not in self.lame]
             if not ips:
                 got = yield from self._find_addr(d, depth)
@@ -586,10 +669,13 @@ class Iteration:
                    "no server of %s answered for %s" % (d.zone, sname.lower()))
 
     def _find_addr(self, d, depth):
-        """Look up the address of one more of d's NS names; True if one was found."""
+        """Look up the address of one more of d's NS names (A, then AAAA when the box has IPv6
+        and no A was usable; the parents' glue for it when that fails); True if one was
+        found."""
         if depth >= MAX_DEPTH:
             return False
-        for n in d.unresolved():
+        fams = self.env.families
+        for n in d.unresolved(fams):
             k = d.zone.lc
             done = self.ns_lookups.get(k, 0)
             if done >= MAX_NS_LOOKUPS:
@@ -600,35 +686,65 @@ class Iteration:
             self.ns_lookups[k + n.lc] = 1
             self.resolving.append(n.lc)
             try:
-                r = yield from self._resolve(n, _t.A, depth + 1)
-            except Fail as f:
-                if f.fatal:
-                    raise
-                r = None
-            self.resolving.remove(n.lc)
-            if r is not None and r.rcode == _rc.NOERROR:
-                for rr in r.answer:
-                    if rr.rtype == _t.A:
-                        d.add_addr(n, ipv4_to_text(rr.rdata.address))
-            if d.addrs.get(n.lc):
+                for t in (_t.A, _t.AAAA):
+                    if (4 if t == _t.A else 6) not in fams:
+                        continue
+                    try:
+                        r = yield from self._resolve(n, t, depth + 1)
+                    except Fail as f:
+                        if f.fatal:
+                            raise
+                        r = None
+                    if r is not None and r.rcode == _rc.NOERROR:
+                        for rr in r.answer:
+                            if rr.rtype == t and rr.name == n:
+                                ip = self.env.addr(rr)
+                                if ip is not None:
+                                    d.add_addr(n, ip)
+                    if d.ips_of(n, fams):
+                        break
+            finally:
+                self.resolving.remove(n.lc)
+            if not d.ips_of(n, fams):
+                self._parent_glue(d, n)
+            if d.ips_of(n, fams):
                 return True
         return False
+
+    def _parent_glue(self, d, n):
+        # the child side gave no address for n (NODATA, a referral to nowhere, a failure):
+        # take what the referrals of n's enclosing zones gave as glue for it (Unbound's
+        # parent-side addresses); they live as long as those delegations
+        deleg = self.env.deleg
+        w = n.lc
+        i = 0
+        while w[i]:
+            e = deleg.get(w[i:], self.now)
+            if e is not None and e is not d:
+                for ip in e.addrs.get(n.lc, ()):
+                    d.add_addr(n, ip)
+            i += w[i] + 1
 
     def _send(self, ip, sname, stype, zone):
         """One question to one server (UDP, then TCP if truncated): Message or None."""
         env = self.env
         m = None
         proto = UDP
+        caps = env.caps(ip)
         while proto is not None:
             if self.queries >= MAX_QUERIES:
                 raise Fail(EDE_OTHER, "more than %d upstream queries for %s" % (
                     MAX_QUERIES, self.qname), True)
             self.queries += 1
-            wire, qn = question(sname, stype, env.rng(2), False, env.use0x20, env.rng,
+            wire, qn = question(sname, stype, env.rng(2), False, caps, env.rng,
                                 DO_OPT if env.dnssec else PLAIN_OPT)
             t = env.servers.timeout(ip, self.now) if proto == UDP else TCP_TIMEOUT_MS
             self.log.append((zone, sname, stype, ip))
-            ev = yield Ask(ip, env.port_of(ip), wire, proto, t, qn, stype, env.use0x20)
+            ev = yield Ask(ip, env.port_of(ip), wire, proto, t, qn, stype, caps)
+            if ev[0] == "nocaps":
+                env.no_caps(ip)  # it answers, without our case: ask it again without 0x20
+                caps = False
+                continue
             if ev[0] != "reply":
                 env.servers.bad(ip, self.now)
                 return None

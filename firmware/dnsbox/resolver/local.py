@@ -6,7 +6,7 @@ lookup(lname, qtype) returns None when the name is not local (it may be forwarde
 (rcode, answer records): an address answer, NODATA (NOERROR with no records) or NXDOMAIN.
 """
 
-from dnsbox.config.nets import domain_wire, ipv4_int, parse_ipv4
+from dnsbox.config.nets import V6, domain_wire, ipv4_int, parse_ipv4, parse_network
 from dnsbox.config import nets
 from dnsbox.compat import const
 from dnsbox.wire import rcode as _rc
@@ -182,9 +182,18 @@ def _records(lname, qtype, v4, v6):
     return out
 
 
-def default_nets(ip_text, netmask_text):
-    """The appliance's own subnet and loopback (127.0.0.0/8)."""
+def default_nets(ip_text, netmask_text, ip6=None):
+    """The appliance's own subnet and loopback (127.0.0.0/8); with IPv6 on, ::1, the link
+    (fe80::/10) and the static ip6= prefix ("ADDR/LEN", its network); SLAAC's prefix is not
+    known at start: allow= names it."""
     nets = [(0x7F000000, 0xFF000000)]
+    if ip6 is not None and ip6 != "off":
+        nets.append(parse_network("::1"))
+        nets.append(parse_network("fe80::/10"))
+        if "/" in ip6 and ip6 != "::1/128":
+            n = parse_network(ip6)
+            if n[1] > V6 and n not in nets:  # a prefix, not ::/0
+                nets.append(n)
     ip = parse_ipv4(ip_text or "")
     mask = parse_ipv4(netmask_text or "")
     if ip is not None and mask is not None:

@@ -46,6 +46,21 @@ def _cap(rr, most):
     return rr
 
 
+def clamp(rrs, lo, hi):
+    """rrs with TTLs within lo..hi (cache-min-ttl..cache-max-ttl; the maximum wins): the same
+    list when nothing changes."""
+    out = rrs
+    for i in range(len(rrs)):
+        r = rrs[i]
+        t = r.ttl if r.ttl > lo else lo
+        t = t if t < hi else hi
+        if t != r.ttl:
+            if out is rrs:
+                out = list(rrs)
+            out[i] = RR(r.name, r.rtype, r.rclass, t, r.rdata)
+    return out
+
+
 _PROOF = (47, 50)  # NSEC, NSEC3
 _RRSIG = const(46)
 _DNAME = const(39)
