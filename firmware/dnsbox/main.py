@@ -120,6 +120,30 @@ def read_card(card, words):
     return [], text
 
 
+def load_hosts(cfg, card):
+    """The names of the addn-hosts= files (/etc/hosts format; a relative name is in the card's
+    directory with --card), read once at boot: each bad line is logged with its line number and
+    left out; a file that cannot be read is logged and skipped."""
+    from dnsbox.config import records
+
+    out = []
+    dom = records.local_domain(cfg) if cfg.expand_hosts else None
+    if cfg.expand_hosts and dom is None:
+        log.log("expand-hosts: no domain= (resolver mode's local domain): names kept as given")
+    for path in cfg.addn_hosts:
+        full = card + "/" + path if card and path[0] != "/" else path
+        text, why = read_text(full)
+        if text is None:
+            log.log("addn-hosts=%s: cannot read %s (%s): skipped" % (path, full, why))
+            continue
+        got, problems = records.parse_hosts(text, path, dom, records.MAX_HOSTS_NAMES - len(out))
+        for p in problems:
+            log.log("addn-hosts: " + p)
+        log.log("addn-hosts=%s: %d names" % (path, len(got)))
+        out += got
+    return out
+
+
 def load_zones(host, optional=False):
     try:
         import zoneblob
@@ -199,6 +223,7 @@ def main(argv):
     if cfg.mode == "client":
         return client_mode(cfg)
     if cfg.mode == "resolver":
+        cfg.file_hosts = load_hosts(cfg, card)
         return resolver_mode(cfg, host, bind_ip, max_s, bind_ip6)
     db = load_zones(host)
     names = db.zone_names()
@@ -220,10 +245,15 @@ def main(argv):
     except OSError as e:
         halt(host, "cannot listen on %s port %d: %s" % (bind_ip, cfg.port, e))
     listen6(loop)
-    if cfg.peers or dyn is not None or xfr_key is not None:  # the client's address matters
-        handle_tcp = srv.handle_tcp
-        peer_ip = nets.peer_ip
-        loop.tcp_handler = lambda q, conn: handle_tcp(q, peer_ip(conn.peer))
+    from dnsbox.resolver.local import default_nets
+
+    # CH TXT auth.bind (the queries answered) to allow= (default: own subnet and loopback)
+    srv.general.stats_nets = cfg.allow if cfg.allow is not None else default_nets(
+        cfg.ip, cfg.netmask, None if bind_ip6 is None else cfg.ip6)
+    srv.general.answered = lambda: loop.stats[0] + loop.stats[1]
+    handle_tcp = srv.handle_tcp  # the client's address matters (transfers, UPDATE, auth.bind)
+    peer_ip = nets.peer_ip
+    loop.tcp_handler = lambda q, conn: handle_tcp(q, peer_ip(conn.peer))
     if cfg.peers:
         log.log("zone transfers (AXFR, IXFR) over TCP for %s" % ", ".join(
             nets.net_text(n) for n in cfg.peers))
@@ -432,7 +462,9 @@ def resolver_mode(cfg, host, bind_ip, max_s=0, bind_ip6=None):
     if not what:
         what.append("no upstreams (set server=IP): SERVFAIL for names not answered here")
     log.log("resolver: %s; %d local names, recursion for %s%s" % (
-        "; ".join(what), len(cfg.hosts) + len(cfg.addresses) + len(cfg.locals),
+        "; ".join(what), len(cfg.hosts) + len(cfg.file_hosts) + len(cfg.addresses) +
+        len(cfg.locals) + len(cfg.cnames) + len(cfg.txt_records) + len(cfg.mx_hosts) +
+        len(cfg.srv_hosts) + len(cfg.ptr_records),
         ", ".join(nets.net_text(n) for n in clients), _extras_text(cfg, cfg.mdns)))
     log.log("memory: " + limits.text())
     try:
@@ -512,7 +544,11 @@ def make_driver(cfg, clients, auth, zones, limits, rng=None):
             env.local_ok = not cfg.no_localhost
             env.min_ttl = cfg.cache_min_ttl
             env.max_ttl = cfg.cache_max_ttl
-    local = Local(cfg.hosts, cfg.addresses, cfg.locals, cfg.domain_needed, cfg.bogus_priv)
+    from dnsbox.resolver.local import records
+
+    local = Local(cfg.hosts + cfg.file_hosts, cfg.addresses, cfg.locals, cfg.domain_needed,
+                  cfg.bogus_priv, records(cfg.txt_records, cfg.mx_hosts, cfg.srv_hosts,
+                                          cfg.ptr_records), cfg.cnames)
     stale = (cfg.stale_reply_ttl, cfg.stale_wait) if cfg.serve_expired else None
     cache = Cache(limits.cache_entries, limits.cache_bytes,
                   cfg.stale_ttl if cfg.serve_expired else 0, cfg.prefetch)

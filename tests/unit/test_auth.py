@@ -290,3 +290,22 @@ def test_edns_options_ignored_on_the_fast_path_like_the_general_path():
     assert r.rcode == 0 and len(r.answer) == 2 and r.edns.options == []
     r = ask("www.example.com.", T.A, edns=E.Edns(1232, options=[E.Option(10, b"123")]))
     assert r.rcode == 1  # malformed cookie: FORMERR (RFC 7873 5.2.2)
+
+
+def test_chaos_auth_bind_to_allowed_clients_over_tcp():
+    """dnsmasq's auth.bind (CH TXT): the queries answered, to stats_nets only; over UDP
+    truncated (the client's address is checked over TCP: handle_tcp gives it)."""
+    s = server(nsid="auth-bind")  # its own instance: the settings below stay with it
+    assert ask("auth.bind.", T.TXT, qclass=T.CLASS_CH, srv=s).rcode == 5  # not offered
+    s.general.stats_nets = [(0x7F000000, 0xFF000000)]
+    s.general.answered = lambda: 42
+    r = ask("auth.bind.", T.TXT, qclass=T.CLASS_CH, srv=s)
+    assert r.rcode == 0 and r.tc and r.answer == []
+    q = query("auth.bind.", T.TXT, qclass=T.CLASS_CH)
+    r = M.decode(s.handle_tcp(q, 0x7F000001))
+    assert r.rcode == 0 and r.aa and texts(r.answer) == ['auth.bind. 0 ch txt "42"']
+    assert M.decode(s.handle_tcp(q, 0xC6336407)).rcode == 5  # outside: REFUSED
+    r = M.decode(s.handle_tcp(query("auth.bind.", T.A, qclass=T.CLASS_CH), 0x7F000001))
+    assert r.rcode == 0 and r.answer == []
+    r = M.decode(s.handle_tcp(query("id.server.", T.TXT, qclass=T.CLASS_CH), 0xC6336407))
+    assert texts(r.answer) == ['id.server. 0 ch txt "auth-bind"']  # public, as before

@@ -45,6 +45,9 @@ def capped(rrs, ttl):
     return [RR(r.name, r.rtype, r.rclass, ttl if r.ttl > ttl else r.ttl, r.rdata) for r in rrs]
 
 
+AUTH_BIND = b"\x04auth\x04bind\x00"  # CH TXT: queries answered (dnsmasq's auth.bind)
+
+
 class General:
     """peers: [(network, mask)] that may transfer zones over TCP (auth-peer=); empty: none."""
 
@@ -58,6 +61,8 @@ class General:
             nsid = nsid.encode()
         self.nsid = nsid or None
         self._chaos = None
+        self.stats_nets = None  # networks that may read CH TXT auth.bind; None: not answered
+        self.answered = None  # a function giving the queries answered (auth.bind's count)
         if self.nsid:
             self._chaos = Name.from_text("id.server."), Name.from_text("hostname.bind.")
         self.proofs = None
@@ -126,7 +131,7 @@ class General:
             return self._encode(r, limit)
         qu = m.question[0]
         if qu.qclass == _t.CLASS_CH:
-            return self._encode(self._chaos_answer(r, qu), limit)
+            return self._encode(self._chaos_answer(r, qu, proto, peer), limit)
         if qu.qclass != _t.CLASS_IN and qu.qclass != _t.CLASS_ANY:
             r.rcode = _rc.REFUSED
             return self._encode(r, limit)
@@ -239,14 +244,29 @@ class General:
         """FORMERR with the ID, opcode and RD of the query, the question when it parsed."""
         return _reply.error_for(q, _rc.FORMERR, None, False)
 
-    def _chaos_answer(self, r, qu):
-        """id.server / hostname.bind CH TXT (RFC 4892) when a server name is configured."""
+    def _chaos_answer(self, r, qu, proto, peer):
+        """id.server / hostname.bind CH TXT (RFC 4892) when a server name is configured;
+        dnsmasq's auth.bind (the queries answered) to the networks of stats_nets only: over UDP
+        the answer is truncated (TC, no records) so that the client asks again over TCP, where
+        its address is known (handle_tcp gives it)."""
         from dnsbox.wire import rdata as _rd
 
         if self._chaos and qu.qtype in (_t.TXT, _t.ANY) and qu.name in self._chaos:
             txt = _rd.from_text(_t.TXT, '"%s"' % self.nsid.decode().replace('"', ""))
             r.answer.append(RR(qu.name, _t.TXT, _t.CLASS_CH, 0, txt))
             r.aa = True
+        elif self.stats_nets is not None and qu.name.lc == AUTH_BIND:
+            from dnsbox.config.nets import allowed
+
+            if proto != TCP:
+                r.tc = True
+            elif peer is None or not allowed(self.stats_nets, peer):
+                r.rcode = _rc.REFUSED
+            else:
+                r.aa = True
+                if qu.qtype in (_t.TXT, _t.ANY):
+                    txt = _rd.from_text(_t.TXT, '"%d"' % self.answered())
+                    r.answer.append(RR(qu.name, _t.TXT, _t.CLASS_CH, 0, txt))
         else:
             r.rcode = _rc.REFUSED
         return r

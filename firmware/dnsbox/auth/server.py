@@ -65,10 +65,13 @@ class Server:
         self.general = _answer.General(db, nsid, peers, dyn, updaters, xfr_key)
 
     def handle_tcp(self, q, ip):
-        """handle() for a TCP frame from the IPv4 address ip (an int): a transfer request goes
-        to the general path with the address (its access check), anything else to handle()."""
+        """handle() for a TCP frame from the IPv4 address ip (an int): a transfer request (and
+        a CH question when statistics are offered: auth.bind) goes to the general path with the
+        address (its access check), anything else to handle()."""
         t = _question_type(q)
         if t == 252 or t == 251 or (_len(q) > 2 and (q[2] >> 3) & 0xF == 5):  # AXFR, IXFR, UPDATE
+            return self._general(q, TCP, ip)
+        if self.general.stats_nets is not None and _question_type(q, 3) == 3:  # class CH
             return self._general(q, TCP, ip)
         return self.handle(q, TCP)
 
@@ -291,8 +294,9 @@ def _strip_options(q, nsid):
     return q[: o + 9] + b"\x00\x00"
 
 
-def _question_type(q):
-    """QTYPE of the first question (-1 if the query has none or its name is malformed)."""
+def _question_type(q, at=1):
+    """QTYPE of the first question (at=3: its QCLASS); -1 if the query has none or its name is
+    malformed."""
     n = _len(q)
     if n < MIN_QUERY or not (q[4] | q[5]):
         return -1
@@ -303,7 +307,7 @@ def _question_type(q):
         i += q[i] + 1
     if i + 4 >= n:
         return -1
-    return (q[i + 1] << 8) | q[i + 2]
+    return (q[i + at] << 8) | q[i + at + 1]
 
 
 def _limit(q, qend, proto):

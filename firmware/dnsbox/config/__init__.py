@@ -20,7 +20,7 @@ address and network helpers, which every part uses, in the leaf config.nets. The
 explicit values from the Config (dnsbox.main does that), never the Config itself.
 """
 
-from dnsbox.config import box, client, dhcp, resolving, serving
+from dnsbox.config import box, client, dhcp, records, resolving, serving
 
 # Limits on what we read (a kernel command line is at most a few KiB; config lines are short).
 MAX_WORDS = 256  # words considered; the rest are reported and ignored
@@ -38,9 +38,8 @@ KERNEL_WORDS = (
 DNSMASQ_OTHER = (
     "interface", "except-interface", "listen-address", "bind-interfaces", "bind-dynamic",
     "no-dhcp-interface", "auth-server", "auth-zone", "auth-soa", "auth-sec-servers", "user",
-    "group", "pid-file", "resolv-file", "conf-dir", "addn-hosts", "hostsdir",
-    "expand-hosts", "domain", "cname", "mx-host", "mx-target", "txt-record", "srv-host",
-    "ptr-record", "naptr-record", "caa-record", "dns-rr", "interface-name", "synth-domain",
+    "group", "pid-file", "resolv-file", "conf-dir", "hostsdir", "naptr-record", "caa-record",
+    "dns-rr", "interface-name", "synth-domain",
     "neg-ttl", "local-ttl", "max-ttl", "max-cache-ttl", "min-cache-ttl", "auth-ttl",
     "no-negcache", "strict-order", "all-servers",
     "stop-dns-rebind", "rebind-localhost-ok", "rebind-domain-ok", "filterwin2k", "log-queries",
@@ -58,7 +57,7 @@ DNSMASQ_DEFAULTS = ("no-resolv", "no-hosts", "local-service", "no-poll",
 
 SETTINGS = {}  # key -> (setter, fatal if bad, flag: may be given without a value)
 LISTS = {}  # list keys -> the Config attribute: the first boot variable replaces the file's list
-for _area in (box, resolving, serving, dhcp, client):
+for _area in (box, resolving, records, serving, dhcp, client):
     SETTINGS.update(_area.SETTINGS)
     LISTS.update(_area.LISTS)
 
@@ -158,7 +157,17 @@ class Config:
         self.stale_wait = resolving.STALE_WAIT_DEFAULT  # ms (serve-expired-client-timeout=)
         self.prefetch = False  # refresh entries hit in their last tenth of TTL (prefetch=)
         self.hints = None  # [(ns name, ip, port)] from hints=; None: the compiled-in root hints
-        # client mode (server=, port= are shared with the other modes)
+        # resolver mode's local records (dnsbox.config.records)
+        self.cnames = []  # [(alias lower-case wire, target lower-case wire, ttl)]
+        self.txt_records = []  # [(name lower-case wire, TXT rdata)]
+        self.mx_hosts = []  # [(name, host or None: mx-target=/hostname=, preference)]
+        self.mx_target = None  # lower-case wire
+        self.srv_hosts = []  # [(name, target, port, priority, weight)]
+        self.ptr_records = []  # [(name, target or None: NODATA)]
+        self.addn_hosts = []  # [file name]: /etc/hosts-format files read at boot
+        self.file_hosts = []  # their names, as hosts (dnsbox.main.load_hosts fills it)
+        self.expand_hosts = False  # hosts-file names without a dot also under domain=
+        # client mode: the query name; resolver mode: dnsmasq's local domain (config.records)
         self.domain = None
         self.qtype = "A"
         self.problems = []
@@ -264,6 +273,10 @@ def check(cfg):
     """What no single word shows: server= where the mode ignores it, and server= words that
     could not be read in resolver mode. There the resolver forwards to the servers that parsed;
     when none did, boot halts (fatal) rather than fall back to recursion from the root hints."""
+    cfg._src = "settings:"
+    records.check(cfg, lambda key, value, why: _problem(cfg, key, value, why, False, None,
+                                                        True))
+    cfg._src = None
     if cfg.mode == "auth" and cfg.servers:
         _problem(cfg, "server", None, "ignored in mode=auth (used in mode=resolver and "
                  "mode=client)", False, None, True)

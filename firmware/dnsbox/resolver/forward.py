@@ -47,6 +47,8 @@ class Upstreams:
             else:
                 self.routes.append((dom, [ui]))
         self.fails = [0] * len(self.ups)  # recent failures per upstream (orders the asks)
+        self.sent = [0] * len(self.ups)  # asks sent to each upstream (CH TXT servers.bind)
+        self.failed = [0] * len(self.ups)  # asks to each that timed out or failed
         self.use0x20 = use0x20  # random case towards upstreams (do-0x20-encode)
         # validating: DO and CD in every question (the upstream's signatures and proofs, and
         # its data even when it would call it bogus: the validator says why), kept by scrub
@@ -109,6 +111,7 @@ class ForwardJob:
         ip, port = ups.ups[ui]
         t = ups.tcp_attempt_ms if proto == TCP else ups.attempt_ms
         self.asks += 1
+        ups.sent[ui] += 1
         self.cur = Ask(ip, port, wire, proto, t, sent, self.qtype, ups.use0x20)
         self.cur.ui = ui
         return self.cur
@@ -116,6 +119,7 @@ class ForwardJob:
     def _next(self, ui, reason):
         """The current ask failed: the next one in the plan, or the SERVFAIL Result."""
         self.ups.fails[ui] += 1
+        self.ups.failed[ui] += 1
         ip, port = self.ups.ups[ui]
         r = "%s#%d %s" % (ip, port, reason)
         if r not in self.reasons:

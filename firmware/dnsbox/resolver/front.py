@@ -5,14 +5,19 @@ cached are answered before these, by the serving loop's fast path: dnsbox.net.re
 1. not a query (QR set, shorter than a header): drop (RFC 1035 4.1.1)
 2. undecodable question: FORMERR; opcode other than QUERY: NOTIMP; counts: FORMERR
 3. EDNS version > 0: BADVERS (RFC 6891 6.1.3); TSIG: REFUSED (no keys here)
-4. the driver's own special names (CH TXT stats.dnsbox.)
-5. names in our compiled-in zones (and other classes): the authoritative server, RA for allowed
+4. the driver's own special names (CH TXT stats.dnsbox.); dnsmasq's CH TXT statistics names
+   (cachesize.bind, hits.bind, servers.bind...: dnsbox.resolver.chaos), REFUSED to clients
+   outside the allowed networks
+5. names in our compiled-in zones (and other classes): the authoritative server (counted as
+   stats["auth"]), RA for allowed
 6. clients outside the allowed networks: REFUSED (never an open resolver)
 7. classes and types we do not resolve: REFUSED / NOTIMP
-8. local names (host-record=, address=, local=)
+8. local names (host-record=, addn-hosts=, address=, local=, cname=, txt-record=, mx-host=,
+   srv-host=, ptr-record=)
 9. the response cache
 """
 from dnsbox.config.nets import allowed
+from dnsbox.resolver import chaos
 from dnsbox.zonedb.lookup import under
 from dnsbox.wire import message as _msg
 from dnsbox.wire import rcode as _rc
@@ -69,7 +74,15 @@ def screen(r, q, proto, ip, now, special=None):
         reply = special(q, p, qbytes, payload, proto, ip)
         if reply is not None:
             return True, reply
+    if p.qclass == _t.CLASS_CH and chaos.is_stats_name(lname):
+        if not allowed(r.nets, ip):
+            return True, error(q[:2], p.flags, qbytes, _rc.REFUSED, payload, None, False)
+        got = chaos.records(r, p.qname, p.qtype)
+        if got is not None:
+            return True, local_answer(q, p, qbytes, payload, proto, (_rc.NOERROR, got))
     if r.auth is not None and (p.qclass != _t.CLASS_IN or in_zones(r.zones, lname)):
+        if p.qclass == _t.CLASS_IN:
+            r.stats["auth"] = r.stats.get("auth", 0) + 1  # CH TXT auth.bind
         reply = r.auth.handle(q, proto)
         if reply is not None and len(reply) > 3 and allowed(r.nets, ip):
             reply = bytearray(reply)
