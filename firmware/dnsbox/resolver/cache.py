@@ -210,6 +210,7 @@ class Cache:
         self.hits = 0
         self.misses = 0
         self.evictions = 0
+        self.insertions = 0  # entries stored (dnsmasq's insertions.bind)
         self.stale_ms = stale_s * 1000  # ms an expired entry is kept (serve-expired)
         self.prefetch = prefetch
         self.wanted = []  # keys whose prefetch a hit asked for (the driver empties it)
@@ -421,6 +422,7 @@ class Cache:
         self.heads[b] = i
         self._push(i)
         self.count += 1
+        self.insertions += 1
         return True
 
     def remove(self, key):

@@ -22,8 +22,7 @@ def is_stats_name(lname):
 
 
 def strings(r, label):
-    """The TXT strings of NAMES' label for front r (its .cache, .stats, .ups), or None when the
-    counter does not exist (a cache without an insertions count)."""
+    """The TXT strings of NAMES' label for front r (its .cache, .stats, .ups)."""
     c = r.cache
     if label == b"servers":
         ups = r.ups
@@ -34,7 +33,7 @@ def strings(r, label):
     if label == b"cachesize":
         v = c.size
     elif label == b"insertions":
-        v = getattr(c, "insertions", None)
+        v = c.insertions
     elif label == b"evictions":
         v = c.evictions
     elif label == b"misses":
@@ -43,15 +42,13 @@ def strings(r, label):
         v = c.hits
     else:
         v = r.stats.get("auth", 0)
-    return None if v is None else [str(v).encode()]
+    return [str(v).encode()]
 
 
 def records(r, qname, qtype):
     """The answer records for a stats name qname (a Name, is_stats_name) and qtype: [] for a
-    type other than TXT and ANY, or when there is nothing to list; None: not answered."""
+    type other than TXT and ANY, or when there is nothing to list."""
     got = strings(r, qname.lc[1 : qname.lc[0] + 1])
-    if got is None:
-        return None
     if (qtype != _t.TXT and qtype != _t.ANY) or not got:
         return []
     return [RR(qname, _t.TXT, _t.CLASS_CH, 0, TXT(got))]

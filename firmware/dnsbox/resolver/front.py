@@ -78,8 +78,7 @@ def screen(r, q, proto, ip, now, special=None):
         if not allowed(r.nets, ip):
             return True, error(q[:2], p.flags, qbytes, _rc.REFUSED, payload, None, False)
         got = chaos.records(r, p.qname, p.qtype)
-        if got is not None:
-            return True, local_answer(q, p, qbytes, payload, proto, (_rc.NOERROR, got))
+        return True, local_answer(q, p, qbytes, payload, proto, (_rc.NOERROR, got))
     if r.auth is not None and (p.qclass != _t.CLASS_IN or in_zones(r.zones, lname)):
         if p.qclass == _t.CLASS_IN:
             r.stats["auth"] = r.stats.get("auth", 0) + 1  # CH TXT auth.bind
