@@ -1,0 +1,12 @@
+"""Settings of what the operator sees: the query log (log-queries, dnsmasq's flag) and the HTTP
+status pages (http-port=, http-allow=; dnsbox.net.watch)."""
+from dnsbox.config import values as V
+
+MAX_HTTP_ALLOW = 16  # networks in http-allow=
+
+SETTINGS = {
+    "log-queries": (V.flag("log_queries"), False, True),
+    "http-port": (V.port_or_off("http_port"), False, False),
+    "http-allow": (V.net_list("http_allow", MAX_HTTP_ALLOW, True), False, False),
+}
+LISTS = {"http-allow": "http_allow"}
