@@ -153,6 +153,7 @@ class LineLimit:
         self.sec = -1  # the second counted (now // 1000)
         self.used = 0  # lines let through in it
         self.over = 0  # lines held back since the last report
+        self.held = -1  # the second a line was last held back in
 
     def take(self, now):
         """True when one more line may go out at now (ms)."""
@@ -162,6 +163,7 @@ class LineLimit:
             self.used = 0
         if self.used >= self.per_s:
             self.over += 1
+            self.held = s
             return False
         self.used += 1
         return True
@@ -169,7 +171,7 @@ class LineLimit:
     def report(self, now):
         """Once the second with lines held back is over: how many (and the count restarts);
         else 0."""
-        if not self.over or now // 1000 == self.sec:
+        if not self.over or now // 1000 == self.held:
             return 0
         n = self.over
         self.over = 0
