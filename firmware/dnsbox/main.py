@@ -272,7 +272,7 @@ def make_watch(loop, cfg, mode, drv, bind_ip, host):
     from dnsbox.net.watch import QUERY_LINES_PER_S, Watch
     from dnsbox.resolver.local import default_nets
 
-    w = Watch(loop, mode, drv, cfg.log_queries)
+    w = Watch(loop, mode, drv, cfg.log_queries, cfg.log_queries or cfg.ext_stats)
     w.wall = sntp.wall
     w.nets = cfg.http_allow
     if w.nets is None:

@@ -78,6 +78,11 @@ class Stats:
             qtype = OTHER_QTYPE
         t[qtype] = t.get(qtype, 0) + 1
 
+    def add(self, how, n):
+        """n answers made `how`, known only by number (the loop's counters, once a second)."""
+        self.how[how] += n
+        self.min_how[how] += n
+
     def total(self):
         n = 0
         for v in self.how:

@@ -97,6 +97,31 @@ def test_metrics_parse_and_count(box):
     assert m[("dnsbox_udp_queries_total", ())] == 4
 
 
+def test_metrics_without_extended_statistics_from_the_counters(up):
+    # nothing runs per query: once a second the loop's and the cache's counters are read (zone
+    # answers counted as local, no rcodes or types)
+    http = free_port()
+    r = Resolver(["mode=resolver", "dnssec=no", "server=127.0.0.1#%d" % up.port,
+                  "http-port=%d" % http])
+    try:
+        r.ask("www.example.com")
+        r.ask("ok.c.test")
+        r.ask("ok.c.test")
+        deadline = time.monotonic() + 5
+        m = metrics(http)
+        while (m.get(("dnsbox_answers_total", (("how", "cache"),))) != 1
+               and time.monotonic() < deadline):
+            time.sleep(0.2)
+            m = metrics(http)
+        assert m[("dnsbox_answers_total", (("how", "cache"),))] == 1
+        assert m[("dnsbox_answers_total", (("how", "forwarded"),))] == 1
+        assert m[("dnsbox_answers_total", (("how", "local"),))] == 1
+        assert m.get(("dnsbox_rcode_total", (("rcode", "NOERROR"),)), 0) == 0
+        assert not any("query from" in x for x in r.lines)  # no log-queries: no lines
+    finally:
+        r.stop()
+
+
 def box_up_port(box):
     line = wait_line(box, r"forwarding to 127\.0\.0\.1#\d+")
     return int(re.search(r"forwarding to 127\.0\.0\.1#(\d+)", line).group(1))

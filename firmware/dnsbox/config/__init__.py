@@ -15,7 +15,8 @@ ignored.
 
 One settings table (SETTINGS: key -> setter, fatal if bad, flag) gathered from the areas:
 config.box (the box: address, mode, ports), config.resolving, config.serving (authoritative
-extras), config.dhcp, config.client, config.monitor (query log, status pages); value parsers and shared setter makers in config.values;
+extras), config.dhcp, config.client, config.monitor (query log, status pages); value parsers
+and shared setter makers in config.values;
 address and network helpers, which every part uses, in the leaf config.nets. The cores get
 explicit values from the Config (dnsbox.main does that), never the Config itself.
 """
@@ -134,6 +135,7 @@ class Config:
         self.https_port = 0  # DNS over HTTPS (RFC 8484) port; 0: off
         self.http_endpoint = "/dns-query"  # its URL path
         self.log_queries = False  # a console line per query (log-queries, dnsmasq's flag)
+        self.ext_stats = False  # every answer counted by rcode, type, how (extended-statistics)
         self.http_port = 0  # plain HTTP status page and /metrics (http-port=); 0: off
         self.http_allow = None  # [(network, mask)] that may read them (http-allow=); None:
         # resolver mode's allow= networks, auth mode's own subnet (loopback always)
