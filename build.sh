@@ -114,7 +114,8 @@ ensure_apt() {
         mcopy:mtools mkfs.vfat:dosfstools sfdisk:fdisk mkimage:u-boot-tools bmaptool:bmap-tools \
         openssl:openssl busybox:busybox /usr/include/nettle/rsa.h:nettle-dev \
         /usr/include/$(gcc -print-multiarch 2>/dev/null)/gmp.h:libgmp-dev \
-        dnssec-signzone:bind9-utils ldns-signzone:ldnsutils kdig:knot-dnsutils; do
+        dnssec-signzone:bind9-utils ldns-signzone:ldnsutils kdig:knot-dnsutils \
+        chromium:chromium; do
         cmd=${pair%%:*}
         pkg=${pair#*:}
         case $cmd in
@@ -168,6 +169,8 @@ ensure_pip() {
     python3 -c 'import dns.message' >/dev/null 2>&1 || need+=(dnspython)
     python3 -c 'import pytest' >/dev/null 2>&1 || need+=(pytest)
     python3 -c 'import hypothesis' >/dev/null 2>&1 || need+=(hypothesis)
+    # the status page tests: /metrics read with Prometheus' own text parser
+    python3 -c 'import prometheus_client' >/dev/null 2>&1 || need+=(prometheus_client)
     # the DNSSEC signatures of CPython runs (dnsbox.dnssec.crypto) and dnspython's signer:
     # dnspython's dnssec extra (a cryptography new enough for it)
     python3 -c 'import sys, dns._features as f; sys.exit(not f.have("dnssec"))' >/dev/null 2>&1 ||

@@ -10,6 +10,7 @@
 # throttle the zone's negative answers, which share one bucket); dnsbox-rrl with RRL on at a
 # rate the bench never reaches (its bookkeeping's cost per answer); dnsbox-base is another
 # build's bench binary (BASE_BIN, e.g. main's) with its defaults, for an A/B comparison.
+# dnsbox-log: log-queries on (the console, rate limited, goes to the run's log file).
 #
 # DNSSEC=1: the bench zone signed (tools/zonekeys.py, tools/zonesign.py: ECDSA P-256, NSEC3 by
 # default, DNSSEC_POLICY=nsec for NSEC; the signing time is printed), served by dnsbox and NSD
@@ -100,12 +101,13 @@ start() {  # NAME -> sets PORT and SPID
     mkdir -p "$run"
     PORT=$(free_port)
     case $1 in
-    dnsbox|dnsbox-rrl|dnsbox-base)
+    dnsbox|dnsbox-rrl|dnsbox-base|dnsbox-log)
         local bin=$B/dnsbox rrl=rrl-ratelimit=0
         [ "$1" = dnsbox-rrl ] && rrl=rrl-ratelimit=16383
+        [ "$1" = dnsbox-log ] && rrl="rrl-ratelimit=0 log-queries"  # its lines go to $run/log
         if [ "$1" = dnsbox-base ]; then
             bin=${BASE_BIN:?set BASE_BIN to another build of the bench dnsbox}
-            rrl=
+            rrl=${BASE_WORDS:-}  # e.g. BASE_WORDS=rrl-ratelimit=0 to compare with dnsbox
         fi
         taskset -c "$SRV_CPU" "$bin" -m dnsbox.main --host ip=127.0.0.1 port=$PORT $rrl \
             > "$run/log" 2>&1 &

@@ -258,7 +258,11 @@ def main(argv):
         log.log("zone transfers (AXFR, IXFR) over TCP for %s" % ", ".join(
             nets.net_text(n) for n in cfg.peers))
     rrl = rate_limit(loop, cfg, (), srv.general)
-    start_services(loop, cfg, bind_ip, host, None, bind_ip6)
+    w = make_watch(loop, cfg, "auth", None, bind_ip, host, bind_ip6)
+    w.set_zones(db)
+    w.dyn = dyn
+    w.rrl = rrl
+    start_services(loop, cfg, bind_ip, host, None, w, bind_ip6)
     watch_signatures(loop, db)
     if cfg.notify:
         import os
@@ -300,16 +304,51 @@ def rate_limit(loop, cfg, clients, hint):
     return lim
 
 
-def start_services(loop, cfg, bind_ip, host, local, bind_ip6=None):
+def start_services(loop, cfg, bind_ip, host, local, w, bind_ip6=None):
     """What every serving mode adds to its loop when configured: DNS over TLS / HTTPS (on both
     families when the loop listens on IPv6), the DHCP server (its names in `local`, the
-    resolver's local names, or None) and the NTP clock."""
+    resolver's local names, or None; its lease events in the watch w's log) and the NTP
+    clock."""
     log.log(loop.limits_text())
     listen_tls(loop, cfg, bind_ip, host)
     if loop.udp6 is not None:
         listen_tls(loop, cfg, bind_ip6, host)
-    start_dhcp(loop, cfg, local)
+    svc = start_dhcp(loop, cfg, local, w.event)
+    if svc is not None:
+        w.dhcp = svc.core
     start_ntp(loop, cfg)
+
+
+def make_watch(loop, cfg, mode, drv, bind_ip, host, bind_ip6=None):
+    """The query log, event lines and status pages (dnsbox.net.watch) of the loop; the plain
+    HTTP listener of http-port=. Pages are readable from http-allow= (default: resolver mode's
+    allowed clients, auth mode's own subnet) and loopback."""
+    from dnsbox import sntp
+    from dnsbox.net.watch import QUERY_LINES_PER_S, Watch
+    from dnsbox.resolver.local import default_nets
+
+    w = Watch(loop, mode, drv, cfg.log_queries, cfg.log_queries or cfg.ext_stats)
+    w.wall = sntp.wall
+    w.nets = cfg.http_allow
+    if w.nets is None:
+        w.nets = drv.nets if drv is not None else default_nets(cfg.ip, cfg.netmask)
+    w.watch_upstreams()
+    if cfg.log_queries:
+        log.log("log-queries: a line per query (at most %d a second)" % (
+            QUERY_LINES_PER_S))
+    if cfg.http_port:
+        try:
+            loop.listen_http(bind_ip, cfg.http_port)
+        except OSError as e:
+            halt(host, "cannot serve HTTP on %s port %d: %s" % (bind_ip, cfg.http_port, e))
+        if bind_ip6 is not None and loop.udp6 is not None:
+            try:
+                loop.listen_http(bind_ip6, cfg.http_port)
+            except OSError as e:  # IPv4 goes on, as the DNS listeners do
+                log.log("status page: not on %s port %d (%s)" % (bind_ip6, cfg.http_port, e))
+        log.log("status page and /metrics on http port %d for %s and loopback" % (
+            cfg.http_port, ", ".join(nets.net_text(n) for n in w.nets)))
+    return w
 
 
 def _tsig_key(pair):
@@ -369,16 +408,18 @@ def start_ntp(loop, cfg):
         log.log("NTP not started: %s" % e)
 
 
-def start_dhcp(loop, cfg, local):
-    """The DHCP server when dhcp-range= is set; a failure is logged and DNS goes on."""
+def start_dhcp(loop, cfg, local, events=None):
+    """The DHCP server when dhcp-range= is set (its dnsbox.net.dhcp.Service, else None); a
+    failure is logged and DNS goes on."""
     if cfg.dhcp_range is None:
-        return
+        return None
     from dnsbox.net import dhcp
 
     try:
-        dhcp.start(loop, cfg, local)
+        return dhcp.start(loop, cfg, local, events)
     except (OSError, ValueError) as e:
         log.log("DHCP not started: %s" % e)
+        return None
 
 
 def _tls_text(cfg):
@@ -478,7 +519,11 @@ def resolver_mode(cfg, host, bind_ip, max_s=0, bind_ip6=None):
     rrl = rate_limit(loop, cfg, clients, None if srv is None else srv.general)
     if rrl is not None:
         drv.more.append(rrl.stats)
-    start_services(loop, cfg, bind_ip, host, drv.local, bind_ip6)
+    w = make_watch(loop, cfg, "resolver", drv, bind_ip, host, bind_ip6)
+    w.rrl = rrl
+    if db is not None:
+        w.set_zones(db)
+    start_services(loop, cfg, bind_ip, host, drv.local, w, bind_ip6)
     if db is not None:
         watch_signatures(loop, db)
     ups = "" if drv.ups is None else ", %d upstreams" % len(drv.ups.ups)

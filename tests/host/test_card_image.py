@@ -473,7 +473,7 @@ def test_set_refuses_bad_words_with_the_firmwares_messages(cb2, tmp_path):
                          ("bogus=1", "unknown option (ignored)"),
                          ("hostname=a b", "only letters, digits, '-', '.' and '_' are allowed"),
                          ("server=8.8.8.8:53", "write server=8.8.8.8#53"),
-                         ("log-queries", "not implemented by dnsbox")):
+                         ("log-async", "not implemented by dnsbox")):
         p = cli("set", img, "port=5300", word)
         err = p.stderr.decode()
         assert p.returncode == 1, (word, err)

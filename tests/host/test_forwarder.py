@@ -297,11 +297,11 @@ def test_config_file(up, tmp_path):
     conf = tmp_path / "dnsbox.conf"
     conf.write_text("# test\nmode=resolver\ndnssec=no\nserver=127.0.0.1#1\n"
                     "host-record=nas.lan,10.9.9.9\n"
-                    "log-queries\n")
+                    "log-async\n")
     r = Resolver(["conf-file=%s" % conf, "server=127.0.0.1#%d" % up.port])
     try:
         log = "\n".join(r.lines)
-        assert "dnsbox.conf line 6: log-queries: dnsmasq option not implemented" in log
+        assert "dnsbox.conf line 6: log-async: dnsmasq option not implemented" in log
         assert addrs(r.ask("nas.lan.")) == ["10.9.9.9"]
         assert addrs(r.ask("ok.example.")) == ["192.0.2.1"]  # boot variable replaced server=
     finally:

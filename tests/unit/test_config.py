@@ -90,3 +90,17 @@ def test_word_count_limit():
 
 def test_split_cmdline_quotes():
     assert config.split_cmdline('a=1  b="x y"\tc=3\n') == ["a=1", "b=x y", "c=3"]
+
+
+def test_monitor_settings():
+    c = config.parse([])
+    assert not c.log_queries and c.http_port == 0 and c.http_allow is None
+    c = config.parse(["log-queries", "http-port=8080", "http-allow=10.0.0.0/8,192.0.2.7"])
+    assert c.problems == []
+    assert c.log_queries and c.http_port == 8080
+    assert c.http_allow == [(0x0A000000, 0xFF000000), (0xC0000207, 0xFFFFFFFF)]
+    c = config.parse(["http-port=abc", "http-allow=10.0.0.300", "log-queries=maybe"])
+    assert sorted(p.key for p in c.problems) == ["http-allow", "http-port", "log-queries"]
+    assert c.http_port == 0 and c.http_allow is None and not c.log_queries
+    c = config.parse(["http-allow=10.1.0.0/16"], conf_text="http-allow=10.2.0.0/16\n")
+    assert c.http_allow == [(0x0A010000, 0xFFFF0000)]  # a boot variable replaces the file's list

@@ -9,7 +9,7 @@ CARD = (
     "server=10.0.2.2#5460\r\n"
     "server=10.0.2.3\r\n"
     "foo=bar\r\n"
-    "log-queries\r\n"
+    "log-async\r\n"
     "domain-needed\r\n"
     "gw=\r\n"
     "\r\n"
@@ -28,7 +28,7 @@ def test_every_line_of_the_card_file_is_used_or_named():
     assert c.gw is None  # an empty value: the default
     assert texts(c) == [
         "dnsbox.txt line 5: foo=bar: unknown option (ignored)",
-        "dnsbox.txt line 6: log-queries: dnsmasq option not implemented by dnsbox (ignored)",
+        "dnsbox.txt line 6: log-async: dnsmasq option not implemented by dnsbox (ignored)",
     ]
     assert c.fatal() == []
 

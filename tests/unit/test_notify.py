@@ -60,5 +60,5 @@ def test_resends_with_new_ids_then_gives_up():
 def test_an_error_answer_ends_the_job():
     n = Notifier(server().db, [SEC1], Rng())
     wire = n.due(0)[0][1]
-    assert n.reply(answer_to(wire, rcode=5), SEC1)[5] == "answered with rcode 5"
+    assert n.reply(answer_to(wire, rcode=5), SEC1)[5] == "answered REFUSED"
     assert not n.busy()

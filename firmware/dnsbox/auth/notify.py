@@ -10,6 +10,7 @@ with that ID and opcode comes from that address and port, at most NOTIFY_TRIES t
 import struct
 
 from dnsbox.compat import const
+from dnsbox.wire import rcode as _rc
 
 NOTIFY_TRIES = const(5)  # sends per (zone, secondary) before giving up
 FIRST_WAIT_MS = const(1000)  # wait after the first send; doubled after each
@@ -55,7 +56,7 @@ class Notifier:
         for job in self.jobs:
             if job[5] == "pending" and job[1] == src and job[2] == qid and job[3]:
                 rc = data[3] & 0xF
-                job[5] = "answered" if rc == 0 else "answered with rcode %d" % rc
+                job[5] = "answered" if rc == 0 else "answered " + _rc.to_text(rc)
                 return job
         return None
 

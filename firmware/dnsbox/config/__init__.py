@@ -15,12 +15,13 @@ ignored.
 
 One settings table (SETTINGS: key -> setter, fatal if bad, flag) gathered from the areas:
 config.box (the box: address, mode, ports), config.resolving, config.serving (authoritative
-extras), config.dhcp, config.client; value parsers and shared setter makers in config.values;
+extras), config.dhcp, config.client, config.monitor (query log, status pages); value parsers
+and shared setter makers in config.values;
 address and network helpers, which every part uses, in the leaf config.nets. The cores get
 explicit values from the Config (dnsbox.main does that), never the Config itself.
 """
 
-from dnsbox.config import box, client, dhcp, records, resolving, serving
+from dnsbox.config import box, client, dhcp, monitor, records, resolving, serving
 
 # Limits on what we read (a kernel command line is at most a few KiB; config lines are short).
 MAX_WORDS = 256  # words considered; the rest are reported and ignored
@@ -42,7 +43,7 @@ DNSMASQ_OTHER = (
     "dns-rr", "interface-name", "synth-domain",
     "neg-ttl", "local-ttl", "max-ttl", "max-cache-ttl", "min-cache-ttl", "auth-ttl",
     "no-negcache", "strict-order", "all-servers",
-    "stop-dns-rebind", "rebind-localhost-ok", "rebind-domain-ok", "filterwin2k", "log-queries",
+    "stop-dns-rebind", "rebind-localhost-ok", "rebind-domain-ok", "filterwin2k",
     "log-facility", "log-async", "dns-forward-max", "query-port", "min-port", "max-port",
     "edns-packet-max", "ipset", "nftset", "connmark-allowlist", "add-mac", "add-subnet",
     "add-cpe-id", "rev-server", "bogus-nxdomain", "ignore-address", "alias", "clear-on-reload",
@@ -57,7 +58,7 @@ DNSMASQ_DEFAULTS = ("no-resolv", "no-hosts", "local-service", "no-poll",
 
 SETTINGS = {}  # key -> (setter, fatal if bad, flag: may be given without a value)
 LISTS = {}  # list keys -> the Config attribute: the first boot variable replaces the file's list
-for _area in (box, resolving, records, serving, dhcp, client):
+for _area in (box, resolving, records, serving, dhcp, client, monitor):
     SETTINGS.update(_area.SETTINGS)
     LISTS.update(_area.LISTS)
 
@@ -136,6 +137,11 @@ class Config:
         self.dhcp_domain = None  # domain for option 15 and for the DNS names of leases
         self.https_port = 0  # DNS over HTTPS (RFC 8484) port; 0: off
         self.http_endpoint = "/dns-query"  # its URL path
+        self.log_queries = False  # a console line per query (log-queries, dnsmasq's flag)
+        self.ext_stats = False  # every answer counted by rcode, type, how (extended-statistics)
+        self.http_port = 0  # plain HTTP status page and /metrics (http-port=); 0: off
+        self.http_allow = None  # [(network, mask)] that may read them (http-allow=); None:
+        # resolver mode's allow= networks, auth mode's own subnet (loopback always)
         self.domain_needed = False
         self.bogus_priv = False
         self.do_0x20 = False  # random case in questions to server=, echoed case checked
@@ -218,7 +224,7 @@ def apply(cfg, word, where=None):
         return
     if where is None and key in LISTS and key not in cfg._boot_lists:
         cfg._boot_lists.append(key)  # the first boot variable of a list replaces the file's list
-        setattr(cfg, LISTS[key], None if key == "allow" else [])
+        setattr(cfg, LISTS[key], None if key in ("allow", "http-allow") else [])
     reason = entry[0](cfg, value)
     if reason is None:
         setattr(cfg, key, value)

@@ -65,6 +65,12 @@ class Dhcp:
         self.by_ip = {}  # ip -> mac
         self.declined = {}  # ip -> until (seconds)
         self.stats = {"offers": 0, "acks": 0, "naks": 0, "dropped": 0}
+        self.on_event = None  # on_event(what, mac bytes, ip int, name or None): the lease log
+        # (what: offer, ack, nak, release, decline, expire)
+
+    def _event(self, what, mac, ip, name):
+        if self.on_event is not None:
+            self.on_event(what, mac, ip, name)
 
     # --- the addresses -----------------------------------------------------------------
     def in_subnet(self, ip):
@@ -128,7 +134,10 @@ class Dhcp:
     def expire(self, now):
         """Drop leases and offers whose time is over (their DNS names go with them)."""
         for mac in [m for m, lease in self.leases.items() if lease.expires <= now]:
-            self._forget(self.leases[mac])
+            lease = self.leases[mac]
+            if lease.bound:
+                self._event("expire", mac, lease.ip, lease.name)
+            self._forget(lease)
         for ip in [i for i, t in self.declined.items() if t <= now]:
             del self.declined[ip]
 
@@ -155,12 +164,14 @@ class Dhcp:
             ip = p.ip_option(P.O_REQUESTED_IP)
             lease = self.leases.get(p.mac())
             if ip and lease is not None and lease.ip == ip:
+                self._event("decline", lease.mac, ip, lease.name)
                 self._forget(lease)
                 self.declined[ip] = now + DECLINE_HOLD_S
             return None
         if t == P.RELEASE:
             lease = self.leases.get(p.mac())
             if lease is not None and lease.ip == p.ciaddr:
+                self._event("release", lease.mac, lease.ip, lease.name)
                 self._forget(lease)
             return None
         if t == P.INFORM and p.ciaddr:
@@ -186,6 +197,7 @@ class Dhcp:
         r = self._reply(p, P.OFFER, ip)
         self._add_options(r, self.lease_s)
         self.stats["offers"] += 1
+        self._event("offer", mac, ip, self.leases[mac].name)
         return r.encode(), BROADCAST_TO
 
     def _request(self, p, now, sid):
@@ -212,11 +224,13 @@ class Dhcp:
             r = self._reply(p, P.NAK, 0)
             r.add(P.O_MESSAGE, b"address not available")
             self.stats["naks"] += 1
+            self._event("nak", mac, wanted, None)
             return r.encode(), BROADCAST_TO
         self._bind(mac, wanted, now, self.lease_s, True, self._name(p, mac))
         r = self._reply(p, P.ACK, wanted)
         self._add_options(r, self.lease_s)
         self.stats["acks"] += 1
+        self._event("ack", mac, wanted, self.leases[mac].name)
         return r.encode(), (p.ciaddr if p.ciaddr else BROADCAST_TO)
 
     def _reply(self, p, kind, yiaddr):

@@ -115,8 +115,9 @@ class Service:
                 pass  # the client asks again
 
 
-def start(loop, cfg, local=None):
-    """Start the DHCP server of cfg (dhcp-range= given) in loop; ValueError/OSError: why not."""
+def start(loop, cfg, local=None, events=None):
+    """Start the DHCP server of cfg (dhcp-range= given) in loop; ValueError/OSError: why not.
+    events(line): the lease events' log lines (offer, ack, nak, release, decline, expire)."""
     first, last, mask, lease = cfg.dhcp_range
     ip = nets.parse_ipv4(cfg.ip or "")
     if ip is None:
@@ -141,6 +142,10 @@ def start(loop, cfg, local=None):
         if names is not None and name:
             names(name, hip)  # fixed hosts are named from the start
     svc = Service(loop, core, cfg.iface)
+    if events is not None:
+        core.on_event = lambda what, mac, ip, name: events("DHCP %s %s %s%s" % (
+            what, ":".join(["%02x" % b for b in mac]), nets.ip_text(ip),
+            " " + name if name else ""))
     log.log("DHCP: %s - %s, lease %d s, router %s, DNS %s%s" % (
         nets.ip_text(first), nets.ip_text(last), lease,
         nets.ip_text(router) if router else "none",

@@ -6,6 +6,9 @@ HTTP responses around DNS answers. Pure: bytes in, bytes out; the serving loop d
       query: the DNS message (bytes) or None; err: an HTTP error response (bytes) or None;
       keep: False when the connection closes after the response (HTTP/1.0, Connection: close,
       or an error that leaves the stream unreadable).
+  request(buf, endpoint, pages, client): the same, and a GET of another path goes to
+      pages(path, keep, client) -> a whole response (bytes) or None (404): the status pages
+      (dnsbox.net.watch) on the DoH listener and on the plain http-port= one.
   answer(dns_message, keep) -> the 200 response (application/dns-message, Cache-Control
       max-age = the smallest TTL of the answer, else the authority section, RFC 8484 5.1).
 
@@ -24,7 +27,7 @@ MAX_BODY = TCP_MAX  # a DNS message
 MIN_QUERY = const(12)  # a DNS header
 MEDIA = b"application/dns-message"
 _REASONS = {
-    200: b"OK", 400: b"Bad Request", 404: b"Not Found", 405: b"Method Not Allowed",
+    200: b"OK", 400: b"Bad Request", 403: b"Forbidden", 404: b"Not Found", 405: b"Method Not Allowed",
     411: b"Length Required", 413: b"Content Too Large", 415: b"Unsupported Media Type",
     431: b"Request Header Fields Too Large", 501: b"Not Implemented",
     505: b"HTTP Version Not Supported",
@@ -43,6 +46,11 @@ def answer(msg, keep=True):
     return _response(200, MEDIA, msg, keep, b"Cache-Control: max-age=%d\r\n" % age)
 
 
+def page(ctype, body, keep):
+    """A 200 response with a page (not cached: the counters change)."""
+    return _response(200, ctype, body, keep, b"Cache-Control: no-store\r\n")
+
+
 def _response(status, ctype, body, keep, extra=b""):
     return b"".join((
         b"HTTP/1.1 %d %s\r\n" % (status, _REASONS.get(status, b"Error")),
@@ -53,7 +61,7 @@ def _response(status, ctype, body, keep, extra=b""):
         b"\r\n", body))
 
 
-def request(buf, endpoint):
+def request(buf, endpoint, pages=None, client=None):
     """Parse one request at the start of buf (see the module docstring)."""
     end = buf.find(b"\r\n\r\n")
     if end < 0:
@@ -98,7 +106,10 @@ def request(buf, endpoint):
     n += size
     path, _q, query = target.partition(b"?")
     if path != endpoint:
-        return n, None, keep, error(404, keep)
+        r = None
+        if pages is not None and method == b"GET":
+            r = pages(path, keep, client)
+        return n, None, keep, error(404, keep) if r is None else r
     if method == b"GET":
         q = _dns_param(query)
         if q is None:

@@ -28,6 +28,14 @@ whose state may be half updated is closed, and after a MemoryError the relief ho
 resolver gives back part of its cache) and the heap is collected. Every socket is registered
 with poll only together with its entry in our tables (both or neither).
 
+Observers (dnsbox.net.watch: query log and statistics): server.observe(query, response, proto,
+client, kind) is called for every query answered (response None: dropped or answered later;
+not bytes: a stream) with kind OBS_HANDLER, OBS_FAST (the fast path's answer) or OBS_LATER
+(respond(): query None); server.woke is the clock read when poll returned (only while observe
+is set). listen_http(ip, port) adds a plain HTTP listener (at most HTTP_MAX_CONNS connections,
+the TCP deadlines and request limits of DoH) whose GET requests go to server.pages (see
+dnsbox.net.doh.request); DoH listeners hand their other paths to pages too.
+
 `fault` is a test hook: when set, fault(site) is called at the places where the loop and the
 resolver glue allocate (site names the place), so a test can raise MemoryError at each.
 """
@@ -80,6 +88,10 @@ TCP_READ = 4096  # bytes read per recv call
 TCP_MAX_PENDING = 131072  # unsent response bytes per connection before we stop reading from it
 STREAM_AHEAD = 32768  # bytes of a stream (zone transfer) framed ahead of what the socket took
 TLS_MAX_CONNS = 16  # TLS connections at once (each ~1.3 KB of heap + ~21 KB mbedTLS C buffers)
+HTTP_MAX_CONNS = 8  # plain HTTP connections at once (http-port=: status pages, /metrics)
+OBS_HANDLER = const(0)  # observe(): answered (or not) by the handler
+OBS_FAST = const(1)  # answered by the fast path
+OBS_LATER = const(2)  # answered later through respond()
 TLS_READS = 8  # TLS reads (of a whole record each) per poll event; the rest waits in the socket
 TCP_BACKLOG = 128  # listen() backlog: connections the kernel holds for us to accept
 FAULTS_LOGGED = 20  # handler failures logged on the console; later ones are only counted
@@ -177,6 +189,7 @@ class _Conn:
         self.owed = 0  # frames the handler returned None for (peer=True): answers respond()
         # may still bring; a client that closed its sending side (eof) waits for them
         self.keep = True  # HTTP: keep the connection after the awaited answer
+        self.plain_http = False  # a connection of listen_http (counted in http_count)
 
 
 def _owes(c):
@@ -238,6 +251,10 @@ class Server:
         self.tcp_handler = None  # tcp_handler(query_bytes, conn) -> response, iterator or None
         self.tls_socks = {}  # fd -> (listener, TLS context, HTTP endpoint or None): listen_tls
         self.tls_count = 0  # open TLS connections
+        self.http_count = 0  # open plain HTTP connections (listen_http)
+        self.observe = None  # observe(query, response, proto, client, kind): dnsbox.net.watch
+        self.woke = 0  # the clock when poll last returned (kept only while observe is set)
+        self.pages = None  # pages(path, keep, conn) -> HTTP response or None: GET of pages
         self.extra = {}  # fd -> (socket, callback(events)): sockets watched for other modules
         self.timer = None  # object with timeout_ms() (-1: none) and tick(), or None
         self.relief = None  # called after a MemoryError (before the heap is collected)
@@ -314,6 +331,14 @@ class Server:
         self.tls_socks[s.fileno()] = (s, ctx, endpoint)
         self.poll.register(s, select.POLLIN)
 
+    def listen_http(self, ip, port):
+        """Plain HTTP on ip:port: GET requests for self.pages (no DNS over it)."""
+        s = _bind(socket.SOCK_STREAM, ip, port)
+        s.listen(TCP_BACKLOG)
+        s.setblocking(False)
+        self.tls_socks[s.fileno()] = (s, None, b"")
+        self.poll.register(s, select.POLLIN)
+
     def stop(self):
         self.stopped = True
 
@@ -366,6 +391,8 @@ class Server:
                 if 0 <= t < wait:
                     wait = t
             events = self.poll.poll(wait)
+            if self.observe is not None:
+                self.woke = clock.now_ms()
             if self.timer is not None:
                 self.timer.tick()
             for obj, ev in events:
@@ -406,6 +433,7 @@ class Server:
         with_peer = self.with_peer
         fast = self.fast
         limit = self.limit
+        obs = self.observe
         now = 0 if limit is None else clock.now_ms()  # one reading for the batch (the limiter's)
         n = 0
         short = 0
@@ -427,6 +455,10 @@ class Server:
                 r = None if fast is None else fast(data, peer)
                 if r is None:
                     r = handler(data, UDP, peer) if with_peer else handler(data, UDP)
+                    if obs is not None:
+                        obs(data, r, UDP, peer, OBS_HANDLER)
+                elif obs is not None:
+                    obs(data, r, UDP, peer, OBS_FAST)
                 if limit is not None and r is not None:
                     r = limit(r, peer, now)
             except Exception as e:  # a bug or MemoryError: SERVFAIL for this one, not the server
@@ -540,6 +572,8 @@ class Server:
             raise
 
     def _accept_tls(self, listener):
+        if listener[1] is None:
+            return self._accept_http(listener)
         got = self._take(listener[0], self.tls_count >= TLS_MAX_CONNS)
         if not got:
             return
@@ -559,6 +593,20 @@ class Server:
         self.tls_count += 1
         self._add(c)
 
+    def _accept_http(self, listener):
+        got = self._take(listener[0], self.http_count >= HTTP_MAX_CONNS)
+        if not got:
+            return
+        c = _Conn(got[0], clock.now_ms(), got[1])
+        c.http = listener[2]  # b"": no DoH endpoint, only pages
+        c.plain_http = True
+        self.http_count += 1
+        try:
+            self._add(c)
+        except Exception:
+            self.http_count -= 1
+            raise
+
     def _drop(self, fd):
         c = self.conns.pop(fd, None)
         if c is None:
@@ -573,6 +621,8 @@ class Server:
         if c.tls is not None:
             self.tls_count -= 1
             c.tls.close()
+        if c.plain_http:
+            self.http_count -= 1
         c.sock.close()
 
     def _sweep(self, now):
@@ -697,6 +747,8 @@ class Server:
                 r = self.handler(buf[pos + 2 : pos + 2 + n], TCP, c)
             else:
                 r = self.handler(buf[pos + 2 : pos + 2 + n], TCP)
+            if self.observe is not None:
+                self.observe(buf[pos + 2 : pos + 2 + n], r, TCP, c, OBS_HANDLER)
             pos += 2 + n
             self.stats[1] += 1
             if r is None:
@@ -720,13 +772,15 @@ class Server:
         doh = _doh()
         out = []
         while not c.busy and not c.eof and c.inbuf and len(c.out) < TCP_MAX_PENDING:
-            n, q, keep, err = doh.request(c.inbuf, c.http)
+            n, q, keep, err = doh.request(c.inbuf, c.http, self.pages, c)
             if not n:
                 break
             self._consumed(c, c.inbuf[n:])
             if err is None:
                 self.stats[1] += 1
                 r = self.handler(q, TCP, c) if self.with_peer else self.handler(q, TCP)
+                if self.observe is not None:
+                    self.observe(q, r, TCP, c, OBS_HANDLER)
                 if r is None and self.with_peer:
                     c.busy = True  # the answer comes through respond()
                     c.keep = keep
@@ -774,6 +828,8 @@ class Server:
         then nothing happens)."""
         if fault is not None:
             fault("respond")
+        if self.observe is not None:
+            self.observe(None, data, proto, client, OBS_LATER)
         if proto == UDP:
             if self.limit is not None:
                 data = self.limit(data, client, clock.now_ms())

@@ -28,7 +28,7 @@ def strings(r, label):
         ups = r.ups
         if ups is None:
             return []
-        return [("%s#%d %d %d" % (ups.ups[i][0], ups.ups[i][1], ups.sent[i], ups.failed[i])
+        return [("%s#%d %d %d" % (ups.ups[i][0], ups.ups[i][1], ups.sent[i], ups.lost[i])
                  ).encode() for i in range(len(ups.ups))]
     if label == b"cachesize":
         v = c.size

@@ -28,6 +28,7 @@ MAX_ATTEMPTS = const(6)  # asks per question in all (bounds the time a client wa
 FAIL_TTL_S = const(1)  # a question no upstream answered is answered SERVFAIL this long
 MAX_TTL_S = const(86400)  # positive TTLs cut to a day
 NEG_MAX_TTL_S = const(10800)  # negative answers at most 3 hours (RFC 2308 5)
+DOWN_AFTER = const(2)  # failures in a row before an upstream is called down (asked last)
 
 
 class Upstreams:
@@ -48,7 +49,7 @@ class Upstreams:
                 self.routes.append((dom, [ui]))
         self.fails = [0] * len(self.ups)  # recent failures per upstream (orders the asks)
         self.sent = [0] * len(self.ups)  # asks sent to each upstream (CH TXT servers.bind)
-        self.failed = [0] * len(self.ups)  # asks to each that timed out or failed
+        self.lost = [0] * len(self.ups)  # asks to each that timed out or failed
         self.use0x20 = use0x20  # random case towards upstreams (do-0x20-encode)
         # validating: DO and CD in every question (the upstream's signatures and proofs, and
         # its data even when it would call it bogus: the validator says why), kept by scrub
@@ -59,6 +60,20 @@ class Upstreams:
         self.stats = {"tcp": 0, "dropped": 0}  # TCP fallbacks, records scrubbed away
         self.min_ttl = 0  # cache-min-ttl (seconds): positive answers kept at least this long
         self.max_ttl = MAX_TTL_S  # cache-max-ttl (seconds): every answer at most this long
+        self.notice = None  # notice(ip, port, up): an upstream went down (False) or came back
+
+    def answered(self, ui):
+        """Upstream ui answered: its failures are forgotten (and a down one is back)."""
+        if self.fails[ui] >= DOWN_AFTER and self.notice is not None:
+            self.notice(self.ups[ui][0], self.ups[ui][1], True)
+        self.fails[ui] = 0
+
+    def failed(self, ui):
+        """An ask to upstream ui timed out or failed."""
+        self.lost[ui] += 1
+        self.fails[ui] += 1
+        if self.fails[ui] == DOWN_AFTER and self.notice is not None:
+            self.notice(self.ups[ui][0], self.ups[ui][1], False)
 
     def route(self, lname):
         """(domain lower-case wire, [upstream indices]) of the longest server= route for the
@@ -118,8 +133,7 @@ class ForwardJob:
 
     def _next(self, ui, reason):
         """The current ask failed: the next one in the plan, or the SERVFAIL Result."""
-        self.ups.fails[ui] += 1
-        self.ups.failed[ui] += 1
+        self.ups.failed(ui)
         ip, port = self.ups.ups[ui]
         r = "%s#%d %s" % (ip, port, reason)
         if r not in self.reasons:
@@ -147,7 +161,7 @@ class ForwardJob:
         ups = self.ups
         q = None if ups.min_ttl else quick(ask, data, ups.max_ttl)
         if q is not None:  # addresses of the name: no objects made
-            self.ups.fails[ask.ui] = 0
+            ups.answered(ask.ui)
             self.cur = None
             return quick_result(q)
         m = match(ask, data)
@@ -166,7 +180,7 @@ class ForwardJob:
                 return None  # an error from an earlier ask: the current one goes on
             return self._next(ask.ui, "answered " + _rc.to_text(m.rcode))
         ups.stats["dropped"] += s.dropped
-        ups.fails[ask.ui] = 0
+        ups.answered(ask.ui)
         self.cur = None
         if ups.min_ttl and s.kind == _scrub.POSITIVE:  # cache-min-ttl: positive data only
             s.answer = _scrub.clamp(s.answer, ups.min_ttl, ups.max_ttl)

@@ -32,6 +32,7 @@ class Servers:
     def __init__(self, limit=MAX_SERVERS):
         self.limit = limit if limit < MAX_SERVERS else MAX_SERVERS
         self.info = {}
+        self.notice = None  # notice(ip, up): ip held back (False) or answering again (True)
 
     def _get(self, ip, now):
         i = self.info.get(ip)
@@ -84,6 +85,8 @@ class Servers:
     def good(self, ip, rtt, now):
         """An answer came from ip after rtt ms (RFC 6298 2.2, 2.3 with alpha 1/8, beta 1/4)."""
         i = self._get(ip, now)
+        if i.fails >= DEAD_AFTER and self.notice is not None:
+            self.notice(ip, True)
         if rtt < 1:
             rtt = 1
         if i.fails or i.srtt == UNKNOWN_RTT_MS:
@@ -100,6 +103,8 @@ class Servers:
         """ip did not answer in time (or refused the connection)."""
         i = self._get(ip, now)
         i.fails += 1
+        if i.fails == DEAD_AFTER and self.notice is not None:
+            self.notice(ip, False)
         if i.fails >= DEAD_AFTER:
             b = BACKOFF_MS
             k = i.fails - DEAD_AFTER
