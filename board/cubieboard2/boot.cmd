@@ -55,6 +55,29 @@ setenv rrl-whitelist
 setenv rrl-whitelist-ratelimit
 setenv rrl-allow-ratelimit
 setenv rrl-size
+setenv ip6
+setenv gw6
+setenv log-queries
+setenv http-port
+setenv http-allow
+setenv extended-statistics
+setenv serve-expired
+setenv serve-expired-ttl
+setenv serve-expired-reply-ttl
+setenv serve-expired-client-timeout
+setenv prefetch
+setenv do-not-query-localhost
+setenv cache-min-ttl
+setenv cache-max-ttl
+setenv domain
+setenv addn-hosts
+setenv expand-hosts
+setenv cname
+setenv txt-record
+setenv mx-host
+setenv mx-target
+setenv srv-host
+setenv ptr-record
 setenv extra
 
 # u-boot types its own "netmask" variable as an IP address and would refuse "netmask=24":
@@ -111,6 +134,29 @@ if test -n "${rrl-whitelist}"; then setenv bootargs "${bootargs} rrl-whitelist=$
 if test -n "${rrl-whitelist-ratelimit}"; then setenv bootargs "${bootargs} rrl-whitelist-ratelimit=${rrl-whitelist-ratelimit}"; fi
 if test -n "${rrl-allow-ratelimit}"; then setenv bootargs "${bootargs} rrl-allow-ratelimit=${rrl-allow-ratelimit}"; fi
 if test -n "${rrl-size}"; then setenv bootargs "${bootargs} rrl-size=${rrl-size}"; fi
+if test -n "${ip6}"; then setenv bootargs "${bootargs} ip6=${ip6}"; fi
+if test -n "${gw6}"; then setenv bootargs "${bootargs} gw6=${gw6}"; fi
+if test -n "${log-queries}"; then setenv bootargs "${bootargs} log-queries=${log-queries}"; fi
+if test -n "${http-port}"; then setenv bootargs "${bootargs} http-port=${http-port}"; fi
+if test -n "${http-allow}"; then setenv bootargs "${bootargs} http-allow=${http-allow}"; fi
+if test -n "${extended-statistics}"; then setenv bootargs "${bootargs} extended-statistics=${extended-statistics}"; fi
+if test -n "${serve-expired}"; then setenv bootargs "${bootargs} serve-expired=${serve-expired}"; fi
+if test -n "${serve-expired-ttl}"; then setenv bootargs "${bootargs} serve-expired-ttl=${serve-expired-ttl}"; fi
+if test -n "${serve-expired-reply-ttl}"; then setenv bootargs "${bootargs} serve-expired-reply-ttl=${serve-expired-reply-ttl}"; fi
+if test -n "${serve-expired-client-timeout}"; then setenv bootargs "${bootargs} serve-expired-client-timeout=${serve-expired-client-timeout}"; fi
+if test -n "${prefetch}"; then setenv bootargs "${bootargs} prefetch=${prefetch}"; fi
+if test -n "${do-not-query-localhost}"; then setenv bootargs "${bootargs} do-not-query-localhost=${do-not-query-localhost}"; fi
+if test -n "${cache-min-ttl}"; then setenv bootargs "${bootargs} cache-min-ttl=${cache-min-ttl}"; fi
+if test -n "${cache-max-ttl}"; then setenv bootargs "${bootargs} cache-max-ttl=${cache-max-ttl}"; fi
+if test -n "${domain}"; then setenv bootargs "${bootargs} domain=${domain}"; fi
+if test -n "${addn-hosts}"; then setenv bootargs "${bootargs} addn-hosts=${addn-hosts}"; fi
+if test -n "${expand-hosts}"; then setenv bootargs "${bootargs} expand-hosts=${expand-hosts}"; fi
+if test -n "${cname}"; then setenv bootargs "${bootargs} cname=${cname}"; fi
+if test -n "${txt-record}"; then setenv bootargs "${bootargs} txt-record=${txt-record}"; fi
+if test -n "${mx-host}"; then setenv bootargs "${bootargs} mx-host=${mx-host}"; fi
+if test -n "${mx-target}"; then setenv bootargs "${bootargs} mx-target=${mx-target}"; fi
+if test -n "${srv-host}"; then setenv bootargs "${bootargs} srv-host=${srv-host}"; fi
+if test -n "${ptr-record}"; then setenv bootargs "${bootargs} ptr-record=${ptr-record}"; fi
 # Anything else (a second server=, client mode's domain= and type=): passed on as written.
 if test -n "${extra}"; then setenv bootargs "${bootargs} ${extra}"; fi
 echo "dnsbox: kernel command line: ${bootargs}"
