@@ -4,6 +4,7 @@ Usage: micropython tools/mpytest.py [--source] [MODULE ...]
   --source   put firmware/ before the frozen modules (test the tree, not the frozen copy)
 Prints one line per failure and a closing `N passed, N failed`; exits 1 on any failure.
 """
+import gc
 import os
 import sys
 
@@ -46,6 +47,11 @@ def main(argv):
                 print("FAIL", name + "." + attr, type(e).__name__, e)
                 if "-v" in argv:
                     sys.print_exception(e)
+        # the module's code and globals go before the next one: one interpreter runs every
+        # module, and what they leave behind fragments the heap the next ones' caches need
+        mod = fn = None
+        sys.modules.pop("tests.unit." + name, None)
+        gc.collect()
     print("%d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
 

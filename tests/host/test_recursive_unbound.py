@@ -7,6 +7,11 @@ Deliberate differences (each checked to be exactly as described, not just skippe
    with SERVFAIL + Extended DNS Error (the issue asks for a CNAME chain limit; 8 is what
    dnsbox.resolver.scrub uses for the forwarder too); Unbound follows it (its restart limit
    counts queries, and the authoritative server hands it the whole chain in one answer).
+2. www.empty.test. AAAA: one of its two servers answers lamely (NOERROR, nothing, no AA, no
+   SOA). We never take that as NODATA and ask the other server (the issue asks for it), so we
+   answer the AAAA record; Unbound takes the lame answer as NODATA when it happens to ask that
+   server first (its choice is random), so it answers either NOERROR with the record or
+   NOERROR empty.
 Not compared: the authority section (Unbound adds the SOA to NXDOMAIN/NODATA as we do, but its
 TTLs and whether it keeps NS records differ), EDE texts (both send one on these SERVFAILs,
 with different codes and texts).
@@ -21,8 +26,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from test_recursive import answer_sets, ask, free_port, start_resolver, stop, testnet  # noqa
 
-DIFFERENT = {
-    ("l0.example.test.", "A"): (("SERVFAIL", 0), ("NOERROR", 13)),  # (ours, Unbound): rcode, RRs
+DIFFERENT = {  # (ours, [what Unbound may answer]): rcode, number of RRs
+    ("l0.example.test.", "A"): (("SERVFAIL", 0), [("NOERROR", 13)]),
+    ("www.empty.test.", "AAAA"): (("NOERROR", 1), [("NOERROR", 1), ("NOERROR", 0)]),
 }
 
 
@@ -65,8 +71,8 @@ def test_same_answers_as_unbound(pair):
         ra, rb = dns.rcode.to_text(a.rcode()), dns.rcode.to_text(b.rcode())
         sa, sb = answer_sets(a), answer_sets(b)
         if (name, rtype) in DIFFERENT:
-            want = DIFFERENT[(name, rtype)]
-            if ((ra, len(sa)), (rb, len(sb))) != want:
+            ours, theirs = DIFFERENT[(name, rtype)]
+            if (ra, len(sa)) != ours or (rb, len(sb)) not in theirs:
                 problems.append("%s %s (%s): listed difference changed: ours %s %d, Unbound "
                                 "%s %d" % (name, rtype, what, ra, len(sa), rb, len(sb)))
             continue
