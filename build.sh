@@ -265,6 +265,15 @@ patch_micropython() {
     grep -q 'dnsbox: linear' "$f" || die "could not patch $f (compute_hash)"
 }
 
+# ALPN (RFC 7301) in the tls module (h2 and http/1.1 on the DoH port, dot on the DoT port):
+# board/variant/modtls_alpn.patch, applied once to the unpacked source.
+patch_alpn() {
+    local f=$MPY_DIR/extmod/modtls_mbedtls.c
+    grep -q 'dnsbox: ALPN' "$f" && return 0
+    patch -s -d "$MPY_DIR" -p1 --forward <"$ROOT/board/variant/modtls_alpn.patch" ||
+        die "could not apply board/variant/modtls_alpn.patch to $f"
+}
+
 unpack_micropython() {
     local dl=$B/dl src key
     src=$B/src
@@ -548,6 +557,7 @@ build_all() {
     fetch
     unpack_micropython
     patch_micropython
+    patch_alpn
     crunch
     roothints
     tlscert
@@ -567,6 +577,7 @@ build_host() {
     fetch
     unpack_micropython
     patch_micropython
+    patch_alpn
     crunch
     tlscert
     firmware host

@@ -33,7 +33,7 @@ def status(resp):
 
 def test_get_and_post_give_the_query():
     for req in (get(), post()):
-        n, q, keep, err = doh.request(req, EP)
+        n, q, keep, err, _f = doh.request(req, EP)
         assert (n, q, keep, err) == (len(req), Q, True, None)
 
 
@@ -46,13 +46,13 @@ def test_base64url_with_or_without_padding_and_other_parameters():
 def test_incomplete_requests_wait():
     for req in (get(), post()):
         for cut in (1, 10, len(req) - 1):
-            assert doh.request(req[:cut], EP) == (0, None, True, None)
+            assert doh.request(req[:cut], EP) == (0, None, True, None, doh.WIRE)
 
 
 def test_pipelined_requests_one_at_a_time():
     buf = get() + post() + get()[:5]
-    n1, q1, _k, _e = doh.request(buf, EP)
-    n2, q2, _k, _e = doh.request(buf[n1:], EP)
+    n1, q1, _k, _e, _f = doh.request(buf, EP)
+    n2, q2, _k, _e, _f = doh.request(buf[n1:], EP)
     assert q1 == q2 == Q
     assert doh.request(buf[n1 + n2 :], EP)[0] == 0
 
@@ -81,7 +81,7 @@ def test_error_statuses():
         (b"POST " + EP + b" HTTP/1.1\r\nContent-Length: 1x\r\n\r\n", 400, False),
     ]
     for req, code, keep in cases:
-        n, q, k, err = doh.request(req, EP)
+        n, q, k, err, _f = doh.request(req, EP)
         assert q is None and err is not None and status(err) == code, (req, err)
         assert k is keep, req
         assert n > 0
@@ -91,7 +91,7 @@ def test_error_statuses():
 
 def test_oversized_head_is_431():
     req = b"GET " + EP + b"?dns=" + b"A" * (doh.MAX_HEAD + 10)
-    n, q, keep, err = doh.request(req, EP)
+    n, q, keep, err, _f = doh.request(req, EP)
     assert status(err) == 431 and not keep and n == len(req)
     many = b"GET / HTTP/1.1\r\n" + b"X: y\r\n" * (doh.MAX_HEADERS + 1) + b"\r\n"
     assert status(doh.request(many, EP)[3]) == 431
