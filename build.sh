@@ -115,7 +115,7 @@ ensure_apt() {
         openssl:openssl busybox:busybox /usr/include/nettle/rsa.h:nettle-dev \
         /usr/include/$(gcc -print-multiarch 2>/dev/null)/gmp.h:libgmp-dev \
         dnssec-signzone:bind9-utils ldns-signzone:ldnsutils kdig:knot-dnsutils \
-        chromium:chromium; do
+        nghttp:nghttp2-client h2load:nghttp2-client chromium:chromium; do
         cmd=${pair%%:*}
         pkg=${pair#*:}
         case $cmd in
@@ -175,6 +175,9 @@ ensure_pip() {
     # dnspython's dnssec extra (a cryptography new enough for it)
     python3 -c 'import sys, dns._features as f; sys.exit(not f.have("dnssec"))' >/dev/null 2>&1 ||
         need+=("dnspython[dnssec]")
+    # DoH over HTTP/2 tests: dnspython's DoH client (its doh extra brings h2 and hpack)
+    python3 -c 'import sys, dns._features as f; sys.exit(not f.have("doh"))' >/dev/null 2>&1 ||
+        need+=("dnspython[doh]")
     if [ ${#need[@]} -gt 0 ]; then
         step "pip: installing ${need[*]}"
         if ! python3 -m pip --version >/dev/null 2>&1; then

@@ -238,8 +238,7 @@ def test_late_answers_go_to_their_streams_out_of_order():
         assert _rdatas(dns.message.from_wire(c.bodies[slow])) == ["192.0.2.1"]
         assert _rdatas(dns.message.from_wire(c.bodies[fast])) == ["127.0.0.1"]
         c.s.close()
-        for http in ("--http2", "--http1.1"):
-            _curl_resolves_through_doh(hport, http)
+        _curl_resolves_through_doh(hport, "--http2")  # (curl 7.88's DoH offers h2 always)
     finally:
         r.stop()
         up.stop()
