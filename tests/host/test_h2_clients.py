@@ -17,7 +17,7 @@ import time
 
 import dns.message
 import dns.query
-import dns.rcode
+import dns.rdatatype
 import pytest
 
 from ports import free_port

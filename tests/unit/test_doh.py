@@ -121,3 +121,42 @@ def test_cache_control_from_the_smallest_ttl():
     assert doh.min_ttl(_response_with([], [])) == 0
     assert doh.min_ttl(b"\x00" * 5) == 0  # malformed: no caching
     assert b"Connection: close" in doh.answer(_response_with([1], []), keep=False)
+
+
+def test_json_api_query_and_render():
+    from dnsbox.net import dnsjson
+    from dnsbox.wire.rdata import decode as rd_decode
+
+    q, why = dnsjson.query(b"name=www.Example.com&type=mx&do=1&cd=true")
+    m = M.decode(q)
+    assert why is None and m.rd and m.cd and m.edns.do and m.id == 0
+    assert (m.question[0].name.to_text(), m.question[0].qtype) == ("www.Example.com.", T.MX)
+    assert dnsjson.query(b"name=x.example&type=65")[0] is not None  # a number works too
+    for bad in (b"type=A", b"name=a..b", b"name=x&type=NOPE", b"name=%zz"):
+        assert dnsjson.query(bad)[0] is None, bad
+    assert dnsjson.wanted(b"name=x", b"") and not dnsjson.wanted(b"dns=AAAA", b"")
+    assert dnsjson.wanted(b"dns=AAAA", b"application/dns-json")
+    # an answer: one A record (TTL 300) with a quote in its owner name
+    r = M.decode(Q)
+    r.qr = r.ra = True
+    from dnsbox.wire.rr import RR
+
+    rdata = rd_decode(T.A, b"\xc0\x00\x02\x50", 0, 4)
+    r.answer.append(RR(Name.from_text('a\\".example.'), T.A, T.CLASS_IN, 300, rdata))
+    text = dnsjson.render(M.encode(r)).decode()
+    assert text.startswith('{"Status": 0, "TC": false, "RD": true, "RA": true, "AD": false')
+    assert '"Question": [{"name": "www.example.com.", "type": 1}]' in text
+    assert '"Answer": [{"name": "a\\\\\\".example.", "type": 1, "TTL": 300, ' \
+           '"data": "192.0.2.80"}]' in text
+    assert dnsjson.render(b"junk").startswith(b'{"Status": 2')
+
+
+def test_route_json_paths_and_wire():
+    assert doh.route(b"GET", b"/resolve", b"name=x.example", b"", b"", b"", EP)[1:] == (
+        doh.JSON, 0)
+    assert doh.route(b"GET", b"/resolve", b"", b"", b"", b"", EP)[1:] == (doh.JSON, 400)
+    assert doh.route(b"GET", b"/resolve", b"name=x", b"", b"", b"", b"")[2] == doh.NOT_MINE
+    assert doh.route(b"POST", EP, b"", b"application/dns-message", b"", Q, EP) == (
+        Q, doh.WIRE, 0)
+    assert doh.route(b"PUT", EP, b"", b"", b"", b"", EP)[2] == 405
+    assert doh.route(b"GET", b"/other", b"", b"", b"", b"", EP)[2] == doh.NOT_MINE
