@@ -12,7 +12,8 @@ the handler only when it returns None (a cache hit answered without the handler'
 listen_tls(ip, port, ctx) adds DNS over TLS (RFC 7858): its connections are served as TCP ones
 (the handlers see TCP), through dnsbox.net.tls. listen_tls(ip, port, ctx, b"/dns-query") adds
 DNS over HTTPS (RFC 8484, HTTP/1.1, dnsbox.net.doh) instead: one request at a time per
-connection (HTTP/1.1 answers in order), each query handed to the handler as a TCP one.
+connection (HTTP/1.1 answers in order), each query handed to the handler as a TCP one; an
+HTTP/2 connection (ALPN h2 or its preface) goes to dnsbox.net.doh2 (many streams at once).
 TCP frames go to server.tcp_handler(query_bytes, conn) instead when one is set; what it returns
 may also be an iterator of responses (a zone transfer): they are sent in order as the connection
 drains, at most STREAM_AHEAD bytes ahead, and the connection's next queries wait for the end.
