@@ -115,7 +115,7 @@ ensure_apt() {
         openssl:openssl busybox:busybox /usr/include/nettle/rsa.h:nettle-dev \
         /usr/include/$(gcc -print-multiarch 2>/dev/null)/gmp.h:libgmp-dev \
         dnssec-signzone:bind9-utils ldns-signzone:ldnsutils kdig:knot-dnsutils \
-        chromium:chromium; do
+        nghttp:nghttp2-client h2load:nghttp2-client chromium:chromium; do
         cmd=${pair%%:*}
         pkg=${pair#*:}
         case $cmd in
@@ -175,6 +175,9 @@ ensure_pip() {
     # dnspython's dnssec extra (a cryptography new enough for it)
     python3 -c 'import sys, dns._features as f; sys.exit(not f.have("dnssec"))' >/dev/null 2>&1 ||
         need+=("dnspython[dnssec]")
+    # DoH over HTTP/2 tests: dnspython's DoH client (its doh extra brings h2 and hpack)
+    python3 -c 'import sys, dns._features as f; sys.exit(not f.have("doh"))' >/dev/null 2>&1 ||
+        need+=("dnspython[doh]")
     if [ ${#need[@]} -gt 0 ]; then
         step "pip: installing ${need[*]}"
         if ! python3 -m pip --version >/dev/null 2>&1; then
@@ -263,6 +266,15 @@ patch_micropython() {
     grep -q 'hash = (hash \* 33) ^ b$' "$f" || return 0
     sed -i 's/^\( *\)hash = (hash \* 33) ^ b$/\1hash = ((hash * 33) ^ b) \& 0xFFFFFFFF  # dnsbox: linear/' "$f"
     grep -q 'dnsbox: linear' "$f" || die "could not patch $f (compute_hash)"
+}
+
+# ALPN (RFC 7301) in the tls module (h2 and http/1.1 on the DoH port, dot on the DoT port):
+# board/variant/modtls_alpn.patch, applied once to the unpacked source.
+patch_alpn() {
+    local f=$MPY_DIR/extmod/modtls_mbedtls.c
+    grep -q 'dnsbox: ALPN' "$f" && return 0
+    patch -s -d "$MPY_DIR" -p1 --forward <"$ROOT/board/variant/modtls_alpn.patch" ||
+        die "could not apply board/variant/modtls_alpn.patch to $f"
 }
 
 unpack_micropython() {
@@ -548,6 +560,7 @@ build_all() {
     fetch
     unpack_micropython
     patch_micropython
+    patch_alpn
     crunch
     roothints
     tlscert
@@ -567,6 +580,7 @@ build_host() {
     fetch
     unpack_micropython
     patch_micropython
+    patch_alpn
     crunch
     tlscert
     firmware host

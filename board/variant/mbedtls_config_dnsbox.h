@@ -8,5 +8,7 @@
 
 #define MBEDTLS_HAVE_ASM
 #define MBEDTLS_ECP_NIST_OPTIM
+// ALPN (RFC 7301): h2 / http/1.1 on the DoH port, dot on the DoT port (modtls_alpn.patch)
+#define MBEDTLS_SSL_ALPN
 
 #endif

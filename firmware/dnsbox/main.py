@@ -386,7 +386,8 @@ def listen_tls(loop, cfg, bind_ip, host):
         if not port:
             continue
         try:
-            loop.listen_tls(bind_ip, port, tls.context(tlscert.CERT, tlscert.KEY), endpoint)
+            alpn = tls.ALPN_DOT if endpoint is None else tls.ALPN_DOH
+            loop.listen_tls(bind_ip, port, tls.context(tlscert.CERT, tlscert.KEY, alpn), endpoint)
         except (OSError, ValueError) as e:
             halt(host, "cannot serve %s on %s port %d: %s" % (what, bind_ip, port, e))
         log.log("%s on %s port %d%s, certificate SPKI pin sha256/%s" % (

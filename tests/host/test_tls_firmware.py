@@ -303,9 +303,9 @@ class _Hello(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def _curl_resolves_through_doh(hport):
+def _curl_resolves_through_doh(hport, version=None):
     """curl resolves doh.test (a host-record: 127.0.0.1) through our DoH endpoint, then fetches
-    a page from a server the test runs there."""
+    a page from a server the test runs there; version: curl's --http2 or --http1.1."""
     import threading
 
     web = http.server.HTTPServer(("127.0.0.1", 0), _Hello)
@@ -313,7 +313,8 @@ def _curl_resolves_through_doh(hport):
     t.start()
     try:
         out = subprocess.run(
-            ["curl", "-s", "-m", "10", "--cacert", CERT, "--resolve", "dnsbox:%d:127.0.0.1" % hport,
+            ["curl", "-s", "-m", "10"] + ([version] if version else []) +
+            ["--cacert", CERT, "--resolve", "dnsbox:%d:127.0.0.1" % hport,
              "--doh-url", "https://dnsbox:%d/dns-query" % hport,
              "-w", " %{remote_ip}", "http://doh.test:%d/" % web.server_address[1]],
             capture_output=True, text=True, timeout=30)

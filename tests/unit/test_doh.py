@@ -33,7 +33,7 @@ def status(resp):
 
 def test_get_and_post_give_the_query():
     for req in (get(), post()):
-        n, q, keep, err = doh.request(req, EP)
+        n, q, keep, err, _f = doh.request(req, EP)
         assert (n, q, keep, err) == (len(req), Q, True, None)
 
 
@@ -46,13 +46,13 @@ def test_base64url_with_or_without_padding_and_other_parameters():
 def test_incomplete_requests_wait():
     for req in (get(), post()):
         for cut in (1, 10, len(req) - 1):
-            assert doh.request(req[:cut], EP) == (0, None, True, None)
+            assert doh.request(req[:cut], EP) == (0, None, True, None, doh.WIRE)
 
 
 def test_pipelined_requests_one_at_a_time():
     buf = get() + post() + get()[:5]
-    n1, q1, _k, _e = doh.request(buf, EP)
-    n2, q2, _k, _e = doh.request(buf[n1:], EP)
+    n1, q1, _k, _e, _f = doh.request(buf, EP)
+    n2, q2, _k, _e, _f = doh.request(buf[n1:], EP)
     assert q1 == q2 == Q
     assert doh.request(buf[n1 + n2 :], EP)[0] == 0
 
@@ -81,7 +81,7 @@ def test_error_statuses():
         (b"POST " + EP + b" HTTP/1.1\r\nContent-Length: 1x\r\n\r\n", 400, False),
     ]
     for req, code, keep in cases:
-        n, q, k, err = doh.request(req, EP)
+        n, q, k, err, _f = doh.request(req, EP)
         assert q is None and err is not None and status(err) == code, (req, err)
         assert k is keep, req
         assert n > 0
@@ -91,7 +91,7 @@ def test_error_statuses():
 
 def test_oversized_head_is_431():
     req = b"GET " + EP + b"?dns=" + b"A" * (doh.MAX_HEAD + 10)
-    n, q, keep, err = doh.request(req, EP)
+    n, q, keep, err, _f = doh.request(req, EP)
     assert status(err) == 431 and not keep and n == len(req)
     many = b"GET / HTTP/1.1\r\n" + b"X: y\r\n" * (doh.MAX_HEADERS + 1) + b"\r\n"
     assert status(doh.request(many, EP)[3]) == 431
@@ -121,3 +121,42 @@ def test_cache_control_from_the_smallest_ttl():
     assert doh.min_ttl(_response_with([], [])) == 0
     assert doh.min_ttl(b"\x00" * 5) == 0  # malformed: no caching
     assert b"Connection: close" in doh.answer(_response_with([1], []), keep=False)
+
+
+def test_json_api_query_and_render():
+    from dnsbox.net import dnsjson
+    from dnsbox.wire.rdata import decode as rd_decode
+
+    q, why = dnsjson.query(b"name=www.Example.com&type=mx&do=1&cd=true")
+    m = M.decode(q)
+    assert why is None and m.rd and m.cd and m.edns.do and m.id == 0
+    assert (m.question[0].name.to_text(), m.question[0].qtype) == ("www.Example.com.", T.MX)
+    assert dnsjson.query(b"name=x.example&type=65")[0] is not None  # a number works too
+    for bad in (b"type=A", b"name=a..b", b"name=x&type=NOPE", b"name=%zz"):
+        assert dnsjson.query(bad)[0] is None, bad
+    assert dnsjson.wanted(b"name=x", b"") and not dnsjson.wanted(b"dns=AAAA", b"")
+    assert dnsjson.wanted(b"dns=AAAA", b"application/dns-json")
+    # an answer: one A record (TTL 300) with a quote in its owner name
+    r = M.decode(Q)
+    r.qr = r.ra = True
+    from dnsbox.wire.rr import RR
+
+    rdata = rd_decode(T.A, b"\xc0\x00\x02\x50", 0, 4)
+    r.answer.append(RR(Name.from_text('a\\".example.'), T.A, T.CLASS_IN, 300, rdata))
+    text = dnsjson.render(M.encode(r)).decode()
+    assert text.startswith('{"Status": 0, "TC": false, "RD": true, "RA": true, "AD": false')
+    assert '"Question": [{"name": "www.example.com.", "type": 1}]' in text
+    assert '"Answer": [{"name": "a\\\\\\".example.", "type": 1, "TTL": 300, ' \
+           '"data": "192.0.2.80"}]' in text
+    assert dnsjson.render(b"junk").startswith(b'{"Status": 2')
+
+
+def test_route_json_paths_and_wire():
+    assert doh.route(b"GET", b"/resolve", b"name=x.example", b"", b"", b"", EP)[1:] == (
+        doh.JSON, 0)
+    assert doh.route(b"GET", b"/resolve", b"", b"", b"", b"", EP)[1:] == (doh.JSON, 400)
+    assert doh.route(b"GET", b"/resolve", b"name=x", b"", b"", b"", b"")[2] == doh.NOT_MINE
+    assert doh.route(b"POST", EP, b"", b"application/dns-message", b"", Q, EP) == (
+        Q, doh.WIRE, 0)
+    assert doh.route(b"PUT", EP, b"", b"", b"", b"", EP)[2] == 405
+    assert doh.route(b"GET", b"/other", b"", b"", b"", b"", EP)[2] == doh.NOT_MINE

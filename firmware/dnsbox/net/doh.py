@@ -1,20 +1,24 @@
 """DNS over HTTPS (RFC 8484) over HTTP/1.1 (RFC 9112): requests in, DNS queries out, and the
 HTTP responses around DNS answers. Pure: bytes in, bytes out; the serving loop does the I/O.
 
-  n, query, keep, err = request(buf, endpoint)
+  n, query, keep, err, fmt = request(buf, endpoint)
       n: bytes of buf the request used (0: incomplete, wait for more);
       query: the DNS message (bytes) or None; err: an HTTP error response (bytes) or None;
       keep: False when the connection closes after the response (HTTP/1.0, Connection: close,
-      or an error that leaves the stream unreadable).
+      or an error that leaves the stream unreadable); fmt: WIRE or JSON, how to answer.
   request(buf, endpoint, pages, client): the same, and a GET of another path goes to
       pages(path, keep, client) -> a whole response (bytes) or None (404): the status pages
       (dnsbox.net.watch) on the DoH listener and on the plain http-port= one.
-  answer(dns_message, keep) -> the 200 response (application/dns-message, Cache-Control
-      max-age = the smallest TTL of the answer, else the authority section, RFC 8484 5.1).
+  answer(dns_message, keep, fmt) -> the 200 response (application/dns-message, or the JSON
+      API's application/dns-json; Cache-Control max-age = the smallest TTL of the answer, else
+      the authority section, RFC 8484 5.1).
+  route(method, path, params, ctype, accept, body, endpoint) -> (query, fmt, status): the DoH
+      request's meaning, shared with HTTP/2 (dnsbox.net.doh2): status 0 (query made), an HTTP
+      error status, or NOT_MINE (another path: the pages).
 
-GET /endpoint?dns=BASE64URL and POST /endpoint with Content-Type application/dns-message.
-HTTP/2 is not offered (MicroPython's TLS has no ALPN); clients that speak HTTP/1.1 work (curl,
-most DoH proxies).
+GET /endpoint?dns=BASE64URL and POST /endpoint with Content-Type application/dns-message; the
+JSON API (dnsbox.net.dnsjson) at GET /resolve?name=..&type=.. and at the endpoint when Accept
+asks for application/dns-json. HTTP/2 (chosen by ALPN or the client preface) is dnsbox.net.doh2.
 """
 import binascii
 
@@ -26,6 +30,9 @@ MAX_HEADERS = const(64)  # header lines
 MAX_BODY = TCP_MAX  # a DNS message
 MIN_QUERY = const(12)  # a DNS header
 MEDIA = b"application/dns-message"
+WIRE = const(0)  # answer as application/dns-message
+JSON = const(1)  # answer as application/dns-json
+NOT_MINE = const(-1)  # route(): not a DoH path
 _REASONS = {
     200: b"OK", 400: b"Bad Request", 403: b"Forbidden", 404: b"Not Found", 405: b"Method Not Allowed",
     411: b"Length Required", 413: b"Content Too Large", 415: b"Unsupported Media Type",
@@ -41,9 +48,19 @@ def error(status, keep=False):
     return _response(status, b"text/plain", body, keep, extra)
 
 
-def answer(msg, keep=True):
+def answer(msg, keep=True, fmt=WIRE):
     age = min_ttl(msg)
-    return _response(200, MEDIA, msg, keep, b"Cache-Control: max-age=%d\r\n" % age)
+    ctype, body = render(msg, fmt)
+    return _response(200, ctype, body, keep, b"Cache-Control: max-age=%d\r\n" % age)
+
+
+def render(msg, fmt):
+    """(content type, body) of the answer msg in the format asked."""
+    if fmt == JSON:
+        from dnsbox.net import dnsjson
+
+        return dnsjson.MEDIA, dnsjson.render(msg)
+    return MEDIA, msg
 
 
 def page(ctype, body, keep):
@@ -66,22 +83,22 @@ def request(buf, endpoint, pages=None, client=None):
     end = buf.find(b"\r\n\r\n")
     if end < 0:
         if len(buf) > MAX_HEAD:
-            return len(buf), None, False, error(431)
-        return 0, None, True, None
+            return len(buf), None, False, error(431), WIRE
+        return 0, None, True, None, WIRE
     if end > MAX_HEAD:
-        return len(buf), None, False, error(431)
+        return len(buf), None, False, error(431), WIRE
     lines = buf[:end].split(b"\r\n")
     if len(lines) > MAX_HEADERS + 1:
-        return len(buf), None, False, error(431)
+        return len(buf), None, False, error(431), WIRE
     parts = lines[0].split(b" ")
     if len(parts) != 3 or not parts[2].startswith(b"HTTP/1."):
-        return len(buf), None, False, error(400 if len(parts) != 3 else 505)
+        return len(buf), None, False, error(400 if len(parts) != 3 else 505), WIRE
     method, target, version = parts
     headers = {}
     for line in lines[1:]:
         k, sep, v = line.partition(b":")
         if not sep or not k or k != k.strip():
-            return len(buf), None, False, error(400)
+            return len(buf), None, False, error(400), WIRE
         headers[k.lower()] = v.strip()
     keep = version == b"HTTP/1.1"
     conn = headers.get(b"connection", b"").lower()
@@ -90,42 +107,60 @@ def request(buf, endpoint, pages=None, client=None):
     elif conn == b"keep-alive":
         keep = True
     if b"transfer-encoding" in headers:
-        return len(buf), None, False, error(501)  # chunked bodies: not for DNS messages
+        return len(buf), None, False, error(501), WIRE  # chunked bodies: not for DNS messages
     n = end + 4
     length = headers.get(b"content-length")
     size = 0
     if length is not None:
         if not length.isdigit() or len(length) > 6:
-            return len(buf), None, False, error(400)
+            return len(buf), None, False, error(400), WIRE
         size = int(length)
         if size > MAX_BODY:
-            return len(buf), None, False, error(413)
+            return len(buf), None, False, error(413), WIRE
         if len(buf) < n + size:
-            return 0, None, True, None
+            return 0, None, True, None, WIRE
     body = buf[n : n + size]
     n += size
-    path, _q, query = target.partition(b"?")
-    if path != endpoint:
+    path, _q, params = target.partition(b"?")
+    if method == b"POST" and length is None and path == endpoint:
+        return n, None, False, error(411), WIRE
+    q, fmt, status = route(method, path, params, headers.get(b"content-type", b""),
+                           headers.get(b"accept", b""), body, endpoint)
+    if status == NOT_MINE:
         r = None
         if pages is not None and method == b"GET":
             r = pages(path, keep, client)
-        return n, None, keep, error(404, keep) if r is None else r
+        return n, None, keep, error(404, keep) if r is None else r, WIRE
+    if status:
+        return n, None, keep, error(status, keep), fmt
+    return n, q, keep, None, fmt
+
+
+def route(method, path, params, ctype, accept, body, endpoint):
+    """What a request means for DoH: (query, fmt, status), see the module docstring."""
+    if not endpoint:
+        return None, WIRE, NOT_MINE  # the plain HTTP listener: pages only
+    if path == endpoint or path == b"/resolve":
+        from dnsbox.net import dnsjson
+
+        if method == b"GET" and (path != endpoint or dnsjson.wanted(params, accept)):
+            q, _why = dnsjson.query(params)
+            return q, JSON, 0 if q is not None else 400
+    if path != endpoint:
+        return None, WIRE, NOT_MINE
     if method == b"GET":
-        q = _dns_param(query)
+        q = _dns_param(params)
         if q is None:
-            return n, None, keep, error(400, keep)
+            return None, WIRE, 400
     elif method == b"POST":
-        if length is None:
-            return n, None, False, error(411)
-        ctype = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
-        if ctype != MEDIA:
-            return n, None, keep, error(415, keep)
+        if ctype.split(b";")[0].strip().lower() != MEDIA:
+            return None, WIRE, 415
         q = body
     else:
-        return n, None, keep, error(405, keep)
+        return None, WIRE, 405
     if len(q) < MIN_QUERY or q[2] & 0x80:
-        return n, None, keep, error(400, keep)  # not a DNS query
-    return n, q, keep, None
+        return None, WIRE, 400  # not a DNS query
+    return q, WIRE, 0
 
 
 def _dns_param(query):
@@ -142,6 +177,19 @@ def _dns_param(query):
             except ValueError:  # binascii.Error is one on CPython
                 return None
     return None
+
+
+def split(resp):
+    """(status, content type, body) of a whole HTTP/1.1 response made here (the pages, for
+    HTTP/2)."""
+    end = resp.find(b"\r\n\r\n")
+    status = int(resp[9:12])
+    ctype = b"text/plain"
+    for line in resp[:end].split(b"\r\n")[1:]:
+        k, _sep, v = line.partition(b":")
+        if k.lower() == b"content-type":
+            ctype = v.strip()
+    return status, ctype, resp[end + 4 :]
 
 
 def min_ttl(msg):

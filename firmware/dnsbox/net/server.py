@@ -12,7 +12,8 @@ the handler only when it returns None (a cache hit answered without the handler'
 listen_tls(ip, port, ctx) adds DNS over TLS (RFC 7858): its connections are served as TCP ones
 (the handlers see TCP), through dnsbox.net.tls. listen_tls(ip, port, ctx, b"/dns-query") adds
 DNS over HTTPS (RFC 8484, HTTP/1.1, dnsbox.net.doh) instead: one request at a time per
-connection (HTTP/1.1 answers in order), each query handed to the handler as a TCP one.
+connection (HTTP/1.1 answers in order), each query handed to the handler as a TCP one; an
+HTTP/2 connection (ALPN h2 or its preface) goes to dnsbox.net.doh2 (many streams at once).
 TCP frames go to server.tcp_handler(query_bytes, conn) instead when one is set; what it returns
 may also be an iterator of responses (a zone transfer): they are sent in order as the connection
 drains, at most STREAM_AHEAD bytes ahead, and the connection's next queries wait for the end.
@@ -161,6 +162,12 @@ def _doh():
     return doh
 
 
+def _doh2():
+    from dnsbox.net import doh2  # only for HTTP/2 connections
+
+    return doh2
+
+
 def _tls():
     from dnsbox.net import tls  # only when DNS over TLS is on: the module imports tls/ssl
 
@@ -189,6 +196,8 @@ class _Conn:
         self.owed = 0  # frames the handler returned None for (peer=True): answers respond()
         # may still bring; a client that closed its sending side (eof) waits for them
         self.keep = True  # HTTP: keep the connection after the awaited answer
+        self.fmt = 0  # HTTP: the awaited answer's format (dnsbox.net.doh WIRE or JSON)
+        self.h2 = None  # HTTP/2: a dnsbox.h2.conn.Conn (dnsbox.net.doh2 serves it)
         self.plain_http = False  # a connection of listen_http (counted in http_count)
 
 
@@ -768,11 +777,14 @@ class Server:
             self._pull(c)
 
     def _answer_http(self, c):
-        """Answer the HTTP requests in c.inbuf in order, one at a time (dnsbox.net.doh)."""
+        """Answer the HTTP requests in c.inbuf in order, one at a time (dnsbox.net.doh); an
+        HTTP/2 connection (ALPN h2, or the client preface) goes to dnsbox.net.doh2."""
+        if c.h2 is not None or _doh2().wanted(c):
+            return _doh2().serve(self, c)
         doh = _doh()
         out = []
         while not c.busy and not c.eof and c.inbuf and len(c.out) < TCP_MAX_PENDING:
-            n, q, keep, err = doh.request(c.inbuf, c.http, self.pages, c)
+            n, q, keep, err, fmt = doh.request(c.inbuf, c.http, self.pages, c)
             if not n:
                 break
             self._consumed(c, c.inbuf[n:])
@@ -784,9 +796,10 @@ class Server:
                 if r is None and self.with_peer:
                     c.busy = True  # the answer comes through respond()
                     c.keep = keep
+                    c.fmt = fmt
                     break
                 if isinstance(r, (bytes, bytearray)):
-                    err = doh.answer(r, keep)
+                    err = doh.answer(r, keep, fmt)
                 else:  # dropped, or a stream (a transfer is not offered over HTTP)
                     err = doh.error(400, keep)
             out.append(err)
@@ -842,10 +855,15 @@ class Server:
                 self._resend(data, client, e)
             return
         c = client
+        ref = None
+        if _type(c) is not _Conn:  # a stream of an HTTP/2 connection (dnsbox.net.doh2.Ref)
+            ref, c = c, c.conn
         if self.conns.get(c.fd) is not c or len(data) > TCP_MAX:
             return
-        if c.http is not None:
-            c.out += _doh().answer(data, c.keep)
+        if ref is not None:
+            _doh2().answer_late(c, ref, data)
+        elif c.http is not None:
+            c.out += _doh().answer(data, c.keep, c.fmt)
             c.busy = False
             if not c.keep:
                 c.eof = True

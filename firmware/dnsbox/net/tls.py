@@ -7,6 +7,7 @@ mbedTLS, TLS 1.2) and CPython (`ssl`, for the tests):
   conn.write(b) -> bytes taken (0: would block)
   conn.want_write: True when the TLS layer waits to send (handshake): poll for POLLOUT too
   conn.poll_obj: what to register with select.poll (a socket with a file descriptor)
+  conn.alpn()   -> the ALPN protocol agreed ("h2", "http/1.1", "dot") or None
 A TLS failure (bad handshake, alert) raises OSError (ssl.SSLError is one on CPython).
 
 On MicroPython the raw socket is what poll watches, never the TLS socket: MicroPython 1.25's
@@ -30,8 +31,23 @@ WRITE_CHUNK = 16384  # bytes handed to one TLS write: one record's worth (RFC 84
 READ_SIZE = 16384  # bytes asked of one TLS read: a whole record's plaintext, nothing left over
 
 
-def context(cert_der, key_der):
-    """A server context for the certificate (DER) and its private key (DER, PKCS#8 or SEC1)."""
+# ALPN protocols offered (RFC 7301): DNS over HTTPS speaks HTTP/2 (RFC 8484 5.2) or HTTP/1.1;
+# DNS over TLS names itself "dot" (RFC 7858, RFC 8310 / IANA). A client that offers others
+# only is refused with the no_application_protocol alert (RFC 7301 3.2).
+ALPN_DOH = ["h2", "http/1.1"]
+ALPN_DOT = ["dot"]
+
+
+def context(cert_der, key_der, alpn=None):
+    """A server context for the certificate (DER) and its private key (DER, PKCS#8 or SEC1),
+    offering the ALPN protocols alpn (a list of str; None: no ALPN)."""
+    ctx = _context(cert_der, key_der)
+    if alpn and hasattr(ctx, "set_alpn_protocols"):  # a firmware built without the patch: none
+        ctx.set_alpn_protocols(alpn)
+    return ctx
+
+
+def _context(cert_der, key_der):
     if _MPY:
         ctx = _tls.SSLContext(_tls.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(cert_der, key_der)
@@ -126,6 +142,15 @@ class Conn:
             return 0
         self.pending = 0
         return r
+
+    def alpn(self):
+        """The ALPN protocol agreed in the handshake (str), or None (none, or not yet)."""
+        if not self.shaken and not _MPY:
+            return None
+        try:
+            return self.s.selected_alpn_protocol()
+        except (AttributeError, OSError):
+            return None
 
     def close(self):
         try:
