@@ -371,6 +371,22 @@ tlscert() {
     stamp_set tlscert "$(tlscert_key)" # after the run: a first run makes build/tls/
 }
 
+# The CA certificates DNS-over-TLS upstreams are checked against, frozen as module `cabundle`:
+# TLS_CA_BUNDLE=FILE (PEM) names them, else this machine's Debian ca-certificates bundle.
+CA_BUNDLE_DEFAULT=/etc/ssl/certs/ca-certificates.crt
+cabundle() {
+    local out=$B/gen/cabundle.py src=${TLS_CA_BUNDLE:-$CA_BUNDLE_DEFAULT} key
+    [ -f "$src" ] || die "$src is missing (apt-get install ca-certificates, or TLS_CA_BUNDLE=FILE)"
+    key=$(digest tools/cabundle.py "$src")
+    if stamp_ok cabundle "$key" && [ -f "$out" ]; then
+        return 0
+    fi
+    step "CA bundle: python3 tools/cabundle.py $src -o $out"
+    rm -f "$out"
+    python3 tools/cabundle.py "$src" -o "$out" || die "CA bundle: failed (message above)"
+    stamp_set cabundle "$key"
+}
+
 tlscert_key() {
     if [ -n "${TLS_CERT-}" ]; then
         digest tools/tlscert.py "$TLS_CERT" "$TLS_KEY"
@@ -573,6 +589,7 @@ build_all() {
     crunch
     roothints
     tlscert
+    cabundle
     firmware host
     firmware armhf
     image
@@ -591,6 +608,7 @@ build_host() {
     patch_micropython
     crunch
     tlscert
+    cabundle
     firmware host
 }
 
