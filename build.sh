@@ -362,12 +362,16 @@ roothints() {
 }
 
 # The DNS-over-TLS certificate, frozen as module `tlscert`: TLS_CERT= and TLS_KEY= (PEM files)
-# name your own; without them a self-signed one is made once in build/tls/ and kept.
+# name your own; without them a self-signed one is made in build/tls/ (its key made once and
+# kept) naming DNS:dnsbox and TLS_SAN's names and addresses (tls_san); a changed TLS_SAN makes
+# a new certificate for the same key.
 tlscert() {
     local out=$B/gen/tlscert.py args=()
     if [ -n "${TLS_CERT-}${TLS_KEY-}" ]; then
         [ -f "${TLS_CERT-}" ] && [ -f "${TLS_KEY-}" ] || die "TLS_CERT and TLS_KEY must both name PEM files"
         args=(--cert "$TLS_CERT" --key "$TLS_KEY")
+    else
+        args=(--san "$(tls_san)")
     fi
     if stamp_ok tlscert "$(tlscert_key)" && [ -f "$out" ]; then
         return 0
@@ -379,8 +383,42 @@ tlscert() {
     stamp_set tlscert "$(tlscert_key)" # after the run: a first run makes build/tls/
 }
 
+# The CA certificates DNS-over-TLS upstreams are checked against, frozen as module `cabundle`:
+# TLS_CA_BUNDLE=FILE (PEM) names them, else this machine's Debian ca-certificates bundle.
+CA_BUNDLE_DEFAULT=/etc/ssl/certs/ca-certificates.crt
+cabundle() {
+    local out=$B/gen/cabundle.py src=${TLS_CA_BUNDLE:-$CA_BUNDLE_DEFAULT} key
+    [ -f "$src" ] || die "$src is missing (apt-get install ca-certificates, or TLS_CA_BUNDLE=FILE)"
+    key=$(digest tools/cabundle.py "$src")
+    if stamp_ok cabundle "$key" && [ -f "$out" ]; then
+        return 0
+    fi
+    step "CA bundle: python3 tools/cabundle.py $src -o $out"
+    rm -f "$out"
+    python3 tools/cabundle.py "$src" -o "$out" || die "CA bundle: failed (message above)"
+    stamp_set cabundle "$key"
+}
+
 tlscert_key() {
-    if [ -n "${TLS_CERT-}" ]; then digest tools/tlscert.py "$TLS_CERT" "$TLS_KEY"; else digest tools/tlscert.py "$B/tls"; fi
+    if [ -n "${TLS_CERT-}" ]; then
+        digest tools/tlscert.py "$TLS_CERT" "$TLS_KEY"
+    else
+        digest tools/tlscert.py "$B/tls" "san=$(tls_san)"
+    fi
+}
+
+# The self-signed certificate's extra subjectAltNames: TLS_SAN="dns.lan,192.168.1.53" (host
+# names and IPv4/IPv6 addresses, comma-separated) when set; else the static ip= of the card's
+# dnsbox.txt template (when it is an address, not dhcp) and the loopback addresses the host
+# build answers on (127.0.0.1, ::1).
+tls_san() {
+    local ip
+    if [ -n "${TLS_SAN+set}" ]; then
+        printf '%s\n' "$TLS_SAN"
+        return 0
+    fi
+    ip=$(sed -n 's/^ip=\([0-9][0-9.]*\)$/\1/p' board/cubieboard2/dnsbox.txt | tail -n 1)
+    printf '%s\n' "${ip:+$ip,}127.0.0.1,::1"
 }
 
 # ---------------------------------------------------------------- firmware binaries
@@ -451,7 +489,7 @@ firmware() {
     tlskey=$(digest "$VARIANT_DIR/mbedtls_config_dnsbox.h")
     if ! stamp_ok "fw-$target-tls" "$tlskey"; then
         rm -rf "$obj/lib/mbedtls" "$obj/extmod/mbedtls" "$obj/extmod/modtls_mbedtls.o" \
-            "$obj/dnscrypto"
+            "$obj/dnscrypto" "$obj/genhdr" # genhdr: the names (qstrs) the tls module uses depend on it
     fi
     mkdir -p "$obj"
     local t0=$SECONDS
@@ -564,6 +602,7 @@ build_all() {
     crunch
     roothints
     tlscert
+    cabundle
     firmware host
     firmware armhf
     image
@@ -583,6 +622,7 @@ build_host() {
     patch_alpn
     crunch
     tlscert
+    cabundle
     firmware host
 }
 

@@ -38,3 +38,5 @@ if os.path.exists(os.path.join(_gen, "roothints.py")):
     module("roothints.py", base_path=_gen)
 if os.path.exists(os.path.join(_gen, "tlscert.py")):
     module("tlscert.py", base_path=_gen)
+if os.path.exists(os.path.join(_gen, "cabundle.py")):
+    module("cabundle.py", base_path=_gen)

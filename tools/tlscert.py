@@ -1,22 +1,30 @@
 """The certificate and key that DNS over TLS serves, frozen into the firmware as module `tlscert`.
 
-  python3 tools/tlscert.py -o build/gen/tlscert.py [--dir build/tls] [--cert C.pem --key K.pem]
+  python3 tools/tlscert.py -o build/gen/tlscert.py [--dir build/tls] [--san dns.lan,192.0.2.53]
+                           [--cert C.pem --key K.pem]
 
 With --cert and --key (PEM files: a certificate chain's first certificate and its private key)
-those are used. Without them: a self-signed EC P-256 certificate (CN and subjectAltName
-"dnsbox", 10 years) is made once with openssl into --dir and kept there, so rebuilds keep the
-same key and pin. The module holds CERT and KEY (DER bytes; the key as PKCS#8) and PIN: the
-base64 SHA-256 of the certificate's SubjectPublicKeyInfo, the pin a DNS-over-TLS client can be
-given (RFC 7858 4.2). Prints the pin. Exit 1 with a message when openssl fails or a file is
+those are used. Without them: a self-signed EC P-256 certificate (CN "dnsbox", 10 years) is made
+with openssl into --dir and kept there, so rebuilds keep the same key and pin. Its
+subjectAltName is DNS:dnsbox and one entry per --san item (comma-separated: an IPv4 or IPv6
+address becomes IP:, a host name DNS:); when the --san list changes, a new certificate is made
+for the same key (the pin stays), and dnsbox.san in --dir records the list it was made for.
+The module holds CERT and KEY (DER bytes; the key as PKCS#8) and PIN: the base64 SHA-256 of
+the certificate's SubjectPublicKeyInfo, the pin a DNS-over-TLS client can be given (RFC 7858
+4.2). Prints the pin. Exit 1 with a message when openssl fails or a file is
 unreadable.
 """
 import base64
 import hashlib
+import ipaddress
 import os
 import subprocess
 import sys
 
 DAYS = 3650  # validity of the self-signed certificate
+MAX_SAN = 32  # subjectAltName entries accepted from --san (a certificate, not a phone book)
+LABEL_MAX = 63  # bytes of one DNS label (RFC 1035 2.3.4)
+NAME_MAX = 253  # characters of a host name in text form (RFC 1035 2.3.4: 255 in wire form)
 
 
 def _openssl(args, data=None):
@@ -26,18 +34,55 @@ def _openssl(args, data=None):
     return p.stdout
 
 
-def self_signed(directory):
-    """(cert path, key path) in directory, made if missing."""
+def san_text(items):
+    """The subjectAltName value for --san items (a comma-separated string): "DNS:dnsbox" then
+    IP:ADDR for each address and DNS:NAME for each host name, duplicates dropped. ValueError
+    naming the bad item."""
+    out = ["DNS:dnsbox"]
+    words = [w.strip() for w in items.split(",") if w.strip()]
+    if len(words) > MAX_SAN:
+        raise ValueError("more than %d --san entries" % MAX_SAN)
+    for w in words:
+        try:
+            e = "IP:" + str(ipaddress.ip_address(w))
+        except ValueError:
+            name = w.rstrip(".").lower()
+            labels = name.split(".")
+            if (not name or len(name) > NAME_MAX or any(
+                    not 0 < len(x) <= LABEL_MAX or x.startswith("-") or x.endswith("-")
+                    or not all(c.isalnum() or c == "-" for c in x) for x in labels)):
+                raise ValueError("--san: %r is neither an IP address nor a host name" % w)
+            e = "DNS:" + name
+        if e not in out:
+            out.append(e)
+    return ",".join(out)
+
+
+def self_signed(directory, san="DNS:dnsbox"):
+    """(cert path, key path) in directory: the key made if missing, the certificate made if
+    missing or made for another subjectAltName (san: the value, see san_text)."""
     cert, key = os.path.join(directory, "dnsbox.crt"), os.path.join(directory, "dnsbox.key")
-    if not (os.path.exists(cert) and os.path.exists(key)):
-        os.makedirs(directory, exist_ok=True)
-        _openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-                  "-nodes", "-days", str(DAYS), "-subj", "/CN=dnsbox",
-                  "-addext", "subjectAltName=DNS:dnsbox", "-keyout", key + ".tmp",
-                  "-out", cert + ".tmp"])
+    rec = os.path.join(directory, "dnsbox.san")
+    old = None
+    if os.path.exists(cert) and os.path.exists(key):
+        old = "DNS:dnsbox"  # a directory from before dnsbox.san: the only name then
+        if os.path.exists(rec):
+            with open(rec) as f:
+                old = f.read().strip()
+    if old == san:
+        return cert, key
+    os.makedirs(directory, exist_ok=True)
+    if not os.path.exists(key):
+        _openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
+                  "-out", key + ".tmp"])
         os.chmod(key + ".tmp", 0o600)
         os.replace(key + ".tmp", key)
-        os.replace(cert + ".tmp", cert)
+    _openssl(["req", "-x509", "-new", "-key", key, "-days", str(DAYS), "-subj", "/CN=dnsbox",
+              "-addext", "subjectAltName=" + san, "-out", cert + ".tmp"])
+    os.replace(cert + ".tmp", cert)
+    with open(rec + ".tmp", "w") as f:
+        f.write(san + "\n")
+    os.replace(rec + ".tmp", rec)
     return cert, key
 
 
@@ -61,7 +106,8 @@ def module_text(cert, key, pin):
 
 
 def main(argv):
-    opts = {"-o": None, "--dir": os.path.join("build", "tls"), "--cert": None, "--key": None}
+    opts = {"-o": None, "--dir": os.path.join("build", "tls"), "--cert": None, "--key": None,
+            "--san": ""}
     if len(argv) % 2:
         print(__doc__.strip().split("\n\n")[1])
         return 2
@@ -77,9 +123,9 @@ def main(argv):
         if opts["--cert"]:
             cert_path, key_path = opts["--cert"], opts["--key"]
         else:
-            cert_path, key_path = self_signed(opts["--dir"])
+            cert_path, key_path = self_signed(opts["--dir"], san_text(opts["--san"]))
         cert, key, pin = material(cert_path, key_path)
-    except (RuntimeError, OSError) as e:
+    except (RuntimeError, OSError, ValueError) as e:
         print("tlscert.py: %s" % e)
         return 1
     with open(opts["-o"] + ".tmp", "w") as f:

@@ -25,3 +25,30 @@ FROZEN_MANIFEST ?= $(VARIANT_DIR)/../../firmware/manifest.py
 
 # The unix port's mbedTLS configuration plus fast signature checks (issue 18).
 MBEDTLS_CONFIG_FILE = \"mbedtls_config_dnsbox.h\"
+
+# TLS 1.3 (mbedtls_config_dnsbox.h): the mbedTLS sources MicroPython's extmod.mk does not list
+# (PSA crypto, its HKDF, the TLS 1.3 handshake). Files whose code the configuration leaves out
+# compile to nothing.
+SRC_THIRDPARTY_C += $(addprefix lib/mbedtls/library/,\
+	hkdf.c \
+	psa_crypto.c \
+	psa_crypto_aead.c \
+	psa_crypto_cipher.c \
+	psa_crypto_client.c \
+	psa_crypto_driver_wrappers_no_static.c \
+	psa_crypto_ecp.c \
+	psa_crypto_ffdh.c \
+	psa_crypto_hash.c \
+	psa_crypto_mac.c \
+	psa_crypto_pake.c \
+	psa_crypto_random.c \
+	psa_crypto_rsa.c \
+	psa_crypto_se.c \
+	psa_crypto_slot_management.c \
+	psa_crypto_storage.c \
+	psa_util.c \
+	ssl_tls13_client.c \
+	ssl_tls13_generic.c \
+	ssl_tls13_keys.c \
+	ssl_tls13_server.c \
+	)

@@ -579,7 +579,7 @@ def make_driver(cfg, clients, auth, zones, limits, rng=None):
     if servers:
         from dnsbox.resolver.forward import Upstreams
 
-        ups = Upstreams(servers, cfg.do_0x20, rng, trust is not None)
+        ups = Upstreams(servers, cfg.do_0x20, rng, trust is not None, cfg.tls_servers)
         ups.min_ttl = cfg.cache_min_ttl
         ups.max_ttl = cfg.cache_max_ttl
     if ups is None or ups.route(b"\x00") is None:  # no default server=: recurse for the rest

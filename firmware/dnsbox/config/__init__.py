@@ -108,6 +108,9 @@ class Config:
         self.conf_file = None  # conf-file=: the config file read instead of the built-in one
         # resolver mode
         self.servers = []  # [(domain lower-case wire or None for all, ip text, port)]
+        # DNS over TLS upstreams (server=IP#PORT#NAME[#sha256/PIN]): (ip, port) -> (name text
+        # or None, pin bytes or None)
+        self.tls_servers = {}
         self.addresses = []  # [(domain lower-case wire, ip bytes 4/16 or None: NXDOMAIN)]
         self.hosts = []  # [(name lower-case wire, ipv4 bytes or None, ipv6 bytes or None)]
         self.locals = []  # [domain lower-case wire]: answered locally only, never forwarded

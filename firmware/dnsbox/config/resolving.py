@@ -6,6 +6,7 @@ from dnsbox.config import values as V
 from dnsbox.config.nets import domain_wire, parse_ipv4, parse_ipv6
 
 MAX_SERVERS = 16  # upstream servers (server=), all domains together
+PIN_BYTES = 32  # an SPKI pin: a SHA-256 digest (RFC 7858 4.2)
 MAX_LOCAL = 256  # address=, host-record=, local= entries together
 MAX_ALLOW = 16  # networks in allow=
 MAX_ANCHORS = 16  # trust-anchor= records
@@ -26,8 +27,36 @@ STALE_WAIT_MAX = 10000  # ms: the time one question may take (dnsbox.resolver.dr
 # MAX_RESOLVE_MS); 0: the expired answer at once, resolved in the background
 
 
+def tls_fields(fields):
+    """The DNS-over-TLS part of server=IP#PORT#NAME[#sha256/PIN] (the fields after the port)
+    -> (name text or None, pin bytes or None); ValueError. NAME is checked against the
+    certificate (Unbound's forward-addr IP@PORT#NAME); sha256/BASE64 is an SPKI pin (RFC 7858
+    4.2); either or both, in either order."""
+    import binascii
+
+    name = pin = None
+    if not 0 < len(fields) <= 2:
+        raise ValueError("server=IP#PORT#NAME[#sha256/PIN]: too many '#' fields")
+    for f in fields:
+        if f.startswith("sha256/"):
+            try:
+                b = binascii.a2b_base64(f[7:])
+            except ValueError:
+                b = b""
+            if len(b) != PIN_BYTES or pin is not None:
+                raise ValueError("not one SPKI pin (sha256/ and the base64 of 32 bytes): %r" % f)
+            pin = b
+        elif name is None and f:
+            domain_wire(f)  # ValueError when not a domain name
+            name = f.rstrip(".").lower()
+        else:
+            raise ValueError("server=IP#PORT#NAME[#sha256/PIN]: bad TLS field %r" % f)
+    return name, pin
+
+
 def _set_server(cfg, value):
-    # server=IP[#port] | server=/domain/[domain/]IP[#port] | server=/domain/ (local only)
+    # server=IP[#port] | server=/domain/[domain/]IP[#port] | server=/domain/ (local only);
+    # IP#port#NAME[#sha256/PIN] (either part): DNS over TLS to that upstream
     try:
         if value.startswith("/"):
             doms, rest = V.domains(value)
@@ -37,15 +66,22 @@ def _set_server(cfg, value):
                 for d in doms:
                     cfg.locals.append(d)
                 return ""
-            ip, port = V.ip_port(rest)
-            new = [(d, ip, port) for d in doms]
         else:
-            ip, port = V.ip_port(value)
-            new = [(None, ip, port)]
+            doms, rest = [None], value
+        parts = rest.split("#")
+        tls = tls_fields(parts[2:]) if len(parts) > 2 else None
+        ip, port = V.ip_port("#".join(parts[:2]))
+        new = [(d, ip, port) for d in doms]
     except ValueError as e:
         return V.port_typo("server", value) or str(e)
     if len(cfg.servers) + len(new) > MAX_SERVERS:
         return "more than %d upstream servers" % MAX_SERVERS
+    known = [s for s in cfg.servers if s[1:] == (ip, port)]
+    if known and cfg.tls_servers.get((ip, port)) != tls:
+        return "%s#%d is already a server= with %s TLS settings" % (ip, port, "other"
+                                                                     if tls else "some")
+    if tls is not None:
+        cfg.tls_servers[(ip, port)] = tls
     cfg.servers += new
     return ""
 

@@ -30,6 +30,7 @@ from dnsbox import clock
 from dnsbox.compat import const, recv_into
 from dnsbox.config.nets import V4_MAX, allowed, parse_ipv4, peer_ip, peer_text
 from dnsbox.net import server as net
+from dnsbox.resolver.ask import TLS
 from dnsbox.wire.reply import TCP, UDP, UDP_PLAIN, plain, udp_payload
 from dnsbox.wire.edns import bare_opt_payload
 
@@ -99,6 +100,7 @@ class Resolver:
         self.bind_ip = bind_ip
         self.bind_ip6 = bind_ip6  # the source address of asks to IPv6 servers
         self.asks = {}  # token -> _Ask
+        self.dot = None  # the DNS-over-TLS connections (dnsbox.net.dotup.Pool), when used
         self.addrs = {}  # (ip, port) -> sockaddr
         self.buf = bytearray(READ_BUF + 1)
         self.view = memoryview(self.buf)
@@ -200,6 +202,9 @@ class Resolver:
         known = self.fw.tokens
         for tok in [t for t in self.asks if t not in known]:
             self._close(tok)
+        if self.dot is not None:
+            for tok in [t for t in self.dot.toks if t not in known]:
+                self.dot.forget(tok)
 
     # --- actions ----------------------------------------------------------------------------
     def run(self):
@@ -227,10 +232,33 @@ class Resolver:
             self.addrs[key] = a
         return a
 
+    def _dot(self):
+        """The DNS-over-TLS connections (dnsbox.net.dotup), made at the first TLS ask."""
+        if self.dot is None:
+            from dnsbox.net.dotup import Pool
+
+            ups = self.fw.ups
+            self.dot = Pool(self.server, dict(zip(ups.ups, ups.tls)), self._dot_reply,
+                            self._dot_fail, self.now)
+            self.server.periodic.append(self.dot.reap)
+        return self.dot
+
+    def _dot_reply(self, tok, data, src):
+        self.fw.upstream_reply(tok, data, src, self.now())
+        if self.fw.actions:
+            self.run()
+
+    def _dot_fail(self, tok, reason):
+        self.fw.upstream_failed(tok, reason, self.now())
+        if self.fw.actions:
+            self.run()
+
     def _open(self, tok, ip, port, wire, proto):
         """Open, send and register the socket of one ask; returns an error text or None. A
         failure part way (a MemoryError included) closes the socket: nothing is left open
-        unwatched."""
+        unwatched. A TLS ask goes on its upstream's kept connection (dnsbox.net.dotup)."""
+        if proto == TLS:
+            return self._dot().send(tok, ip, port, wire)
         try:
             dest = self._sockaddr(ip, port)
         except OSError as e:
@@ -312,6 +340,9 @@ class Resolver:
                 self._fault("upstream failover", e2)
 
     def _close(self, tok):
+        if self.dot is not None and self.dot.owns(tok):
+            self.dot.forget(tok)
+            return
         at = self.asks.pop(tok, None)
         if at is None:
             return
@@ -398,3 +429,5 @@ class Resolver:
     def close(self):
         for tok in list(self.asks):
             self._close(tok)
+        if self.dot is not None:
+            self.dot.close()

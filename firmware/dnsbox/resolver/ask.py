@@ -12,11 +12,13 @@ from dnsbox.wire.errors import WireError
 from dnsbox.wire.name import Name, randomise_case
 from dnsbox.wire.reply import TCP, UDP, walk_records  # noqa: F401 - jobs take UDP/TCP here
 
+TLS = const(2)  # an ask's transport beside UDP and TCP: DNS over TLS (RFC 7858), to a server=
+# with a TLS name or pin; the glue (dnsbox.net.dotup) keeps the connection and pipelines
 FAIL_TTL_S = const(5)  # failures cached this long (RFC 9520 3.2: at least 1 s, at most 5 min)
 
 
 class Ask:
-    """One query to send: ip text, port, wire bytes, proto (UDP/TCP), timeout (ms), the
+    """One query to send: ip text, port, wire bytes, proto (UDP/TCP/TLS), timeout (ms), the
     question name as sent (Name: its wire has the 0x20 case) and type. exact: the answer must
     echo the name's case (0x20)."""
 
@@ -32,7 +34,7 @@ class Ask:
 
     def __repr__(self):
         return "<Ask %s#%d %s %d %s>" % (self.ip, self.port, self.qname, self.qtype,
-                                         "tcp" if self.proto else "udp")
+                                         ("udp", "tcp", "tls")[self.proto])
 
 
 class Result:

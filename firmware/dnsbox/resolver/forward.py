@@ -15,7 +15,7 @@ an Extended DNS Error (RFC 8914) saying why, cached briefly (RFC 9520).
 """
 from dnsbox.compat import const
 from dnsbox.resolver import scrub as _scrub
-from dnsbox.resolver.ask import TCP, UDP, Ask, Result, match, question, quick, quick_result
+from dnsbox.resolver.ask import TCP, TLS, UDP, Ask, Result, match, question, quick, quick_result
 from dnsbox.wire import rcode as _rc
 from dnsbox.wire.edns import DO_OPT, EDE_NETWORK_ERROR, EDE_NO_REACHABLE_AUTHORITY, PLAIN_OPT
 from dnsbox.wire.name import ROOT, Name
@@ -23,7 +23,9 @@ from dnsbox.zonedb.lookup import under
 
 ATTEMPT_MS = 1000  # wait for one UDP ask before the next one
 TCP_ATTEMPT_MS = 3000  # one TCP ask (connect, send, read)
+TLS_ATTEMPT_MS = 3000  # one DNS-over-TLS ask (connect and handshake when no connection is open)
 TRIES_PER_UPSTREAM = const(2)  # UDP asks per upstream before the next one
+TLS_TRIES = const(1)  # asks per DNS-over-TLS upstream (no datagram to lose: a failure is real)
 MAX_ATTEMPTS = const(6)  # asks per question in all (bounds the time a client waits)
 FAIL_TTL_S = const(1)  # a question no upstream answered is answered SERVFAIL this long
 MAX_TTL_S = const(86400)  # positive TTLs cut to a day
@@ -32,9 +34,11 @@ DOWN_AFTER = const(2)  # failures in a row before an upstream is called down (as
 
 
 class Upstreams:
-    """servers: [(domain lower-case wire or None for the default, ip text, port)]."""
+    """servers: [(domain lower-case wire or None for the default, ip text, port)]; tls: {(ip,
+    port): (name, pin)} of the DNS-over-TLS ones (server=IP#PORT#NAME): every ask to one of
+    those goes over TLS, never plain (a TLS failure fails the ask: the plan's next server)."""
 
-    def __init__(self, servers, use0x20, rng, dnssec=False):
+    def __init__(self, servers, use0x20, rng, dnssec=False, tls=None):
         self.ups = []  # [(ip, port)]
         self.routes = []  # [(domain lower-case wire or None, [upstream indices])]
         for dom, ip, port in servers:
@@ -47,6 +51,8 @@ class Upstreams:
                     break
             else:
                 self.routes.append((dom, [ui]))
+        tls = tls or {}
+        self.tls = [tls.get(u) for u in self.ups]  # per upstream: (name, pin) or None (plain)
         self.fails = [0] * len(self.ups)  # recent failures per upstream (orders the asks)
         self.sent = [0] * len(self.ups)  # asks sent to each upstream (CH TXT servers.bind)
         self.lost = [0] * len(self.ups)  # asks to each that timed out or failed
@@ -57,6 +63,7 @@ class Upstreams:
         self.rng = rng
         self.attempt_ms = ATTEMPT_MS
         self.tcp_attempt_ms = TCP_ATTEMPT_MS
+        self.tls_attempt_ms = TLS_ATTEMPT_MS
         self.stats = {"tcp": 0, "dropped": 0}  # TCP fallbacks, records scrubbed away
         self.min_ttl = 0  # cache-min-ttl (seconds): positive answers kept at least this long
         self.max_ttl = MAX_TTL_S  # cache-max-ttl (seconds): every answer at most this long
@@ -88,18 +95,23 @@ class Upstreams:
         return best
 
     def plan(self, uis):
-        """[upstream index] of the asks: UDP TRIES_PER_UPSTREAM times each, fewest recent
+        """[upstream index] of the asks: UDP TRIES_PER_UPSTREAM times each (TLS TLS_TRIES), fewest recent
         failures first, configuration order among equals (MicroPython's sort is not stable:
         the position is part of the key)."""
         order = sorted([(self.fails[uis[i]], i, uis[i]) for i in range(len(uis))])
         out = []
         for _f, _i, u in order:
-            for _ in range(TRIES_PER_UPSTREAM):
+            for _ in range(TLS_TRIES if self.tls[u] else TRIES_PER_UPSTREAM):
                 out.append(u)
         return out[:MAX_ATTEMPTS]
 
     def text(self):
-        return ", ".join(["%s#%d" % u for u in self.ups])
+        return ", ".join([("%s#%d" % u) + (" (tls)" if t else "") for u, t in zip(self.ups,
+                                                                                 self.tls)])
+
+    def proto(self, ui):
+        """The transport of asks to upstream ui: TLS for a DNS-over-TLS server, else UDP."""
+        return TLS if self.tls[ui] else UDP
 
 
 class ForwardJob:
@@ -117,14 +129,14 @@ class ForwardJob:
         self.reasons = []
 
     def start(self, now):
-        return self._ask(self.plan[0], UDP)
+        return self._ask(self.plan[0], self.ups.proto(self.plan[0]))
 
     def _ask(self, ui, proto):
         ups = self.ups
         wire, sent = question(self.qname, self.qtype, ups.rng(2), True, ups.use0x20, ups.rng,
                               DO_OPT if ups.dnssec else PLAIN_OPT, ups.dnssec)
         ip, port = ups.ups[ui]
-        t = ups.tcp_attempt_ms if proto == TCP else ups.attempt_ms
+        t = (ups.attempt_ms, ups.tcp_attempt_ms, ups.tls_attempt_ms)[proto]
         self.asks += 1
         ups.sent[ui] += 1
         self.cur = Ask(ip, port, wire, proto, t, sent, self.qtype, ups.use0x20)
@@ -140,7 +152,7 @@ class ForwardJob:
             self.reasons.append(r)
         self.step += 1
         if self.step < len(self.plan) and self.asks < MAX_ATTEMPTS:
-            return self._ask(self.plan[self.step], UDP)
+            return self._ask(self.plan[self.step], self.ups.proto(self.plan[self.step]))
         self.cur = None
         code = EDE_NO_REACHABLE_AUTHORITY
         for r in self.reasons:
@@ -153,7 +165,7 @@ class ForwardJob:
         if ask is not self.cur:
             return None  # an earlier ask's socket: the current one goes on
         return self._next(ask.ui, ("network error: " + reason) if reason != "timed out" else
-                          ("timed out" + (" (tcp)" if ask.proto == TCP else "")))
+                          ("timed out" + ("", " (tcp)", " (tls)")[ask.proto]))
 
     def reply(self, ask, data, src, now):
         if src != (ask.ip, ask.port):
@@ -171,7 +183,7 @@ class ForwardJob:
             if ask.proto == UDP:  # truncated: the same upstream over TCP (RFC 7766 5)
                 self.ups.stats["tcp"] += 1
                 return self._ask(ask.ui, TCP)
-            return self._next(ask.ui, "truncated over TCP")
+            return self._next(ask.ui, "truncated over " + ("TCP" if ask.proto == TCP else "TLS"))
         neg = NEG_MAX_TTL_S if NEG_MAX_TTL_S < ups.max_ttl else ups.max_ttl
         s = _scrub.scrub(m, self.qname, self.qtype, 1, self.bailiwick, ups.max_ttl, neg,
                          ups.dnssec)
