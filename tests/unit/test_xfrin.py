@@ -110,6 +110,9 @@ def test_ixfr_answered_with_a_full_zone_or_current():
     r = X.Reader(QID, ZONE, X.IXFR, 5)
     r.feed(msg([soa(5)], qtype=X.IXFR))
     assert r.result[0] == "current"
+    r = X.Reader(QID, ZONE, X.IXFR, 5)  # the same serial, as a full zone: taken as a copy
+    r.feed(msg([soa(5)] + BODY + [soa(5)], qtype=X.IXFR))
+    assert r.result[0] == "axfr"
     r = X.Reader(QID, ZONE, X.IXFR, 5)
     r.feed(msg([soa(0x80000000 + 10)], qtype=X.IXFR))  # older in serial arithmetic
     assert r.result[0] == "current"
@@ -134,8 +137,9 @@ def test_tsig_signed_transfer():
     now = 1700000000
     q, mac = X.request(QID, ZONE, X.AXFR, None, KEY, now)
     assert len(mac) == 32
-    parts = [msg([soa(5)] + BODY[:1]), msg(BODY[1:] + [soa(5)], question=False)]
     start = len(X.request(QID, ZONE, X.AXFR)[0])  # the TSIG record follows the query
+    assert tsig.check(q, tsig.find(q, start), KEY, now) == (0, mac)  # as a primary checks it
+    parts = [msg([soa(5)] + BODY[:1]), msg(BODY[1:] + [soa(5)], question=False)]
     signed = _signed_stream(parts, q, start, KEY, now)
     r = X.Reader(QID, ZONE, X.AXFR, None, KEY, mac, now)
     for w in signed:

@@ -116,7 +116,7 @@ class Zone:
     def take(self, result, now, make_server, others=0):
         """Apply a transfer's outcome (dnsbox.auth.xfrin.Reader.result). make_server(blob bytes)
         -> Server. others: bytes held by the other secondary zones. True if the serial changed;
-        XfrError or ZoneError (the copy unchanged) when the new copy cannot be used."""
+        XfrError (the copy unchanged) when the new copy cannot be used."""
         from dnsbox.zone.errors import ZoneError
 
         kind = result[0]
@@ -148,7 +148,7 @@ class Zone:
         self.fresh(now)
         self.last = "serial %d by %s, %d records, %d bytes" % (
             self.serial(), "IXFR" if kind == "ixfr" else "AXFR", len(records), len(blob))
-        return True
+        return old != self.serial()
 
     def _remember(self, result, old, records):
         if result[0] == "ixfr":

@@ -49,7 +49,8 @@ def request(qid, zone, qtype, soa=None, key=None, now=0):
     if key is None:
         return q, b""
     f = _tsig.Fields(0, key.name, _tsig.ALGORITHM, now, _tsig.FUDGE, b"", qid, 0, b"")
-    return _tsig.sign_mac(q, key, f, b"", now)
+    mac = _tsig.hmac_sha256(key.secret, q + _tsig._variables(f, now, 0, b""))  # RFC 8945 4.3
+    return _tsig._append(q, f, now, mac, 0, b""), mac
 
 
 class Reader:
@@ -109,6 +110,10 @@ class Reader:
         self.messages += 1
         for rr in recs:
             self._take(rr)
+        r = self.records
+        if self.messages == 1 and len(r) == 1 and self.serial is not None and \
+                not newer(r[0].rdata.serial, self.serial):
+            self._end(("current", r[0]))  # up to date: one SOA alone (RFC 1995 2, 4)
 
     def _question(self, m, qd):
         off = 12
@@ -176,9 +181,6 @@ class Reader:
             if not is_soa:
                 raise XfrError("the first record is not the zone's SOA")
             recs.append(rr)
-            s = rr.rdata.serial
-            if self.serial is not None and not newer(s, self.serial):
-                self._end(("current", rr))  # up to date (RFC 1995 2: one SOA)
             return
         self.count += 1
         if self.count > MAX_RECORDS:

@@ -123,12 +123,12 @@ class Transfers:
             self._log(z, "transfer refused: %s (%s)" % (e, self._kept(z)))
             z.failed(now, str(e))
             return
-        if changed:
+        if job[1].result[0] != "current":
             self._log(z, z.last)
-            if self.notify:
-                from dnsbox.net import notifier
+        if changed and self.notify:  # a new serial: tell also-notify= (RFC 1996)
+            from dnsbox.net import notifier
 
-                notifier.start(self.loop, z.db, self.notify, os.urandom)
+            notifier.start(self.loop, z.db, self.notify, os.urandom)
 
     def _kept(self, z):
         if z.records is None:
