@@ -86,6 +86,9 @@ class Transfers:
         except OSError as e:
             self._end(z, "connection: %s" % e)
             return
+        except MemoryError:
+            self._end(z, "out of memory reading the transfer")  # a lost read: never go on
+            return
         if not data:
             self._end(z, "connection closed before the end of the transfer")
             return
@@ -100,6 +103,9 @@ class Transfers:
                 buf = buf[2 + n :]
         except xfrin.XfrError as e:
             self._end(z, str(e))
+            return
+        except MemoryError:
+            self._end(z, "out of memory parsing the transfer")
             return
         job[3] = buf
         if reader.done:
