@@ -1,8 +1,9 @@
 # What is frozen into the dnsbox firmware binaries (build/host/dnsbox, build/armhf/dnsbox).
 # makemanifest.py executes this file with firmware/ as the current directory.
 #
-# - the dnsbox package, except dnsbox/zone/ (the master-file parser runs only at build time,
-#   inside tools/crunch.py);
+# - the dnsbox package, except the master-file parser of dnsbox/zone/ (it runs only at build
+#   time, inside tools/crunch.py; the zone checks and the blob builder are frozen: secondary
+#   zones are compiled in RAM, dnsbox.auth.secondary);
 # - the compiled zone blob as the top-level module `zoneblob` (build/gen/zoneblob.py, written by
 #   tools/crunch.py; DNSBOX_GEN_DIR overrides the directory, used by build.sh for other build dirs);
 # - the root hints as the top-level module `roothints` (build/gen/roothints.py, tools/hints.py);
@@ -12,19 +13,17 @@ import os
 
 include("$(MPY_DIR)/extmod/asyncio")
 
-# Top-level subpackages of dnsbox that stay out of the firmware (build-time only).
-_BUILD_TIME_ONLY = ("zone",)
+# Files of dnsbox that stay out of the firmware (build-time only).
+_BUILD_TIME_ONLY = ("zone/lexer.py", "zone/parser.py", "zone/compile.py")
 
 
 def _firmware_files():
     out = []
     for dirpath, dirnames, filenames in os.walk("dnsbox"):
         rel = os.path.relpath(dirpath, "dnsbox")
-        if rel == ".":
-            dirnames[:] = [d for d in dirnames if d not in _BUILD_TIME_ONLY]
         dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
         for name in sorted(filenames):
-            if name.endswith(".py"):
+            if name.endswith(".py") and os.path.join(rel, name) not in _BUILD_TIME_ONLY:
                 out.append(os.path.normpath(os.path.join(rel, name)))
     return out
 

@@ -240,8 +240,12 @@ def main(argv):
 
     srv = auth.Server(db, nsid=cfg.hostname, peers=cfg.peers, dyn=dyn, updaters=cfg.updaters,
                       xfr_key=xfr_key, wall=sntp.wall)
+    from dnsbox.net import xfrclient
+
+    sec = xfrclient.router(cfg, srv, xfr_key, sntp.wall)  # secondary= zones in front
     try:  # auth and net number UDP/TCP alike (tests/host/test_net_server.py checks it)
-        loop = net.Server(srv.handle, bind_ip, cfg.port, ip6=bind_ip6)
+        loop = net.Server(srv.handle if sec is None else sec.handle, bind_ip, cfg.port,
+                          peer=sec is not None, ip6=bind_ip6)
     except OSError as e:
         halt(host, "cannot listen on %s port %d: %s" % (bind_ip, cfg.port, e))
     listen6(loop)
@@ -254,6 +258,9 @@ def main(argv):
     handle_tcp = srv.handle_tcp  # the client's address matters (transfers, UPDATE, auth.bind)
     peer_ip = nets.peer_ip
     loop.tcp_handler = lambda q, conn: handle_tcp(q, peer_ip(conn.peer))
+    if sec is not None:
+        loop.tcp_handler = lambda q, conn: sec.handle_tcp(q, peer_ip(conn.peer), conn.peer)
+        xfrclient.serve(loop, sec, sntp.wall, cfg.notify)
     if cfg.peers:
         log.log("zone transfers (AXFR, IXFR) over TCP for %s" % ", ".join(
             nets.net_text(n) for n in cfg.peers))
@@ -271,7 +278,8 @@ def main(argv):
 
         notifier.start(loop, db, cfg.notify, os.urandom)
     log.ready("mode=%s, %d zones, listening on %s port %d (udp, tcp)%s" % (
-        cfg.mode, len(names) + (dyn is not None), listening_text(loop, bind_ip, bind_ip6),
+        cfg.mode, len(names) + (dyn is not None) + (0 if sec is None else len(sec.zones)),
+        listening_text(loop, bind_ip, bind_ip6),
         cfg.port, _tls_text(cfg)))
     return serve(loop, max_s, None if rrl is None else (lambda: rrl.stats))
 

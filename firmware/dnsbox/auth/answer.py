@@ -55,6 +55,7 @@ class General:
         self.db = db
         self.peers = peers
         self.xfr_key = xfr_key  # a dnsbox.auth.tsig.Key: signed transfer requests (xfr-key=)
+        self.history = None  # history(serial) -> IXFR differences since it, or None (secondary)
         self.dyn = dyn  # a dnsbox.auth.dynzone.DynZone (update-zone=) or None
         self.updaters = updaters  # [(network, mask)] that may UPDATE it (over TCP)
         if isinstance(nsid, str):
@@ -224,6 +225,10 @@ class General:
                 r.aa = True
                 r.answer = [soa]
                 return one(self._encode(r, limit))
+            diffs = self.history(theirs) if self.history is not None else None
+            if diffs:  # RFC 1995 4: the differences (a secondary zone's, dnsbox.auth.secondary)
+                msgs = _xfr.differences(soa, diffs, m.id, qu, m.edns is not None)
+                return msgs if signed is None else _signed_stream(msgs, signed)
         if dyn is None:
             msgs = _xfr.messages(self.db, zi, m.id, qu, m.edns is not None)
         else:  # the in-memory zone of update-zone=, as it is now

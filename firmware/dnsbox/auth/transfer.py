@@ -34,6 +34,7 @@ from dnsbox.zonedb.lookup import under
 # bound: the blob entry's size plus the owner name written out in full; compression makes the
 # message about half of it). An RRset larger than this goes alone in its message.
 XFR_MESSAGE = const(32768)
+XFR_SET = const(64)  # records of an IXFR difference put together as one set (pack)
 _RRSIG = const(46)
 _NSEC = const(47)
 _NSEC3 = const(50)
@@ -69,6 +70,22 @@ def pack(soa, soa_n, sets, qid, question, with_opt):
         batch.extend(rrs)
         size += n
     yield _message(qid, question if first else None, batch, with_opt)
+
+
+def differences(soa, diffs, qid, question, with_opt):
+    """An IXFR answer (RFC 1995 4): the new SOA, each (old SOA, deleted, new SOA, added), the
+    new SOA; records in sets of at most XFR_SET (each counted at its size bound)."""
+    sets = []
+    for old, dels, new, adds in diffs:
+        for rrs in ([old] + dels, [new] + adds):
+            for i in range(0, len(rrs), XFR_SET):
+                part = rrs[i : i + XFR_SET]
+                sets.append((sum(_rr_bound(r) for r in part), part))
+    return pack([soa], _rr_bound(soa), sets, qid, question, with_opt)
+
+
+def _rr_bound(r):
+    return 2 * len(r.name.wire) + 10 + len(r.rdata.to_wire())
 
 
 def _chain(a, b):

@@ -122,6 +122,7 @@ class Config:
         self.updaters = []  # [(network, mask)] that may send UPDATE over TCP (allow-update=)
         self.update_key = None  # (key name, secret bytes): TSIG HMAC-SHA256 (update-key=)
         self.xfr_key = None  # (key name, secret bytes): transfers signed with it (xfr-key=)
+        self.secondaries = []  # [(zone text, (ip text, port), key pair or None)] (secondary=)
         self.ntp = None  # (ip text, port): the wall clock's NTP server (ntp-server=), TSIG's time
         # response rate limiting of UDP answers (NSD's rrl-* options; rrl-ratelimit=0: off)
         self.rrl_rate = serving.RRL_RATE

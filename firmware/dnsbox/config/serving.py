@@ -6,6 +6,7 @@ from dnsbox.config.nets import domain_wire
 
 MAX_PEERS = 16  # networks in auth-peer=
 MAX_NOTIFY = 16  # secondaries in also-notify=
+MAX_SECONDARIES = 16  # zones in secondary= (dnsbox.auth.secondary.MAX_ZONES)
 MAX_UPDATERS = 16  # networks in allow-update=
 RRL_RATE = 200  # rrl-ratelimit=: responses a second per source prefix, class and name (NSD's)
 RRL_WHITELIST_RATE = 2000  # rrl-whitelist-ratelimit= (NSD's)
@@ -35,6 +36,36 @@ def _set_notify(cfg, value):
     return ""
 
 
+def _set_secondary(cfg, value):
+    # secondary=ZONE@IP[#port][,key=[hmac-sha256:]NAME:BASE64] (the key: this zone's transfers
+    # are signed with it; without one, xfr-key= signs them when it is set)
+    head, _s, tail = value.partition(",")
+    zone, at, addr = head.partition("@")
+    if not at or not zone:
+        return "secondary=ZONE@IP[#port][,key=NAME:BASE64]"
+    try:
+        domain_wire(zone)
+        primary = V.ip_port(addr, False)  # transfers over IPv4
+    except ValueError as e:
+        return str(e)
+    if zone.strip(".") == "":
+        return "not the root"
+    key = None
+    if tail:
+        if not tail.startswith("key="):
+            return "after the address: key=NAME:BASE64 only"
+        key = V.tsig_key(tail[4:])
+        if isinstance(key, str):
+            return key
+    zone = zone.lower() if zone.endswith(".") else zone.lower() + "."
+    if [x for x in cfg.secondaries if x[0] == zone]:
+        return "zone %s given twice" % zone
+    if len(cfg.secondaries) >= MAX_SECONDARIES:
+        return "more than %d secondary zones" % MAX_SECONDARIES
+    cfg.secondaries = cfg.secondaries + [(zone, primary, key)]
+    return ""
+
+
 def _set_update_zone(cfg, value):
     try:
         domain_wire(value)
@@ -59,6 +90,7 @@ def _set_rrl_whitelist(cfg, value):
 SETTINGS = {
     "auth-peer": (V.net_list("peers", MAX_PEERS), False, False),
     "also-notify": (_set_notify, False, False),
+    "secondary": (_set_secondary, False, False),
     "update-zone": (_set_update_zone, False, False),
     "allow-update": (V.net_list("updaters", MAX_UPDATERS), False, False),
     "update-key": (V.tsig_key_of("update_key"), False, False),
@@ -74,4 +106,5 @@ SETTINGS = {
     "rrl-allow-ratelimit": (V.parsed("rrl_allow_rate", V.number(0, RRL_RATE_MAX)), False,
                             False),
 }
-LISTS = {"auth-peer": "peers", "also-notify": "notify", "allow-update": "updaters"}
+LISTS = {"auth-peer": "peers", "also-notify": "notify", "allow-update": "updaters",
+         "secondary": "secondaries"}
