@@ -4,6 +4,8 @@ the disk before the UPDATE is answered) and the journal is compacted into a new 
 COMPACT_AT bytes. A journal with a torn or corrupt tail is cut at its last good record (a log
 line says where) by compacting at once. The files: update-ZONE.snap and update-ZONE.jnl.
 """
+import gc
+
 from dnsbox import clock
 from dnsbox.auth import dynhistory as _hist
 from dnsbox.compat import const
@@ -65,6 +67,7 @@ def attach(dyn, dirpath, log):
             _compact(dyn, st, log)  # dyn holds the change already (see DynZone._update)
 
     dyn.journal = journal
+    gc.collect()  # the replay's garbage, before the serving loop takes its buffers
     return st
 
 
