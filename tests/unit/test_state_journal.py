@@ -167,3 +167,60 @@ def test_journal_write_failure_refuses_the_update():
     before = TD.texts(z.records())
     assert _update(z, "x.dyn.test.", "10.2.0.1") == 2  # SERVFAIL
     assert TD.texts(z.records()) == before and z.serial == 1
+
+
+class _Svc:  # what leasestate needs of dnsbox.net.dhcp.Service: the core and its clock
+    def __init__(self, core):
+        self.core = core
+        self.secs = 0
+
+    def now(self):
+        return self.secs
+
+
+def test_leases_journaled_and_bound_again():
+    from dnsbox.dhcp import packet as P
+    from dnsbox.state import leasestate as L
+    from tests.unit import test_dhcp as TH
+
+    d = _tmpdir()
+    logs = []
+    clock = [1000000]
+    try:
+        svc = _Svc(TH.core())
+        L.attach(svc, d, logs.append, lambda: clock[0])
+        for mac in (TH.MAC1, TH.MAC2):
+            offer = TH.reply(svc.core.handle(TH.request(P.DISCOVER, mac=mac), 0))
+            svc.core.handle(TH.request(P.REQUEST, mac=mac, requested=offer[1],
+                                       server=TH.SERVER, name=b"pc"), 0)
+        svc.core.handle(TH.request(P.RELEASE, mac=TH.MAC2, ciaddr=svc.core.leases[TH.MAC2].ip), 0)
+        ip1 = svc.core.leases[TH.MAC1].ip
+        clock[0] += 100  # a restart 100 s later: the lease has 500 s left
+        svc2 = _Svc(TH.core())
+        L.attach(svc2, d, logs.append, lambda: clock[0])
+        got = svc2.core.leases
+        assert list(got) == [TH.MAC1] and got[TH.MAC1].ip == ip1 and got[TH.MAC1].bound
+        assert got[TH.MAC1].expires == 500 and got[TH.MAC1].name == "pc"
+        assert "1 of 1 kept ones bound again" in logs[-1]
+        clock[0] += 600  # after its end: not bound again
+        svc3 = _Svc(TH.core())
+        L.attach(svc3, d, logs.append, lambda: clock[0])
+        assert svc3.core.leases == {}
+    finally:
+        _rmtree(d)
+
+
+def test_lease_records_round_trip_and_reject_junk():
+    from dnsbox.dhcp.server import Lease
+    from dnsbox.state import leasestate as L
+
+    mac = b"\x02\x00\x00\x00\x00\x09"
+    p = L.encode(mac, Lease(mac, 0xC0000201, 0, "host", True), 1234)
+    assert L.decode(p) == (mac, (0xC0000201, 1234, "host"))
+    assert L.decode(L.encode(mac, None, 0)) == (mac, None)
+    for bad in (b"", b"X\x01a", b"L\x06" + mac + b"\x00", p + b"!"):
+        try:
+            L.decode(bad)
+        except ValueError:
+            continue
+        raise AssertionError("accepted %r" % bad)
