@@ -1,7 +1,8 @@
 """NOTIFY out (RFC 1996): at start, and for the update zone after each change (again()), tell
-the secondaries of also-notify= that each zone has the serial it has now, so that they transfer it (AXFR, dnsbox.auth.transfer) without waiting for
-their refresh timer. Pure: due(now) says what to send, reply(data, src) takes the answers; the
-I/O is in dnsbox.main (one UDP socket in the serving loop).
+the secondaries of also-notify= that each zone has the serial it has now, so that they transfer
+it (AXFR or IXFR, dnsbox.auth.transfer) without waiting for their refresh timer. Pure: due(now)
+says what to send, reply(data, src) takes the answers; the I/O is dnsbox.net.notifier (one UDP
+socket in the serving loop).
 
 Each (zone, secondary) gets a NOTIFY (opcode 4, AA, the zone's SOA question, its SOA in the
 answer section, RFC 1996 3.7) with a fresh random ID, resent after 1, 2, 4, 8 s until an answer
