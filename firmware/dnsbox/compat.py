@@ -67,3 +67,38 @@ except ImportError:
         bits = _caught[0]
         _caught[0] = 0
         return bits
+
+
+# Durable writes (the state journal, dnsbox.state.store): fsync(file) pushes an open file to the
+# disk, syncdir(path) a directory (after a rename in it). MicroPython's os has neither: the dnsfs
+# C module (board/cmodules/dnsfs); CPython: os.fsync. Without either (a MicroPython built
+# without dnsfs) HAVE_FSYNC is False and the writes are only flushed.
+try:
+    import dnsfs as _fs
+
+    HAVE_FSYNC = True
+
+    def fsync(f):
+        f.flush()
+        _fs.fsync(f.fileno())
+
+    def syncdir(path):
+        _fs.syncdir(path)
+
+except ImportError:
+    import os as _os
+
+    HAVE_FSYNC = hasattr(_os, "fsync")
+
+    def fsync(f):
+        f.flush()
+        if HAVE_FSYNC:
+            _os.fsync(f.fileno())
+
+    def syncdir(path):
+        if HAVE_FSYNC:
+            fd = _os.open(path, _os.O_RDONLY)
+            try:
+                _os.fsync(fd)
+            finally:
+                _os.close(fd)

@@ -222,6 +222,7 @@ def main(argv):
 
     if cfg.mode == "client":
         return client_mode(cfg)
+    cfg.state = state_dir(cfg.state)
     if cfg.mode == "resolver":
         cfg.file_hosts = load_hosts(cfg, card)
         return resolver_mode(cfg, host, bind_ip, max_s, bind_ip6)
@@ -276,7 +277,7 @@ def main(argv):
 
         from dnsbox.net import notifier
 
-        notifier.start(loop, db, cfg.notify, os.urandom)
+        notifier.start(loop, db, cfg.notify, os.urandom, dyn)
     log.ready("mode=%s, %d zones, listening on %s port %d (udp, tcp)%s" % (
         cfg.mode, len(names) + (dyn is not None) + (0 if sec is None else len(sec.zones)),
         listening_text(loop, bind_ip, bind_ip6),
@@ -324,6 +325,10 @@ def start_services(loop, cfg, bind_ip, host, local, w, bind_ip6=None):
     svc = start_dhcp(loop, cfg, local, w.event)
     if svc is not None:
         w.dhcp = svc.core
+        if cfg.state is not None:
+            from dnsbox.state import leasestate
+
+            leasestate.attach(svc, cfg.state, log.log)
     start_ntp(loop, cfg)
 
 
@@ -463,7 +468,27 @@ def dyn_zone(cfg, db):
     else:
         log.log("update-zone %s: in memory, DNS UPDATE over TCP from %s" % (
             cfg.update_zone, who or "nobody (allow-update=)"))
+    if cfg.state is not None:
+        from dnsbox.state import zonestate
+
+        zonestate.attach(dyn, cfg.state, log.log)
     return dyn
+
+
+def state_dir(path):
+    """The state directory of state= when it is writable, else None (said on the console)."""
+    if path is None:
+        log.log("state: none (no state=): updates and DHCP leases live in memory only")
+        return None
+    from dnsbox.state.store import usable
+
+    why = usable(path)
+    if why is not None:
+        log.log("state: %s is not writable (%s): updates and DHCP leases live in memory only" % (
+            path, why))
+        return None
+    log.log("state: %s (journal and snapshots of the update zone and DHCP leases)" % path)
+    return path
 
 
 def client_mode(cfg):

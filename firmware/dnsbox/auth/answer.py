@@ -188,7 +188,8 @@ class General:
     def _transfer(self, q, m, r, proto, peer, limit, now):
         """AXFR / IXFR (RFC 5936, RFC 1995): the checks in NSD's order of answers, then one SOA
         or the whole zone. IXFR over UDP gets the current SOA only (RFC 1995 2: the client
-        then asks over TCP); an IXFR from an older serial gets the whole zone. A request signed
+        then asks over TCP); an IXFR from an older serial gets the whole zone (the update zone:
+        the differences, when its history reaches back to that serial). A request signed
         with xfr-key= (TSIG) is served whatever its address, and every answer to it signed."""
         from dnsbox.auth import transfer as _xfr  # here: the import chain stays shallow (see
         # HACKING.md), and no transfer, no module loaded
@@ -215,6 +216,7 @@ class General:
         if zi < 0 and dyn is None:
             r.rcode = _rc.NOTAUTH  # not a zone apex we serve (RFC 5936 2.2.1, as NSD)
             return one(self._encode(r, limit))
+        theirs = -1
         if qu.qtype == _t.IXFR:
             theirs = _ixfr_serial(m)
             if theirs < 0:
@@ -231,8 +233,8 @@ class General:
                 return msgs if signed is None else _signed_stream(msgs, signed)
         if dyn is None:
             msgs = _xfr.messages(self.db, zi, m.id, qu, m.edns is not None)
-        else:  # the in-memory zone of update-zone=, as it is now
-            msgs = dyn.transfer(m.id, qu, m.edns is not None)
+        else:  # the in-memory zone of update-zone=: IXFR from its history when it reaches back
+            msgs = dyn.transfer(m.id, qu, m.edns is not None, theirs)
         return msgs if signed is None else _signed_stream(msgs, signed)
 
     def _encode(self, r, limit, glue_needed=False):

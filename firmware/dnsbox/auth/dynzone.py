@@ -5,11 +5,16 @@ handshake) from the networks of allow-update=; with one, every update must be si
 response is signed.
 
 The zone starts with its SOA and one NS (ns.ZONE, with the appliance's address) and holds at
-most MAX_RECORDS records; its content is lost when the appliance restarts. Queries are answered
+most MAX_RECORDS records. Each applied UPDATE is one change (dnsbox.auth.dynhistory): given to
+journal(payload) before the response is made (with state=DIR it is on the disk then:
+dnsbox.state.zonestate; an OSError there undoes the update and answers SERVFAIL), kept in the
+history that IXFR answers from, and announced by on_change(soa) (NOTIFY). Without state= the
+content is lost when the appliance restarts. Queries are answered
 from it as an authoritative zone without wildcards or delegations: the RRset, a CNAME (not
 followed), NODATA or NXDOMAIN with the SOA (an empty non-terminal is NODATA, RFC 8020).
 Pure: bytes in, bytes out.
 """
+from dnsbox.auth import dynhistory as _hist
 from dnsbox.auth import tsig as _tsig
 from dnsbox.compat import const
 from dnsbox.wire import message as _msg
@@ -44,10 +49,14 @@ class DynZone:
         if ns_ip4 is not None:
             self._put(RR(ns, _t.A, _t.CLASS_IN, SOA_TTL, rd_std.A(ns_ip4)))
         self.count = len(self.records())
+        self.journal = None  # journal(change payload): raises OSError when it cannot keep it
+        self.on_change = None  # on_change(soa record) after each applied change
+        self.history = _hist.History()
 
-    def _soa_rdata(self, mname):
+    def _soa_rdata(self, mname, serial=-1):
         rname = Name.from_text("hostmaster." + self.origin.to_text())
-        return rd_std.SOA(mname, rname, self.serial, 3600, 600, 86400, NEG_TTL)
+        return rd_std.SOA(mname, rname, self.serial if serial < 0 else serial, 3600, 600, 86400,
+                          NEG_TTL)
 
     def _put(self, rr):
         self.nodes.setdefault(rr.name.lc, {}).setdefault(rr.rtype, []).append(rr)
@@ -58,11 +67,15 @@ class DynZone:
     def soa(self):
         return self.nodes[self.lc][_t.SOA][0]
 
-    def transfer(self, qid, question, with_opt):
+    def transfer(self, qid, question, with_opt, theirs=-1):
         """The zone as transfer messages (dnsbox.auth.transfer.pack), from a copy of its RRsets:
-        an update while they are sent does not change them."""
+        an update while they are sent does not change them. theirs: an IXFR client's serial:
+        the condensed difference from it (RFC 1995 4) when the history reaches back to it."""
         from dnsbox.auth import transfer
 
+        diff = self.history.since(theirs, self.serial) if theirs >= 0 else None
+        if diff is not None:
+            return self._ixfr(qid, question, with_opt, theirs, diff)
         sets = []
         for lname, node in self.nodes.items():
             for t, rs in node.items():
@@ -70,6 +83,74 @@ class DynZone:
                     sets.append((_size(rs), list(rs)))
         soa = [self.soa()]
         return transfer.pack(soa, _size(soa), sets, qid, question, with_opt)
+
+    def _ixfr(self, qid, question, with_opt, theirs, diff):
+        """RFC 1995 4: the new SOA, then the old SOA, the deleted records, the new SOA, the
+        added records, and the new SOA last (transfer.pack adds the first and the last)."""
+        from dnsbox.auth import transfer
+
+        soa = self.soa()
+        old = RR(soa.name, _t.SOA, _t.CLASS_IN, soa.ttl, self._soa_rdata(soa.rdata.mname,
+                                                                          theirs))
+        sets = [(_size([old]), [old])]
+        dels, adds = diff
+        for rrs, mark in ((dels, soa), (adds, None)):
+            for i in range(0, len(rrs), _hist.SNAP_BATCH):
+                part = rrs[i : i + _hist.SNAP_BATCH]
+                sets.append((_size(part), part))
+            if mark is not None:
+                sets.append((_size([mark]), [mark]))
+        return transfer.pack([soa], _size([soa]), sets, qid, question, with_opt)
+
+    # --- the state journal (dnsbox.state.zonestate) ------------------------------------
+    def apply_change(self, frm, to, dels, adds, payload=None):
+        """A journaled change again (at boot): its records deleted and added, the serial set.
+        False (nothing done) unless the zone is at serial frm."""
+        if frm != self.serial:
+            return False
+        for rr in dels:
+            node = self.nodes.get(rr.name.lc, {})
+            rs = node.get(rr.rtype, [])
+            keep = [x for x in rs if x.rdata != rr.rdata]
+            self.count -= len(rs) - len(keep)
+            if keep:
+                node[rr.rtype] = keep
+            elif rr.rtype in node:
+                del node[rr.rtype]
+            if not node and rr.name.lc in self.nodes:
+                del self.nodes[rr.name.lc]
+        for rr in adds:
+            rs = self.nodes.setdefault(rr.name.lc, {}).setdefault(rr.rtype, [])
+            keep = [x for x in rs if x.rdata != rr.rdata]
+            self.count += len(keep) + 1 - len(rs)
+            keep.append(rr)
+            self.nodes[rr.name.lc][rr.rtype] = keep
+        self._set_serial(to)
+        if payload is not None:
+            self.history.add(frm, to, payload)
+        return True
+
+    def load_snapshot(self, serial, rrs):
+        """The zone replaced by a snapshot's records (apex SOA made from serial)."""
+        mname = self.soa().rdata.mname
+        self.nodes = {}
+        self.serial = serial
+        self._put(RR(self.origin, _t.SOA, _t.CLASS_IN, SOA_TTL, self._soa_rdata(mname)))
+        for rr in rrs:
+            self._put(rr)
+        self.count = len(self.records())
+        self.history = _hist.History()
+
+    def snapshot(self):
+        """The zone as snapshot payloads (dnsbox.auth.dynhistory.snapshot)."""
+        rrs = [r for r in self.records() if r.rtype != _t.SOA or r.name.lc != self.lc]
+        return _hist.snapshot(self.serial, rrs)
+
+    def _set_serial(self, serial):
+        self.serial = serial
+        old = self.soa()
+        self.nodes[self.lc][_t.SOA] = [RR(old.name, _t.SOA, _t.CLASS_IN, old.ttl,
+                                          self._soa_rdata(old.rdata.mname))]
 
     def contains(self, lname):
         """True if the lower-case wire name is this zone's apex or below it."""
@@ -136,10 +217,19 @@ class DynZone:
             self.nodes, self.count, self.serial = saved  # nothing of it is kept
             return _reply(qid, flags, zone, _rc.REFUSED)
         if changed:
-            self.serial = (self.serial + 1) & 0xFFFFFFFF or 1
-            old = self.soa()
-            self.nodes[self.lc][_t.SOA] = [RR(old.name, _t.SOA, _t.CLASS_IN, old.ttl,
-                                              self._soa_rdata(old.rdata.mname))]
+            frm = self.serial
+            dels, adds = _diff(saved[0], self.nodes, updates)
+            self._set_serial((frm + 1) & 0xFFFFFFFF or 1)
+            try:
+                payload = _hist.encode_change(frm, self.serial, dels, adds)
+                if self.journal is not None:
+                    self.journal(payload)  # on the disk before the answer says so
+            except (OSError, ValueError):
+                self.nodes, self.count, self.serial = saved  # not kept: not applied
+                return _reply(qid, flags, zone, _rc.SERVFAIL)
+            self.history.add(frm, self.serial, payload)
+            if self.on_change is not None:
+                self.on_change(self.soa())
         return _reply(qid, flags, zone, _rc.NOERROR)
 
     def refuse(self, q):
@@ -253,6 +343,33 @@ class DynZone:
         if not node:
             del self.nodes[lname]
         return bool(kill)
+
+
+def _diff(old, new, updates):
+    """(deleted, added) records between two versions of the nodes, at the names updated."""
+    dels = []
+    adds = []
+    seen = []
+    for u in updates:
+        lname = u.name.lc
+        if lname in seen:
+            continue
+        seen.append(lname)
+        a = _by_key(old.get(lname))
+        b = _by_key(new.get(lname))
+        dels.extend(r for k, r in a.items() if k not in b)
+        adds.extend(r for k, r in b.items() if k not in a)
+    return dels, adds
+
+
+def _by_key(node):
+    out = {}
+    if node:
+        for t, rs in node.items():
+            if t != _t.SOA:
+                for r in rs:
+                    out[_hist.key(r)] = r
+    return out
 
 
 def _size(rrs):

@@ -1,7 +1,8 @@
-"""NOTIFY out (RFC 1996): at start, tell the secondaries of also-notify= that each zone has
-the serial it has now, so that they transfer it (AXFR, dnsbox.auth.transfer) without waiting for
-their refresh timer. Pure: due(now) says what to send, reply(data, src) takes the answers; the
-I/O is in dnsbox.main (one UDP socket in the serving loop).
+"""NOTIFY out (RFC 1996): at start, and for the update zone after each change (again()), tell
+the secondaries of also-notify= that each zone has the serial it has now, so that they transfer
+it (AXFR or IXFR, dnsbox.auth.transfer) without waiting for their refresh timer. Pure: due(now)
+says what to send, reply(data, src) takes the answers; the I/O is dnsbox.net.notifier (one UDP
+socket in the serving loop).
 
 Each (zone, secondary) gets a NOTIFY (opcode 4, AA, the zone's SOA question, its SOA in the
 answer section, RFC 1996 3.7) with a fresh random ID, resent after 1, 2, 4, 8 s until an answer
@@ -31,6 +32,16 @@ class Notifier:
                 self.jobs.append([soa.name.to_text(), t, 0, 0, 0, "pending"])
             self.messages[soa.name.to_text()] = _message(soa)
         self.rng = rng
+        self.targets = targets
+
+    def again(self, soa, now=0):
+        """The zone of soa (a record) changed: its NOTIFY to every secondary afresh (a pending
+        one is replaced: the secondary needs only the newest serial)."""
+        zone = soa.name.to_text()
+        self.messages[zone] = _message(soa)
+        self.jobs = [j for j in self.jobs if j[0] != zone]
+        for t in self.targets:
+            self.jobs.append([zone, t, 0, 0, now, "pending"])
 
     def due(self, now):
         """[(target, wire, job)] to send at now (ms); jobs out of tries become 'unanswered'."""

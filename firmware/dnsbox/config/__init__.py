@@ -106,6 +106,7 @@ class Config:
         self.iface = "eth0"
         self.mac = None  # Ethernet address to set before the link comes up (None: keep it)
         self.conf_file = None  # conf-file=: the config file read instead of the built-in one
+        self.state = None  # state=DIR: the writable directory of journals and snapshots
         # resolver mode
         self.servers = []  # [(domain lower-case wire or None for all, ip text, port)]
         # DNS over TLS upstreams (server=IP#PORT#NAME[#sha256/PIN]): (ip, port) -> (name text

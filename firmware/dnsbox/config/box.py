@@ -93,6 +93,16 @@ def _set_hostname(cfg, value):
     return None
 
 
+def _set_state(cfg, value):
+    """state=DIR: an absolute directory path of printable characters (the writable state)."""
+    if not value.startswith("/"):
+        return "an absolute directory path (like /state)"
+    for c in value:
+        if c <= " " or c > "~":
+            return "only printable characters, no spaces"
+    return None
+
+
 def _set_iface(cfg, value):
     if len(value) > 15:
         return "interface names are at most 15 characters"
@@ -138,6 +148,7 @@ SETTINGS = {
     "port": (V.parsed("port", V.port), False, False),
     "hostname": (_set_hostname, False, False),
     "iface": (_set_iface, False, False),
+    "state": (_set_state, False, False),
     "mac": (_set_mac, False, False),
     "conf-file": (_set_conf_file, False, False),
     "ntp-server": (V.parsed("ntp", V.ntp_server), False, False),

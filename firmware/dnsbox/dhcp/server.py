@@ -67,6 +67,8 @@ class Dhcp:
         self.stats = {"offers": 0, "acks": 0, "naks": 0, "dropped": 0}
         self.on_event = None  # on_event(what, mac bytes, ip int, name or None): the lease log
         # (what: offer, ack, nak, release, decline, expire)
+        self.on_lease = None  # on_lease(mac, Lease or None): a lease bound, or gone (the state
+        # journal, dnsbox.state.leasestate: it is on the disk before the ACK goes out)
 
     def _event(self, what, mac, ip, name):
         if self.on_event is not None:
@@ -120,6 +122,8 @@ class Dhcp:
         lease = Lease(mac, ip, now + hold, name, bound)
         self.leases[mac] = lease
         self.by_ip[ip] = mac
+        if self.on_lease is not None:
+            self.on_lease(mac, lease if bound else None)
         if bound and name and self.on_name is not None:
             self.on_name(name, ip)
         return lease
@@ -128,8 +132,20 @@ class Dhcp:
         self.leases.pop(lease.mac, None)
         if self.by_ip.get(lease.ip) == lease.mac:
             del self.by_ip[lease.ip]
+        if self.on_lease is not None:
+            self.on_lease(lease.mac, None)
         if lease.bound and lease.name and self.on_name is not None:
             self.on_name(lease.name, None)
+
+    def restore(self, mac, ip, remaining, name, now):
+        """A lease kept on the state disk, bound again for `remaining` seconds (at most one
+        lease time) when its address is still ours to give; True if it was."""
+        fixed = self.hosts.get(mac)
+        ok = fixed[0] == ip if fixed is not None else self.first <= ip <= self.last
+        if not ok or remaining <= 0 or not self._free(ip, mac, now):
+            return False
+        self._bind(mac, ip, now, min(remaining, self.lease_s), True, name)
+        return True
 
     def expire(self, now):
         """Drop leases and offers whose time is over (their DNS names go with them)."""
