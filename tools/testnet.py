@@ -349,13 +349,14 @@ class Unbound:
         self.dir = run_dir
         os.makedirs(run_dir, exist_ok=True)
         with open(os.path.join(run_dir, "root.hints"), "w") as f:
-            f.write(".  3600000 NS a.root.\na.root. 3600000 A %s\n" % hints)
+            f.write(".  3600000 NS a.root.\na.root. 3600000 %s %s\n" % (
+                "AAAA" if ":" in hints else "A", hints))
         self.conf = os.path.join(run_dir, "unbound.conf")
         conf = [
             "server:",
             "  interface: 127.0.0.1",
             "  port: %d" % port,
-            "  do-ip6: no",
+            "  do-ip6: %s" % ("yes" if ":" in hints else "no"),
             "  num-threads: 1",
             '  username: ""',
             '  chroot: ""',
