@@ -267,6 +267,7 @@ def main(argv):
             nets.net_text(n) for n in cfg.peers))
     rrl = rate_limit(loop, cfg, (), srv.general)
     w = make_watch(loop, cfg, "auth", None, bind_ip, host, bind_ip6)
+    w.watch_transfers()
     w.set_zones(db)
     w.dyn = dyn
     w.rrl = rrl
