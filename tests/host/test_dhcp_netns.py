@@ -6,6 +6,7 @@ name answered by the appliance's DNS, a fixed address by MAC, the same address a
 and the name gone after the client releases its lease."""
 import os
 import random
+import re
 import shutil
 import subprocess
 import time
@@ -126,8 +127,14 @@ def eventually(check, seconds=3):
     return check()
 
 
+def mac_of(net):
+    out = sh("ip", "-n", net["cli"], "-o", "link", "show", net["cdev"]).stdout
+    return re.search(r"link/ether ([0-9a-f:]{17})", out).group(1)
+
+
 def test_lease_options_names_fixed_address_and_release(appliance):
     net, log = appliance
+    mac = mac_of(net)
     got = udhcpc(net, "-x", "hostname:laptop")
     assert got["ip"] == "198.51.100.50", got
     assert got["mask"] == "24" or got["mask"] == "255.255.255.0", got
@@ -159,4 +166,10 @@ def test_lease_options_names_fixed_address_and_release(appliance):
     assert got["ip"] == "198.51.100.7", got
     assert dig(net, "printer.lan") == ["198.51.100.7"] and dig(net, "ignored.lan") == []
     with open(log) as f:
-        assert "failed" not in f.read()
+        text = f.read()
+    assert "failed" not in text
+    # the lease events on the console: what, the client's MAC, the address, the host name
+    for what in ("offer", "ack", "release"):
+        assert re.search(r"DHCP %s %s 198\.51\.100\.50 laptop$" % (what, mac), text, re.M), (
+            what, text)
+    assert re.search(r"DHCP ack %s 198\.51\.100\.7 printer$" % FIXED_MAC, text, re.M), text

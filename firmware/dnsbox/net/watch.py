@@ -13,9 +13,10 @@ also gets a console line: client, name, type, rcode, how, latency in ms (from th
 that brought the query to the answer; a question answered later is remembered by client and
 ID, at most PENDING_MAX at once, for PENDING_MS). At most QUERY_LINES_PER_S such lines a
 second; the rest are counted and reported in one line. Events (UPDATE, zone transfers, NOTIFY
-received, DHCP leases, upstreams down/up) are always logged, at most EVENT_LINES_PER_S a second. A zone
-transfer gets a line when it starts (peer, zone, serial) and one when its stream ends (messages
-sent, or cut short and why; a client that leaves mid-stream ends it unseen: no second line).
+received, DHCP leases, upstreams down/up) are always logged, at most EVENT_LINES_PER_S a second. A
+zone transfer gets a line when it starts (peer, zone, serial) and one when its stream ends
+(messages sent, or cut short and why; a client that leaves mid-stream ends it unseen: no second
+line).
 """
 from dnsbox import clock, log
 from dnsbox import stats as S
