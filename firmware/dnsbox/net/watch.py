@@ -67,8 +67,11 @@ class Watch:
         self.drv = drv
         self.out = out
         self.log_queries = log_queries
-        now = clock.now_ms()
-        self.stats = S.Stats(now)
+        # the minutes are counted in ms since start (not the clock's value: MicroPython's
+        # ticks wrap after 2**30 ms, about 12 days, and Stats subtracts plainly)
+        self.last = clock.now_ms()
+        self.elapsed = 0
+        self.stats = S.Stats(0)
         self.lines = S.LineLimit(QUERY_LINES_PER_S)
         self.events = S.LineLimit(EVENT_LINES_PER_S)
         self.pending = {}  # (client key, ID bytes) -> (start ms, proto)
@@ -146,7 +149,9 @@ class Watch:
         now = clock.now_ms()
         if not self.counting:
             self._from_counters()
-        line = self.stats.tick(now)
+        self.elapsed += clock.diff_ms(now, self.last)
+        self.last = now
+        line = self.stats.tick(self.elapsed)
         if line is not None:
             self.out(line)
         n = self.lines.report(now)
