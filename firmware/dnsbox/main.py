@@ -267,6 +267,7 @@ def main(argv):
             nets.net_text(n) for n in cfg.peers))
     rrl = rate_limit(loop, cfg, (), srv.general)
     w = make_watch(loop, cfg, "auth", None, bind_ip, host, bind_ip6)
+    w.watch_transfers()
     w.set_zones(db)
     w.dyn = dyn
     w.rrl = rrl
@@ -344,7 +345,8 @@ def make_watch(loop, cfg, mode, drv, bind_ip, host, bind_ip6=None):
     w.wall = sntp.wall
     w.nets = cfg.http_allow
     if w.nets is None:
-        w.nets = drv.nets if drv is not None else default_nets(cfg.ip, cfg.netmask)
+        w.nets = drv.nets if drv is not None else default_nets(
+            cfg.ip, cfg.netmask, None if bind_ip6 is None else cfg.ip6)
     w.watch_upstreams()
     if cfg.log_queries:
         log.log("log-queries: a line per query (at most %d a second)" % (
