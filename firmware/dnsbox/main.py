@@ -30,6 +30,8 @@ USAGE = """usage: dnsbox -m dnsbox.main (--host | --appliance) [key=value ...]
                 interface (iface=, ip=, mac=: `ip link`, DHCP). Implied when running as PID 1
   --card=DIR    with --appliance: the boot variables are the lines of DIR/dnsbox.txt (the
                 card's FAT partition), a relative conf-file= is read from DIR
+  --state=DIR   the state directory when no state= boot variable names one (/init passes the
+                mount point of the board's state disk)
   modes (mode=): auth (the default), resolver, client (one query, printed dig-style:
                 mode=client domain=NAME server=IP [type=A]; or dnsbox -m dnsbox.client)
 Boot variables and the config file: docs/boot-variables.md
@@ -183,11 +185,14 @@ def main(argv):
     log.kernel_clock = not host
     max_s = 0
     card = None
+    state = None  # --state=DIR: /init's state disk, used when no state= boot variable is set
     for a in argv:
         if a.startswith("--max-s=") and a[8:].isdigit():
             max_s = int(a[8:])  # host builds: stop after that many seconds (tests, benchmarks)
         if a.startswith("--card="):
             card = a[7:]
+        if a.startswith("--state="):
+            state = a[8:]
     words = [a for a in argv if not a.startswith("--")] if host else read_cmdline()
     log.log("starting (%s build, %s %s)" % (
         "host" if host else "appliance", sys.implementation.name,
@@ -222,7 +227,7 @@ def main(argv):
 
     if cfg.mode == "client":
         return client_mode(cfg)
-    cfg.state = state_dir(cfg.state)
+    cfg.state = state_dir(cfg.state if cfg.state is not None else state)
     if cfg.mode == "resolver":
         cfg.file_hosts = load_hosts(cfg, card)
         return resolver_mode(cfg, host, bind_ip, max_s, bind_ip6)
