@@ -7,8 +7,9 @@ With extended-statistics (or log-queries) every answer is counted as it goes out
 made, rcode, query type: about 2 us a query on a PC, a fifth of an authoritative answer's
 cost); without, nothing is counted per query: once a second the serving loop's and the cache's
 counters give the minute's answers by how (zone and local answers together, no rcodes or
-types), and each answer only passes observe_events (a call and a header test; over TCP the
-question's type too) so that the events are logged all the same. With log-queries each answer
+types), and only UDP answers to other opcodes than QUERY and the TCP answers pass
+observe_events (the serving loop tests one header byte per UDP query), so that the events are
+logged all the same. With log-queries each answer
 also gets a console line: client, name, type, rcode, how, latency in ms (from the poll wake-up
 that brought the query to the answer; a question answered later is remembered by client and
 ID, at most PENDING_MAX at once, for PENDING_MS). At most QUERY_LINES_PER_S such lines a
@@ -83,7 +84,8 @@ class Watch:
         self.nets = _LOOPBACK  # who may read the pages (plus loopback)
         self.seen = [0, 0, 0]  # without count: queries, cache hits, misses at the last tick
         self.counting = count or log_queries
-        loop.observe = self.observe if self.counting else self.observe_events
+        loop.observe = self.observe if self.counting else None
+        loop.events = self.observe_events  # used while observe is None
         loop.pages = self.pages
         loop.periodic.append(self.tick)
 
