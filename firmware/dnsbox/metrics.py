@@ -4,7 +4,7 @@
 Both are made from a snapshot dict the glue (dnsbox.net.watch) fills:
   uptime (s), mode, stats (a dnsbox.stats.Stats), zones [(name, serial, signature expiry: wall
   seconds or 0)], wall (s, for the expiry), cache (entries, bytes, hits, misses) or None,
-  upstreams [(server text, up 0/1, recent failures)], servers [(ip, srtt ms, held 0/1)] (the
+  upstreams [(server text, up 0/1, recent failures, smoothed RTT ms or 0)], servers [(ip, srtt ms, held 0/1)] (the
   recursion's), leases (DHCP leases or None), rrl {name: n} or None, loop {name: n}.
 """
 from dnsbox.stats import HOW, OTHER_QTYPE
@@ -82,6 +82,9 @@ def prometheus(s):
         _family(out, "dnsbox_upstream_failures", "gauge",
                 "Failures of the server= upstream since its last answer.",
                 [('server="%s"' % label(u[0]), u[2]) for u in ups])
+        _family(out, "dnsbox_upstream_srtt_seconds", "gauge",
+                "Smoothed round-trip time of the server= upstream (absent before an answer).",
+                [('server="%s"' % label(u[0]), u[3] / 1000) for u in ups if u[3]])
     srv = s.get("servers") or []
     if srv:
         _family(out, "dnsbox_server_srtt_seconds", "gauge",
@@ -168,8 +171,8 @@ def status_html(s):
     ups = s.get("upstreams") or []
     if ups:
         parts.append('<h2>Upstreams</h2><table id="upstreams">')
-        parts.append(_rows([(u[0], ("up" if u[1] else "down") + ", %d failures" % u[2])
-                            for u in ups]))
+        parts.append(_rows([(u[0], ("up" if u[1] else "down") + ", %d failures" % u[2] +
+                             (", RTT %d ms" % u[3] if u[3] else "")) for u in ups]))
         parts.append("</table>")
     from dnsbox.wire import rcode as _rc
 

@@ -92,7 +92,9 @@ def test_metrics_parse_and_count(box):
     assert m[("dnsbox_zone_serial", (("zone", "example.com."),))] > 0
     assert m[("dnsbox_cache_entries", ())] >= 1
     assert m[("dnsbox_cache_hits_total", ())] >= 1
-    assert m[("dnsbox_upstream_up", (("server", "127.0.0.1#%d" % box_up_port(box)),))] == 1
+    up = (("server", "127.0.0.1#%d" % box_up_port(box)),)
+    assert m[("dnsbox_upstream_up", up)] == 1
+    assert 0 < m[("dnsbox_upstream_srtt_seconds", up)] < 1  # the forwarded answers' RTT
     assert m[("dnsbox_uptime_seconds", ())] > 0
     assert m[("dnsbox_udp_queries_total", ())] == 4
 

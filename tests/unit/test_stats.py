@@ -68,7 +68,7 @@ def snapshot():
     s.tick(60000)
     return {"uptime": 90.5, "mode": "resolver", "stats": s, "wall": 1000,
             "zones": [("example.com.", 2024010101, 0), ('we"ird.', 7, 4600)],
-            "cache": (4, 900, 10, 3), "upstreams": [("192.0.2.1#53", 1, 0)],
+            "cache": (4, 900, 10, 3), "upstreams": [("192.0.2.1#53", 1, 0, 35), ("192.0.2.2#53", 0, 4, 0)],
             "servers": [("192.0.2.9", 120, 0)], "leases": 2, "rrl": {"rrl_dropped": 5},
             "loop": {"udp_queries_total": 3}}
 
@@ -85,6 +85,8 @@ def test_prometheus_text():
     assert 'dnsbox_zone_signature_expiry_seconds{zone="we\\"ird."} 3600' in lines
     assert "dnsbox_cache_hits_total 10" in lines
     assert 'dnsbox_upstream_up{server="192.0.2.1#53"} 1' in lines
+    assert 'dnsbox_upstream_srtt_seconds{server="192.0.2.1#53"} 0.035' in lines
+    assert not [x for x in lines if x.startswith('dnsbox_upstream_srtt_seconds{server="192.0.2.2')]
     assert 'dnsbox_server_srtt_seconds{server="192.0.2.9"} 0.120' in lines
     assert "dnsbox_dhcp_leases 2" in lines
     assert "dnsbox_rrl_dropped 5" in lines

@@ -339,9 +339,9 @@ class Watch:
             if drv.ups is not None:
                 from dnsbox.resolver.forward import DOWN_AFTER
 
-                s["upstreams"] = [("%s#%d" % drv.ups.ups[i], 0 if drv.ups.fails[i] >=
-                                   DOWN_AFTER else 1, drv.ups.fails[i])
-                                  for i in range(len(drv.ups.ups))]
+                u = drv.ups
+                s["upstreams"] = [("%s#%d" % u.ups[i], 0 if u.fails[i] >= DOWN_AFTER else 1,
+                                   u.fails[i], u.srtt[i]) for i in range(len(u.ups))]
             if drv.env is not None:
                 s["servers"] = _servers(drv.env.servers)
         if self.dhcp is not None:

@@ -68,12 +68,16 @@ class Upstreams:
         self.min_ttl = 0  # cache-min-ttl (seconds): positive answers kept at least this long
         self.max_ttl = MAX_TTL_S  # cache-max-ttl (seconds): every answer at most this long
         self.notice = None  # notice(ip, port, up): an upstream went down (False) or came back
+        self.srtt = [0] * len(self.ups)  # smoothed round-trip time (ms) per upstream; 0: none
 
-    def answered(self, ui):
-        """Upstream ui answered: its failures are forgotten (and a down one is back)."""
+    def answered(self, ui, rtt):
+        """Upstream ui answered after rtt ms: its failures are forgotten (and a down one is
+        back); its smoothed RTT moves an eighth of the way (RFC 6298's alpha)."""
         if self.fails[ui] >= DOWN_AFTER and self.notice is not None:
             self.notice(self.ups[ui][0], self.ups[ui][1], True)
         self.fails[ui] = 0
+        rtt = rtt if rtt > 0 else 1
+        self.srtt[ui] = rtt if not self.srtt[ui] else (7 * self.srtt[ui] + rtt) // 8
 
     def failed(self, ui):
         """An ask to upstream ui timed out or failed."""
@@ -129,9 +133,9 @@ class ForwardJob:
         self.reasons = []
 
     def start(self, now):
-        return self._ask(self.plan[0], self.ups.proto(self.plan[0]))
+        return self._ask(self.plan[0], self.ups.proto(self.plan[0]), now)
 
-    def _ask(self, ui, proto):
+    def _ask(self, ui, proto, now):
         ups = self.ups
         wire, sent = question(self.qname, self.qtype, ups.rng(2), True, ups.use0x20, ups.rng,
                               DO_OPT if ups.dnssec else PLAIN_OPT, ups.dnssec)
@@ -141,9 +145,10 @@ class ForwardJob:
         ups.sent[ui] += 1
         self.cur = Ask(ip, port, wire, proto, t, sent, self.qtype, ups.use0x20)
         self.cur.ui = ui
+        self.cur.at = now  # ms it was made: the upstream's round-trip time
         return self.cur
 
-    def _next(self, ui, reason):
+    def _next(self, ui, reason, now):
         """The current ask failed: the next one in the plan, or the SERVFAIL Result."""
         self.ups.failed(ui)
         ip, port = self.ups.ups[ui]
@@ -152,7 +157,7 @@ class ForwardJob:
             self.reasons.append(r)
         self.step += 1
         if self.step < len(self.plan) and self.asks < MAX_ATTEMPTS:
-            return self._ask(self.plan[self.step], self.ups.proto(self.plan[self.step]))
+            return self._ask(self.plan[self.step], self.ups.proto(self.plan[self.step]), now)
         self.cur = None
         code = EDE_NO_REACHABLE_AUTHORITY
         for r in self.reasons:
@@ -165,7 +170,7 @@ class ForwardJob:
         if ask is not self.cur:
             return None  # an earlier ask's socket: the current one goes on
         return self._next(ask.ui, ("network error: " + reason) if reason != "timed out" else
-                          ("timed out" + ("", " (tcp)", " (tls)")[ask.proto]))
+                          ("timed out" + ("", " (tcp)", " (tls)")[ask.proto]), now)
 
     def reply(self, ask, data, src, now):
         if src != (ask.ip, ask.port):
@@ -173,7 +178,7 @@ class ForwardJob:
         ups = self.ups
         q = None if ups.min_ttl else quick(ask, data, ups.max_ttl)
         if q is not None:  # addresses of the name: no objects made
-            ups.answered(ask.ui)
+            ups.answered(ask.ui, now - ask.at)
             self.cur = None
             return quick_result(q)
         m = match(ask, data)
@@ -182,17 +187,18 @@ class ForwardJob:
         if m.tc:
             if ask.proto == UDP:  # truncated: the same upstream over TCP (RFC 7766 5)
                 self.ups.stats["tcp"] += 1
-                return self._ask(ask.ui, TCP)
-            return self._next(ask.ui, "truncated over " + ("TCP" if ask.proto == TCP else "TLS"))
+                return self._ask(ask.ui, TCP, now)
+            return self._next(ask.ui, "truncated over " + ("TCP" if ask.proto == TCP else "TLS"),
+                              now)
         neg = NEG_MAX_TTL_S if NEG_MAX_TTL_S < ups.max_ttl else ups.max_ttl
         s = _scrub.scrub(m, self.qname, self.qtype, 1, self.bailiwick, ups.max_ttl, neg,
                          ups.dnssec)
         if s is None:
             if ask is not self.cur:
                 return None  # an error from an earlier ask: the current one goes on
-            return self._next(ask.ui, "answered " + _rc.to_text(m.rcode))
+            return self._next(ask.ui, "answered " + _rc.to_text(m.rcode), now)
         ups.stats["dropped"] += s.dropped
-        ups.answered(ask.ui)
+        ups.answered(ask.ui, now - ask.at)
         self.cur = None
         if ups.min_ttl and s.kind == _scrub.POSITIVE:  # cache-min-ttl: positive data only
             s.answer = _scrub.clamp(s.answer, ups.min_ttl, ups.max_ttl)
