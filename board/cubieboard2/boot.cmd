@@ -30,6 +30,7 @@ setenv allow
 setenv auth-peer
 setenv also-notify
 setenv xfr-key
+setenv secondary
 setenv update-zone
 setenv allow-update
 setenv update-key
@@ -110,6 +111,7 @@ if test -n "${allow}"; then setenv bootargs "${bootargs} allow=${allow}"; fi
 if test -n "${auth-peer}"; then setenv bootargs "${bootargs} auth-peer=${auth-peer}"; fi
 if test -n "${also-notify}"; then setenv bootargs "${bootargs} also-notify=${also-notify}"; fi
 if test -n "${xfr-key}"; then setenv bootargs "${bootargs} xfr-key=${xfr-key}"; fi
+if test -n "${secondary}"; then setenv bootargs "${bootargs} secondary=${secondary}"; fi
 if test -n "${update-zone}"; then setenv bootargs "${bootargs} update-zone=${update-zone}"; fi
 if test -n "${state}"; then setenv bootargs "${bootargs} state=${state}"; fi
 if test -n "${allow-update}"; then setenv bootargs "${bootargs} allow-update=${allow-update}"; fi

@@ -2,10 +2,17 @@
 by IXFR (RFC 1995) on the SOA timers and on NOTIFY (RFC 1996) from the primary's address. Pure:
 the clock (ms) comes in, dnsbox.net.xfrclient does the TCP.
 
-Each copy is compiled into a zone blob in RAM by the build's own compiler (dnsbox.zone.check and
-dnsbox.zone.blob) and served by its own dnsbox.auth.server.Server: the same answers as a compiled
-zone by construction (wildcards, CNAME, DNAME, delegations and glue, negative answers, DNSSEC
-records as data), and AXFR out to auth-peer= as any zone. A copy that fails (malformed, over the
+The records come compact from the transfer (bytes, dnsbox.auth.xfrin.compact). Each copy is
+compiled into a zone blob in RAM and served by its own dnsbox.auth.server.Server: an unsigned
+zone by dnsbox.zone.lean in bounded steps from the serving loop (Zone.take gives the Build, the
+loop calls step() between answers, then install()), a signed one (at most SIGNED_MAX_RECORDS) by
+the build's own compiler (dnsbox.zone.check and dnsbox.zone.blob) in one go: the same lookups as
+a compiled zone (wildcards, CNAME, DNAME, delegations and glue, negative answers), and AXFR out to
+auth-peer= as any zone.
+
+Memory: a copy (its records and blob) takes at most heap * COPY_SHARE / 100 bytes and all copies
+together, with a build under way, heap * TOTAL_SHARE / 100 (Limits, from the heap read at start);
+a transfer over them is refused with a log line saying the figures. A copy that fails (malformed, over the
 limits, a zone the checks refuse) leaves the previous one serving. Past the SOA expire without a
 refresh the zone answers SERVFAIL (as NSD). IXFR out comes from the differences received
 (History: bounded; AXFR when it does not reach back).
@@ -23,12 +30,39 @@ from dnsbox.wire.rcode import NOERROR, REFUSED, SERVFAIL
 from dnsbox.wire.reply import error_for
 
 MAX_ZONES = const(16)  # secondary= zones
-MAX_ZONE_BYTES = const(4194304)  # the compiled copy of one zone (blob bytes)
-MAX_TOTAL_BYTES = const(6291456)  # the compiled copies of all secondary zones together
-MAX_HISTORY = const(4096)  # records kept in the IXFR differences of one zone (IXFR out)
+COPY_SHARE = const(30)  # % of the heap: one zone's copy (compact records + blob)
+TOTAL_SHARE = const(50)  # % of the heap: all copies, and the one being built, together
+BLOB_PER_RECORD = const(130)  # blob bytes per record assumed before the build (lean blob: ~120)
+HISTORY_SHARE = const(3)  # % of the heap: one zone's IXFR differences (compact records)
+SIGNED_MAX_RECORDS = const(3000)  # a signed zone is built in one go with objects: smaller
 RETRY_FIRST_MS = const(5000)  # a zone never loaded is asked again this often
 MIN_TIMER_MS = const(1000)  # shortest refresh/retry (a SOA with 0 would ask in a loop)
 OPCODE_NOTIFY = const(4)
+
+
+class Limits:
+    """The byte bounds of secondary copies for a heap of `heap` bytes."""
+
+    def __init__(self, heap):
+        self.heap = heap
+        self.copy = heap * COPY_SHARE // 100
+        self.total = heap * TOTAL_SHARE // 100
+        self.history = heap * HISTORY_SHARE // 100
+
+    def text(self):
+        return "a copy at most %d KB, all %d KB, IXFR history %d KB per zone (heap %d KB)" % (
+            self.copy // 1024, self.total // 1024, self.history // 1024, self.heap // 1024)
+
+
+LIMITS = Limits(8388608)  # replaced at start from the heap (dnsbox.net.xfrclient.router)
+
+
+def held(records):
+    """Heap bytes of compact records (each a bytes object)."""
+    n = 0
+    for r in records:
+        n += len(r) + xfrin.REC_OVERHEAD
+    return n
 
 
 class _Rec:
@@ -50,11 +84,41 @@ class _Rec:
 
 
 def compile_zone(origin, records, file):
-    """(blob bytes, warnings) of one zone from its records; ZoneError when the checks fail."""
+    """(blob bytes, warnings) of one zone from its records (RRs); ZoneError when the checks
+    fail. The build's compiler, in one go (signed zones)."""
     from dnsbox.zone import blob, check
 
     z = check.build(origin, [_Rec(r, file) for r in records], file)
     return blob.build([z]), z.warnings
+
+
+class _Whole:
+    """The build's compiler as a one-step build (a signed zone: dnsbox.zone.lean takes none)."""
+
+    def __init__(self, origin, records, where):
+        self.origin = origin
+        self.recs = records
+        self.where = where
+        self.blob = None
+        self.steps = 0
+
+    def step(self):
+        self.steps += 1
+        self.blob = compile_zone(self.origin, [xfrin.expand(r) for r in self.recs],
+                                 self.where)[0]
+        return True
+
+
+def builder(origin, records, where):
+    """The Build of a copy's blob: dnsbox.zone.lean's in steps, or the whole compiler."""
+    from dnsbox.zone import lean
+
+    if lean.signed(records):
+        if len(records) > SIGNED_MAX_RECORDS:
+            raise xfrin.XfrError("signed zone of %d records: at most %d" % (
+                len(records), SIGNED_MAX_RECORDS))
+        return _Whole(origin, records, where)
+    return lean.Build(origin, records, where)
 
 
 class Zone:
@@ -65,22 +129,22 @@ class Zone:
         self.lc = self.name.lc
         self.primary = primary  # (ip text, port)
         self.key = key  # a dnsbox.auth.tsig.Key or None
-        self.records = None  # the copy: [SOA, records...]
+        self.records = None  # the copy: [SOA, records...] (compact)
         self.server = None  # a dnsbox.auth.server.Server over the copy's blob
         self.db = None
-        self.size = 0  # bytes of the copy's blob
+        self.size = 0  # heap bytes of the copy (blob and compact records)
         self.next_ms = 0  # when to ask the primary next
         self.expire_ms = 0  # the copy is served until then
         self.busy = False  # a transfer is under way
         self.notified = False  # a NOTIFY came while busy: ask again when it ends
-        self.history = []  # [(old serial, new serial, deleted, added)], oldest first
+        self.history = []  # [(old SOA, deleted, new SOA, added)] compact, oldest first
         self.last = ""  # the last outcome (log text)
 
     def serial(self):
-        return None if self.records is None else self.records[0].rdata.serial
+        return None if self.records is None else xfrin.soa_serial(self.records[0])
 
     def soa(self):
-        return self.records[0]
+        return xfrin.expand(self.records[0])
 
     def serving(self, now):
         return self.server is not None and now < self.expire_ms
@@ -113,59 +177,76 @@ class Zone:
         self.busy = False
         self.notified = False
 
-    def take(self, result, now, make_server, others=0):
-        """Apply a transfer's outcome (dnsbox.auth.xfrin.Reader.result). make_server(blob bytes)
-        -> Server. others: bytes held by the other secondary zones. True if the serial changed;
-        XfrError (the copy unchanged) when the new copy cannot be used."""
-        from dnsbox.zone.errors import ZoneError
-
+    def take(self, result, now, others=0):
+        """Apply a transfer's outcome (dnsbox.auth.xfrin.Reader.result). others: heap bytes of
+        the other secondary zones. None when the copy is current, else a Build to step (then
+        install); XfrError (the copy unchanged) when the new copy cannot be used."""
         kind = result[0]
         if kind == "current":
             if self.records is None:
                 raise xfrin.XfrError("the primary says current, we have no copy")
             self.fresh(now)
             self.last = "serial %d current" % self.serial()
-            return False
+            return None
         if kind == "ixfr":
             if self.records is None:
                 raise xfrin.XfrError("IXFR differences, we have no copy")
             records = xfrin.apply(self.records, self.serial(), result[2])
         else:
             records = result[1]
-        try:
-            blob, _w = compile_zone(self.name, records, "secondary " + self.name.to_text())
-        except ZoneError as e:
-            raise xfrin.XfrError("zone refused: %s" % e)
-        if len(blob) > MAX_ZONE_BYTES or len(blob) + others > MAX_TOTAL_BYTES:
-            raise xfrin.XfrError("compiled zone of %d bytes over the limit" % len(blob))
-        server = make_server(blob)
+        need = held(records) + len(records) * BLOB_PER_RECORD
+        lim = LIMITS
+        if need > lim.copy or need + others + self.size > lim.total:
+            raise xfrin.XfrError("%d records need about %d KB: over the limits (%s)" % (
+                len(records), need // 1024, lim.text()))
+        b = builder(self.name, records, "secondary " + self.name.to_text())
+        b.result = result
+        b.others = others
+        b.soa = records[0]
+        return b
+
+    def install(self, b, now, server):
+        """The Build b is done: its blob serves (server: a Server over it). True if the
+        serial changed; XfrError when the copy is over the limits."""
+        size = len(b.blob) + held(b.recs)
+        if size > LIMITS.copy or size + b.others > LIMITS.total:
+            raise xfrin.XfrError("copy of %d KB over the limits (%s)" % (
+                size // 1024, LIMITS.text()))
         old = self.serial()
-        self._remember(result, old, records)
-        self.records = records
+        self._remember(b.result)
+        recs = b.recs  # the build sorted them: the SOA goes first again
+        i = recs.index(b.soa)
+        recs[0], recs[i] = recs[i], recs[0]
+        self.records = recs
         self.server = server
         self.db = server.db
-        self.size = len(blob)
+        self.size = size
         self.fresh(now)
-        self.last = "serial %d by %s, %d records, %d bytes" % (
-            self.serial(), "IXFR" if kind == "ixfr" else "AXFR", len(records), len(blob))
+        self.last = "serial %d by %s, %d records, %d bytes blob, %d KB held" % (
+            self.serial(), "IXFR" if b.result[0] == "ixfr" else "AXFR", len(b.recs),
+            len(b.blob), size // 1024)
         return old != self.serial()
 
-    def _remember(self, result, old, records):
+    def _remember(self, result):
+        """IXFR differences kept for IXFR out, bounded in bytes (LIMITS.history)."""
         if result[0] == "ixfr":
-            for o, dels, n, adds in result[2]:
-                self.history.append((o, dels, n, adds))
+            for d in result[2]:
+                self.history.append((d[0], d[1], d[2], d[3], held(d[1]) + held(d[3]) + 64))
         else:
             self.history = []  # a full copy: no differences from before it
-        total = sum(len(d) + len(a) for _o, d, _n, a in self.history)
-        while self.history and total > MAX_HISTORY:
-            o, d, n, a = self.history.pop(0)
-            total -= len(d) + len(a)
+        total = 0
+        for d in self.history:
+            total += d[4]
+        while self.history and total > LIMITS.history:
+            total -= self.history.pop(0)[4]
 
     def differences(self, serial):
-        """The history from serial to now ([(old SOA, dels, new SOA, adds)]), or None."""
+        """The history from serial to now ([(old SOA, dels, new SOA, adds)] as RRs), or None."""
+        ex = xfrin.expand
         for i in range(len(self.history)):
-            if self.history[i][0].rdata.serial == serial:
-                return self.history[i:]
+            if xfrin.soa_serial(self.history[i][0]) == serial:
+                return [(ex(o), [ex(r) for r in d], ex(n), [ex(r) for r in a])
+                        for o, d, n, a, _s in self.history[i:]]
         return None
 
 

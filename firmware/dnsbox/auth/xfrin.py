@@ -2,7 +2,9 @@
 with a TSIG key when given), a Reader takes the response messages one by one (TCP frames without
 their length) and ends with the outcome; apply() turns IXFR differences into the new zone.
 
-The outcome (Reader.result once Reader.done):
+Records are kept compact from the message they come in (compact(): bytes, owner lower-case,
+names in rdata uncompressed; expand() gives the RR back), each message dropped once read.
+The outcome (Reader.result once Reader.done), records compact:
   ("current", soa)          one SOA whose serial is not newer than ours: nothing to do
   ("axfr", records)         the whole zone, SOA first (the closing SOA not repeated)
   ("ixfr", soa, diffs)      diffs: [(old SOA, [deleted], new SOA, [added])] in order (RFC 1995 4)
@@ -22,6 +24,7 @@ from dnsbox.wire.rr import RR
 
 MAX_RECORDS = const(20000)  # records in one transfer (a larger one is refused: XfrError)
 MAX_BYTES = const(8388608)  # message bytes in one transfer (a larger one is refused: XfrError)
+REC_OVERHEAD = const(48)  # heap bytes of a bytes object beyond its data (64-bit MicroPython)
 MAX_UNSIGNED = const(99)  # TSIG: unsigned messages allowed between signed ones (RFC 8945 5.3.1)
 AXFR = const(252)
 IXFR = const(251)
@@ -57,7 +60,7 @@ class Reader:
     """Takes the response messages of one transfer. zone: the zone's Name; serial: ours (None:
     we have no copy, an AXFR); key and mac: the TSIG key and the request's MAC (None: unsigned)."""
 
-    def __init__(self, qid, zone, qtype, serial=None, key=None, mac=b"", now=0):
+    def __init__(self, qid, zone, qtype, serial=None, key=None, mac=b"", now=0, max_held=0):
         self.qid = qid
         self.zone = zone
         self.qtype = qtype
@@ -73,6 +76,8 @@ class Reader:
         self.messages = 0
         self.bytes = 0
         self.phase = 0  # IXFR: 1 in deletions, 2 in additions (RFC 1995 4); 0: AXFR or unknown
+        self.held = 0  # heap bytes of the compact records held
+        self.max_held = max_held  # a bound on held (0: none); over it, XfrError
 
     def feed(self, m):
         """One response message (bytes). Raises XfrError; sets done and result at the end."""
@@ -91,7 +96,7 @@ class Reader:
             recs = []
             for _ in range(an):
                 rr, off = _record(m, off)
-                recs.append(rr)
+                recs.append((compact(rr), rr.rclass))
             tstart = -1
             for i in range(ns + ar):
                 start = off
@@ -112,7 +117,7 @@ class Reader:
             self._take(rr)
         r = self.records
         if self.messages == 1 and len(r) == 1 and self.serial is not None and \
-                not newer(r[0].rdata.serial, self.serial):
+                not newer(soa_serial(r[0]), self.serial):
             self._end(("current", r[0]))  # up to date: one SOA alone (RFC 1995 2, 4)
 
     def _question(self, m, qd):
@@ -168,14 +173,19 @@ class Reader:
         self.unsigned = []
         self.last_signed = True
 
-    def _take(self, rr):
+    def _take(self, item):
+        rr, rclass = item
         if self.done:
             raise XfrError("records after the closing SOA")
-        if rr.rclass != _t.CLASS_IN:
-            raise XfrError("record of class %d" % rr.rclass)
-        if not _under(rr.name.lc, self.zone.lc):
-            raise XfrError("%s is outside the zone" % rr.name.to_text())
-        is_soa = rr.rtype == _t.SOA and rr.name.lc == self.zone.lc
+        if rclass != _t.CLASS_IN:
+            raise XfrError("record of class %d" % rclass)
+        e = owner_end(rr)
+        if not _under(rr[:e], self.zone.lc):
+            raise XfrError("%s is outside the zone" % expand(rr).name.to_text())
+        is_soa = (rr[e] << 8 | rr[e + 1]) == _t.SOA and e == len(self.zone.lc)
+        self.held += len(rr) + REC_OVERHEAD
+        if self.max_held and self.held > self.max_held:
+            raise XfrError("records need more than %d bytes of heap" % self.max_held)
         recs = self.records
         if not recs:
             if not is_soa:
@@ -186,20 +196,21 @@ class Reader:
         if self.count > MAX_RECORDS:
             raise XfrError("more than %d records" % MAX_RECORDS)
         recs.append(rr)
-        first = recs[0].rdata.serial
+        first = soa_serial(recs[0])
+        serial = soa_serial(rr) if is_soa else -1
         if len(recs) == 2 and is_soa and self.qtype == IXFR and self.serial is not None and \
-                rr.rdata.serial == self.serial:
+                serial == self.serial:
             self.phase = 1  # incremental: the old SOA follows the new one
             return
         if not is_soa:
             return
         if self.phase == 1:
             self.phase = 2  # the new SOA of this difference: additions follow
-        elif self.phase == 2 and rr.rdata.serial != first:
+        elif self.phase == 2 and serial != first:
             self.phase = 1  # the old SOA of the next difference
         elif self.phase == 2:
             self._end(("ixfr", recs[0], _diffs(recs)))
-        elif rr.rdata.serial == first:
+        elif serial == first:
             self._end(("axfr", recs[:-1]))
         else:
             raise XfrError("a second SOA with another serial in a full transfer")
@@ -217,12 +228,12 @@ def _diffs(recs):
     out = []
     i = 1
     n = len(recs) - 1  # the closing SOA
-    apex = recs[0].name.lc
+    soa = recs[0][: owner_end(recs[0]) + 2]  # owner and type of the apex SOA
     while i < n:
         old = recs[i]
         i += 1
         dels = []
-        while i < n and not (recs[i].rtype == _t.SOA and recs[i].name.lc == apex):
+        while i < n and not recs[i].startswith(soa):
             dels.append(recs[i])
             i += 1
         if i >= n:
@@ -230,42 +241,86 @@ def _diffs(recs):
         new = recs[i]
         i += 1
         adds = []
-        while i < n and not (recs[i].rtype == _t.SOA and recs[i].name.lc == apex):
+        while i < n and not recs[i].startswith(soa):
             adds.append(recs[i])
             i += 1
         out.append((old, dels, new, adds))
     return out
 
 
-def key_of(rr):
-    """The identity of a record in a zone: owner (lower case), type, rdata (canonical)."""
-    return rr.name.lc + struct.pack(">H", rr.rtype) + rr.rdata.to_canonical()
+def owner_end(rec):
+    """The offset after the owner name of a compact record."""
+    i = 0
+    while rec[i]:
+        i += rec[i] + 1
+    return i + 1
+
+
+def compact(rr):
+    """An RR as bytes: owner (lower case), type, class, TTL, rdlength, rdata (names whole)."""
+    rd = rr.rdata.to_wire()
+    return rr.name.lc + struct.pack(">HHIH", rr.rtype, rr.rclass, rr.ttl, len(rd)) + rd
+
+
+def expand(rec):
+    """The RR of a compact record."""
+    name, off = decode_name(rec, 0)
+    rtype, rclass, ttl, rdlen = struct.unpack_from(">HHIH", rec, off)
+    return RR(name, rtype, rclass, ttl, _rdata.decode(rtype, rec, off + 10, rdlen))
+
+
+def soa_serial(rec):
+    """The serial of a compact SOA record (RFC 1035 3.3.13: after MNAME and RNAME)."""
+    i = owner_end(rec) + 10
+    for _ in range(2):
+        while rec[i]:
+            i += rec[i] + 1
+        i += 1
+    return struct.unpack_from(">I", rec, i)[0]
+
+
+def _ident(rec):
+    """A record's identity in a zone: owner, type, class, rdata (the TTL left out)."""
+    e = owner_end(rec)
+    return rec[: e + 4] + rec[e + 10 :]
 
 
 def apply(records, serial, diffs, limit=MAX_RECORDS):
-    """The zone (records, SOA first) after the IXFR differences; XfrError when a difference does
-    not start from the serial reached so far or deletes a record the zone does not hold."""
-    zone = {}
-    for rr in records[1:]:
-        zone[key_of(rr)] = rr
+    """The zone (compact records, SOA first) after the IXFR differences, in one pass over the
+    old copy; XfrError when a difference does not start from the serial reached so far or
+    deletes a record the zone does not hold."""
+    added = {}  # identity -> record, added by the differences so far
+    gone = set()  # identities of the old copy's records deleted
     soa = records[0]
     for old, dels, new, adds in diffs:
-        if old.rdata.serial != serial:
+        if soa_serial(old) != serial:
             raise XfrError("IXFR difference from serial %d, we have %d" % (
-                old.rdata.serial, serial))
-        for rr in dels:
-            k = key_of(rr)
-            if k not in zone:
-                raise XfrError("IXFR deletes %s %d, not in the zone" % (
-                    rr.name.to_text(), rr.rtype))
-            del zone[k]
-        for rr in adds:
-            zone[key_of(rr)] = rr
-        if len(zone) > limit:
-            raise XfrError("more than %d records" % limit)
+                soa_serial(old), serial))
+        for rec in dels:
+            k = _ident(rec)
+            if k in added:
+                del added[k]
+            elif k in gone:
+                raise XfrError("IXFR deletes %s twice" % expand(rec).name.to_text())
+            else:
+                gone.add(k)
+        for rec in adds:
+            added[_ident(rec)] = rec
         soa = new
-        serial = new.rdata.serial
-    return [soa] + list(zone.values())
+        serial = soa_serial(new)
+    out = [soa]
+    found = 0
+    for rec in records[1:]:
+        if _ident(rec) in gone:
+            found += 1
+        else:
+            out.append(rec)
+    if found != len(gone):
+        raise XfrError("IXFR deletes %d records the zone does not hold" % (len(gone) - found))
+    out.extend(added.values())
+    if len(out) > limit + 1:
+        raise XfrError("more than %d records" % limit)
+    return out
 
 
 def _under(lname, apex):

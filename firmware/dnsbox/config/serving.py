@@ -45,7 +45,7 @@ def _set_secondary(cfg, value):
         return "secondary=ZONE@IP[#port][,key=NAME:BASE64]"
     try:
         domain_wire(zone)
-        primary = V.ip_port(addr, False)  # transfers over IPv4
+        primary = V.ip_port(addr)  # IPv4 or IPv6 (2001:db8::1#53)
     except ValueError as e:
         return str(e)
     if zone.strip(".") == "":

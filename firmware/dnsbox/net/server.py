@@ -272,6 +272,8 @@ class Server:
         self.timer = None  # object with timeout_ms() (-1: none) and tick(), or None
         self.relief = None  # called after a MemoryError (before the heap is collected)
         self.periodic = []  # callables run about every POLL_MS (DHCP lease expiry)
+        self.work = []  # callables run once per loop turn (a bounded step), True when done;
+        #                 poll does not sleep while there are some (a secondary zone's build)
         self.limit = None  # limit(response, peer, now_ms) -> it, a truncated one or None (drop):
         # response rate limiting of UDP answers (dnsbox.auth.rrl); TCP is never limited
         self.udp = _udp(ip, port)
@@ -403,6 +405,8 @@ class Server:
                 t = self.timer.timeout_ms()
                 if 0 <= t < wait:
                     wait = t
+            if self.work:
+                wait = 0
             events = self.poll.poll(wait)
             if self.observe is not None:
                 self.woke = clock.now_ms()
@@ -430,6 +434,14 @@ class Server:
                     self._fault(e, "serving loop", "event dropped")
                     if fd in self.conns:
                         self._drop(fd)  # its state may be half updated
+            for f in list(self.work):
+                try:
+                    done = f()
+                except Exception as e:
+                    self._fault(e, "work step", "work dropped")
+                    done = True
+                if done:
+                    self.work.remove(f)
             if (self.conns or self.periodic) and clock.since_ms(last_sweep) >= POLL_MS:
                 last_sweep = clock.now_ms()
                 self._sweep(last_sweep)

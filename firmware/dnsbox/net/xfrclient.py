@@ -1,8 +1,12 @@
 """The I/O of secondary zones (dnsbox.auth.secondary): one non-blocking TCP connection per
 transfer in the serving loop (connect, the framed query, frames fed to dnsbox.auth.xfrin.Reader),
 started from the loop's periodic hook when a zone's timer is due or at once on a NOTIFY; a
-transfer is given XFR_MS in all. After a copy that changed the serial, NOTIFY to also-notify=
-(dnsbox.net.notifier). One log line per outcome."""
+transfer is given XFR_MS in all (IPv4 or IPv6: the socket's family is the primary's). The new
+copy's blob is built in steps from the loop's work list (dnsbox.auth.secondary.Zone.take: at
+most BUILD_MS of steps per loop turn, answers served in between from the old copy). After a copy
+that changed the serial, NOTIFY to also-notify= (dnsbox.net.notifier). One log line per
+outcome, with the heap taken (gc.mem_alloc before and after)."""
+import gc
 import os
 import socket
 import struct
@@ -14,6 +18,7 @@ from dnsbox.compat import const
 
 XFR_MS = const(30000)  # a transfer taking longer is abandoned (the copy serves on)
 READ_MAX = const(16384)  # bytes read per readable event
+BUILD_MS = const(5)  # build steps per loop turn stop once they took this long
 _EINPROGRESS = const(115)
 
 
@@ -48,16 +53,19 @@ class Transfers:
         qtype = xfrin.AXFR if z.records is None else xfrin.IXFR
         wall = self.wall()
         q, mac = xfrin.request(qid, z.name, qtype, z.soa() if z.records else None, z.key, wall)
-        reader = xfrin.Reader(qid, z.name, qtype, z.serial(), z.key, mac, wall)
+        lim = _sec.LIMITS
+        room = min(lim.copy, lim.total - sum(x.size for x in self.zones))
+        reader = xfrin.Reader(qid, z.name, qtype, z.serial(), z.key, mac, wall, room)
         z.busy = True
         try:
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            ai = socket.getaddrinfo(z.primary[0], z.primary[1])[0]
+            s = socket.socket(ai[0], socket.SOCK_STREAM)
         except OSError as e:
             z.failed(now, "socket: %s" % e)
             return
         s.setblocking(False)
         try:
-            s.connect(socket.getaddrinfo(z.primary[0], z.primary[1])[0][-1])
+            s.connect(ai[-1])
         except OSError as e:
             if not e.args or e.args[0] != _EINPROGRESS:
                 s.close()
@@ -123,18 +131,52 @@ class Transfers:
             z.failed(now, error)
             return
         others = sum(x.size for x in self.zones if x is not z)
+        result = job[1].result
+        job = None
         try:
-            changed = z.take(job[1].result, now, lambda b: self.make_server(z, b), others)
+            b = z.take(result, now, others)
         except (xfrin.XfrError, MemoryError) as e:
             self._log(z, "transfer refused: %s (%s)" % (e, self._kept(z)))
             z.failed(now, str(e))
             return
-        if job[1].result[0] != "current":
-            self._log(z, z.last)
+        if b is None:
+            return
+        result = None
+        gc.collect()
+        b.heap_before = _alloc()
+        b.started = now
+        b.longest = 0
+        self.loop.work.append(lambda: self._build(z, b))
+
+    def _build(self, z, b):
+        """Build steps for at most BUILD_MS (one at least); True when the build has ended."""
+        t0 = clock.now_ms()
+        try:
+            while True:
+                t1 = clock.now_ms()
+                done = b.step()
+                b.longest = max(b.longest, clock.since_ms(t1))
+                if done or clock.since_ms(t0) >= BUILD_MS:
+                    break
+            if not done:
+                return False
+            server = self.make_server(z, b.blob)
+            changed = z.install(b, self.now(), server)
+        except Exception as e:  # noqa: BLE001 - ZoneError, XfrError, MemoryError: copy kept
+            b.recs = b.blob = None
+            self._log(z, "transfer refused: %s (%s)" % (e, self._kept(z)))
+            z.failed(self.now(), str(e))
+            return True
+        b.blob = b.recs = None
+        gc.collect()
+        self._log(z, "%s; built in %d steps, %d ms (longest step %d ms), heap %d -> %d KB" % (
+            z.last, b.steps, self.now() - b.started, b.longest, b.heap_before // 1024,
+            _alloc() // 1024))
         if changed and self.notify:  # a new serial: tell also-notify= (RFC 1996)
             from dnsbox.net import notifier
 
             notifier.start(self.loop, z.db, self.notify, os.urandom)
+        return True
 
     def _kept(self, z):
         if z.records is None:
@@ -144,6 +186,12 @@ class Transfers:
     def _log(self, z, text):
         log.log("secondary %s from %s#%d: %s" % (z.name.to_text(), z.primary[0], z.primary[1],
                                                  text))
+
+
+def _alloc():
+    """Heap bytes in use (MicroPython's gc.mem_alloc; -1 under CPython)."""
+    f = getattr(gc, "mem_alloc", None)
+    return f() if f is not None else -1
 
 
 def router(cfg, srv, xfr_key, wall):
@@ -157,6 +205,10 @@ def router(cfg, srv, xfr_key, wall):
     from dnsbox.zonedb import open_blob
     from dnsbox.zonedb.lookup import under
 
+    from dnsbox.resolver.budget import heap_size
+
+    _sec.LIMITS = _sec.Limits(heap_size())
+    log.log("secondary zones: %s" % _sec.LIMITS.text())
     zones = []
     for name, primary, pair in cfg.secondaries:
         key = Key(pair[0], pair[1]) if pair is not None else xfr_key
@@ -168,9 +220,9 @@ def router(cfg, srv, xfr_key, wall):
             log.log("secondary=%s overlaps the compiled zone %s: not served" % (name, clash[0]))
             continue
         zones.append(z)
-        log.log("secondary %s from %s#%d%s (at most %d records, %d bytes compiled)" % (
+        log.log("secondary %s from %s#%d%s (at most %d records)" % (
             name, primary[0], primary[1], ", TSIG key " + key.name.to_text() if key else "",
-            xfrin.MAX_RECORDS, _sec.MAX_ZONE_BYTES))
+            xfrin.MAX_RECORDS))
     t0 = clock.now_ms()
     r = _sec.Router(srv, zones, lambda: clock.since_ms(t0))
 
