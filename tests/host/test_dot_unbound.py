@@ -79,17 +79,20 @@ def make_pki(d, name=NAME):
 
 
 class UnboundDoT:
-    """Unbound answering a.dot.example. (local data) over DNS over TLS only, on loopback; its
-    counters read with unbound-control."""
+    """Unbound answering a.dot.example. (local data) over DNS over TLS on loopback (and over
+    plain UDP on self.plain when plain: tools/bench_dot.py); its counters read with
+    unbound-control."""
 
-    def __init__(self, d, pem, key):
+    def __init__(self, d, pem, key, plain=False):
         self.port, self.cport = free_port(), free_port()
+        self.plain = free_port() if plain else None
+        more = ["  interface: 127.0.0.1@%d" % self.plain] if plain else []
         self.conf = os.path.join(d, "unbound.conf")
         with open(self.conf, "w") as f:
             f.write("\n".join([
                 "server:", "  interface: 127.0.0.1@%d" % self.port, "  tls-port: %d" % self.port,
-                "  tls-service-key: %s" % key, "  tls-service-pem: %s" % pem,
-                "  do-ip6: no", "  do-udp: no", "  num-threads: 1", '  username: ""',
+                "  tls-service-key: %s" % key, "  tls-service-pem: %s" % pem] + more + [
+                "  do-ip6: no", "  do-udp: %s" % ("yes" if plain else "no"), "  num-threads: 1", '  username: ""',
                 '  chroot: ""', '  directory: "%s"' % d, '  pidfile: ""', "  use-syslog: no",
                 '  logfile: "%s/unbound.log"' % d, "  access-control: 127.0.0.0/8 allow",
                 "  extended-statistics: yes", "  statistics-cumulative: yes",
