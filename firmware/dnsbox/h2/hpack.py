@@ -176,26 +176,37 @@ class Decoder:
         return out, cut
 
 
-def _name_index(name):
-    for i in range(_NSTATIC):
-        if STATIC[i][0] == name:
-            return i + 1
-    return 0
+_full = None  # (name, value) -> static index of the entries with a value (built at first use)
+_names = None  # name -> the first static index with that name
+
+
+def _indexes():
+    global _full, _names
+    full = {}
+    names = {}
+    for i in range(_NSTATIC - 1, -1, -1):  # the first index of a name wins
+        name, value = STATIC[i]
+        names[name] = i + 1
+        if value:
+            full[(name, value)] = i + 1
+    _full = full
+    _names = names
 
 
 def encode(headers):
-    """A header block for headers (a list of (name, value), names lowercase)."""
+    """A header block for headers (a list of (name, value), names lowercase): an entry of the
+    static table as its index (6.1), other fields as literals without indexing (6.2.2) with
+    the static name index when there is one."""
+    if _full is None:
+        _indexes()
     out = []
-    for name, value in headers:
-        full = 0
-        for i in range(_NSTATIC):
-            if STATIC[i][0] == name and STATIC[i][1] == value:
-                full = i + 1
-                break
+    for field in headers:
+        full = _full.get(field)
         if full:
             out.append(encode_int(full, 7, 0x80))
             continue
-        i = _name_index(name)
+        name, value = field
+        i = _names.get(name)
         if i:
             out.append(encode_int(i, 4, 0))
         else:
