@@ -178,6 +178,9 @@ class Decoder:
 
 _full = None  # (name, value) -> static index of the entries with a value (built at first use)
 _names = None  # name -> the first static index with that name
+FIELD_CACHE = const(64)  # encoded fields kept (the same content-type, cache-control, lengths
+# come again and again); emptied when full
+_fields = {}  # (name, value) -> its encoded bytes
 
 
 def _indexes():
@@ -197,19 +200,29 @@ def encode(headers):
     """A header block for headers (a list of (name, value), names lowercase): an entry of the
     static table as its index (6.1), other fields as literals without indexing (6.2.2) with
     the static name index when there is one."""
-    if _full is None:
-        _indexes()
     out = []
     for field in headers:
-        full = _full.get(field)
-        if full:
-            out.append(encode_int(full, 7, 0x80))
-            continue
+        b = _fields.get(field)
+        if b is None:
+            b = _field(field)
+        out.append(b)
+    return b"".join(out)
+
+
+def _field(field):
+    """One field encoded, and kept in _fields."""
+    global _fields
+    if _full is None:
+        _indexes()
+    full = _full.get(field)
+    if full:
+        b = encode_int(full, 7, 0x80)
+    else:
         name, value = field
         i = _names.get(name)
-        if i:
-            out.append(encode_int(i, 4, 0))
-        else:
-            out.append(b"\x00" + encode_string(name))
-        out.append(encode_string(value))
-    return b"".join(out)
+        b = encode_int(i, 4, 0) if i else b"\x00" + encode_string(name)
+        b += encode_string(value)
+    if len(_fields) >= FIELD_CACHE:
+        _fields = {}
+    _fields[field] = b
+    return b

@@ -30,10 +30,12 @@ LENGTHS = (
     b"\x1e"
 )
 
-_table = None  # array('I') of 256 states x 16 nibbles: next state | symbol << 8 | what << 16
+_table = None  # array('I') of 256 states x 16 nibbles: next state << 4 | symbol << 12 | what << 20
 _ACCEPT = None  # bytes: 1 for the states a string may end in (padding: <= 7 one bits, 5.2)
 _EMIT = const(1)  # what: a symbol ends within this nibble
 _FAIL = const(2)  # what: EOS ends within this nibble
+_EMITTED = const(0x100000)  # an entry at or above this ends a symbol (_EMIT << 20)
+_FAILED = const(0x200000)  # and at or above this it is EOS (_FAIL << 20)
 
 
 def _tree():
@@ -82,7 +84,7 @@ def _tables():
                     node = 0
                 else:
                     node = c
-            table[state * 16 + x] = node | ((sym & 255) << 8) | (what << 16)
+            table[state * 16 + x] = (node << 4) | ((sym & 255) << 12) | (what << 20)
     accept = bytearray(256)
     node = 0
     for _ in range(8):  # the root and the all-ones path below it, up to 7 bits deep
@@ -97,20 +99,22 @@ def decode(data):
     if _table is None:
         _tables()
     table = _table
-    out = bytearray()
-    state = 0
+    out = bytearray(len(data) * 8 // 5)  # the most symbols: 5 bits each at the shortest
+    n = 0
+    t = 0  # the current entry: its state bits (t & 0xFF0) start the next lookup
     for b in data:
-        t = table[(state << 4) | (b >> 4)]
-        if t >> 16:
-            if t >> 16 == _FAIL:
+        t = table[(t & 0xFF0) | (b >> 4)]
+        if t >= _EMITTED:
+            if t >= _FAILED:
                 raise ValueError("EOS in a string")
-            out.append((t >> 8) & 255)
-        t = table[((t & 255) << 4) | (b & 15)]
-        if t >> 16:
-            if t >> 16 == _FAIL:
+            out[n] = (t >> 12) & 255
+            n += 1
+        t = table[(t & 0xFF0) | (b & 15)]
+        if t >= _EMITTED:
+            if t >= _FAILED:
                 raise ValueError("EOS in a string")
-            out.append((t >> 8) & 255)
-        state = t & 255
-    if not _ACCEPT[state]:
+            out[n] = (t >> 12) & 255
+            n += 1
+    if not _ACCEPT[(t >> 4) & 255]:
         raise ValueError("bad padding")
-    return bytes(out)
+    return bytes(out[:n])
