@@ -115,7 +115,8 @@ ensure_apt() {
         openssl:openssl busybox:busybox /usr/include/nettle/rsa.h:nettle-dev \
         /usr/include/$(gcc -print-multiarch 2>/dev/null)/gmp.h:libgmp-dev \
         dnssec-signzone:bind9-utils ldns-signzone:ldnsutils kdig:knot-dnsutils \
-        nghttp:nghttp2-client h2load:nghttp2-client chromium:chromium; do
+        nghttp:nghttp2-client h2load:nghttp2-client chromium:chromium \
+        firefox-esr:firefox-esr certutil:libnss3-tools; do
         cmd=${pair%%:*}
         pkg=${pair#*:}
         case $cmd in
