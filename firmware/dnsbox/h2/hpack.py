@@ -86,10 +86,14 @@ def decode_string(buf, off):
     if off >= len(buf):
         raise HPACKError("string past the end of the block")
     huff = buf[off] & 0x80
-    n, off = decode_int(buf, off, 7)
+    n = buf[off] & 0x7F
+    if n < 0x7F:  # the usual short string: its length in the first byte
+        off += 1
+    else:
+        n, off = decode_int(buf, off, 7)
     if off + n > len(buf):
         raise HPACKError("string of %d bytes past the end of the block" % n)
-    s = bytes(buf[off : off + n])
+    s = buf[off : off + n]
     if huff:
         try:
             s = huffman.decode(s)
@@ -138,6 +142,7 @@ class Decoder:
             self.size -= ENTRY_OVERHEAD + len(old[0]) + len(old[1])
 
     def decode(self, block):
+        block = bytes(block)
         out = []
         size = 0
         cut = False
@@ -147,10 +152,14 @@ class Decoder:
         while off < end:
             b = block[off]
             if b & 0x80:  # indexed field (6.1)
-                i, off = decode_int(block, off, 7)
-                if i == 0:
-                    raise HPACKError("index 0")
-                name, value = self._get(i)
+                if 0x80 < b < 0x80 + _NSTATIC + 1:  # the static table, in one byte
+                    name, value = STATIC[b - 0x81]
+                    off += 1
+                else:
+                    i, off = decode_int(block, off, 7)
+                    if i == 0:
+                        raise HPACKError("index 0")
+                    name, value = self._get(i)
             elif b & 0xE0 == 0x20:  # dynamic table size update (6.3)
                 if not first:
                     raise HPACKError("table size update after a field")
