@@ -390,7 +390,7 @@ CA_BUNDLE_DEFAULT=/etc/ssl/certs/ca-certificates.crt
 cabundle() {
     local out=$B/gen/cabundle.py src=${TLS_CA_BUNDLE:-$CA_BUNDLE_DEFAULT} key
     [ -f "$src" ] || die "$src is missing (apt-get install ca-certificates, or TLS_CA_BUNDLE=FILE)"
-    key=$(digest tools/cabundle.py "$src")
+    key=$(digest tools/cabundle.py firmware/dnsbox/net/cert.py "$src")
     if stamp_ok cabundle "$key" && [ -f "$out" ]; then
         return 0
     fi
