@@ -3,7 +3,8 @@ DoT on loopback with a certificate for dot.test issued by a test CA this test ma
 `cryptography`), and the host firmware trusts that CA through tls-ca=FILE (read at boot, no
 rebuild; with --card the name is relative to the card's directory). The chain and the name
 verified give the answer; a wrong name is SERVFAIL with EDE 23 and nothing reaches Unbound (no
-plain-DNS retry); a CA file that is not trusted (absent, or broken) also refuses; several
+plain-DNS retry); a wrong SPKI pin beside the right name likewise; a CA file that is not
+trusted (absent, or broken) also refuses; several
 questions go on one kept connection (Unbound's own counters: queries over TLS, TCP buffers in
 use). tools/bench_dot.py measures the latency beside a plain upstream."""
 import datetime
@@ -273,3 +274,37 @@ def test_tls_ca_relative_to_the_card(pki, tmp_path):
     assert none == ()
     assert "tls-ca=private-ca.pem: 1 CA certificates" in lines[0], lines
     assert "absent.pem" in lines[1] and "not trusted" in lines[1], lines
+
+
+def _pin(pem_path):
+    import base64
+    import hashlib
+
+    with open(pem_path, "rb") as f:
+        crt = x509.load_pem_x509_certificate(f.read())  # the first: the server's own
+    spki = crt.public_key().public_bytes(serialization.Encoding.DER,
+                                         serialization.PublicFormat.SubjectPublicKeyInfo)
+    return base64.b64encode(hashlib.sha256(spki).digest()).decode()
+
+
+def test_name_and_pin_together(pki):
+    """NAME and sha256/PIN both given: both must hold (the right pin answers, a wrong pin with
+    the right name and CA is refused and nothing is sent)."""
+    d, ca, u = pki
+    good = _pin(os.path.join(d, "server.pem"))
+    bad = "A" * 43 + "="
+    for pin, ok in ((good, True), (bad, False)):
+        r = Resolver(["mode=resolver", "dnssec=no", "tls-ca=" + ca,
+                      "server=127.0.0.1#%d#%s#sha256/%s" % (u.port, NAME, pin)])
+        try:
+            q0 = u.stats().get("num.queries", 0)
+            m = _ask(r)
+            if ok:
+                assert m.rcode() == 0 and ANSWER in m.to_text(), (m.to_text(), r.lines)
+            else:
+                assert m.rcode() == dns.rcode.SERVFAIL and not m.answer
+                ede = _ede(m)
+                assert ede and ede[0][0] == 23 and "SPKI pin mismatch" in ede[0][1], ede
+                assert u.stats().get("num.queries", 0) == q0
+        finally:
+            r.stop()
