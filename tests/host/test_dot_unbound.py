@@ -4,9 +4,9 @@ DoT on loopback with a certificate for dot.test issued by a test CA this test ma
 rebuild; with --card the name is relative to the card's directory). The chain and the name
 verified give the answer; a wrong name is SERVFAIL with EDE 23 and nothing reaches Unbound (no
 plain-DNS retry); a wrong SPKI pin beside the right name likewise; a CA file that is not
-trusted (absent, or broken) also refuses; several
-questions go on one kept connection (Unbound's own counters: queries over TLS, TCP buffers in
-use). tools/bench_dot.py measures the latency beside a plain upstream."""
+trusted (absent, or broken) also refuses; several questions go on one kept connection
+(Unbound's own counters: queries over TLS, TCP buffers in use). tools/bench_dot.py measures
+the latency beside a plain upstream."""
 import datetime
 import os
 import shutil
