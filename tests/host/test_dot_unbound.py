@@ -93,7 +93,8 @@ class UnboundDoT:
             f.write("\n".join([
                 "server:", "  interface: 127.0.0.1@%d" % self.port, "  tls-port: %d" % self.port,
                 "  tls-service-key: %s" % key, "  tls-service-pem: %s" % pem] + more + [
-                "  do-ip6: no", "  do-udp: %s" % ("yes" if plain else "no"), "  num-threads: 1", '  username: ""',
+                "  do-ip6: no", "  do-udp: %s" % ("yes" if plain else "no"),
+                "  num-threads: 1", '  username: ""',
                 '  chroot: ""', '  directory: "%s"' % d, '  pidfile: ""', "  use-syslog: no",
                 '  logfile: "%s/unbound.log"' % d, "  access-control: 127.0.0.0/8 allow",
                 "  extended-statistics: yes", "  statistics-cumulative: yes",

@@ -1,7 +1,7 @@
 """Settings of resolver mode: upstreams (server=, tls-ca=), local names (address=, host-record=,
 local=), who may use it (allow=), the cache (cache-size=, cache-min-ttl=, cache-max-ttl=;
-serve-expired and prefetch with Unbound's names), recursion (hints=, qname-minimisation=, use-caps-for-id=,
-do-not-query-localhost=), dnsmasq's flags, DNS64 and the .local bridge."""
+serve-expired and prefetch with Unbound's names), recursion (hints=, qname-minimisation=,
+use-caps-for-id=, do-not-query-localhost=), dnsmasq's flags, DNS64 and the .local bridge."""
 from dnsbox.config import values as V
 from dnsbox.config.nets import domain_wire, parse_ipv4, parse_ipv6
 
