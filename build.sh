@@ -7,13 +7,15 @@
 #   ./build.sh run [--port N] [key=value..]
 #                                 build, then boot the image in qemu-system-arm; DNS on
 #                                 127.0.0.1:5353 (udp+tcp; another host port with --port N or
-#                                 PORT=N). Ctrl-C or ./build.sh stop ends it.
+#                                 PORT=N). Ctrl-C or ./build.sh stop ends it. The guest's state
+#                                 disk build/qemu-arm/state.img (updates, leases) is kept.
 #   ./build.sh stop               stop the qemu started by `run` (PID in build/run/qemu.pid)
 #   ./build.sh host [key=value..] build the host binary and run the firmware on this machine,
 #                                 with the board's heap (board.env HEAPSIZE; env HEAPSIZE=...)
 #                                 (listens on 127.0.0.1:5353 unless told otherwise)
 #   ./build.sh test               build everything, then run the whole test suite (pytest)
-#   ./build.sh clean              remove build outputs (keeps downloads in build/dl)
+#   ./build.sh clean              remove build outputs, the state disk too (keeps downloads in
+#                                 build/dl)
 #
 # Environment: DNSBOX_BUILD=DIR puts every output in DIR instead of build/ (used to time a
 # clean build); JOBS=N parallel compile jobs (default 2: the machine is shared); DNSBOX_KEYS=DIR
@@ -115,7 +117,9 @@ ensure_apt() {
         openssl:openssl busybox:busybox /usr/include/nettle/rsa.h:nettle-dev \
         /usr/include/$(gcc -print-multiarch 2>/dev/null)/gmp.h:libgmp-dev \
         dnssec-signzone:bind9-utils ldns-signzone:ldnsutils kdig:knot-dnsutils \
-        nghttp:nghttp2-client h2load:nghttp2-client chromium:chromium \
+        nghttp:nghttp2-client h2load:nghttp2-client chromium:chromium mkfs.ext4:e2fsprogs \
+        nsupdate:bind9-dnsutils pebble:pebble certbot:certbot lego:lego \
+        /usr/lib/python3/dist-packages/certbot_dns_rfc2136:python3-certbot-dns-rfc2136 \
         firefox-esr:firefox-esr certutil:libnss3-tools; do
         cmd=${pair%%:*}
         pkg=${pair#*:}
@@ -656,8 +660,10 @@ run)
     build_all
     mkdir -p "$B/run"
     step "run: booting $BOARD in qemu, DNS on 127.0.0.1:$port (Ctrl-C or ./build.sh stop ends it)"
+    # the state disk (board.env STATE_DISK): made once, kept across runs (clean removes it)
     exec python3 tools/qemu_run.py --board "$BOARD_DIR" --image "$B/$BOARD" \
-        --pidfile "$B/run/qemu.pid" --port "$port" -- "${words[@]}"
+        --pidfile "$B/run/qemu.pid" --port "$port" --disk "$B/$BOARD/$(board_var STATE_DISK)" \
+        -- "${words[@]}"
     ;;
 stop)
     pidf=$B/run/qemu.pid

@@ -1,7 +1,12 @@
 #!/usr/bin/env python3
 """Figures for the recursive resolver on the mini-Internet (tools/testnet.py), vs Unbound.
 
-  python3 tools/bench_recursive.py [--names N] [--only ours|unbound]
+  python3 tools/bench_recursive.py [--names N] [--only ours|unbound] [--old BINARY] [--ipv6]
+
+--old BINARY: also another firmware binary (an older build: before/after in the same run).
+--ipv6: the IPv6-only mini-Internet (testnet.TestNet6, glue="v6": the servers on fd00:53::x
+inside a network namespace, AAAA glue only); the resolvers and this script's queries run inside
+that namespace (root needed).
 
 For each resolver, started fresh (ours: the MicroPython host binary build/host/dnsbox in
 resolver mode with the same hints, `dnsbox.main --host mode=resolver hints=...`, with
@@ -95,15 +100,15 @@ def our_stats(port):
 
 class Ours:
     name = "dnsbox (MicroPython)"
+    binary = MPY
 
     def __init__(self, hints):
         self.port = free_port()
         env = dict(os.environ)
         env.pop("MICROPYPATH", None)  # the frozen firmware
-        self.name = "dnsbox (MicroPython)"
-        log = open(os.path.join(testnet.RUN, "ours.log"), "w")
+        log = open(os.path.join(testnet.RUN, "ours-%d.log" % self.port), "w")
         self.proc = subprocess.Popen(
-            [MPY, "-X", "heapsize=" + HEAP, "-m", "dnsbox.main", "--host", "--max-s=900",
+            [self.binary, "-X", "heapsize=" + HEAP, "-m", "dnsbox.main", "--host", "--max-s=900",
              "mode=resolver", "dnssec=no", "hints=" + hints, "port=%d" % self.port,
              "do-not-query-localhost=no",
              "cache-size=20000"],
@@ -217,7 +222,20 @@ def run(kind, names, hints):
         r.stop()
 
 
+class OldOurs(Ours):
+    name = "dnsbox old binary"
+
+
 def main(argv):
+    if "--ipv6" in argv and "--inside" not in argv:
+        # the net in its namespace; this script again inside it, with the net's hints
+        net = testnet.TestNet6("v6").start()
+        try:
+            rest = [a for a in argv if a != "--ipv6"]
+            return subprocess.run(net.cmd([sys.executable, os.path.abspath(__file__),
+                                           "--inside", net.hints] + rest)).returncode
+        finally:
+            net.stop()
     names = 10000
     if "--names" in argv:
         names = int(argv[argv.index("--names") + 1])
@@ -225,14 +243,23 @@ def main(argv):
     if "--only" in argv:
         o = argv[argv.index("--only") + 1]
         kinds = [Ours] if o == "ours" else [TheirUnbound]
-    net = testnet.TestNet().start()
+    if "--old" in argv:
+        OldOurs.binary = argv[argv.index("--old") + 1]
+        kinds.insert(0, OldOurs)
+    net = None
+    if "--inside" in argv:
+        hints = argv[argv.index("--inside") + 1]
+    else:
+        net = testnet.TestNet().start()
+        hints = net.hints
     res = {}
     try:
         for k in kinds:
-            out = run(k, names, net.hints)
+            out = run(k, names, hints)
             res[out["name"]] = out
     finally:
-        net.stop()
+        if net is not None:
+            net.stop()
     rcn = {0: "NOERROR", 2: "SERVFAIL", 3: "NXDOMAIN", None: "timeout"}
     names_ = list(res)
     print("%-26s %-5s " % ("scenario", "type") + " ".join(

@@ -15,8 +15,10 @@ these values; a flag is a bare word (domain-needed); key= (empty) means the firm
 For each BOARD_DIR (its board.env names the u-boot target, DTB, console, image size, boot
 script, boot-variable file, /init and module list) it writes BUILD/NAME/:
   dnsbox-NAME.img          the card: u-boot with SPL at 8 KiB, an MBR partition table (sfdisk on
-                           the file), one FAT partition from 1 MiB to the end (mkfs.vfat on a
-                           separate file, filled with mtools, then written into place)
+                           the file), a FAT partition from 1 MiB (mkfs.vfat on a separate file,
+                           filled with mtools, then written into place) and, with STATE_MIB=N in
+                           board.env, an empty ext4 partition of N MiB at the end: the state
+                           (/init mounts it read-write on /state, the firmware's --state=)
   dnsbox-NAME.img.xz       a compressed copy (unless COMPRESS=no)
   dnsbox-NAME.img.bmap     a block map for bmaptool (when bmaptool is installed)
   boot/                    what went on the FAT partition: zImage, the DTB, initrd.xz, boot.cmd,
@@ -59,6 +61,8 @@ ENV_SIZE = 0x10000  # CONFIG_ENV_SIZE of Debian's u-boot-sunxi: uboot.env must b
 FAT_LABEL = "DNSBOX"
 BOOTVARS_NAME = "dnsbox.txt"  # on the FAT partition; boot.cmd loads it with `env import -t -r`
 FAT_VOLID = "646e7362"  # fixed volume id ("dnsb"): reproducible images
+STATE_UUID = "646e7362-0000-4000-8000-000000000002"  # the state filesystem's, for the same reason
+STATE_LABEL = "dnsbox-state"
 DISK_ID = "0x646e7362"  # fixed MBR disk identifier, for the same reason
 FILE_TIME = 1767225600  # 2026-01-01 00:00 UTC: the date of every file on the FAT (reproducible)
 HOLE_BLOCK = 64 * 1024  # all-zero blocks of this size are left as holes (sparse image, bmap)
@@ -118,6 +122,11 @@ class Board:
             raise CardError("%s: IMAGE_MIB must be a power of two from 8 to %d (QEMU's SD card "
                             "wants a power-of-two size)" % (env_path, MAX_IMAGE_MIB))
         self.image_mib = int(mib)
+        state = self.env.get("STATE_MIB", "0")
+        if not state.isdigit() or int(state) >= self.image_mib // 2:
+            raise CardError("%s: STATE_MIB=%s is not a size below half the card" % (
+                env_path, state))
+        self.state_mib = int(state)
         self.compress = self.env.get("COMPRESS", "yes") != "no"
 
     def file(self, key):
@@ -313,10 +322,23 @@ def fat_image(path, size, files):
         run(["mcopy", "-i", path, "-o", "-m", files[name], "::/" + name], env=env)
 
 
-def partition(path, fat_sectors):
-    # One primary partition: FAT16 with LBA (type 0x0e), bootable, from sector FAT_START.
+def state_image(path, size):
+    """An empty ext4 filesystem of size bytes (the state partition), reproducible: fixed UUID
+    and hash seed, the file time as every time stamp."""
+    with open(path, "wb") as f:
+        f.truncate(size)
+    run([sbin("mkfs.ext4"), "-q", "-F", "-m", "0", "-L", STATE_LABEL, "-U", STATE_UUID,
+         "-E", "hash_seed=" + STATE_UUID, path],
+        env=dict(os.environ, E2FSPROGS_FAKE_TIME=str(file_time())))
+
+
+def partition(path, fat_sectors, state_sectors=0):
+    # The first primary partition: FAT16 with LBA (type 0x0e), bootable, from sector FAT_START;
+    # the state partition (Linux, 0x83) after it.
     script = "label: dos\nlabel-id: %s\nunit: sectors\n\nstart=%d, size=%d, type=e, bootable\n" % (
         DISK_ID, FAT_START, fat_sectors)
+    if state_sectors:
+        script += "start=%d, size=%d, type=83\n" % (FAT_START + fat_sectors, state_sectors)
     run([sbin("sfdisk"), "--no-reread", "--no-tell-kernel", "-q", path], input=script.encode())
 
 
@@ -346,9 +368,10 @@ def write_boot_files(board, inputs, boot):
         f.write(uboot_env(board))
 
 
-def assemble(img, size, uboot, boot, work):
-    """The card image: partition table, u-boot at 8 KiB, the FAT (built from boot/) at 1 MiB."""
-    fat_bytes = size - FAT_START * SECTOR
+def assemble(img, size, uboot, boot, work, state_bytes=0):
+    """The card image: partition table, u-boot at 8 KiB, the FAT (built from boot/) at 1 MiB,
+    the state partition (ext4, state_bytes) at the end."""
+    fat_bytes = size - FAT_START * SECTOR - state_bytes
     fat = os.path.join(work, "fat.img")
     fat_image(fat, fat_bytes, {n: os.path.join(boot, n) for n in os.listdir(boot)})
     with open(uboot, "rb") as f:
@@ -359,12 +382,19 @@ def assemble(img, size, uboot, boot, work):
     tmp = img + ".tmp"
     with open(tmp, "wb") as f:
         f.truncate(size)  # a sparse file: only the written parts take disk space
-    partition(tmp, fat_bytes // SECTOR)
+    partition(tmp, fat_bytes // SECTOR, state_bytes // SECTOR)
+    state = os.path.join(work, "state.img")
+    if state_bytes:
+        state_image(state, state_bytes)
     with open(tmp, "r+b") as f:
         f.seek(SPL_OFFSET)  # = dd bs=1024 seek=8 conv=notrunc
         f.write(spl)
         copy_sparse(fat, f, FAT_START * SECTOR)  # = dd bs=1M seek=1 conv=notrunc,sparse
+        if state_bytes:
+            copy_sparse(state, f, FAT_START * SECTOR + fat_bytes)
     os.remove(fat)
+    if state_bytes:
+        os.remove(state)
     os.replace(tmp, img)
 
 
@@ -394,7 +424,7 @@ def build_card(board, inputs, force=False):
 
     mods = build_initrd(board, inputs, out)
     write_boot_files(board, inputs, boot)
-    assemble(img, board.image_mib << 20, uboot, boot, out)
+    assemble(img, board.image_mib << 20, uboot, boot, out, board.state_mib << 20)
     t_img = time.monotonic() - t0
 
     extra = []

@@ -3,14 +3,16 @@
 
 Usage (build.sh run does this):
   qemu_run.py --board board/qemu-arm --image build/qemu-arm --pidfile build/run/qemu.pid
-              [--port 5353] [--mem 64] -- [key=value ...]
+              [--port 5353] [--mem 64] [--disk build/qemu-arm/state.img] -- [key=value ...]
 
 The kernel command line is the board's APPEND_BASE followed by the user's boot variables (later
 words override earlier ones in the firmware). Host 127.0.0.1:PORT (UDP and TCP) is forwarded to
 the guest's DNS port (the last valid `port=` boot variable, else 53); with a `tls-port=N` boot
 variable, host 127.0.0.1:TLS_PORT (--tls-port, default 8853) goes to guest TCP port N (DNS over
 TLS), and with `https-port=N` host 127.0.0.1:HTTPS_PORT (--https-port, default 8443) to guest
-port N (DNS over HTTPS). The console is this
+port N (DNS over HTTPS). With --disk FILE (made as an empty ext4 image of the board's
+STATE_DISK_MIB when missing, kept otherwise) the guest gets it as its state disk (virtio block:
+/init mounts it on /state). The console is this
 terminal; Ctrl-C stops qemu (and so does killing the PID written to --pidfile).
 
 As a library (tests, tools/bench_boot.py): `command(...)` builds the argument list and
@@ -33,6 +35,7 @@ DEFAULT_HTTPS_HOST_PORT = 8443  # host side of the DNS-over-HTTPS forward (guest
 GUEST_DNS_PORT = 53
 STOP_WAIT_S = 5  # seconds qemu gets to exit after SIGTERM/SIGINT before SIGKILL
 CONSOLE_KEEP = 2000  # console lines kept in memory by Guest
+STATE_LABEL = "dnsbox-state"  # the ext4 label of a state disk made by make_disk
 
 
 def guest_port(words):
@@ -57,9 +60,25 @@ def guest_tls_port(words, key="tls-port"):
     return port
 
 
+def make_disk(board_dir, path):
+    """An empty ext4 state disk at path of the board's STATE_DISK_MIB (no root needed: mkfs
+    writes a file). An existing file is kept: the state lives across runs."""
+    if os.path.exists(path):
+        return False
+    board = read_env_file(os.path.join(board_dir, "board.env"))
+    mib = int(board.get("STATE_DISK_MIB", "16"))
+    mkfs = "/usr/sbin/mkfs.ext4" if os.path.exists("/usr/sbin/mkfs.ext4") else "mkfs.ext4"
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.truncate(mib << 20)
+    subprocess.run([mkfs, "-q", "-F", "-m", "0", "-L", STATE_LABEL, tmp], check=True)
+    os.replace(tmp, path)
+    return True
+
+
 def command(board_dir, image_dir, words=(), host_port=DEFAULT_HOST_PORT, mem=None,
             interactive=False, host_ip="127.0.0.1", tls_host_port=DEFAULT_TLS_HOST_PORT,
-            https_host_port=DEFAULT_HTTPS_HOST_PORT):
+            https_host_port=DEFAULT_HTTPS_HOST_PORT, disk=None):
     board = read_env_file(os.path.join(board_dir, "board.env"))
     append = " ".join([board["APPEND_BASE"]] + list(words))
     gport = guest_port(words)
@@ -82,6 +101,11 @@ def command(board_dir, image_dir, words=(), host_port=DEFAULT_HOST_PORT, mem=Non
         "-netdev", "user,id=n0," + fwd,
     ]
     cmd += shlex.split(board.get("QEMU_DEVICES", "-device virtio-net-device,netdev=n0"))
+    if disk:
+        # the path goes in after splitting: a space in it stays one argument (a comma is
+        # doubled, qemu's escape in option values)
+        cmd += [a.replace("@DISK@", os.path.abspath(disk).replace(",", ",,"))
+                for a in shlex.split(board["QEMU_DISK"])]
     # The serial console on stdio. signal=on: Ctrl-C on the terminal stops qemu (with the
     # plain -nographic mux it would go to the guest, which has no shell to receive it).
     cmd += ["-chardev", "stdio,id=con0,signal=%s" % ("on" if interactive else "off"),
@@ -180,6 +204,7 @@ def main(argv):
                     help="host loopback port for the guest's tls-port= (DNS over TLS)")
     ap.add_argument("--https-port", type=int, default=DEFAULT_HTTPS_HOST_PORT,
                     help="host loopback port for the guest's https-port= (DNS over HTTPS)")
+    ap.add_argument("--disk", help="state disk image (made when missing, kept across runs)")
     ap.add_argument("words", nargs="*", help="boot variables key=value")
     args = ap.parse_args(argv)
     for w in args.words:
@@ -191,8 +216,10 @@ def main(argv):
         print("qemu_run: qemu already running (pid %d); ./build.sh stop ends it" % other,
               file=sys.stderr)
         return 1
+    if args.disk and make_disk(args.board, args.disk):
+        print("qemu_run: made the state disk %s (ext4)" % args.disk, flush=True)
     cmd = command(args.board, args.image, args.words, args.port, args.mem, interactive=True,
-                  tls_host_port=args.tls_port, https_host_port=args.https_port)
+                  tls_host_port=args.tls_port, https_host_port=args.https_port, disk=args.disk)
     print("qemu_run: %s" % " ".join(shlex.quote(c) for c in cmd), flush=True)
     print("qemu_run: DNS on 127.0.0.1:%d (udp, tcp) -> guest port %d" % (
         args.port, guest_port(args.words)), flush=True)

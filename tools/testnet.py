@@ -180,6 +180,10 @@ class TestNet:
             raise
         return self
 
+    def cmd(self, argv):
+        """The argv that runs argv on this net (TestNet6: inside its namespace)."""
+        return list(argv)
+
     def _nsd(self, ip, zones):
         d = os.path.join(self.run_dir, ip)
         os.makedirs(d, exist_ok=True)
@@ -188,13 +192,15 @@ class TestNet:
         cf = os.path.join(d, "nsd.conf")
         with open(cf, "w") as f:
             f.write(conf)
-        p = subprocess.Popen(["/usr/sbin/nsd", "-d", "-c", cf], stdout=subprocess.DEVNULL,
+        p = subprocess.Popen(self.cmd(["/usr/sbin/nsd", "-d", "-c", cf]),
+                             stdout=subprocess.DEVNULL,
                              stderr=open(os.path.join(d, "stderr"), "w"))
-        self.procs.append(("nsd " + ip, p))
+        self.procs.append(("nsd " + ip, p))  # `ip netns exec` execs nsd: the PID is nsd's
 
     def _poison(self):
-        p = subprocess.Popen([sys.executable, os.path.abspath(__file__), "poison",
-                              self.poison_ip, str(self.port)], stdout=subprocess.DEVNULL)
+        p = subprocess.Popen(self.cmd([sys.executable, os.path.abspath(__file__), "poison",
+                                       self.poison_ip, str(self.port)]),
+                             stdout=subprocess.DEVNULL)
         self.procs.append(("poison " + self.poison_ip, p))
 
     def _odd(self):
@@ -282,10 +288,7 @@ class TestNet6(TestNet):
             self.servers = [(PREFIX6 + ip[len(PREFIX):], z) for ip, z in self.servers]
             for ip, zones in self.servers:
                 self._nsd(ip, zones)
-            p = subprocess.Popen(self.cmd([sys.executable, os.path.abspath(__file__), "poison",
-                                           self.poison_ip, str(self.port)]),
-                                 stdout=subprocess.DEVNULL)
-            self.procs.append(("poison " + self.poison_ip, p))
+            self._poison()
             for ip, zones in self.servers:
                 self._wait(ip, zones[0][0])
             self._wait(self.poison_ip, "poison.test.")
@@ -293,19 +296,6 @@ class TestNet6(TestNet):
             self.stop()
             raise
         return self
-
-    def _nsd(self, ip, zones):
-        d = os.path.join(self.run_dir, ip)
-        os.makedirs(d, exist_ok=True)
-        conf = nsd_conf(d, ip, self.port, zones,
-                        ["hide-version: yes", "minimal-responses: no", "refuse-any: yes"])
-        cf = os.path.join(d, "nsd.conf")
-        with open(cf, "w") as f:
-            f.write(conf)
-        p = subprocess.Popen(self.cmd(["/usr/sbin/nsd", "-d", "-c", cf]),
-                             stdout=subprocess.DEVNULL,
-                             stderr=open(os.path.join(d, "stderr"), "w"))
-        self.procs.append(("nsd " + ip, p))  # `ip netns exec` execs nsd: the PID is nsd's
 
     def _wait(self, ip, name):
         end = time.time() + START_S
@@ -349,13 +339,14 @@ class Unbound:
         self.dir = run_dir
         os.makedirs(run_dir, exist_ok=True)
         with open(os.path.join(run_dir, "root.hints"), "w") as f:
-            f.write(".  3600000 NS a.root.\na.root. 3600000 A %s\n" % hints)
+            f.write(".  3600000 NS a.root.\na.root. 3600000 %s %s\n" % (
+                "AAAA" if ":" in hints else "A", hints))
         self.conf = os.path.join(run_dir, "unbound.conf")
         conf = [
             "server:",
             "  interface: 127.0.0.1",
             "  port: %d" % port,
-            "  do-ip6: no",
+            "  do-ip6: %s" % ("yes" if ":" in hints else "no"),
             "  num-threads: 1",
             '  username: ""',
             '  chroot: ""',

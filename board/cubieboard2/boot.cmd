@@ -33,6 +33,7 @@ setenv xfr-key
 setenv update-zone
 setenv allow-update
 setenv update-key
+setenv state
 setenv tls-port
 setenv https-port
 setenv http-endpoint
@@ -110,6 +111,7 @@ if test -n "${auth-peer}"; then setenv bootargs "${bootargs} auth-peer=${auth-pe
 if test -n "${also-notify}"; then setenv bootargs "${bootargs} also-notify=${also-notify}"; fi
 if test -n "${xfr-key}"; then setenv bootargs "${bootargs} xfr-key=${xfr-key}"; fi
 if test -n "${update-zone}"; then setenv bootargs "${bootargs} update-zone=${update-zone}"; fi
+if test -n "${state}"; then setenv bootargs "${bootargs} state=${state}"; fi
 if test -n "${allow-update}"; then setenv bootargs "${bootargs} allow-update=${allow-update}"; fi
 if test -n "${update-key}"; then setenv bootargs "${bootargs} update-key=${update-key}"; fi
 if test -n "${tls-port}"; then setenv bootargs "${bootargs} tls-port=${tls-port}"; fi

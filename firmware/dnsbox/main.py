@@ -30,6 +30,8 @@ USAGE = """usage: dnsbox -m dnsbox.main (--host | --appliance) [key=value ...]
                 interface (iface=, ip=, mac=: `ip link`, DHCP). Implied when running as PID 1
   --card=DIR    with --appliance: the boot variables are the lines of DIR/dnsbox.txt (the
                 card's FAT partition), a relative conf-file= is read from DIR
+  --state=DIR   the state directory when no state= boot variable names one (/init passes the
+                mount point of the board's state disk)
   modes (mode=): auth (the default), resolver, client (one query, printed dig-style:
                 mode=client domain=NAME server=IP [type=A]; or dnsbox -m dnsbox.client)
 Boot variables and the config file: docs/boot-variables.md
@@ -209,11 +211,14 @@ def main(argv):
     log.kernel_clock = not host
     max_s = 0
     card = None
+    state = None  # --state=DIR: /init's state disk, used when no state= boot variable is set
     for a in argv:
         if a.startswith("--max-s=") and a[8:].isdigit():
             max_s = int(a[8:])  # host builds: stop after that many seconds (tests, benchmarks)
         if a.startswith("--card="):
             card = a[7:]
+        if a.startswith("--state="):
+            state = a[8:]
     words = [a for a in argv if not a.startswith("--")] if host else read_cmdline()
     log.log("starting (%s build, %s %s)" % (
         "host" if host else "appliance", sys.implementation.name,
@@ -248,7 +253,7 @@ def main(argv):
 
     if cfg.mode == "client":
         return client_mode(cfg)
-    cfg.state = state_dir(cfg.state)
+    cfg.state = state_dir(cfg.state if cfg.state is not None else state)
     if cfg.mode == "resolver":
         cfg.file_hosts = load_hosts(cfg, card)
         cfg.tls_ca_certs = load_tls_ca(cfg, card)
@@ -294,6 +299,7 @@ def main(argv):
             nets.net_text(n) for n in cfg.peers))
     rrl = rate_limit(loop, cfg, (), srv.general)
     w = make_watch(loop, cfg, "auth", None, bind_ip, host, bind_ip6)
+    w.watch_transfers()
     w.set_zones(db)
     w.dyn = dyn
     w.rrl = rrl
@@ -371,7 +377,8 @@ def make_watch(loop, cfg, mode, drv, bind_ip, host, bind_ip6=None):
     w.wall = sntp.wall
     w.nets = cfg.http_allow
     if w.nets is None:
-        w.nets = drv.nets if drv is not None else default_nets(cfg.ip, cfg.netmask)
+        w.nets = drv.nets if drv is not None else default_nets(
+            cfg.ip, cfg.netmask, None if bind_ip6 is None else cfg.ip6)
     w.watch_upstreams()
     if cfg.log_queries:
         log.log("log-queries: a line per query (at most %d a second)" % (

@@ -10,12 +10,12 @@ arrays of RING_MINUTES entries, a query-type table of at most MAX_QTYPES keys.
 from array import array
 
 from dnsbox.compat import const
+from dnsbox.wire.reply import name_end
 
 RING_MINUTES = const(60)  # per-minute counts kept: the status page's last hour
 MAX_QTYPES = const(32)  # query types counted apart; the rest are counted as OTHER_QTYPE
 OTHER_QTYPE = const(-1)
 MINUTE_MS = const(60000)
-MAX_NAME_SKIP = const(128)  # labels skipped to find a question's type (a name has <= 127)
 # how an answer was made: index into Stats.how (and the names shown in logs and metrics)
 AUTH = const(0)  # from a zone
 CACHE = const(1)  # from the cache
@@ -29,26 +29,11 @@ BYTES = _RING_BYTES + 2 * 16 * 8 + MAX_QTYPES * 32 + 512  # all of a Stats objec
 
 def qtype_of(msg):
     """The query type of a message's first question (bytes), or OTHER_QTYPE when it has none
-    or its name runs past the end. Names are skipped label by label (no pointers in a question
-    we answer; a pointer ends the walk too)."""
-    n = len(msg)
-    if n < 12 or not msg[5] and not msg[4]:
+    or its name runs past the end."""
+    if len(msg) < 12 or not msg[5] and not msg[4]:
         return OTHER_QTYPE
-    off = 12
-    k = 0
-    while off < n and k < MAX_NAME_SKIP:
-        c = msg[off]
-        if c == 0:
-            off += 1
-            break
-        if c >= 0xC0:
-            off += 2
-            break
-        off += c + 1
-        k += 1
-    else:
-        return OTHER_QTYPE
-    if off + 2 > n:
+    off = name_end(msg, 12)
+    if off < 0 or off + 2 > len(msg):
         return OTHER_QTYPE
     return (msg[off] << 8) | msg[off + 1]
 

@@ -91,7 +91,7 @@ def test_size_is_a_power_of_two(card):
     assert n & (n - 1) == 0
 
 
-def test_mbr_has_one_bootable_fat_partition_at_1mib(card):
+def test_mbr_has_a_bootable_fat_partition_at_1mib_and_the_state_partition(card):
     mbr = card.data[:512]
     assert mbr[510:512] == b"\x55\xaa"
     entries = [mbr[446 + 16 * i: 462 + 16 * i] for i in range(4)]
@@ -100,11 +100,26 @@ def test_mbr_has_one_bootable_fat_partition_at_1mib(card):
     assert boot == 0x80
     assert ptype == 0x0E  # FAT16, LBA
     assert start == 2048
-    assert start + count == len(card.data) // 512  # the partition fills the card
-    assert all(e == b"\0" * 16 for e in entries[1:])
+    # the state partition (Linux, ext4) takes the end of the card, the FAT the rest
+    s_start, s_count = struct.unpack("<II", entries[1][8:16])
+    assert entries[1][0] == 0 and entries[1][4] == 0x83
+    assert start + count == s_start and s_start + s_count == len(card.data) // 512
+    assert s_count * 512 == card.board.state_mib << 20 and s_count > 0
+    assert all(e == b"\0" * 16 for e in entries[2:])
     # sfdisk reads the same table back.
     out = run([sbin("sfdisk"), "--dump", card.img])
     assert re.search(r"start=\s*2048, size=\s*%d, type=e, bootable" % count, out), out
+    # an empty ext4 filesystem, labelled, fsck-clean
+    part = card.img + ".state"
+    with open(part, "wb") as f:
+        f.write(card.data[s_start * 512:])
+    try:
+        fsck = subprocess.run([sbin("e2fsck"), "-n", "-f", part], capture_output=True, text=True)
+        assert fsck.returncode == 0, fsck.stdout + fsck.stderr
+        label = run([sbin("e2label"), part]).strip()
+        assert label == "dnsbox-state"
+    finally:
+        os.remove(part)
 
 
 # ---------------------------------------------------------------- SPL and u-boot
@@ -160,7 +175,7 @@ def test_fat_holds_the_boot_files(card):
     assert boot[510:512] == b"\x55\xaa"
     assert b"DNSBOX" in boot[43:54]
     total = struct.unpack("<H", boot[19:21])[0] or struct.unpack("<I", boot[32:36])[0]
-    assert total == (len(card.data) >> 9) - 2048
+    assert total == (len(card.data) >> 9) - 2048 - (card.board.state_mib << 11)
 
 
 def test_uboot_env_boots_at_once_without_usb(card):

@@ -6,8 +6,10 @@ name answered by the appliance's DNS, a fixed address by MAC, the same address a
 and the name gone after the client releases its lease."""
 import os
 import random
+import re
 import shutil
 import subprocess
+import sys
 import time
 
 import pytest
@@ -18,6 +20,7 @@ from tests.host.test_recursive import stop
 SERVER_IP = "198.51.100.1"
 WAIT_S = 20  # the firmware's start, one DHCP exchange
 FIXED_MAC = "02:00:00:00:00:77"
+HTTP_PORT = 8080  # the status pages, read inside the server's namespace
 
 
 def sh(*args, check=True):
@@ -77,7 +80,7 @@ def appliance(net):
              "iface=" + net["sdev"], "server=127.0.0.1#9", "local=/lan/",
              "dhcp-range=198.51.100.50,198.51.100.59,10m", "dhcp-option=option:domain-name,lan",
              "dhcp-option=option:router,198.51.100.254",
-             "dhcp-host=%s,198.51.100.7,printer" % FIXED_MAC]
+             "dhcp-host=%s,198.51.100.7,printer" % FIXED_MAC, "http-port=%d" % HTTP_PORT]
     p = subprocess.Popen(["ip", "netns", "exec", net["srv"], BINARY, "-m", "dnsbox.main",
                           "--host"] + words, stdout=log, stderr=subprocess.STDOUT)
     path = log.name
@@ -126,13 +129,30 @@ def eventually(check, seconds=3):
     return check()
 
 
+def leases_metric(net):
+    """dnsbox_dhcp_leases from /metrics, read inside the server's namespace (its own address)."""
+    r = sh("ip", "netns", "exec", net["srv"], sys.executable, "-c",
+           "import urllib.request; print(urllib.request.urlopen("
+           "'http://%s:%d/metrics', timeout=5).read().decode())" % (SERVER_IP, HTTP_PORT))
+    m = re.search(r"^dnsbox_dhcp_leases (\d+)", r.stdout, re.M)
+    assert m, r.stdout
+    return int(m.group(1))
+
+
+def mac_of(net):
+    out = sh("ip", "-n", net["cli"], "-o", "link", "show", net["cdev"]).stdout
+    return re.search(r"link/ether ([0-9a-f:]{17})", out).group(1)
+
+
 def test_lease_options_names_fixed_address_and_release(appliance):
     net, log = appliance
+    mac = mac_of(net)
     got = udhcpc(net, "-x", "hostname:laptop")
     assert got["ip"] == "198.51.100.50", got
     assert got["mask"] == "24" or got["mask"] == "255.255.255.0", got
     assert (got["router"], got["dns"], got["domain"]) == ("198.51.100.254", SERVER_IP, "lan")
     assert (got["lease"], got["serverid"]) == ("600", SERVER_IP)
+    assert leases_metric(net) == 1
     assert dig(net, "laptop.lan") == ["198.51.100.50"]
     assert dig(net, "laptop") == ["198.51.100.50"]
     assert dig(net, "printer.lan") == ["198.51.100.7"]  # dhcp-host's name, from the start
@@ -159,4 +179,10 @@ def test_lease_options_names_fixed_address_and_release(appliance):
     assert got["ip"] == "198.51.100.7", got
     assert dig(net, "printer.lan") == ["198.51.100.7"] and dig(net, "ignored.lan") == []
     with open(log) as f:
-        assert "failed" not in f.read()
+        text = f.read()
+    assert "failed" not in text
+    # the lease events on the console: what, the client's MAC, the address, the host name
+    for what in ("offer", "ack", "release"):
+        assert re.search(r"DHCP %s %s 198\.51\.100\.50 laptop$" % (what, mac), text, re.M), (
+            what, text)
+    assert re.search(r"DHCP ack %s 198\.51\.100\.7 printer$" % FIXED_MAC, text, re.M), text

@@ -82,9 +82,10 @@ def zone_soa(zone):
 # ---------------------------------------------------------------- the guest
 
 
-def boot(words, log_name, wait="dnsbox ready", image_dir=IMAGE_DIR):
+def boot(words, log_name, wait="dnsbox ready", image_dir=IMAGE_DIR, disk=None):
     """Start qemu with these boot variables; return (guest, port) once the console shows the
-    line `wait` (wait=None: at once, for tests that read the console themselves)."""
+    line `wait` (wait=None: at once, for tests that read the console themselves). disk: a
+    state disk image (qemu_run.make_disk) attached as the guest's /dev/vda."""
     for name in ("vmlinuz", "initrd.xz"):
         path = os.path.join(image_dir, name)
         assert os.path.isfile(path), "%s missing: run ./build.sh first" % path
@@ -96,7 +97,7 @@ def boot(words, log_name, wait="dnsbox ready", image_dir=IMAGE_DIR):
         port = free_port()
         tls_port, https_port = free_port(), free_port()  # forwarded when words ask for them
         cmd = qemu_run.command(BOARD_DIR, image_dir, words, host_port=port,
-                               tls_host_port=tls_port, https_host_port=https_port)
+                               tls_host_port=tls_port, https_host_port=https_port, disk=disk)
         guest = qemu_run.Guest(cmd, log_path=os.path.join(log_dir, log_name))
         guest.tls_port, guest.https_port = tls_port, https_port
         if wait is None or guest.wait_for(wait, BOOT_TIMEOUT_S):

@@ -98,3 +98,26 @@ def test_refusals_and_tsig_errors():
     # a zone without a key: a signed update gets BADKEY
     r = D.DynZone(ZONE).update(signed(add()), NOW)
     assert M.decode(r).rcode == RC.NOTAUTH and S.find(r, _tsig_start(r)).error == S.BADKEY
+
+
+def test_query_signed_with_the_update_key():
+    """certbot's rfc2136 plugin signs its SOA queries with the update key: answered and signed
+    (RFC 8945 5.3); the same key does not open zone transfers (those take xfr-key=)."""
+    from dnsbox.auth.server import Server
+    from tests.unit.authhelp import server
+
+    z = zone()
+    srv = Server(server().db, dyn=z, wall=lambda: NOW)
+    q = signed(M.encode_query(Name.from_text(ZONE), T.SOA, T.CLASS_IN, 9, False, None))
+    r = srv.handle_tcp(q, 0x7F000001)
+    m = M.decode(r)
+    assert m.rcode == 0 and m.aa and [x.rtype for x in m.answer] == [T.SOA]
+    f = S.find(r, _tsig_start(r))
+    assert f.error == 0 and len(f.mac) == 32 and f.keyname == Name.from_text("upd.")
+    bad = signed(M.encode_query(Name.from_text(ZONE), T.SOA, T.CLASS_IN, 9, False, None),
+                 secret=b"x" * 32)
+    r = srv.handle_tcp(bad, 0x7F000001)
+    assert M.decode(r).rcode == RC.NOTAUTH and S.find(r, _tsig_start(r)).error == S.BADSIG
+    axfr = signed(M.encode_query(Name.from_text(ZONE), T.AXFR, T.CLASS_IN, 9, False, None))
+    r = srv.handle_tcp(axfr, 0x7F000001)
+    assert M.decode(r).rcode == RC.NOTAUTH and S.find(r, _tsig_start(r)).error == S.BADKEY

@@ -141,7 +141,7 @@ class General:
             return self._transfer(q, m, r, proto, peer, limit, now)
         signed = None
         if m.tsig is not None:  # RFC 8945 5.2: checked (and the answer signed) or NOTAUTH
-            signed, err = self._tsig(q, r, limit, now)
+            signed, err = self._tsig(q, r, limit, now, True)
             if err is not None:
                 return err
             limit -= len(signed[1].keyname.wire) + len(signed[1].alg.wire) + _TSIG_FIXED
@@ -153,10 +153,11 @@ class General:
         w = self._encode(r, limit, r.rcode == _rc.NOERROR and not r.aa and r.authority)
         return w if signed is None else _tsig_sign(w, signed)
 
-    def _tsig(self, q, r, limit, now):
+    def _tsig(self, q, r, limit, now, query=False):
         """(signed, error reply) for a request with a TSIG record: signed = (key, the request's
-        TSIG fields, its MAC, time) when it is signed with xfr-key= and the signature and time
-        are good, else the error reply: FORMERR for a malformed TSIG record, NOTAUTH with the
+        TSIG fields, its MAC, time) when it is signed with xfr-key= (a query: or update-key=,
+        as certbot's rfc2136 plugin signs its SOA queries) and the signature and time are
+        good, else the error reply: FORMERR for a malformed TSIG record, NOTAUTH with the
         TSIG error (BADKEY for a key we do not have, BADSIG, BADTIME) otherwise."""
         from dnsbox.auth import tsig as _tsig
 
@@ -165,11 +166,15 @@ class General:
         except (WireError, ValueError):
             r.rcode = _rc.FORMERR
             return None, self._encode(r, limit)
-        err, rmac = _tsig.check(q, f, self.xfr_key, now)
+        key = self.xfr_key
+        dkey = self.dyn.key if query and self.dyn is not None else None
+        if dkey is not None and f.keyname == dkey.name:
+            key = dkey  # the update key signs queries, never transfers
+        err, rmac = _tsig.check(q, f, key, now)
         if err:
             r.rcode = _rc.NOTAUTH
-            return None, _tsig.sign(self._encode(r, limit), self.xfr_key, f, rmac, now, err)
-        return (self.xfr_key, f, rmac, now), None
+            return None, _tsig.sign(self._encode(r, limit), key, f, rmac, now, err)
+        return (key, f, rmac, now), None
 
     def _update(self, q, proto, peer, now):
         """DNS UPDATE (RFC 2136) of the dynamic zone: signed with its key (TSIG) when it has

@@ -11,6 +11,7 @@ import binascii
 import hashlib
 
 from dnsbox.compat import const
+from dnsbox.wire.rd_sec import days_from_civil
 
 CERT_MAX = const(16384)  # bytes of one certificate walked (real ones are 0.5-3 KB)
 _LEN_BYTES_MAX = const(3)  # DER length octets read (lengths below 16 MB)
@@ -69,16 +70,6 @@ def spki_pin(der):
     return binascii.b2a_base64(d).decode().strip()
 
 
-def _days(y, m, d):
-    """Days from 1970-01-01 to the civil date (proleptic Gregorian)."""
-    y -= m <= 2
-    era = y // 400
-    yoe = y - era * 400
-    doy = (153 * (m + (-3 if m > 2 else 9)) + 2) // 5 + d - 1
-    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-    return era * 146097 + doe - 719468
-
-
 def _time(der, tag, s, e):
     """Seconds since 1970 of a UTCTime or GeneralizedTime in Z form (RFC 5280 4.1.2.5)."""
     txt = bytes(der[s:e]).decode()  # ValueError (UnicodeError) when not text
@@ -96,7 +87,7 @@ def _time(der, tag, s, e):
     mo, d, h, mi, sec = (int(txt[i : i + 2]) for i in range(0, 10, 2))
     if not (1 <= mo <= 12 and 1 <= d <= 31 and h < 24 and mi < 60 and sec < 61):
         raise ValueError("certificate time out of range")
-    return _days(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec
+    return days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec
 
 
 def validity(der):

@@ -34,7 +34,8 @@ WIRE = const(0)  # answer as application/dns-message
 JSON = const(1)  # answer as application/dns-json
 NOT_MINE = const(-1)  # route(): not a DoH path
 _REASONS = {
-    200: b"OK", 400: b"Bad Request", 403: b"Forbidden", 404: b"Not Found", 405: b"Method Not Allowed",
+    200: b"OK", 400: b"Bad Request", 403: b"Forbidden", 404: b"Not Found",
+    405: b"Method Not Allowed",
     411: b"Length Required", 413: b"Content Too Large", 415: b"Unsupported Media Type",
     431: b"Request Header Fields Too Large", 501: b"Not Implemented",
     505: b"HTTP Version Not Supported",

@@ -33,8 +33,10 @@ Observers (dnsbox.net.watch: query log and statistics): server.observe(query, re
 client, kind) is called for every query answered (response None: dropped or answered later;
 not bytes: a stream) with kind OBS_HANDLER, OBS_FAST (the fast path's answer) or OBS_LATER
 (respond(): query None); server.woke is the clock read when poll returned (only while observe
-is set). listen_http(ip, port) adds a plain HTTP listener (at most HTTP_MAX_CONNS connections,
-the TCP deadlines and request limits of DoH) whose GET requests go to server.pages (see
+is set). Without observe (no counting asked for), server.events sees only the UDP answers to
+other opcodes (a byte test per query) and the TCP answers: the events that are always logged.
+listen_http(ip, port) adds a plain HTTP listener (at most HTTP_MAX_CONNS connections, the TCP
+deadlines and request limits of DoH) whose GET requests go to server.pages (see
 dnsbox.net.doh.request); DoH listeners hand their other paths to pages too.
 
 `fault` is a test hook: when set, fault(site) is called at the places where the loop and the
@@ -262,6 +264,8 @@ class Server:
         self.tls_count = 0  # open TLS connections
         self.http_count = 0  # open plain HTTP connections (listen_http)
         self.observe = None  # observe(query, response, proto, client, kind): dnsbox.net.watch
+        self.events = None  # the same for what is always logged, while observe is None: UDP
+        # answers to other opcodes than QUERY (UPDATE, NOTIFY) and every TCP answer
         self.woke = 0  # the clock when poll last returned (kept only while observe is set)
         self.pages = None  # pages(path, keep, conn) -> HTTP response or None: GET of pages
         self.extra = {}  # fd -> (socket, callback(events)): sockets watched for other modules
@@ -466,6 +470,8 @@ class Server:
                     r = handler(data, UDP, peer) if with_peer else handler(data, UDP)
                     if obs is not None:
                         obs(data, r, UDP, peer, OBS_HANDLER)
+                    elif data[2] & 0x78 and self.events is not None:  # UPDATE, NOTIFY...
+                        self.events(data, r, UDP, peer, OBS_HANDLER)
                 elif obs is not None:
                     obs(data, r, UDP, peer, OBS_FAST)
                 if limit is not None and r is not None:
@@ -756,8 +762,9 @@ class Server:
                 r = self.handler(buf[pos + 2 : pos + 2 + n], TCP, c)
             else:
                 r = self.handler(buf[pos + 2 : pos + 2 + n], TCP)
-            if self.observe is not None:
-                self.observe(buf[pos + 2 : pos + 2 + n], r, TCP, c, OBS_HANDLER)
+            ob = self.observe or self.events
+            if ob is not None:
+                ob(buf[pos + 2 : pos + 2 + n], r, TCP, c, OBS_HANDLER)
             pos += 2 + n
             self.stats[1] += 1
             if r is None:
@@ -791,8 +798,9 @@ class Server:
             if err is None:
                 self.stats[1] += 1
                 r = self.handler(q, TCP, c) if self.with_peer else self.handler(q, TCP)
-                if self.observe is not None:
-                    self.observe(q, r, TCP, c, OBS_HANDLER)
+                ob = self.observe or self.events
+                if ob is not None:
+                    ob(q, r, TCP, c, OBS_HANDLER)
                 if r is None and self.with_peer:
                     c.busy = True  # the answer comes through respond()
                     c.keep = keep

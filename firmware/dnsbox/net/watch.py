@@ -5,20 +5,26 @@ the clock, the peers and the cores' counters.
 
 With extended-statistics (or log-queries) every answer is counted as it goes out (how it was
 made, rcode, query type: about 2 us a query on a PC, a fifth of an authoritative answer's
-cost); without, nothing runs per query: once a second the serving loop's and the cache's
+cost); without, nothing is counted per query: once a second the serving loop's and the cache's
 counters give the minute's answers by how (zone and local answers together, no rcodes or
-types). With log-queries each answer also gets a console line: client, name, type, rcode, how, latency in ms (from the poll wake-up that
-brought the query to the answer; a question answered later is remembered by client and ID, at
-most PENDING_MAX at once, for PENDING_MS). At most QUERY_LINES_PER_S such lines a second; the
-rest are counted and reported in one line. Events (UPDATE, zone transfers, NOTIFY received,
-DHCP leases, upstreams down/up) are always logged, at most EVENT_LINES_PER_S a second.
+types), and only UDP answers to other opcodes than QUERY and the TCP answers pass
+observe_events (the serving loop tests one header byte per UDP query), so that the events are
+logged all the same. With log-queries each answer
+also gets a console line: client, name, type, rcode, how, latency in ms (from the poll wake-up
+that brought the query to the answer; a question answered later is remembered by client and
+ID, at most PENDING_MAX at once, for PENDING_MS). At most QUERY_LINES_PER_S such lines a
+second; the rest are counted and reported in one line. Events (UPDATE, zone transfers, NOTIFY
+received, DHCP leases, upstreams down/up) are always logged, at most EVENT_LINES_PER_S a second. A
+zone transfer gets a line when it starts (peer, zone, serial) and one when its stream ends
+(messages sent, or cut short and why; a client that leaves mid-stream ends it unseen: no second
+line).
 """
 from dnsbox import clock, log
 from dnsbox import stats as S
 from dnsbox.compat import const
 from dnsbox.config.nets import allowed, parse_network, peer_ip, peer_text
-from dnsbox.net.server import OBS_FAST, OBS_LATER
-from dnsbox.wire.reply import UDP
+from dnsbox.net.server import OBS_FAST, OBS_HANDLER, OBS_LATER
+from dnsbox.wire.reply import TCP, UDP
 
 QUERY_LINES_PER_S = const(20)  # log-queries lines a second (more: one line says how many not)
 EVENT_LINES_PER_S = const(20)  # event lines a second (a flood of updates or lame servers)
@@ -62,8 +68,11 @@ class Watch:
         self.drv = drv
         self.out = out
         self.log_queries = log_queries
-        now = clock.now_ms()
-        self.stats = S.Stats(now)
+        # the minutes are counted in ms since start (not the clock's value: MicroPython's
+        # ticks wrap after 2**30 ms, about 12 days, and Stats subtracts plainly)
+        self.last = clock.now_ms()
+        self.elapsed = 0
+        self.stats = S.Stats(0)
         self.lines = S.LineLimit(QUERY_LINES_PER_S)
         self.events = S.LineLimit(EVENT_LINES_PER_S)
         self.pending = {}  # (client key, ID bytes) -> (start ms, proto)
@@ -74,7 +83,9 @@ class Watch:
         self.wall = None  # the wall clock (signature expiry)
         self.nets = _LOOPBACK  # who may read the pages (plus loopback)
         self.seen = [0, 0, 0]  # without count: queries, cache hits, misses at the last tick
-        loop.observe = self.observe if count or log_queries else None
+        self.counting = count or log_queries
+        loop.observe = self.observe if self.counting else None
+        loop.events = self.observe_events  # used while observe is None
         loop.pages = self.pages
         loop.periodic.append(self.tick)
 
@@ -103,6 +114,33 @@ class Watch:
             drv.env.servers.notice = lambda ip, up: self.event("name server %s %s" % (
                 ip, "answers again" if up else "held back after timeouts"))
 
+    def watch_transfers(self):
+        """Wrap the loop's TCP handler (auth mode's, the only one that streams transfers) so
+        that the end of each stream is logged."""
+        handle = self.loop.tcp_handler
+        if handle is None:
+            return
+
+        def tcp_handler(q, conn):
+            r = handle(q, conn)
+            if r is None or isinstance(r, (bytes, bytearray)):
+                return r
+            name, typ = question_text(q)
+            return self._stream(r, "%s of %s to %s" % (typ, name, client_text(conn, TCP)))
+
+        self.loop.tcp_handler = tcp_handler
+
+    def _stream(self, s, text):
+        n = 0
+        try:
+            for m in s:
+                n += 1
+                yield m
+        except Exception as e:  # noqa: BLE001 - said, then the loop closes the connection
+            self.event("%s: cut short after %d messages (%s)" % (text, n, e))
+            raise
+        self.event("%s: done, %d messages" % (text, n))
+
     # --- lines ------------------------------------------------------------------------------
     def event(self, text):
         if self.events.take(clock.now_ms()):
@@ -111,9 +149,11 @@ class Watch:
     def tick(self):
         """Periodic (about once a second): the busy minute's summary, the lines not logged."""
         now = clock.now_ms()
-        if self.loop.observe is None:
+        if not self.counting:
             self._from_counters()
-        line = self.stats.tick(now)
+        self.elapsed += clock.diff_ms(now, self.last)
+        self.last = now
+        line = self.stats.tick(self.elapsed)
         if line is not None:
             self.out(line)
         n = self.lines.report(now)
@@ -162,6 +202,19 @@ class Watch:
         self.stats.count(how, r[3] & 15, t)
         if self.log_queries:
             self._line(q, r, proto, client, how, self.loop.woke)
+
+    def observe_events(self, q, r, proto, client, kind):
+        """Without counts (no extended-statistics, no log-queries): the events only, which are
+        always logged (an opcode other than QUERY; a transfer: TCP, or a stream)."""
+        if r is None or kind != OBS_HANDLER or len(q) < 12:
+            return
+        if q[2] & 0x78:
+            return self._opcode_event(q, r, proto, client)
+        if proto == UDP and isinstance(r, (bytes, bytearray)):
+            return
+        t = S.qtype_of(q)
+        if t == _AXFR or t == _IXFR or not isinstance(r, (bytes, bytearray)):
+            self._transfer_event(q, r, proto, client)
 
     def _later(self, r, proto, client):
         if len(r) < 12:

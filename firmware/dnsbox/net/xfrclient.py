@@ -162,7 +162,8 @@ def router(cfg, srv, xfr_key, wall):
         key = Key(pair[0], pair[1]) if pair is not None else xfr_key
         z = _sec.Zone(name, primary, key)
         clash = [n for i, n in enumerate(srv.db.zone_names())
-                 if under(srv.db.zone(i)[0].lower(), z.lc) or under(z.lc, srv.db.zone(i)[0].lower())]
+                 if under(srv.db.zone(i)[0].lower(), z.lc)
+                 or under(z.lc, srv.db.zone(i)[0].lower())]
         if clash:
             log.log("secondary=%s overlaps the compiled zone %s: not served" % (name, clash[0]))
             continue

@@ -96,9 +96,9 @@ class Upstreams:
         return best
 
     def plan(self, uis):
-        """[upstream index] of the asks: UDP TRIES_PER_UPSTREAM times each (TLS TLS_TRIES), fewest recent
-        failures first, configuration order among equals (MicroPython's sort is not stable:
-        the position is part of the key)."""
+        """[upstream index] of the asks: UDP TRIES_PER_UPSTREAM times each (TLS TLS_TRIES), fewest
+        recent failures first, configuration order among equals (MicroPython's sort is not
+        stable: the position is part of the key)."""
         order = sorted([(self.fails[uis[i]], i, uis[i]) for i in range(len(uis))])
         out = []
         for _f, _i, u in order:

@@ -144,7 +144,8 @@ class CDNSKEY(DNSKEY):
 # --- time stamps (RFC 4034 3.2: YYYYMMDDHHmmSS in UTC, or a plain number) ----------------------
 
 
-def _days_from_civil(y, m, d):
+def days_from_civil(y, m, d):
+    """Days from 1970-01-01 to the civil date (proleptic Gregorian)."""
     y -= m <= 2
     era = y // 400
     yoe = y - era * 400
@@ -183,7 +184,7 @@ def sigtime_from_text(w):
         h, mi, s = int(w[8:10]), int(w[10:12]), int(w[12:14])
         if not (1 <= mo <= 12 and 1 <= d <= 31 and h < 24 and mi < 60 and s < 60):
             raise TextError("bad signature time %r" % w)
-        v = _days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s
+        v = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s
         if _civil_from_days(v // 86400) != (y, mo, d):
             raise TextError("bad signature date %r" % w)
     else:

@@ -117,27 +117,31 @@ def render(img, qid, qbytes, flags, payload, proto, ad=False, do=False, ede=None
     return bytes(r)
 
 
+def name_end(buf, off):
+    """The offset after the name at off (its labels, then a zero byte or a pointer), walking
+    only its shape; -1 when it runs past the end or a label is malformed."""
+    n = _len(buf)
+    while off < n:
+        c = buf[off]
+        if c == 0:
+            return off + 1
+        if c >= 0xC0:
+            return off + 2
+        if c > 63:
+            return -1
+        off += c + 1
+    return -1
+
+
 def walk_records(buf, off, count, ttls=None):
     """The offset after count records from off (in a message, or an image: the records' layout
-    is the same), walking only their shape: the owner name (labels, then a zero byte or a
-    pointer), the fixed part, the rdata length. With ttls (a list), each record's TTL offset is
-    appended to it. -1 when a record runs past the end or a label is malformed."""
+    is the same), walking only their shape: the owner name (name_end), the fixed part, the
+    rdata length. With ttls (a list), each record's TTL offset is appended to it. -1 when a
+    record runs past the end or a label is malformed."""
     n = _len(buf)
     for _ in range(count):
-        while True:
-            if off >= n:
-                return -1
-            c = buf[off]
-            if c == 0:
-                off += 1
-                break
-            if c >= 0xC0:
-                off += 2
-                break
-            if c > 63:
-                return -1
-            off += c + 1
-        if off + 10 > n:
+        off = name_end(buf, off)
+        if off < 0 or off + 10 > n:
             return -1
         if ttls is not None:
             ttls.append(off + 4)
