@@ -119,7 +119,8 @@ ensure_apt() {
         dnssec-signzone:bind9-utils ldns-signzone:ldnsutils kdig:knot-dnsutils \
         nghttp:nghttp2-client h2load:nghttp2-client chromium:chromium mkfs.ext4:e2fsprogs \
         nsupdate:bind9-dnsutils pebble:pebble certbot:certbot lego:lego \
-        /usr/lib/python3/dist-packages/certbot_dns_rfc2136:python3-certbot-dns-rfc2136; do
+        /usr/lib/python3/dist-packages/certbot_dns_rfc2136:python3-certbot-dns-rfc2136 \
+        firefox-esr:firefox-esr certutil:libnss3-tools; do
         cmd=${pair%%:*}
         pkg=${pair#*:}
         case $cmd in
@@ -393,7 +394,7 @@ CA_BUNDLE_DEFAULT=/etc/ssl/certs/ca-certificates.crt
 cabundle() {
     local out=$B/gen/cabundle.py src=${TLS_CA_BUNDLE:-$CA_BUNDLE_DEFAULT} key
     [ -f "$src" ] || die "$src is missing (apt-get install ca-certificates, or TLS_CA_BUNDLE=FILE)"
-    key=$(digest tools/cabundle.py "$src")
+    key=$(digest tools/cabundle.py firmware/dnsbox/net/cert.py "$src")
     if stamp_ok cabundle "$key" && [ -f "$out" ]; then
         return 0
     fi

@@ -1,8 +1,9 @@
 """DNS over HTTPS over HTTP/2: queries per second on one connection with many streams, dnsbox vs
 Unbound (same certificate, same answer), measured with h2load (nghttp2-client).
 
-Usage:  python3 tools/bench_doh2.py [QUERIES] [STREAMS]   (defaults 20000 and 16; at most
-        200000 and 100)
+Usage:  python3 tools/bench_doh2.py [QUERIES] [STREAMS] [--old=BINARY]   (defaults 20000 and
+        16; at most 200000 and 100; --old: another host firmware measured in the same run, e.g.
+        a copy of build/host/dnsbox from before a change)
 dnsbox: the host firmware in auth mode (https-port=; it allows 16 streams at once, so more
 asked are queued by h2load). Unbound: its DoH (https-port) with the name as local data. Both on
 free loopback ports, stopped by PID. Every request is the same GET /dns-query?dns=...
@@ -30,11 +31,11 @@ RUN_TIMEOUT_S = 120  # one h2load run
 QUERY = bytes.fromhex("000001000001000000000000" "03777777076578616d706c6503636f6d00" "00010001")
 
 
-def start(name, d):
+def start(name, d, binary=None):
     port = free_port()
-    if name == "dnsbox":
-        cmd = [os.path.join(bench_tls.BUILD, "host", "dnsbox"), "-m", "dnsbox.main", "--host",
-               "port=%d" % free_port(), "https-port=%d" % port]
+    if binary is not None:
+        cmd = [binary, "-m", "dnsbox.main", "--host", "port=%d" % free_port(),
+               "https-port=%d" % port]
     else:
         conf = bench_tls.unbound_conf(d, port).replace(
             "  tls-port: %d" % port, "  https-port: %d\n  http-endpoint: \"/dns-query\"" % port)
@@ -75,6 +76,10 @@ def run(port, pid, n, streams):
 
 
 def main(argv):
+    binaries = [("dnsbox", os.path.join(bench_tls.BUILD, "host", "dnsbox"))]
+    for a in [a for a in argv if a.startswith("--old=")]:
+        binaries.insert(0, ("old", a[6:]))
+    argv = [a for a in argv if not a.startswith("--")]
     n = int(argv[0]) if argv else 20000
     streams = int(argv[1]) if len(argv) > 1 else 16
     if not (1 <= n <= MAX_QUERIES and 1 <= streams <= MAX_STREAMS):
@@ -84,9 +89,9 @@ def main(argv):
         print("h2load missing: apt-get install nghttp2-client")
         return 2
     rows = []
-    for name in ("dnsbox", "unbound"):
+    for name, binary in binaries + [("unbound", None)]:
         d = tempfile.mkdtemp(prefix="bench-doh2-")
-        proc, port = start(name, d)
+        proc, port = start(name, d, binary)
         try:
             rows.append((name,) + run(port, proc.pid, n, streams))
         finally:

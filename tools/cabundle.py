@@ -10,30 +10,21 @@ stay in the binary's read-only data), and BUILT, the build time (seconds since 1
 SOURCE_DATE_EPOCH when set): the clock's floor before NTP answers (dnsbox.net.cert). Prints the
 count and bytes. Exit 1 when the file is unreadable or holds no certificate.
 """
-import base64
 import os
 import sys
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "firmware"))
+from dnsbox.net import cert  # noqa: E402
+
 MAX_CERTS = 1000  # certificates taken from one bundle (Debian's has about 150)
-CERT_MAX = 16384  # bytes of one DER certificate (dnsbox.net.cert.CERT_MAX)
-BEGIN, END = "-----BEGIN CERTIFICATE-----", "-----END CERTIFICATE-----"
+MAX_BYTES = 4 << 20  # bytes of the PEM bundle read (Debian's is about 220 KB)
 
 
 def ders(text):
-    """The DER certificates of a PEM bundle, in order; ValueError on a broken block."""
-    out = []
-    rest = text
-    while BEGIN in rest and len(out) < MAX_CERTS:
-        rest = rest.split(BEGIN, 1)[1]
-        if END not in rest:
-            raise ValueError("a certificate without its END line")
-        body, rest = rest.split(END, 1)
-        der = base64.b64decode("".join(body.split()), validate=True)
-        if not der or len(der) > CERT_MAX:
-            raise ValueError("a certificate of %d bytes" % len(der))
-        out.append(der)
-    return out
+    """The DER certificates of a PEM bundle, in order; ValueError on a broken block (the
+    firmware's reader of tls-ca= files, with this tool's limits)."""
+    return cert.pem_ders(text, MAX_BYTES, MAX_CERTS)
 
 
 def main(argv):

@@ -9,6 +9,11 @@ with openssl into --dir and kept there, so rebuilds keep the same key and pin. I
 subjectAltName is DNS:dnsbox and one entry per --san item (comma-separated: an IPv4 or IPv6
 address becomes IP:, a host name DNS:); when the --san list changes, a new certificate is made
 for the same key (the pin stays), and dnsbox.san in --dir records the list it was made for.
+It is an end-entity certificate (basicConstraints CA:FALSE, extendedKeyUsage serverAuth):
+Firefox refuses a server certificate that says CA:TRUE (openssl's default for req -x509) even
+when the user trusts it (MOZILLA_PKIX_ERROR_CA_CERT_USED_AS_END_ENTITY); dig, kdig and curl
+take the self-signed end-entity certificate as its own trust anchor. A directory made before
+this (no PROFILE line in dnsbox.san) gets a new certificate for the same key.
 The module holds CERT and KEY (DER bytes; the key as PKCS#8) and PIN: the base64 SHA-256 of
 the certificate's SubjectPublicKeyInfo, the pin a DNS-over-TLS client can be given (RFC 7858
 4.2). Prints the pin. Exit 1 with a message when openssl fails or a file is
@@ -25,6 +30,8 @@ DAYS = 3650  # validity of the self-signed certificate
 MAX_SAN = 32  # subjectAltName entries accepted from --san (a certificate, not a phone book)
 LABEL_MAX = 63  # bytes of one DNS label (RFC 1035 2.3.4)
 NAME_MAX = 253  # characters of a host name in text form (RFC 1035 2.3.4: 255 in wire form)
+# What the self-signed certificate is besides its names (recorded in dnsbox.san with them)
+PROFILE = "basicConstraints=critical,CA:FALSE extendedKeyUsage=serverAuth"
 
 
 def _openssl(args, data=None):
@@ -69,7 +76,7 @@ def self_signed(directory, san="DNS:dnsbox"):
         if os.path.exists(rec):
             with open(rec) as f:
                 old = f.read().strip()
-    if old == san:
+    if old == san + "\n" + PROFILE:
         return cert, key
     os.makedirs(directory, exist_ok=True)
     if not os.path.exists(key):
@@ -77,11 +84,14 @@ def self_signed(directory, san="DNS:dnsbox"):
                   "-out", key + ".tmp"])
         os.chmod(key + ".tmp", 0o600)
         os.replace(key + ".tmp", key)
-    _openssl(["req", "-x509", "-new", "-key", key, "-days", str(DAYS), "-subj", "/CN=dnsbox",
-              "-addext", "subjectAltName=" + san, "-out", cert + ".tmp"])
+    ext = ["-addext", "subjectAltName=" + san]
+    for e in PROFILE.split():
+        ext += ["-addext", e]
+    _openssl(["req", "-x509", "-new", "-key", key, "-days", str(DAYS), "-subj", "/CN=dnsbox"] +
+             ext + ["-out", cert + ".tmp"])
     os.replace(cert + ".tmp", cert)
     with open(rec + ".tmp", "w") as f:
-        f.write(san + "\n")
+        f.write(san + "\n" + PROFILE + "\n")
     os.replace(rec + ".tmp", rec)
     return cert, key
 

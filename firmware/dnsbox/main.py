@@ -76,15 +76,15 @@ def run_as(argv):
     return None
 
 
-def read_text(path):
-    """(text, None) or (None, the reason): a UTF-8 file of at most config.MAX_FILE_BYTES."""
+def read_text(path, limit=config.MAX_FILE_BYTES):
+    """(text, None) or (None, the reason): a UTF-8 file of at most limit bytes."""
     try:
         with open(path, "rb") as f:
-            data = f.read(config.MAX_FILE_BYTES + 1)
+            data = f.read(limit + 1)
     except OSError as e:
         return None, str(e)
-    if len(data) > config.MAX_FILE_BYTES:
-        return None, "larger than %d bytes" % config.MAX_FILE_BYTES
+    if len(data) > limit:
+        return None, "larger than %d bytes" % limit
     try:
         return data.decode(), None
     except UnicodeError:
@@ -144,6 +144,32 @@ def load_hosts(cfg, card):
         log.log("addn-hosts=%s: %d names" % (path, len(got)))
         out += got
     return out
+
+
+def load_tls_ca(cfg, card):
+    """The DER certificates of tls-ca=FILE (PEM; a relative name is in the card's directory with
+    --card), read once at boot and trusted beside the frozen bundle for server=IP#PORT#NAME; a
+    file that cannot be read or parsed is logged and no certificate of it is trusted (those
+    upstreams then fail their check: SERVFAIL with EDE, never plain DNS)."""
+    from dnsbox.net import cert
+
+    path = cfg.tls_ca
+    if not path:
+        return ()
+    full = card + "/" + path if card and path[0] != "/" else path
+    text, why = read_text(full, cert.PEM_MAX)
+    if text is not None:
+        try:
+            got = cert.pem_ders(text)
+        except ValueError as e:
+            got, why = None, str(e)
+        if got:
+            log.log("tls-ca=%s: %d CA certificates, %d bytes, trusted for DNS-over-TLS "
+                    "upstreams" % (path, len(got), sum([len(c) for c in got])))
+            return tuple(got)
+        why = why or "no certificate in it"
+    log.log("tls-ca=%s: cannot use %s (%s): not trusted" % (path, full, why))
+    return ()
 
 
 def load_zones(host, optional=False):
@@ -230,6 +256,7 @@ def main(argv):
     cfg.state = state_dir(cfg.state if cfg.state is not None else state)
     if cfg.mode == "resolver":
         cfg.file_hosts = load_hosts(cfg, card)
+        cfg.tls_ca_certs = load_tls_ca(cfg, card)
         return resolver_mode(cfg, host, bind_ip, max_s, bind_ip6)
     db = load_zones(host)
     names = db.zone_names()
@@ -620,6 +647,7 @@ def make_driver(cfg, clients, auth, zones, limits, rng=None):
         from dnsbox.resolver.forward import Upstreams
 
         ups = Upstreams(servers, cfg.do_0x20, rng, trust is not None, cfg.tls_servers)
+        ups.ca_certs = cfg.tls_ca_certs  # tls-ca=: beside the frozen bundle (net.dotup)
         ups.min_ttl = cfg.cache_min_ttl
         ups.max_ttl = cfg.cache_max_ttl
     if ups is None or ups.route(b"\x00") is None:  # no default server=: recurse for the rest

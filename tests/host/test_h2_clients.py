@@ -338,10 +338,31 @@ def test_huffman_lengths_are_rfc7541s():
     from dnsbox.h2 import huffman
 
     assert list(huffman.LENGTHS) == list(hc.REQUEST_CODES_LENGTH)
-    huffman._tables()
-    # the canonical codes made from the lengths are the RFC's codes
-    first, syms = huffman._first, huffman._syms
-    for n in range(1, huffman.MAX_BITS + 1):
-        code, count, start = first[n]
-        for i in range(count):
-            assert hc.REQUEST_CODES[syms[start + i]] == code + i
+    # the canonical codes made from the lengths are the RFC's codes: each RFC code walked down
+    # the tree made from the lengths ends at its symbol
+    child = huffman._tree()
+    for sym in range(257):
+        code, n = hc.REQUEST_CODES[sym], hc.REQUEST_CODES_LENGTH[sym]
+        node = 0
+        for k in range(n - 1, -1, -1):
+            c = child[2 * node + ((code >> k) & 1)]
+            assert (c < 0) == (k == 0), (sym, k)
+            node = c
+        assert node == -1 - sym
+
+
+def test_huffman_decodes_what_hpack_encodes():
+    """The nibble automaton against the hpack package's encoder: every byte value, and random
+    strings of 0..64 bytes (seeded)."""
+    hh = pytest.importorskip("hpack.huffman")
+    hc = pytest.importorskip("hpack.huffman_constants")
+    import random
+
+    from dnsbox.h2 import huffman
+
+    enc = hh.HuffmanEncoder(hc.REQUEST_CODES, hc.REQUEST_CODES_LENGTH)
+    rng = random.Random(7)
+    cases = [bytes([b]) for b in range(256)] + [b""]
+    cases += [bytes(rng.randrange(256) for _ in range(rng.randrange(65))) for _ in range(2000)]
+    for s in cases:
+        assert huffman.decode(enc.encode(s)) == s, s

@@ -47,6 +47,18 @@ def test_tool_san_change_keeps_key():
         assert pin in out2 and pin in out3  # the key, hence the pin, is kept
         rc, out = _tool(d, "bad_name!")
         assert rc == 1 and "neither an IP address nor a host name" in out
+        # an end-entity certificate (Firefox refuses CA:TRUE on a server); a directory from
+        # before (dnsbox.san without the profile) gets a new one for the same key
+        text = subprocess.run(["openssl", "x509", "-in", crt, "-noout", "-text"],
+                              capture_output=True, text=True).stdout
+        assert "CA:FALSE" in text and "TLS Web Server Authentication" in text
+        with open(os.path.join(d, "tls", "dnsbox.san"), "w") as f:
+            f.write("DNS:dnsbox,DNS:other.lan\n")
+        with open(crt) as f:
+            before = f.read()
+        rc, out4 = _tool(d, "Other.Lan.")
+        with open(crt) as f:
+            assert rc == 0 and f.read() != before and pin in out4
 
 
 @pytest.fixture(scope="module")

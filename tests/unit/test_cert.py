@@ -53,3 +53,26 @@ def test_malformed():
     # the notBefore time with a letter in it
     i = CERT.index(b"240101")
     raises(ValueError, cert.validity, CERT[:i] + b"2401x1" + CERT[i + 6 :])
+
+
+def _pem(der):
+    import binascii
+
+    b64 = binascii.b2a_base64(der).decode().strip()
+    lines = [b64[i : i + 64] for i in range(0, len(b64), 64)]
+    return "-----BEGIN CERTIFICATE-----\n" + "\n".join(lines) + "\n-----END CERTIFICATE-----\n"
+
+
+def test_pem_bundle():
+    text = "# a comment\n" + _pem(CERT) + "junk between\n" + _pem(CERT)
+    assert cert.pem_ders(text) == [CERT, CERT]
+    assert cert.pem_ders("no certificates here") == []
+
+
+def test_pem_bundle_broken():
+    assert "no END" in str(raises(ValueError, cert.pem_ders, _pem(CERT)[:-30]))
+    bad = _pem(CERT) + _pem(b"\x30\x03abc")
+    assert "certificate 2" in str(raises(ValueError, cert.pem_ders, bad))
+    assert "larger than" in str(raises(ValueError, cert.pem_ders, " " * (cert.PEM_MAX + 1)))
+    many = _pem(CERT) * (cert.PEM_CERTS_MAX + 1)  # about 84 KB: within PEM_MAX
+    assert "more than" in str(raises(ValueError, cert.pem_ders, many))

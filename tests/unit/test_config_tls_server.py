@@ -16,3 +16,13 @@ def test_bad_fields():
     for bad in (["a", "b"], ["sha256/AAAA"], ["sha256/" + PIN, "sha256/" + PIN], [""],
                 ["a", "b", "c"]):
         raises(ValueError, tls_fields, bad)
+
+
+def test_tls_ca_setting():
+    from dnsbox import config
+
+    c = config.parse(["mode=resolver", "tls-ca=ca/private.pem"], True, "")
+    assert c.tls_ca == "ca/private.pem" and not c.problems
+    assert config.parse(["mode=resolver"], True, "").tls_ca is None
+    c = config.parse(["mode=resolver", "tls-ca=certs/"], True, "")
+    assert c.tls_ca is None and [p.key for p in c.problems] == ["tls-ca"]

@@ -112,6 +112,8 @@ class Config:
         # DNS over TLS upstreams (server=IP#PORT#NAME[#sha256/PIN]): (ip, port) -> (name text
         # or None, pin bytes or None)
         self.tls_servers = {}
+        self.tls_ca = None  # tls-ca=FILE: a PEM bundle of more CAs for those upstreams
+        self.tls_ca_certs = ()  # its DER certificates (dnsbox.main.load_tls_ca fills it)
         self.addresses = []  # [(domain lower-case wire, ip bytes 4/16 or None: NXDOMAIN)]
         self.hosts = []  # [(name lower-case wire, ipv4 bytes or None, ipv6 bytes or None)]
         self.locals = []  # [domain lower-case wire]: answered locally only, never forwarded

@@ -1,7 +1,7 @@
-"""Settings of resolver mode: upstreams (server=), local names (address=, host-record=, local=),
-who may use it (allow=), the cache (cache-size=, cache-min-ttl=, cache-max-ttl=; serve-expired and
-prefetch with Unbound's names), recursion (hints=, qname-minimisation=, use-caps-for-id=,
-do-not-query-localhost=), dnsmasq's flags, DNS64 and the .local bridge."""
+"""Settings of resolver mode: upstreams (server=, tls-ca=), local names (address=, host-record=,
+local=), who may use it (allow=), the cache (cache-size=, cache-min-ttl=, cache-max-ttl=;
+serve-expired and prefetch with Unbound's names), recursion (hints=, qname-minimisation=,
+use-caps-for-id=, do-not-query-localhost=), dnsmasq's flags, DNS64 and the .local bridge."""
 from dnsbox.config import values as V
 from dnsbox.config.nets import domain_wire, parse_ipv4, parse_ipv6
 
@@ -83,6 +83,15 @@ def _set_server(cfg, value):
     if tls is not None:
         cfg.tls_servers[(ip, port)] = tls
     cfg.servers += new
+    return ""
+
+
+def _set_tls_ca(cfg, value):
+    # tls-ca=FILE: PEM CA certificates trusted for server=IP#PORT#NAME beside the frozen bundle
+    # (read at boot by dnsbox.main: relative to the card's directory with --card)
+    if value.endswith("/"):
+        return "name a PEM file, not a directory"
+    cfg.tls_ca = value
     return ""
 
 
@@ -201,6 +210,7 @@ def _set_insecure(cfg, value):
 
 SETTINGS = {
     "server": (_set_server, False, False),
+    "tls-ca": (_set_tls_ca, False, False),
     "address": (_set_address, False, False),
     "host-record": (_set_host_record, False, False),
     "local": (_set_local, False, False),

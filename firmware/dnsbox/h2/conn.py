@@ -412,6 +412,15 @@ class Conn:
         self.out.append(_frame(HEADERS, END_HEADERS, sid, block))
         st.state = _SENDING
         st.pending = body
+        if not self.held and len(body) <= min(st.send, self.send_window, self.peer_frame):
+            # the usual answer: nothing else held back and it fits the windows: one DATA
+            # frame now (what _pump would send, without walking the streams)
+            st.send -= len(body)
+            self.send_window -= len(body)
+            st.pending = b""
+            self.out.append(_frame(DATA, END_STREAM, sid, body))
+            del self.streams[sid]
+            return True
         self.held += len(body)
         self._pump()
         return True

@@ -86,10 +86,14 @@ def decode_string(buf, off):
     if off >= len(buf):
         raise HPACKError("string past the end of the block")
     huff = buf[off] & 0x80
-    n, off = decode_int(buf, off, 7)
+    n = buf[off] & 0x7F
+    if n < 0x7F:  # the usual short string: its length in the first byte
+        off += 1
+    else:
+        n, off = decode_int(buf, off, 7)
     if off + n > len(buf):
         raise HPACKError("string of %d bytes past the end of the block" % n)
-    s = bytes(buf[off : off + n])
+    s = buf[off : off + n]
     if huff:
         try:
             s = huffman.decode(s)
@@ -138,6 +142,7 @@ class Decoder:
             self.size -= ENTRY_OVERHEAD + len(old[0]) + len(old[1])
 
     def decode(self, block):
+        block = bytes(block)
         out = []
         size = 0
         cut = False
@@ -147,10 +152,14 @@ class Decoder:
         while off < end:
             b = block[off]
             if b & 0x80:  # indexed field (6.1)
-                i, off = decode_int(block, off, 7)
-                if i == 0:
-                    raise HPACKError("index 0")
-                name, value = self._get(i)
+                if 0x80 < b < 0x80 + _NSTATIC + 1:  # the static table, in one byte
+                    name, value = STATIC[b - 0x81]
+                    off += 1
+                else:
+                    i, off = decode_int(block, off, 7)
+                    if i == 0:
+                        raise HPACKError("index 0")
+                    name, value = self._get(i)
             elif b & 0xE0 == 0x20:  # dynamic table size update (6.3)
                 if not first:
                     raise HPACKError("table size update after a field")
@@ -176,29 +185,53 @@ class Decoder:
         return out, cut
 
 
-def _name_index(name):
-    for i in range(_NSTATIC):
-        if STATIC[i][0] == name:
-            return i + 1
-    return 0
+_full = None  # (name, value) -> static index of the entries with a value (built at first use)
+_names = None  # name -> the first static index with that name
+FIELD_CACHE = const(64)  # encoded fields kept (the same content-type, cache-control, lengths
+# come again and again); emptied when full
+_fields = {}  # (name, value) -> its encoded bytes
+
+
+def _indexes():
+    global _full, _names
+    full = {}
+    names = {}
+    for i in range(_NSTATIC - 1, -1, -1):  # the first index of a name wins
+        name, value = STATIC[i]
+        names[name] = i + 1
+        if value:
+            full[(name, value)] = i + 1
+    _full = full
+    _names = names
 
 
 def encode(headers):
-    """A header block for headers (a list of (name, value), names lowercase)."""
+    """A header block for headers (a list of (name, value), names lowercase): an entry of the
+    static table as its index (6.1), other fields as literals without indexing (6.2.2) with
+    the static name index when there is one."""
     out = []
-    for name, value in headers:
-        full = 0
-        for i in range(_NSTATIC):
-            if STATIC[i][0] == name and STATIC[i][1] == value:
-                full = i + 1
-                break
-        if full:
-            out.append(encode_int(full, 7, 0x80))
-            continue
-        i = _name_index(name)
-        if i:
-            out.append(encode_int(i, 4, 0))
-        else:
-            out.append(b"\x00" + encode_string(name))
-        out.append(encode_string(value))
+    for field in headers:
+        b = _fields.get(field)
+        if b is None:
+            b = _field(field)
+        out.append(b)
     return b"".join(out)
+
+
+def _field(field):
+    """One field encoded, and kept in _fields."""
+    global _fields
+    if _full is None:
+        _indexes()
+    full = _full.get(field)
+    if full:
+        b = encode_int(full, 7, 0x80)
+    else:
+        name, value = field
+        i = _names.get(name)
+        b = encode_int(i, 4, 0) if i else b"\x00" + encode_string(name)
+        b += encode_string(value)
+    if len(_fields) >= FIELD_CACHE:
+        _fields = {}
+    _fields[field] = b
+    return b

@@ -2,7 +2,8 @@
 
 The code is canonical (within one length, codes rise with the symbol: checked against the
 RFC's table by tests/host/test_h2_clients.py), so the table is just each symbol's code length;
-decode() walks the bits with the first code and the count of each length.
+decode() runs a nibble automaton built from them at first use (16 KB: 256 states x 16), four
+bits per step instead of one.
 """
 from dnsbox.compat import const
 
@@ -29,58 +30,91 @@ LENGTHS = (
     b"\x1e"
 )
 
-_first = None  # per length: its first code, its count, where its symbols start in _syms
-_syms = None
+_table = None  # array('I') of 256 states x 16 nibbles: next state << 4 | symbol << 12 | what << 20
+_ACCEPT = None  # bytes: 1 for the states a string may end in (padding: <= 7 one bits, 5.2)
+_EMIT = const(1)  # what: a symbol ends within this nibble
+_FAIL = const(2)  # what: EOS ends within this nibble
+_EMITTED = const(0x100000)  # an entry at or above this ends a symbol (_EMIT << 20)
+_FAILED = const(0x200000)  # and at or above this it is EOS (_FAIL << 20)
+
+
+def _tree():
+    """The code's binary tree from its lengths (canonical: within one length, codes rise with
+    the symbol): child[2 * node + bit] is an inner node (>= 0) or -1 - symbol. 257 symbols,
+    a complete code: 256 inner nodes, each with two children."""
+    order = sorted(range(257), key=lambda s: LENGTHS[s] * 512 + s)
+    child = [0] * 512
+    nodes = 1
+    code = 0
+    prev = LENGTHS[order[0]]
+    for sym in order:
+        n = LENGTHS[sym]
+        code <<= n - prev
+        prev = n
+        node = 0
+        for k in range(n - 1, 0, -1):  # every bit but the last: inner nodes
+            j = 2 * node + ((code >> k) & 1)
+            if not child[j]:
+                child[j] = nodes
+                nodes += 1
+            node = child[j]
+        child[2 * node + (code & 1)] = -1 - sym
+        code += 1
+    return child
 
 
 def _tables():
-    global _first, _syms
-    order = sorted(range(257), key=lambda s: LENGTHS[s] * 512 + s)
-    first = [(0, 0, 0)] * (MAX_BITS + 1)
-    code = 0
-    prev = LENGTHS[order[0]]
-    start = 0
-    k = 0
-    while k < 257:
-        n = LENGTHS[order[k]]
-        code <<= n - prev
-        prev = n
-        j = k
-        while j < 257 and LENGTHS[order[j]] == n:
-            j += 1
-        first[n] = (code, j - k, k)
-        code += j - k
-        k = j
-    _syms = order
-    _first = first
+    """The nibble automaton (as nghttp2 decodes, built here from the lengths): from each inner
+    node, the 4 bits of a nibble lead to a node, passing at most one leaf (the shortest code
+    has 5 bits)."""
+    global _table, _ACCEPT
+    from array import array
+
+    child = _tree()
+    table = array("I", bytes(4 * 256 * 16))
+    for state in range(256):
+        for x in range(16):
+            node = state
+            what = sym = 0
+            for k in (3, 2, 1, 0):
+                c = child[2 * node + ((x >> k) & 1)]
+                if c < 0:
+                    sym = -1 - c
+                    what = _FAIL if sym == EOS else _EMIT
+                    node = 0
+                else:
+                    node = c
+            table[state * 16 + x] = (node << 4) | ((sym & 255) << 12) | (what << 20)
+    accept = bytearray(256)
+    node = 0
+    for _ in range(8):  # the root and the all-ones path below it, up to 7 bits deep
+        accept[node] = 1
+        node = child[2 * node + 1]
+    _ACCEPT = bytes(accept)
+    _table = table
 
 
 def decode(data):
     """The bytes coded in data; ValueError on EOS, padding longer than 7 bits or not ones."""
-    if _first is None:
+    if _table is None:
         _tables()
-    first = _first
-    syms = _syms
-    out = bytearray()
-    code = 0
+    table = _table
+    out = bytearray(len(data) * 8 // 5)  # the most symbols: 5 bits each at the shortest
     n = 0
+    t = 0  # the current entry: its state bits (t & 0xFF0) start the next lookup
     for b in data:
-        bit = 0x80
-        while bit:
-            code = (code << 1) | (1 if b & bit else 0)
-            bit >>= 1
+        t = table[(t & 0xFF0) | (b >> 4)]
+        if t >= _EMITTED:
+            if t >= _FAILED:
+                raise ValueError("EOS in a string")
+            out[n] = (t >> 12) & 255
             n += 1
-            f = first[n]
-            i = code - f[0]
-            if 0 <= i < f[1]:
-                s = syms[f[2] + i]
-                if s == EOS:
-                    raise ValueError("EOS in a string")
-                out.append(s)
-                code = 0
-                n = 0
-            elif n >= MAX_BITS:
-                raise ValueError("no such code")
-    if n > 7 or code != (1 << n) - 1:
+        t = table[(t & 0xFF0) | (b & 15)]
+        if t >= _EMITTED:
+            if t >= _FAILED:
+                raise ValueError("EOS in a string")
+            out[n] = (t >> 12) & 255
+            n += 1
+    if not _ACCEPT[(t >> 4) & 255]:
         raise ValueError("bad padding")
-    return bytes(out)
+    return bytes(out[:n])

@@ -115,3 +115,41 @@ def check_dates(der, now, synced, floor):
     if na < floor:
         return "certificate expired (before the firmware was built)"
     return None
+
+
+PEM_MAX = const(131072)  # bytes of a PEM bundle read at boot (tls-ca=): ~100 CA certificates
+PEM_CERTS_MAX = const(200)  # certificates taken from one PEM bundle (Debian's has about 150)
+_BEGIN = "-----BEGIN CERTIFICATE-----"
+_END = "-----END CERTIFICATE-----"
+
+
+def pem_ders(text, max_bytes=PEM_MAX, max_certs=PEM_CERTS_MAX):
+    """The DER certificates of a PEM bundle (RFC 7468 'CERTIFICATE' blocks; text between them
+    ignored), in order; ValueError naming the block on a broken one or over the limits. Each
+    certificate's first fields are walked (_fields): a block that is no certificate fails
+    here, at boot, not at the first upstream connection. tools/cabundle.py uses it too, with
+    its own limits."""
+    if len(text) > max_bytes:
+        raise ValueError("larger than %d bytes" % max_bytes)
+    out = []
+    at = text.find(_BEGIN)
+    while at >= 0:
+        if len(out) >= max_certs:
+            raise ValueError("more than %d certificates" % max_certs)
+        end = text.find(_END, at)
+        if end < 0:
+            raise ValueError("certificate %d has no END line" % (len(out) + 1))
+        body = "".join(text[at + len(_BEGIN) : end].split())
+        try:
+            der = binascii.a2b_base64(body)
+        except ValueError:
+            der = b""
+        if not der:
+            raise ValueError("certificate %d: not base64" % (len(out) + 1))
+        try:
+            _fields(der)
+        except ValueError as e:
+            raise ValueError("certificate %d: %s" % (len(out) + 1, e))
+        out.append(der)
+        at = text.find(_BEGIN, end)
+    return out

@@ -7,8 +7,9 @@ their ID (the job's match() then checks the question). A connection with nothing
 for IDLE_MS is closed (RFC 7766 6.2.3). At most MAX_CONNS connections exist (mbedTLS holds
 about 21 KB of buffers in the C heap for each): a new one closes the longest idle, or the ask
 fails. The checks: the certificate chain against the frozen CA bundle (module `cabundle`,
-tools/cabundle.py) and the name (mbedTLS, server_hostname) when the server= has a NAME; the
-SPKI pin when it has sha256/PIN (any certificate of the chain); the dates
+tools/cabundle.py) and the CAs of tls-ca= (read at boot: a private CA without a rebuild) and
+the name (mbedTLS, server_hostname) when the server= has a NAME; the SPKI pin when it has
+sha256/PIN (any certificate of the chain); the dates
 (dnsbox.net.cert.check_dates: the NTP clock rules). A failed check, a refused connection or a
 broken stream fails every ask in flight on it with the reason (the job answers SERVFAIL with
 EDE 23 Network Error when no other server answers): never a plain-DNS retry of that server.
@@ -59,14 +60,16 @@ class _Conn:
 
 class Pool:
     """server: the serving loop (watch/rewatch/unwatch); settings: {(ip, port): (name, pin)};
-    reply(tok, data, src) and fail(tok, reason) report to the driver; now() the milliseconds."""
+    reply(tok, data, src) and fail(tok, reason) report to the driver; now() the milliseconds;
+    extra_cas: DER CA certificates trusted beside the frozen bundle (tls-ca=)."""
 
-    def __init__(self, server, settings, reply, fail, now):
+    def __init__(self, server, settings, reply, fail, now, extra_cas=()):
         self.server = server
         self.settings = settings
         self.reply = reply
         self.fail = fail
         self.now = now
+        self.extra_cas = tuple(extra_cas)
         self.conns = {}  # (ip, port) -> _Conn
         self.toks = {}  # ask token -> _Conn
         self.current = None  # the connection whose TLS call runs (for the verify callback)
@@ -87,6 +90,7 @@ class Pool:
             self.floor = cabundle.BUILT
         except ImportError:
             pass
+        certs = tuple(certs) + self.extra_cas
         ctx = _tls.SSLContext(_tls.PROTOCOL_TLS_CLIENT)
         if _MPY:
             if named:

@@ -239,7 +239,7 @@ class Resolver:
 
             ups = self.fw.ups
             self.dot = Pool(self.server, dict(zip(ups.ups, ups.tls)), self._dot_reply,
-                            self._dot_fail, self.now)
+                            self._dot_fail, self.now, ups.ca_certs)
             self.server.periodic.append(self.dot.reap)
         return self.dot
 

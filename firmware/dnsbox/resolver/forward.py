@@ -53,6 +53,7 @@ class Upstreams:
                 self.routes.append((dom, [ui]))
         tls = tls or {}
         self.tls = [tls.get(u) for u in self.ups]  # per upstream: (name, pin) or None (plain)
+        self.ca_certs = ()  # DER CAs trusted beside the frozen bundle (tls-ca=; the glue's)
         self.fails = [0] * len(self.ups)  # recent failures per upstream (orders the asks)
         self.sent = [0] * len(self.ups)  # asks sent to each upstream (CH TXT servers.bind)
         self.lost = [0] * len(self.ups)  # asks to each that timed out or failed
