@@ -8,6 +8,7 @@ UDP and TCP. qemu listens on a free high loopback port (never 5353, which a deve
 import os
 import random
 import shutil
+import socket
 import subprocess
 import sys
 
@@ -276,6 +277,121 @@ def test_dns_over_https_from_the_guest(guest):
     assert sorted(rd.to_text() for rrset in m.answer for rd in rrset) == ["192.0.2.80",
                                                                          "192.0.2.81"]
     assert r.getheader("Cache-Control") == "max-age=300"
+
+
+WWW_A = ["192.0.2.80", "192.0.2.81"]  # www.example.com A in zones/example.com.zone
+
+
+def _guest_cert():
+    cert = os.path.join(BUILD, "tls", "dnsbox.crt")
+    assert os.path.isfile(cert), "%s missing: run ./build.sh" % cert
+    return cert
+
+
+def _run(argv):
+    return subprocess.run(argv, capture_output=True, text=True, timeout=60)
+
+
+def test_alpn_h2_http11_and_dot_from_the_guest(guest):
+    """The armhf firmware's TLS picks h2 (offered with http/1.1) and http/1.1 alone on 443, dot
+    on 853 (RFC 7301, RFC 7858/8310), and DNS over TLS answers on the dot connection."""
+    import ssl
+    import struct
+
+    g, _port = guest
+    for port, offer, chosen in ((g.https_port, ["h2", "http/1.1"], "h2"),
+                                (g.https_port, ["http/1.1"], "http/1.1"),
+                                (g.tls_port, ["dot"], "dot")):
+        ctx = ssl.create_default_context(cafile=_guest_cert())
+        ctx.set_alpn_protocols(offer)
+        raw = socket.create_connection(("127.0.0.1", port), timeout=30)
+        s = ctx.wrap_socket(raw, server_hostname="dnsbox")
+        try:
+            assert s.selected_alpn_protocol() == chosen, (port, offer)
+            if chosen == "dot":
+                w = dns.message.make_query("www.example.com.", "A").to_wire()
+                s.sendall(struct.pack("!H", len(w)) + w)
+                r = dns.message.from_wire(_read_exactly(s, struct.unpack(
+                    "!H", _read_exactly(s, 2))[0]))
+                assert sorted(rd.to_text() for rrset in r.answer for rd in rrset) == WWW_A
+        finally:
+            s.close()
+
+
+def _read_exactly(s, n):
+    buf = b""
+    while len(buf) < n:
+        d = s.recv(n - len(buf))
+        assert d, "the guest closed the connection after %d of %d bytes" % (len(buf), n)
+        buf += d
+    return buf
+
+
+def test_doh_over_http2_from_the_guest(guest):
+    """DoH over HTTP/2 on the guest's 443: dig +https (POST) and +https-get, kdig +https and
+    +tls, curl --http2 (wire and JSON API), all verifying build/tls/dnsbox.crt (its SAN holds
+    127.0.0.1, so no +tls-hostname is needed)."""
+    g, _port = guest
+    cert = _guest_cert()
+    for mode in ("+https", "+https-get"):
+        out = _run(["dig", mode, "+tls-ca=%s" % cert, "@127.0.0.1", "-p", str(g.https_port),
+                    "www.example.com", "A", "+short", "+tries=1", "+time=15"])
+        assert sorted(out.stdout.split()) == WWW_A, (mode, out.stdout + out.stderr)
+    for args in (["+https", "-p", str(g.https_port)], ["+tls", "-p", str(g.tls_port)]):
+        out = _run(["kdig"] + args + ["+tls-ca=%s" % cert, "+tls-hostname=dnsbox",
+                                      "@127.0.0.1", "www.example.com", "A", "+short",
+                                      "+time=15", "+retry=0"])
+        assert sorted(out.stdout.split()) == WWW_A, (args, out.stdout + out.stderr)
+    import base64
+    import json
+
+    w = dns.message.make_query("www.example.com.", "A")
+    w.id = 0  # RFC 8484 4.1
+    for path in ("/dns-query?dns=" + base64.urlsafe_b64encode(w.to_wire()).decode().rstrip("="),
+                 "/resolve?name=www.example.com&type=A"):
+        out = subprocess.run(["curl", "-s", "-m", "30", "--http2", "--cacert", cert,
+                              "-w", "\n%{http_version} %{http_code}",
+                              "https://127.0.0.1:%d%s" % (g.https_port, path)],
+                             capture_output=True, timeout=60)
+        body, _nl, tail = out.stdout.rpartition(b"\n")
+        assert tail == b"2 200", (path, out.stdout[-300:], out.stderr)
+        if path.startswith("/resolve"):
+            got = [a["data"] for a in json.loads(body)["Answer"]]
+        else:
+            got = [rd.to_text() for rrset in dns.message.from_wire(body).answer for rd in rrset]
+        assert sorted(got) == WWW_A, path
+
+
+def test_doh_http2_streams_from_the_guest(guest):
+    """Sixteen streams at once on one HTTP/2 connection to the guest (GET and POST mixed, the
+    h2 package's client from tests/host/test_h2_clients), then a PING answered."""
+    import h2.events
+
+    from tests.host.test_h2_clients import _H2
+
+    g, port = guest
+    c = _H2(g.https_port)
+    try:
+        want = {}
+        names = ["www.example.com.", "example.com.", "nothere.example.com."]
+        for i in range(16):  # the firmware's SETTINGS_MAX_CONCURRENT_STREAMS
+            name = names[i % len(names)]
+            want[c.get(name) if i % 2 else c.post(name)] = name
+        c.flush()
+        c.wait(list(want))
+        for sid, name in want.items():
+            assert sid in c.bodies, "stream %d (%s) unanswered" % (sid, name)
+            r = dns.message.from_wire(c.bodies[sid])
+            direct = ask(port, dns.name.from_text(name), dns.rdatatype.A, False)
+            assert r.rcode() == direct.rcode() and r.answer == direct.answer, name
+        c.c.ping(b"dnsbox!!")
+        sid = c.get("www.example.com.")
+        c.flush()
+        c.wait([sid])
+        assert sid in c.bodies and any(isinstance(e, h2.events.PingAckReceived)
+                                       for e in c.events)
+    finally:
+        c.s.close()
 
 
 @pytest.mark.parametrize("tcp", [False, True], ids=["udp", "tcp"])
