@@ -1,8 +1,10 @@
 """DNS over HTTPS over HTTP/2, per connection: what a fresh connection costs in time, and what an
 idle one holds in memory; dnsbox next to Unbound's DoH (same certificate, same run).
 
-Usage:  python3 tools/bench_doh2_conn.py [CONNECTIONS] [IDLE]   (defaults 200 and 15; at most
-        1000 and 16, the firmware's TLS_MAX_CONNS)
+Usage:  python3 tools/bench_doh2_conn.py [CONNECTIONS] [IDLE] [--at=PORT]   (defaults 200 and
+        15; at most 1000 and 16, the firmware's TLS_MAX_CONNS; --at: only the latency, of a DoH
+        server already on 127.0.0.1:PORT answering www.example.com, e.g. the qemu guest's
+        forwarded https port from `./build.sh run https-port=443`)
 dnsbox: the host firmware build/host/dnsbox with -X heapsize= of the qemu board (board.env),
 in resolver mode answering www.example.com from host-record= (its only server= is a loopback
 port nobody listens on: nothing leaves the machine); Unbound: DoH (https-port) with the name as
@@ -167,6 +169,8 @@ def measure(name, n, k):
 
 
 def main(argv):
+    at = [int(a[5:]) for a in argv if a.startswith("--at=")]
+    argv = [a for a in argv if not a.startswith("--")]
     n = int(argv[0]) if argv else 200
     k = int(argv[1]) if len(argv) > 1 else 15
     if not (1 <= n <= MAX_CONNS and 1 <= k <= MAX_IDLE):
@@ -175,14 +179,22 @@ def main(argv):
     if not os.path.exists(bench_tls.CERT):
         print("missing %s: run ./build.sh" % bench_tls.CERT)
         return 2
+    if at:
+        m13, p13 = latency(at[0], ssl.TLSVersion.TLSv1_3, n)
+        m12, p12 = latency(at[0], ssl.TLSVersion.TLSv1_2, n)
+        print("DoH over HTTP/2 at 127.0.0.1:%d, %d fresh connections: TLS 1.3 median %.1f ms, "
+              "p90 %.1f ms; TLS 1.2 median %.1f ms, p90 %.1f ms" % (at[0], n, m13, p13, m12, p12))
+        return 0
     rows = [(name,) + measure(name, n, k) for name in ("dnsbox", "unbound")]
     print("DoH over HTTP/2 on loopback: %d fresh connections per TLS version (connect, handshake,"
           " SETTINGS, one GET, answer); then %d idle connections" % (n, k))
-    print("%-8s %11s %9s %11s %9s %16s %14s" % ("server", "TLS1.3 ms", "p90 ms", "TLS1.2 ms",
-                                              "p90 ms", "GC heap B/conn", "RSS KB/conn"))
+    print("%-8s %10s %7s %10s %7s %15s %12s %17s" % (
+        "server", "TLS1.3 ms", "p90 ms", "TLS1.2 ms", "p90 ms", "GC heap B/conn", "RSS KB/conn",
+        "RSS-GC KB/conn"))
     for name, m13, p13, m12, p12, heap, rss in rows:
-        print("%-8s %11.2f %9.2f %11.2f %9.2f %16s %14.1f" % (
-            name, m13, p13, m12, p12, "-" if heap is None else "%.0f" % heap, rss))
+        print("%-8s %10.2f %7.2f %10.2f %7.2f %15s %12.1f %17s" % (
+            name, m13, p13, m12, p12, "-" if heap is None else "%.0f" % heap, rss,
+            "-" if heap is None else "%.1f" % (rss - heap / 1024)))
     print("dnsbox heap: -X heapsize=%s (the qemu board's)" % cardrun.board_env()["HEAPSIZE"])
     return 0
 
