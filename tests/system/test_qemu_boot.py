@@ -294,7 +294,8 @@ def _run(argv):
 
 def test_alpn_h2_http11_and_dot_from_the_guest(guest):
     """The armhf firmware's TLS picks h2 (offered with http/1.1) and http/1.1 alone on 443, dot
-    on 853 (RFC 7301, RFC 7858/8310), and DNS over TLS answers on the dot connection."""
+    on 853 (RFC 7301, RFC 7858/8310), and DNS over TLS answers on the dot connection; h2 alone
+    on 853 is refused in the handshake."""
     import ssl
     import struct
 
@@ -316,6 +317,14 @@ def test_alpn_h2_http11_and_dot_from_the_guest(guest):
                 assert sorted(rd.to_text() for rrset in r.answer for rd in rrset) == WWW_A
         finally:
             s.close()
+    ctx = ssl.create_default_context(cafile=_guest_cert())
+    ctx.set_alpn_protocols(["h2"])
+    raw = socket.create_connection(("127.0.0.1", g.tls_port), timeout=30)
+    try:  # DoT offers only dot: the handshake ends in no_application_protocol (RFC 7301 3.2)
+        with pytest.raises(ssl.SSLError, match="no application protocol"):
+            ctx.wrap_socket(raw, server_hostname="dnsbox")
+    finally:
+        raw.close()
 
 
 def _read_exactly(s, n):
