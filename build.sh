@@ -137,8 +137,7 @@ ensure_apt() {
     command -v apt-get >/dev/null || die "apt-get not found: this build needs Debian 12 (bookworm)"
     apt_update_once || die "apt-get update failed 3 times (see $B/apt-update.log)"
     # nsd, unbound, knot, bind9 (reference servers of the tests: differential, abuse, secondary
-    # zones) must not start
-    # as services:
+    # zones) must not start as services:
     # a policy-rc.d that forbids service starts is in place for the install, then removed.
     local policy=/usr/sbin/policy-rc.d made_policy=0
     if [ ! -e "$policy" ]; then
