@@ -17,6 +17,7 @@ import time
 
 import dns.exception
 import dns.message
+import dns.opcode
 import dns.query
 import dns.rcode
 import dns.zone
@@ -290,3 +291,53 @@ def _keyring():
     import dns.tsigkeyring
 
     return dns.tsigkeyring.from_text({KEY_NAME: ("hmac-sha256", KEY_SECRET)})
+
+
+class Nsd6(Peer):
+    """NSD on ::1 only: transfers to ::1, NOTIFY to the secondary's ::1 port."""
+
+    name = "nsd6"
+    ip = "::1"
+
+    def configure(self):
+        opts = ["provide-xfr: ::1 NOKEY"]
+        opts += ["notify: ::1@%d NOKEY" % p for p in self.notify_ports]
+        conf = os.path.join(self.dir, "nsd.conf")
+        with open(conf, "w") as f:
+            f.write(nsd_conf(self.dir, "::1", self.port, [(ORIGIN, self.zone, opts)],
+                             ["minimal-responses: yes"]))
+        return [_tool("nsd"), "-d", "-c", conf]
+
+    def reload(self):
+        self.proc.send_signal(1)  # SIGHUP: NSD rereads its zone files, then NOTIFYs
+
+
+def test_ipv6_primary_axfr_and_notify():
+    """secondary=ZONE@::1#PORT: AXFR over IPv6 at boot, NSD's NOTIFY from ::1 accepted (the
+    source checked against the IPv6 primary), a NOTIFY from 127.0.0.1 refused."""
+    port = free_port()
+    peer = Nsd6([port]).start()
+    s = Firmware(port, ["secondary=%s@::1#%d" % (ORIGIN, peer.port)], ip6=True)
+    try:
+        s.wait_line("serial 1 by AXFR")
+        assert any("secondary %s from ::1#%d" % (ORIGIN, peer.port) in x for x in s.lines)
+        assert _view(_ask6("::1", port, "www.sec.test.", "A")) == _view(
+            _ask6("::1", peer.port, "www.sec.test.", "A"))
+        n = dns.message.make_query(ORIGIN, "SOA")
+        n.set_opcode(dns.opcode.NOTIFY)
+        n.flags |= 0x0400
+        r = dns.query.udp(n, "127.0.0.1", timeout=2, port=port)  # not the primary's address
+        assert r.rcode() == dns.rcode.REFUSED
+        t0 = time.monotonic()
+        peer.change(zone_text(2, last=9))
+        deadline = t0 + WAIT_S
+        while serial_at("::1", port) != 2:
+            assert time.monotonic() < deadline, "\n".join(s.lines)
+            time.sleep(0.005)
+        sys.stdout.write("\nnsd on ::1: change to answer %.0f ms\n" % (
+            (time.monotonic() - t0) * 1000))
+        assert any("NOTIFY received from ::1" in x for x in s.lines), "\n".join(s.lines)
+        assert _ask6("::1", port, "www.sec.test.", "A").answer[0][0].to_text() == "192.0.2.9"
+    finally:
+        s.stop()
+        peer.stop()
