@@ -72,7 +72,8 @@ class Transfers:
                 self._log(z, "connect failed (%s)" % e)
                 z.failed(now, "connect failed")
                 return
-        job = [s, reader, struct.pack(">H", len(q)) + q, b"", now]
+        gc.collect()  # the heap before the transfer, for the outcome's log line
+        job = [s, reader, struct.pack(">H", len(q)) + q, b"", now, _alloc()]
         self.running[z.lc] = job
         try:
             self.loop.watch(s, lambda ev: self._event(z, job, ev), 0x4 | 0x1)  # POLLOUT, POLLIN
@@ -132,6 +133,7 @@ class Transfers:
             return
         others = sum(x.size for x in self.zones if x is not z)
         result = job[1].result
+        began, heap0 = job[4], job[5]
         job = None
         try:
             b = z.take(result, now, others)
@@ -144,6 +146,8 @@ class Transfers:
         result = None
         gc.collect()
         b.heap_before = _alloc()
+        b.heap_start = heap0
+        b.xfr_ms = now - began
         b.started = now
         b.longest = 0
         self.loop.work.append(lambda: self._build(z, b))
@@ -169,9 +173,10 @@ class Transfers:
             return True
         b.blob = b.recs = None
         gc.collect()
-        self._log(z, "%s; built in %d steps, %d ms (longest step %d ms), heap %d -> %d KB" % (
-            z.last, b.steps, self.now() - b.started, b.longest, b.heap_before // 1024,
-            _alloc() // 1024))
+        self._log(z, "%s; transfer %d ms, built in %d steps, %d ms (longest step %d ms), heap "
+                  "%d KB before the transfer, %d KB with its records, %d KB after the build" % (
+                      z.last, b.xfr_ms, b.steps, self.now() - b.started, b.longest,
+                      b.heap_start // 1024, b.heap_before // 1024, _alloc() // 1024))
         if changed and self.notify:  # a new serial: tell also-notify= (RFC 1996)
             from dnsbox.net import notifier
 
