@@ -111,7 +111,7 @@ ensure_apt() {
         /usr/arm-linux-gnueabihf/lib/libc.a:libc6-dev-armhf-cross \
         qemu-arm-static:qemu-user-static xz:xz-utils depmod:kmod modprobe:kmod dig:dnsutils \
         dpkg-deb:dpkg apt-get:apt python3:python3 /usr/sbin/nsd:nsd /usr/sbin/unbound:unbound \
-        /usr/sbin/knotd:knot \
+        /usr/sbin/knotd:knot /usr/sbin/named:bind9 \
         /usr/share/dns/root.hints:dns-root-data \
         mcopy:mtools mkfs.vfat:dosfstools sfdisk:fdisk mkimage:u-boot-tools bmaptool:bmap-tools \
         openssl:openssl busybox:busybox /usr/include/nettle/rsa.h:nettle-dev \
@@ -136,8 +136,8 @@ ensure_apt() {
     step "apt: installing ${need[*]}"
     command -v apt-get >/dev/null || die "apt-get not found: this build needs Debian 12 (bookworm)"
     apt_update_once || die "apt-get update failed 3 times (see $B/apt-update.log)"
-    # nsd, unbound, knot (reference servers of the differential and abuse tests) must not start
-    # as services:
+    # nsd, unbound, knot, bind9 (reference servers of the tests: differential, abuse, secondary
+    # zones) must not start as services:
     # a policy-rc.d that forbids service starts is in place for the install, then removed.
     local policy=/usr/sbin/policy-rc.d made_policy=0
     if [ ! -e "$policy" ]; then

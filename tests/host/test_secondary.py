@@ -56,14 +56,15 @@ def zone_text(serial, last=1, refresh=3600, retry=600, expire=86400):
 
 
 class Firmware:
-    """build/host/dnsbox on a given port; stopped by PID."""
+    """build/host/dnsbox on a given port (ip6: on ::1 too); stopped by PID."""
 
-    def __init__(self, port, words):
+    def __init__(self, port, words, ip6=False):
         assert os.path.isfile(BINARY), "%s missing: run ./build.sh host" % BINARY
         self.port = port
         self.proc = subprocess.Popen(
-            [BINARY, "-m", "dnsbox.main", "--host", "mode=auth", "port=%d" % port,
-             "ip6=off"] + words, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            [BINARY, "-m", "dnsbox.main", "--host", "mode=auth", "port=%d" % port]
+            + ([] if ip6 else ["ip6=off"]) + words, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True)
         self.lines = []
         self._t = threading.Thread(target=self._read, daemon=True)
         self._t.start()
