@@ -31,7 +31,9 @@ from dnsbox.wire.reply import error_for
 
 MAX_ZONES = const(16)  # secondary= zones
 COPY_SHARE = const(30)  # % of the heap: one zone's copy (compact records + blob)
-TOTAL_SHARE = const(50)  # % of the heap: all copies, and the one being built, together
+TOTAL_SHARE = const(60)  # % of the heap: all copies, and the one being built, together: twice
+# COPY_SHARE, so a zone of any allowed size can be refreshed while its old copy serves (auth
+# mode only: the resolver's budget is not taken there; the rest stays for TCP, TLS, RRL)
 BLOB_PER_RECORD = const(130)  # blob bytes per record assumed before the build (lean blob: ~120)
 HISTORY_SHARE = const(3)  # % of the heap: one zone's IXFR differences (compact records)
 SIGNED_MAX_RECORDS = const(3000)  # a signed zone is built in one go with objects: smaller
