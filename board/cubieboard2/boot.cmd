@@ -38,6 +38,7 @@ setenv state
 setenv tls-port
 setenv https-port
 setenv http-endpoint
+setenv tls-ca
 setenv dhcp-range
 setenv dhcp-host
 setenv dhcp-option
@@ -119,6 +120,7 @@ if test -n "${update-key}"; then setenv bootargs "${bootargs} update-key=${updat
 if test -n "${tls-port}"; then setenv bootargs "${bootargs} tls-port=${tls-port}"; fi
 if test -n "${https-port}"; then setenv bootargs "${bootargs} https-port=${https-port}"; fi
 if test -n "${http-endpoint}"; then setenv bootargs "${bootargs} http-endpoint=${http-endpoint}"; fi
+if test -n "${tls-ca}"; then setenv bootargs "${bootargs} tls-ca=${tls-ca}"; fi
 if test -n "${dhcp-range}"; then setenv bootargs "${bootargs} dhcp-range=${dhcp-range}"; fi
 if test -n "${dhcp-host}"; then setenv bootargs "${bootargs} dhcp-host=${dhcp-host}"; fi
 if test -n "${dhcp-option}"; then setenv bootargs "${bootargs} dhcp-option=${dhcp-option}"; fi

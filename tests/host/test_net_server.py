@@ -89,6 +89,20 @@ def test_udp(srv):
     assert u.recvfrom(100)[0] == b"R0after"  # the dropped one produced nothing
 
 
+def test_events_see_other_opcodes_only_and_short_datagrams_pass(srv):
+    # loop.events (dnsbox.net.watch's always-logged lines) gets UDP answers to other opcodes
+    # than QUERY; a datagram too short to have an opcode is answered all the same
+    s, port = srv
+    seen = []
+    s.events = lambda q, r, proto, client, kind: seen.append(bytes(q))
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.settimeout(2)
+    for q in (b"q", b"qq", b"\x00\x01\x00", b"\x00\x01\x28"):  # short, QUERY, UPDATE (5)
+        u.sendto(q, ("127.0.0.1", port))
+        assert u.recvfrom(100)[0] == b"R0" + q
+    assert seen == [b"\x00\x01\x28"]
+
+
 def test_tcp_pipelined_and_split(srv):
     s, port = srv
     c = tcp(port)

@@ -482,7 +482,8 @@ class Server:
                     r = handler(data, UDP, peer) if with_peer else handler(data, UDP)
                     if obs is not None:
                         obs(data, r, UDP, peer, OBS_HANDLER)
-                    elif data[2] & 0x78 and self.events is not None:  # UPDATE, NOTIFY...
+                    elif len(data) > 2 and data[2] & 0x78 and self.events is not None:
+                        # another opcode than QUERY (UPDATE, NOTIFY...): an event
                         self.events(data, r, UDP, peer, OBS_HANDLER)
                 elif obs is not None:
                     obs(data, r, UDP, peer, OBS_FAST)
