@@ -240,13 +240,15 @@ def main(argv):
                             t0)
         time.sleep(0.3)
         gap, n = stream.window(t0, time.monotonic())
-        if "by" not in line:
+        if not re.search(r"serial \d+ by", line):
             print("change on NSD: no new copy at this heap: %s" % line.split("dnsbox: ", 1)[-1])
             print("  stream to %s meanwhile: %d answers, longest gap %.0f ms" % (
                 PROBE, n, gap * 1000))
             return 1
-        if ask(fport, ORIGIN, "SOA").answer[0][0].serial != serial + 1:
-            raise RuntimeError("serial %d logged, not answered" % (serial + 1))
+        got = ask(fport, ORIGIN, "SOA")
+        if not got.answer or got.answer[0][0].serial != serial + 1:
+            raise RuntimeError("serial %d logged, not answered: %s\n%s" % (
+                serial + 1, got, "\n".join(x for _t, x in log.lines[-12:])))
         report("change on NSD (change to the new copy served: %.0f ms)" % ((t1 - t0) * 1000),
                figures(line), gap, n, stream.lost - lost0)
         stream.stop = True

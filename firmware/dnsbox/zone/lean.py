@@ -14,6 +14,7 @@ NSEC3) are not for this builder: signed() tells the caller to use dnsbox.zone.bl
 Build.step() does at most STEP records or entries and returns True when the blob is done
 (Build.blob, bytes); ZoneError for a zone the checks refuse.
 """
+import gc
 import struct
 
 from dnsbox.compat import const
@@ -432,6 +433,7 @@ class Build:
         from dnsbox.auth.answer import General
         from dnsbox.zone.blob import _block
 
+        gc.collect()  # the largest hole there is, for the blob's bytes copy
         general = General(open_blob(bytes(self.blob)))
         yield
         t = _PRIVATE_TYPE
@@ -459,7 +461,9 @@ class Build:
             at += len(b)
         db = None
         made = None
-        yield
+        # at once, no yield: the bytes copy above is garbage now, a hole of the blob's size that
+        # the answers served in between would break up (a refresh at the board's heap needs it)
+        gc.collect()
         self.blob = bytes(out)
 
     def _has_type(self, lname, t):
