@@ -106,15 +106,7 @@ class Build:
 
     def _has(self, lname):
         """True if lname owns records (binary search of the sorted records)."""
-        recs = self.recs
-        lo, hi = 0, len(recs)
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if recs[mid] < lname:
-                lo = mid + 1
-            else:
-                hi = mid
-        return lo < len(recs) and recs[lo].startswith(lname) and owner_end(recs[lo]) == len(lname)
+        return self._find(lname) >= 0
 
     def _find(self, lname):
         """Index of lname's first record, or -1."""
