@@ -277,8 +277,12 @@ def main(argv):
 
     sec = xfrclient.router(cfg, srv, xfr_key, sntp.wall)  # secondary= zones in front
     try:  # auth and net number UDP/TCP alike (tests/host/test_net_server.py checks it)
-        loop = net.Server(srv.handle if sec is None else sec.handle, bind_ip, cfg.port,
-                          peer=sec is not None, ip6=bind_ip6)
+        # a signed UPDATE over UDP is checked against allow-update=: the peer is needed
+        signed_acl = dyn is not None and dyn.key is not None and bool(cfg.updaters)
+        handler = sec.handle if sec is not None else (srv.handle_from if signed_acl else
+                                                      srv.handle)
+        loop = net.Server(handler, bind_ip, cfg.port, peer=sec is not None or signed_acl,
+                          ip6=bind_ip6)
     except OSError as e:
         halt(host, "cannot listen on %s port %d: %s" % (bind_ip, cfg.port, e))
     listen6(loop)

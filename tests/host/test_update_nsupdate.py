@@ -130,6 +130,28 @@ def test_tsig_signed_updates():
         r.stop()
 
 
+def test_signed_update_over_udp_checked_against_allow_update():
+    """update-key= with allow-update=: a signed UPDATE over UDP (nsupdate -y, lego) from an
+    allowed address is applied, from another address REFUSED (the datagram's source is
+    checked, as over TCP)."""
+    r = Resolver(["mode=auth", "update-zone=" + ZONE, "allow-update=127.0.0.1",
+                  "update-key=hmac-sha256:upd:" + SECRET_B64])
+    try:
+        key = ["-y", "hmac-sha256:upd:" + SECRET_B64]
+        for local, name, want in (("127.0.0.1", "ok", 0), ("127.0.0.2", "no", 1)):
+            script = ("server 127.0.0.1 %d\nlocal %s\nzone %s\n"
+                      "update add %s.dyn.test. 60 A 192.0.2.50\nsend\n" % (
+                          r.port, local, ZONE, name))
+            p = subprocess.run(["nsupdate"] + key, input=script, capture_output=True,
+                               text=True, timeout=30)  # UDP: no -v
+            assert (p.returncode != 0) == bool(want), p.stdout + p.stderr
+        assert rrs(r, "ok.dyn.test.", "A") == ("NOERROR", ["192.0.2.50"])
+        assert rrs(r, "no.dyn.test.", "A") == ("NXDOMAIN", [])
+        assert r.ask("www.example.com.").rcode() == 0  # queries still answered with the peer
+    finally:
+        r.stop()
+
+
 class _FakeNtp:
     """An SNTP server on loopback that tells a time `shift` seconds from the real one."""
 

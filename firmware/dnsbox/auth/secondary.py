@@ -284,7 +284,8 @@ class Router:
     def handle(self, q, proto, peer=None):
         z = self.zone_of(q)
         if z is None:
-            return self.main.handle(q, proto)
+            return self.main.handle(q, proto) if peer is None else \
+                self.main.handle_from(q, proto, peer)
         if (q[2] >> 3) & 0xF == OPCODE_NOTIFY:
             return self._notify(q, z, peer)
         if not z.serving(self.now()):

@@ -75,6 +75,17 @@ class Server:
             return self._general(q, TCP, ip)
         return self.handle(q, TCP)
 
+    def handle_from(self, q, proto, peer):
+        """handle() for a datagram from peer (a raw sockaddr or CPython's tuple): an UPDATE
+        goes to the general path with the client's address (a signed UPDATE over UDP from an
+        allow-update= network), anything else to handle(). Used only when that matters
+        (update-key= with allow-update=): the others keep handle() without the peer."""
+        if _len(q) > 2 and (q[2] >> 3) & 0xF == 5:
+            from dnsbox.config.nets import peer_ip
+
+            return self._general(q, proto, peer_ip(peer))
+        return self.handle(q, proto)
+
     def handle(self, q, proto):
         """Response bytes for the query bytes q, or None to send nothing."""
         if _type(q) is not _bytes:
