@@ -243,3 +243,37 @@ def test_router_notify_and_servfail():
     _take(z, ("axfr", _c([soa(5)] + BODY)), 500)
     a = M.decode(r.handle(_query("www.sec.test."), 0))
     assert a.aa and a.answer[0].rdata.to_text() == "192.0.2.2"
+
+
+def _signed_notify(key, now, qid=9):
+    q = _query("sec.test.", T.SOA, 4)
+    q = bytes([qid >> 8, qid & 255]) + q[2:]
+    f = tsig.Fields(0, key.name, tsig.ALGORITHM, now, tsig.FUDGE, b"", qid, 0, b"")
+    mac = tsig.hmac_sha256(key.secret, q + tsig._variables(f, now, 0, b""))
+    return tsig._append(q, f, now, mac, 0, b""), len(q)
+
+
+def test_router_signed_notify():
+    # RFC 8945: a NOTIFY signed with the zone's key is answered signed; a bad signature or
+    # another key gets NOTAUTH and wakes nothing
+    now = 1700000000
+    z = S.Zone("sec.test", ("127.0.0.1", 53), KEY)
+    woke = []
+    r = S.Router(_Main(), [z], lambda: 500, lambda: woke.append(1), lambda: now)
+    q, start = _signed_notify(KEY, now)
+    n = r.handle(q, 0, ("127.0.0.1", 5300))
+    assert n[3] & 0xF == 0 and woke and n[11] == 1  # NOERROR with a TSIG record
+    at = 12 + len(Name.from_text("sec.test.").wire) + 4  # the TSIG record after the question
+    f = tsig.find(n, at)
+    assert f.keyname == KEY.name and f.error == 0 and len(f.mac) == 32
+    woke.clear()
+    other = tsig.Key("xfr.key.", b"fedcba9876543210fedcba9876543210")
+    q, _s = _signed_notify(other, now)
+    n = r.handle(q, 0, ("127.0.0.1", 5300))
+    assert n[3] & 0xF == 9 and not woke  # NOTAUTH (BADSIG): nothing done
+    assert tsig.find(n, at).error == tsig.BADSIG
+    q, _s = _signed_notify(tsig.Key("nokey.", b"0123456789abcdef0123456789abcdef"), now)
+    n = r.handle(q, 0, ("127.0.0.1", 5300))
+    assert n[3] & 0xF == 9 and not woke and n[11] == 1  # NOTAUTH, the TSIG record without a MAC
+    f = tsig.find(n, at)
+    assert f.error == tsig.BADKEY and f.mac == b""

@@ -26,7 +26,7 @@ import struct
 from dnsbox.auth import xfrin
 from dnsbox.compat import const
 from dnsbox.wire.name import Name
-from dnsbox.wire.rcode import NOERROR, REFUSED, SERVFAIL
+from dnsbox.wire.rcode import NOERROR, NOTAUTH, REFUSED, SERVFAIL
 from dnsbox.wire.reply import error_for
 
 MAX_ZONES = const(16)  # secondary= zones
@@ -257,11 +257,12 @@ class Router:
     handle_tcp(q, ip)); zones: [Zone]; now(): the loop clock in ms; wake(): a transfer may
     be due (a NOTIFY came)."""
 
-    def __init__(self, main, zones, now, wake=None):
+    def __init__(self, main, zones, now, wake=None, wall=None):
         self.main = main
         self.zones = zones
         self.now = now
         self.wake = wake
+        self.wall = wall or (lambda: 0)  # the wall clock (s): TSIG's time
 
     def zone_of(self, q):
         """The secondary Zone holding the question's name, or None."""
@@ -303,18 +304,47 @@ class Router:
         return z.server.handle_tcp(q, ip)
 
     def _notify(self, q, z, peer):
-        """RFC 1996 3.7, 4.7: NOERROR with AA from the primary's address, REFUSED otherwise."""
+        """RFC 1996 3.7, 4.7: NOERROR with AA from the primary's address, REFUSED otherwise. A
+        NOTIFY signed with TSIG (RFC 8945) is checked with the zone's key and answered signed;
+        a bad signature or another key gets NOTAUTH with the TSIG error (5.2) and changes
+        nothing."""
         from dnsbox.config.nets import peer_text
 
         if q[2] & 0x80:
             return None  # a response: never answered
+        signed = self._signed(q, z)
+        if signed is not None and signed[0]:
+            return self._sign(_notify_reply(q, NOTAUTH), z, signed)
         who = peer_text(peer) if peer is not None else None
         ok = who is not None and who[0] == z.primary[0]
         if ok:
             z.notify(self.now())
             if self.wake is not None:
                 self.wake()
-        return _notify_reply(q, NOERROR if ok else REFUSED)
+        r = _notify_reply(q, NOERROR if ok else REFUSED)
+        return r if signed is None else self._sign(r, z, signed)
+
+    def _signed(self, q, z):
+        """None for an unsigned message, else (TSIG error or 0, its fields, the request MAC)."""
+        from dnsbox.auth import tsig as _tsig
+        from dnsbox.wire import message as _msg
+
+        try:
+            off = _msg.decode_question(q).tsig_off
+            if off < 0:
+                return None
+            f = _tsig.find(q, off)
+        except Exception:  # noqa: BLE001 - a malformed TSIG record: a bad signature
+            return (_tsig.BADSIG, None, b"")
+        err, rmac = _tsig.check(q, f, z.key, self.wall())
+        return (err, f, rmac)
+
+    def _sign(self, r, z, signed):
+        from dnsbox.auth import tsig as _tsig
+
+        if signed[1] is None or z.key is None:
+            return r  # nothing to sign with (BADKEY goes unsigned: RFC 8945 5.3.2)
+        return _tsig.sign(r, z.key, signed[1], signed[2], self.wall(), signed[0])
 
 
 def _notify_reply(q, rcode):

@@ -237,7 +237,7 @@ def router(cfg, srv, xfr_key, wall):
             name, primary[0], primary[1], ", TSIG key " + key.name.to_text() if key else "",
             xfrin.MAX_RECORDS))
     t0 = clock.now_ms()
-    r = _sec.Router(srv, zones, lambda: clock.since_ms(t0))
+    r = _sec.Router(srv, zones, lambda: clock.since_ms(t0), wall=wall)
 
     def make_server(z, blob):
         s = Server(open_blob(blob), nsid=cfg.hostname, peers=cfg.peers, xfr_key=xfr_key,
