@@ -15,6 +15,7 @@ import time
 
 import pytest
 
+import proctree
 from ports import free_port
 from tests.host.fakeupstream import FakeUpstream
 
@@ -87,13 +88,7 @@ class Proc:
             self.lines.append(line.rstrip("\n"))
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(3)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(3)
+        proctree.stop(self.proc, 3)
         self._t.join(2)
 
 

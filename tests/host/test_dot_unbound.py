@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+import proctree
 from ports import free_port
 from tests.host.test_forwarder import Resolver
 
@@ -134,13 +135,7 @@ class UnboundDoT:
         return out
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        proctree.stop(self.proc, 5)
 
 
 @pytest.fixture(scope="module")

@@ -20,6 +20,7 @@ import dns.rrset
 import dns.zone
 import pytest
 
+import proctree
 from nsdconf import nsd_conf
 from ports import free_port
 from tests.host.test_forwarder import BINARY
@@ -87,13 +88,7 @@ class Firmware:
         return ask(self.port, name, rdtype, tcp)
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(3)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(3)
+        proctree.stop(self.proc, 3)
         self._t.join(2)
 
 

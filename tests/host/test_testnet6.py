@@ -14,6 +14,7 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
+import proctree  # noqa: E402
 import testnet  # noqa: E402
 from tests.host.test_recursive import EXPECT  # noqa: E402
 
@@ -90,13 +91,7 @@ class Firmware:
         return rcode, sorted(ans)
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        proctree.stop(self.proc, 5)
         self.out.close()
 
 
