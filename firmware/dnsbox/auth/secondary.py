@@ -28,6 +28,7 @@ from dnsbox.compat import const
 from dnsbox.wire.name import Name
 from dnsbox.wire.rcode import NOERROR, NOTAUTH, REFUSED, SERVFAIL
 from dnsbox.wire.reply import error_for
+from dnsbox.zonedb.lookup import under
 
 MAX_ZONES = const(16)  # secondary= zones
 COPY_SHARE = const(30)  # % of the heap: one zone's copy (compact records + blob)
@@ -278,7 +279,7 @@ class Router:
             return None
         name = bytes(q[12 : i + 1]).lower()
         for z in self.zones:
-            if xfrin._under(name, z.lc):
+            if under(name, z.lc):
                 return z
         return None
 

@@ -21,6 +21,7 @@ from dnsbox.wire import types as _t
 from dnsbox.wire.errors import WireError
 from dnsbox.wire.name import decode_name
 from dnsbox.wire.rr import RR
+from dnsbox.zonedb.lookup import under
 
 MAX_RECORDS = const(20000)  # records in one transfer (a larger one is refused: XfrError)
 MAX_BYTES = const(8388608)  # message bytes in one transfer (a larger one is refused: XfrError)
@@ -180,7 +181,7 @@ class Reader:
         if rclass != _t.CLASS_IN:
             raise XfrError("record of class %d" % rclass)
         e = owner_end(rr)
-        if not _under(rr[:e], self.zone.lc):
+        if not under(rr[:e], self.zone.lc):
             raise XfrError("%s is outside the zone" % expand(rr).name.to_text())
         is_soa = (rr[e] << 8 | rr[e + 1]) == _t.SOA and e == len(self.zone.lc)
         self.held += len(rr) + REC_OVERHEAD
@@ -321,18 +322,6 @@ def apply(records, serial, diffs, limit=MAX_RECORDS):
     if len(out) > limit + 1:
         raise XfrError("more than %d records" % limit)
     return out
-
-
-def _under(lname, apex):
-    return lname == apex or (len(lname) > len(apex) and lname.endswith(apex) and
-                             _boundary(lname, len(lname) - len(apex)))
-
-
-def _boundary(lname, at):
-    i = 0
-    while i < at:
-        i += lname[i] + 1
-    return i == at
 
 
 def _record(m, off, other=False):
