@@ -63,11 +63,15 @@ def _fields(der):
     return out
 
 
-def spki_pin(der):
-    """The pin of a DER certificate: base64 of the SHA-256 of its SubjectPublicKeyInfo."""
+def spki_digest(der):
+    """The SHA-256 of a DER certificate's SubjectPublicKeyInfo (what a pin names)."""
     t, cs, ce, start = _fields(der)[6]
-    d = hashlib.sha256(bytes(der[start:ce])).digest()
-    return binascii.b2a_base64(d).decode().strip()
+    return hashlib.sha256(bytes(der[start:ce])).digest()
+
+
+def spki_pin(der):
+    """The pin of a DER certificate: base64 of spki_digest."""
+    return binascii.b2a_base64(spki_digest(der)).decode().strip()
 
 
 def _time(der, tag, s, e):

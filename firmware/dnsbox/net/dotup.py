@@ -14,7 +14,6 @@ sha256/PIN (any certificate of the chain); the dates
 broken stream fails every ask in flight on it with the reason (the job answers SERVFAIL with
 EDE 23 Network Error when no other server answers): never a plain-DNS retry of that server.
 """
-import binascii
 import select
 import socket
 
@@ -116,7 +115,7 @@ class Pool:
         try:
             r = _cert.check_dates(der, sntp.wall(), sntp.synced(), self.floor)
             if c.pin is not None and not c.pin_ok:
-                c.pin_ok = binascii.a2b_base64(_cert.spki_pin(der)) == c.pin
+                c.pin_ok = _cert.spki_digest(der) == c.pin
                 if depth == 0 and not c.pin_ok:
                     r = r or "SPKI pin mismatch"
         except ValueError as e:
@@ -260,7 +259,7 @@ class Pool:
             return False
         if c.pin is not None:
             der = c.s.getpeercert(True)
-            if binascii.a2b_base64(_cert.spki_pin(der)) != c.pin:
+            if _cert.spki_digest(der) != c.pin:
                 c.reason = "SPKI pin mismatch"
                 raise OSError("pin")
         c.shaken = True
