@@ -91,11 +91,16 @@ def read_text(path, limit=config.MAX_FILE_BYTES):
         return None, "not UTF-8 text"
 
 
+def card_path(card, path):
+    """A file named in a setting: a relative name is in the card's directory (--card=DIR)."""
+    return card + "/" + path if card and path[0] != "/" else path
+
+
 def load_conf(path, card):
     """(config text, its name or None for the built-in one): conf-file=PATH (relative to the
     card's directory with --card) or the built-in one."""
     if path:
-        full = card + "/" + path if card and path[0] != "/" else path
+        full = card_path(card, path)
         text, why = read_text(full)
         if text is not None:
             return text, path
@@ -133,7 +138,7 @@ def load_hosts(cfg, card):
     if cfg.expand_hosts and dom is None:
         log.log("expand-hosts: no domain= (resolver mode's local domain): names kept as given")
     for path in cfg.addn_hosts:
-        full = card + "/" + path if card and path[0] != "/" else path
+        full = card_path(card, path)
         text, why = read_text(full)
         if text is None:
             log.log("addn-hosts=%s: cannot read %s (%s): skipped" % (path, full, why))
@@ -156,7 +161,7 @@ def load_tls_ca(cfg, card):
     path = cfg.tls_ca
     if not path:
         return ()
-    full = card + "/" + path if card and path[0] != "/" else path
+    full = card_path(card, path)
     text, why = read_text(full, cert.PEM_MAX)
     if text is not None:
         try:
